@@ -1,0 +1,1 @@
+"""The OpenID Connect protocol: discovery, keys, authorize, token, userinfo, the SSO session."""

@@ -1,0 +1,169 @@
+"""The authorization endpoint (OIDC Core §3.1.2) and its resume point.
+
+The seam between protocol and flows: when no good-enough session exists, authorize starts a flow
+run and sends the browser to its pages; a finished run sends the browser to `/authorize/resume`,
+which starts the SSO session and answers the client.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from authlib.common.urls import add_params_to_uri
+from quart import Blueprint, Response, redirect, request, url_for
+
+from engine.assurance import assess
+from oidc.authorize_request import (
+    CHECKS,
+    CHECKS_BEFORE_REDIRECT,
+    AuthorizeRequest,
+    Params,
+    build_request,
+    check_client_known,
+    one,
+    trusted_client_id,
+)
+from oidc.cookies import (
+    browser_binding,
+    digest,
+    session_cookie_digest,
+    set_browser_cookie,
+    set_session_cookie,
+)
+from oidc.errors import AccessDeniedError, ErrorPage, LoginRequiredError, OAuth2Error
+from oidc.provider import Provider, current_provider
+from store.errors import StaleVersionError
+from store.records import AuthEvent, ClientRecord, CodeRecord, SessionRecord
+
+blueprint = Blueprint("authorize", __name__)
+
+
+async def _params() -> Params:
+    # OIDC Core §3.1.2.1: the endpoint MUST support GET and POST (form-serialized).
+    source = (await request.form) if request.method == "POST" else request.args
+    return {name: source.getlist(name) for name in source}
+
+
+@blueprint.route("/authorize", methods=["GET", "POST"])
+async def authorize() -> Response:
+    provider = current_provider()
+    params = await _params()
+    client = await provider.store.clients.get(trusted_client_id(params))
+    check_client_known(params, client)
+    assert client is not None
+    for check in CHECKS_BEFORE_REDIRECT:
+        check(params, client)
+    redirect_uri, state = params["redirect_uri"][0], one(params, "state")
+    try:
+        for check in CHECKS:
+            check(params, client)
+        auth_request = build_request(params, client)
+        session = await _current_session(provider)
+        if session is not None and _session_satisfies(provider, auth_request, session):
+            return await _issue_code(provider, auth_request, session)
+        if "none" in auth_request.prompt:
+            raise LoginRequiredError()
+        return await _start_run(provider, client, auth_request)
+    except OAuth2Error as error:
+        return error_redirect(provider, redirect_uri, state, error)
+
+
+def _session_satisfies(provider: Provider, req: AuthorizeRequest, session: SessionRecord) -> bool:
+    """Whether the SSO session may answer without pages (OIDC Core §3.1.2.1 prompt, max_age)."""
+    if "login" in req.prompt:
+        return False
+    return req.max_age is None or provider.clock() - session.auth_time <= req.max_age
+
+
+async def _current_session(provider: Provider) -> SessionRecord | None:
+    session_id = session_cookie_digest(provider, request)
+    return await provider.store.sessions.get(session_id, provider.clock()) if session_id else None
+
+
+async def _start_run(provider: Provider, client: ClientRecord, req: AuthorizeRequest) -> Response:
+    browser_hash, new_cookie = browser_binding(provider, request)
+    run = await provider.engine.start(client, req.model_dump(), browser_hash)
+    response = redirect(url_for("flow.show", run_id=run.id), 303)
+    if new_cookie:
+        set_browser_cookie(provider, response, new_cookie)
+    return response
+
+
+@blueprint.route("/authorize/resume")
+async def resume() -> Response:
+    """Where a run sends the browser when it reaches a terminal state."""
+    provider, engine = current_provider(), current_provider().engine
+    run_id = request.args.get("run", "")
+    run = await engine.load(run_id) if 0 < len(run_id) <= 100 else None
+    browser_hash, _ = browser_binding(provider, request)
+    if run is None or not hmac.compare_digest(run.browser_hash, browser_hash):
+        raise ErrorPage(
+            "This sign-in has expired",
+            "Go back to the application and sign in again.",
+            status=410,
+        )
+    if not engine.is_finished(run):
+        return redirect(url_for("flow.show", run_id=run.id), 303)
+    try:
+        await engine.finish(run)
+    except StaleVersionError as exc:
+        raise ErrorPage(
+            "This sign-in is already complete", "Go back to the application.", status=409
+        ) from exc
+    auth_request = AuthorizeRequest.model_validate(run.request)
+    if run.state == "deny":
+        return error_redirect(
+            provider, auth_request.redirect_uri, auth_request.state, AccessDeniedError()
+        )
+    assert run.subject is not None
+    cookie_value, session = await _start_session(provider, run.subject, run.auth_events)
+    response = await _issue_code(provider, auth_request, session)
+    set_session_cookie(provider, response, cookie_value)
+    return response
+
+
+async def _start_session(
+    provider: Provider, subject: str, events: list[AuthEvent]
+) -> tuple[str, SessionRecord]:
+    """A new session id at every sign-in (no session fixation); the old one is ended."""
+    old = session_cookie_digest(provider, request)
+    if old:
+        await provider.store.sessions.delete(old)
+    assurance = assess(events)
+    value, now = secrets.token_urlsafe(32), provider.clock()
+    session = SessionRecord(
+        id=digest(value), sid=secrets.token_urlsafe(16), subject=subject,
+        auth_time=assurance.auth_time, amr=assurance.amr, acr=assurance.acr,
+        created_at=now, expires_at=now + provider.session_lifetime,
+    )
+    await provider.store.sessions.add(session)
+    return value, session
+
+
+async def _issue_code(provider: Provider, req: AuthorizeRequest, session: SessionRecord) -> Response:
+    code = secrets.token_urlsafe(32)  # 256 bits
+    await provider.store.codes.add(
+        CodeRecord(
+            id=digest(code), client_id=req.client_id, redirect_uri=req.redirect_uri,
+            subject=session.subject, scope=req.scope, nonce=req.nonce,
+            code_challenge=req.code_challenge, code_challenge_method=req.code_challenge_method,
+            auth_time=session.auth_time, amr=session.amr, acr=session.acr, sid=session.sid,
+            expires_at=provider.clock() + provider.code_lifetime,
+        )
+    )
+    return authorization_response(provider, req.redirect_uri, {"code": code, "state": req.state})
+
+
+def authorization_response(provider: Provider, redirect_uri: str, params: dict[str, str | None]) -> Response:
+    """Redirect to the client with `params` and `iss` (RFC 9207 §2)."""
+    values = [(k, v) for k, v in params.items() if v is not None] + [("iss", provider.issuer)]
+    return redirect(add_params_to_uri(redirect_uri, values), 303)
+
+
+def error_redirect(provider: Provider, redirect_uri: str, state: str | None, error: OAuth2Error) -> Response:
+    """An error response to the client (RFC 6749 §4.1.2.1)."""
+    return authorization_response(
+        provider, redirect_uri,
+        {"error": error.error, "error_description": error.get_error_description() or None, "state": state},
+    )

@@ -1,0 +1,43 @@
+"""The provider's parts and settings, as the endpoints see them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from quart import current_app
+
+from engine.runs import FlowEngine
+from oidc.keys import KeyRing
+from store.repositories import Store
+
+
+@dataclass
+class Provider:
+    issuer: str
+    store: Store
+    keys: KeyRing
+    engine: FlowEngine
+    code_lifetime: int = 60
+    access_token_lifetime: int = 600
+    id_token_lifetime: int = 3600
+    session_lifetime: int = 8 * 3600
+    ui_locales: list[str] = field(default_factory=lambda: ["en"])
+    clock: Callable[[], float] = field(default=time.time)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.issuer.startswith("https://")
+
+    def url(self, path: str) -> str:
+        """An absolute URL under the issuer (which comes from config, never from Host)."""
+        return self.issuer.rstrip("/") + path
+
+
+EXTENSION_KEY = "gatehouse.provider"
+
+
+def current_provider() -> Provider:
+    provider: Provider = current_app.extensions[EXTENSION_KEY]
+    return provider

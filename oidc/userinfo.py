@@ -1,0 +1,66 @@
+"""The UserInfo endpoint (OIDC Core §5.3), with Bearer tokens as RFC 6750 describes."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, jsonify, request
+
+from oidc.claims import user_claims
+from oidc.errors import InvalidRequestError, InvalidTokenError, OAuth2Error
+from oidc.provider import current_provider
+from oidc.tokens import verify_access_token
+
+blueprint = Blueprint("userinfo", __name__)
+
+
+async def _bearer_token() -> str:
+    header = request.headers.get("Authorization")
+    form_token = None
+    if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+        form_token = (await request.form).get("access_token")
+    if header is not None and form_token is not None:
+        # RFC 6750 §2: clients MUST NOT use more than one method to transmit the token.
+        raise InvalidRequestError("send the access token one way only")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise InvalidRequestError("use the Bearer scheme")
+        return token.strip()
+    if form_token:
+        return form_token
+    raise _NoToken()
+
+
+class _NoToken(OAuth2Error):
+    """RFC 6750 §3.1: with no credentials, answer 401 with no error code."""
+
+    status_code = 401
+
+
+def _challenge(error: OAuth2Error) -> Response:
+    parts = ['realm="gatehouse"']
+    if error.error:
+        parts.append(f'error="{error.error}"')
+        if description := error.get_error_description():
+            parts.append(f'error_description="{description}"')
+    response = jsonify(dict(error.get_body()) if error.error else {})
+    response.status_code = 401 if isinstance(error, (InvalidTokenError, _NoToken)) else 400
+    response.headers["WWW-Authenticate"] = "Bearer " + ", ".join(parts)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.route("/userinfo", methods=["GET", "POST"])
+async def userinfo() -> Response:
+    provider = current_provider()
+    try:
+        claims = verify_access_token(provider, await _bearer_token())
+        if "openid" not in str(claims.get("scope", "")).split():
+            raise InvalidTokenError("the access token was not issued for openid")
+        user = await provider.store.users.get(str(claims["sub"]))
+        if user is None:
+            raise InvalidTokenError("the user no longer exists")
+    except OAuth2Error as error:
+        return _challenge(error)
+    response = jsonify(user_claims(user, str(claims["scope"]).split()))
+    response.headers["Cache-Control"] = "no-store"
+    return response

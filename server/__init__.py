@@ -1,0 +1,1 @@
+"""Composition: settings, the application factory and the `gatehouse` command."""

@@ -1,0 +1,91 @@
+"""`create_app()`: the Quart application, composed from settings."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from quart import Quart
+
+from engine.loader import load_flows
+from engine.runs import FlowEngine
+from oidc import authorize, discovery, token, userinfo
+from oidc.client_auth import secret_digest
+from oidc.keys import KeyRing
+from oidc.provider import EXTENSION_KEY, Provider
+from server.settings import ClientSettings, Settings
+from steps.password_hashing import PasswordHashing
+from store import Store, open_store
+from store.records import ClientRecord
+from ui import flow_pages
+from ui.i18n import available_locales, translate, translate_plural
+from ui.pages import register_error_pages
+from ui.security import add_security_headers
+
+log = logging.getLogger("gatehouse")
+UI_DIR = Path(__file__).resolve().parent.parent / "ui"
+
+
+def client_record(client: ClientSettings) -> ClientRecord:
+    data = client.model_dump(exclude={"client_secret"})
+    secret = client.client_secret
+    return ClientRecord(**data, client_secret_sha256=secret_digest(secret) if secret else None)
+
+
+async def sync_clients(store: Store, clients: list[ClientSettings]) -> None:
+    """Clients declared in the config are written to the store at start-up."""
+    for client in clients:
+        await store.clients.put(client_record(client))
+
+
+def create_app(settings: Settings) -> Quart:
+    app = Quart(
+        "gatehouse",
+        static_folder=str(UI_DIR / "static"),
+        template_folder=str(UI_DIR / "templates"),
+    )
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_gettext_callables(translate, translate_plural, newstyle=True)  # type: ignore[attr-defined]
+    # Fail before serving if flows.yaml is invalid: every problem is listed with file:line:column.
+    flows = load_flows(settings.path(settings.flows_file))
+    for client in settings.clients:
+        if client.flow is not None and client.flow not in flows.flows:
+            raise ValueError(f"client {client.client_id}: flow {client.flow!r} is not in flows.yaml")
+    passwords = PasswordHashing(threads=settings.password_hash_threads)
+
+    @app.before_serving
+    async def start() -> None:
+        store = await open_store(settings.store)
+        await sync_clients(store, settings.clients)
+        app.extensions[EXTENSION_KEY] = Provider(
+            issuer=settings.issuer,
+            store=store,
+            keys=await KeyRing.load(store),
+            engine=FlowEngine(flows, store, passwords, run_lifetime=settings.run_lifetime),
+            code_lifetime=settings.code_lifetime,
+            access_token_lifetime=settings.access_token_lifetime,
+            id_token_lifetime=settings.id_token_lifetime,
+            session_lifetime=settings.session_lifetime,
+            ui_locales=available_locales(),
+        )
+
+    @app.after_serving
+    async def stop() -> None:
+        provider: Provider | None = app.extensions.pop(EXTENSION_KEY, None)
+        if provider is not None:
+            await provider.store.close()
+        passwords.close()
+
+    for blueprint in (
+        discovery.blueprint, authorize.blueprint, token.blueprint, userinfo.blueprint,
+        flow_pages.blueprint,
+    ):
+        app.register_blueprint(blueprint)
+    if settings.demo:
+        from demo.relying_party import demo_blueprint
+
+        app.register_blueprint(demo_blueprint(settings.issuer, settings.demo_client_id, settings.clients))
+    register_error_pages(app)
+    app.after_request(add_security_headers)
+    return app

@@ -1,0 +1,126 @@
+"""Server settings, from a YAML file and `GATEHOUSE_*` environment variables.
+
+Every setting documents itself: `gatehouse config --doc` prints the table.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from engine.yaml_source import YamlSourceError, parse_yaml, pydantic_problems
+
+
+class ClientSettings(BaseModel):
+    """A client, in RFC 7591 client-metadata names, plus the flow its users sign in through."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: str = Field(min_length=1, max_length=200)
+    client_secret: str | None = Field(
+        None, min_length=32, description="At least 32 characters; stored only as a SHA-256 digest."
+    )
+    client_name: str | None = None
+    redirect_uris: list[str] = Field(min_length=1)
+    post_logout_redirect_uris: list[str] = Field(default_factory=list)
+    grant_types: list[str] = Field(default_factory=lambda: ["authorization_code"])
+    response_types: list[str] = Field(default_factory=lambda: ["code"])
+    token_endpoint_auth_method: str = "client_secret_basic"
+    scope: str = "openid profile email"
+    logo_uri: str | None = None
+    policy_uri: str | None = None
+    tos_uri: str | None = None
+    flow: str | None = Field(None, description="A flow in flows.yaml; the default flow if unset.")
+
+    @field_validator("token_endpoint_auth_method")
+    @classmethod
+    def _known_method(cls, value: str) -> str:
+        if value not in ("client_secret_basic", "client_secret_post", "none"):
+            raise ValueError("must be client_secret_basic, client_secret_post or none")
+        return value
+
+
+class Settings(BaseModel):
+    """Everything the server reads at start-up."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuer: str = Field("http://127.0.0.1:8000", description="The issuer URL; never taken from Host.")
+    store: str = Field("sqlite:///gatehouse.db", description="sqlite:///relative.db or sqlite:////abs.db")
+    flows_file: str = Field("flows.yaml", description="The sign-in journeys, relative to this file.")
+    host: str = Field("127.0.0.1", description="Address `gatehouse serve` listens on.")
+    port: int = Field(8000, description="Port `gatehouse serve` listens on.")
+    code_lifetime: int = Field(60, ge=1, le=600, description="Seconds an authorization code lives.")
+    access_token_lifetime: int = Field(600, ge=60, description="Seconds an access token lives.")
+    id_token_lifetime: int = Field(3600, ge=60, description="Seconds an ID token lives.")
+    session_lifetime: int = Field(8 * 3600, ge=60, description="Seconds an SSO session lives.")
+    run_lifetime: int = Field(1800, ge=60, description="Seconds a sign-in journey may take.")
+    password_hash_threads: int = Field(2, ge=1, description="Threads for argon2 hashing.")
+    demo: bool = Field(False, description="Serve the demo relying party at /demo.")
+    demo_client_id: str = Field("demo-rp", description="The client the demo signs in with.")
+    clients: list[ClientSettings] = Field(default_factory=list)
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_url(cls, value: str) -> str:
+        # OIDC Discovery §3: https, no query or fragment (http allowed for local development).
+        if not value.startswith(("https://", "http://")) or "?" in value or "#" in value:
+            raise ValueError("must be an http(s) URL without query or fragment")
+        return value.rstrip("/")
+
+    def path(self, relative: str) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        return (self.base_dir / relative).resolve()
+
+    base_dir: Path = Field(Path("."), exclude=True, description="Set from the config file's folder.")
+
+
+ENV_OVERRIDES = ("issuer", "store", "flows_file", "host", "port", "demo")
+
+
+class SettingsError(Exception):
+    pass
+
+
+def load_settings(config_file: str | Path | None = None) -> Settings:
+    """Read the config file (`GATEHOUSE_CONFIG`, else ./gatehouse.yaml if present), then apply
+    `GATEHOUSE_ISSUER`, `GATEHOUSE_STORE`, ... from the environment."""
+    path = Path(config_file or os.environ.get("GATEHOUSE_CONFIG") or "gatehouse.yaml")
+    data: dict[str, Any] = {}
+    source = None
+    if path.exists():
+        try:
+            source = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+        except YamlSourceError as exc:
+            raise SettingsError(str(exc)) from exc
+        data = dict(source.data or {})
+    elif config_file is not None:
+        raise SettingsError(f"{path}: no such config file")
+    for name in ENV_OVERRIDES:
+        value = os.environ.get(f"GATEHOUSE_{name.upper()}")
+        if value is not None:
+            data[name] = value
+    data["base_dir"] = path.parent.resolve()
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        if source is None:
+            raise SettingsError(str(exc)) from exc
+        raise SettingsError("\n".join(map(str, pydantic_problems(source, exc)))) from exc
+
+
+def settings_doc() -> str:
+    """A table of every setting with its default and description."""
+    rows = ["| setting | default | description |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        if field.exclude:
+            continue
+        default = "[]" if field.default_factory is not None else repr(field.default)
+        rows.append(f"| `{name}` | `{default}` | {field.description or ''} |")
+    return "\n".join(rows)
+
+
+__all__ = ["ClientSettings", "Settings", "SettingsError", "load_settings", "settings_doc"]

@@ -1,0 +1,1 @@
+"""Step types: one module each, behind the interface in `steps.base`."""

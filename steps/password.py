@@ -1,0 +1,44 @@
+"""`password`: verify the password of the identified login with argon2id.
+
+An unknown login and a wrong password get the same page after the same work (one argon2 verify),
+so the step does not reveal which accounts exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from steps.base import Outcome, Page, Step, StepContext
+
+MAX_PASSWORD_LENGTH = 1024
+WRONG = "Incorrect username or password."
+
+
+class PasswordStep(Step):
+    type = "password"
+    outcomes = frozenset({"success"})
+    template = "flow/password.html"
+
+    async def render(self, ctx: StepContext) -> Page:
+        return Page(self.template, {"login": ctx.flow_data().get("login", "")})
+
+    async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:
+        login = ctx.flow_data().get("login") or form.get("login", "").strip()
+        password = form.get("password", "")
+        page = Page(self.template, {"login": login})
+        if not password:
+            page.errors["password"] = "Enter your password."
+            return page
+        user = await ctx.store.users.find_by_login(login) if login else None
+        candidate = password[:MAX_PASSWORD_LENGTH]
+        if not await ctx.passwords.verify(user.password_hash if user else None, candidate):
+            ctx.run.attempts[self.name] = ctx.run.attempts.get(self.name, 0) + 1
+            page.errors["password"] = WRONG
+            return page
+        assert user is not None and user.password_hash is not None
+        if ctx.passwords.needs_rehash(user.password_hash):
+            user.password_hash = await ctx.passwords.hash(candidate)
+            await ctx.store.users.update(user)
+        ctx.run.subject = user.id
+        ctx.record_authentication("pwd", "knowledge")
+        return Outcome("success")

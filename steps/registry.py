@@ -1,0 +1,34 @@
+"""Maps `type:` names to step classes: the built-ins, and third-party steps by dotted path."""
+
+from __future__ import annotations
+
+import importlib
+
+from steps.base import Step
+from steps.identify import IdentifyStep
+from steps.password import PasswordStep
+
+BUILTIN_STEPS: dict[str, type[Step]] = {cls.type: cls for cls in (IdentifyStep, PasswordStep)}
+
+
+class UnknownStepType(LookupError):
+    pass
+
+
+def resolve_step_type(name: str) -> type[Step]:
+    """The class for a `type:` value: a built-in name, or `package.module:ClassName`."""
+    if name in BUILTIN_STEPS:
+        return BUILTIN_STEPS[name]
+    module_name, sep, attribute = name.partition(":")
+    if not sep:
+        raise UnknownStepType(
+            f"unknown step type {name!r} (built-in: {', '.join(sorted(BUILTIN_STEPS))};"
+            " a custom step is named as package.module:ClassName)"
+        )
+    try:
+        found = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise UnknownStepType(f"cannot load step type {name!r}: {exc}") from exc
+    if not (isinstance(found, type) and issubclass(found, Step)):
+        raise UnknownStepType(f"{name!r} is not a subclass of steps.base.Step")
+    return found

@@ -1,0 +1,117 @@
+"""The documents the stores keep. Plain pydantic models: no driver types past the store."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Factor = Literal["knowledge", "possession", "inherence"]
+
+
+class ClientRecord(BaseModel):
+    """A relying party, in RFC 7591 client-metadata names (secrets as SHA-256 digests)."""
+
+    client_id: str
+    client_secret_sha256: str | None = None
+    client_name: str | None = None
+    redirect_uris: list[str] = Field(default_factory=list)
+    post_logout_redirect_uris: list[str] = Field(default_factory=list)
+    grant_types: list[str] = Field(default_factory=lambda: ["authorization_code"])
+    response_types: list[str] = Field(default_factory=lambda: ["code"])
+    token_endpoint_auth_method: str = "client_secret_basic"
+    scope: str = "openid profile email"
+    logo_uri: str | None = None
+    policy_uri: str | None = None
+    tos_uri: str | None = None
+    flow: str | None = None
+
+    @property
+    def is_public(self) -> bool:
+        """A public client cannot keep a secret (RFC 6749 §2.1) and must use PKCE."""
+        return self.token_endpoint_auth_method == "none"
+
+    @property
+    def allowed_scopes(self) -> set[str]:
+        return set(self.scope.split())
+
+
+class UserRecord(BaseModel):
+    """A person who can sign in. `id` is the stable `sub`."""
+
+    id: str
+    username: str
+    email: str | None = None
+    email_verified: bool = False
+    password_hash: str | None = None
+    claims: dict[str, Any] = Field(default_factory=dict)
+    created_at: float
+
+
+class AuthEvent(BaseModel):
+    """One proof of identity gathered during a run (RFC 8176 `amr` value and its factor class)."""
+
+    method: str
+    factor: Factor
+    at: float
+
+
+class FlowRunRecord(BaseModel):
+    """One login journey in progress: a versioned document, loaded and saved once per request."""
+
+    id: str
+    flow: str
+    flow_hash: str
+    state: str
+    version: int = 0
+    client_id: str
+    request: dict[str, Any]
+    browser_hash: str
+    csrf_token: str
+    subject: str | None = None
+    auth_events: list[AuthEvent] = Field(default_factory=list)
+    scratch: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    attempts: dict[str, int] = Field(default_factory=dict)
+    log: list[dict[str, Any]] = Field(default_factory=list)
+    created_at: float
+    expires_at: float
+
+
+class SessionRecord(BaseModel):
+    """An SSO session. `id` is the SHA-256 of the cookie value; `sid` is the public session id."""
+
+    id: str
+    sid: str
+    subject: str
+    auth_time: float
+    amr: list[str]
+    acr: str
+    created_at: float
+    expires_at: float
+
+
+class CodeRecord(BaseModel):
+    """An authorization code. `id` is the SHA-256 of the code; the code itself is never stored."""
+
+    id: str
+    client_id: str
+    redirect_uri: str
+    subject: str
+    scope: str
+    nonce: str | None = None
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+    auth_time: float
+    amr: list[str]
+    acr: str
+    sid: str
+    expires_at: float
+
+
+class SigningKeyRecord(BaseModel):
+    """A private signing key as a JWK. The oldest key of an algorithm signs."""
+
+    kid: str
+    alg: str
+    private_jwk: dict[str, Any]
+    created_at: float

@@ -1,0 +1,135 @@
+"""A table of JSON documents keyed by id, with optional expiry, version and unique columns."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Generic, TypeVar
+
+import aiosqlite
+from pydantic import BaseModel
+
+from store.errors import DuplicateError, StaleVersionError
+
+D = TypeVar("D", bound=BaseModel)
+
+
+class DocumentTable(Generic[D]):
+    """Documents of one pydantic type in one table: `id`, `version`, `expires_at`, `data` and
+    one column per unique lookup key (stored lower-cased)."""
+
+    def __init__(
+        self,
+        db: aiosqlite.Connection,
+        name: str,
+        model: type[D],
+        id_field: str = "id",
+        unique: Sequence[str] = (),
+    ) -> None:
+        self.db, self.name, self.model, self.id_field, self.unique = db, name, model, id_field, unique
+
+    async def create(self) -> None:
+        extra = "".join(f", {column} TEXT UNIQUE" for column in self.unique)
+        await self.db.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.name} (id TEXT PRIMARY KEY, version INTEGER NOT NULL,"
+            f" expires_at REAL, data TEXT NOT NULL{extra})"
+        )
+        await self.db.execute(
+            f"CREATE INDEX IF NOT EXISTS {self.name}_expires ON {self.name} (expires_at)"
+        )
+
+    def _row(self, doc: D) -> dict[str, object]:
+        row: dict[str, object] = {
+            "id": getattr(doc, self.id_field),
+            "version": getattr(doc, "version", 0),
+            "expires_at": getattr(doc, "expires_at", None),
+            "data": doc.model_dump_json(),
+        }
+        for column in self.unique:
+            value = getattr(doc, column)
+            row[column] = value.lower() if isinstance(value, str) else None
+        return row
+
+    async def _insert(self, verb: str, doc: D) -> int:
+        row = self._row(doc)
+        columns = ", ".join(row)
+        marks = ", ".join(f":{c}" for c in row)
+        try:
+            cursor = await self.db.execute(
+                f"{verb} INTO {self.name} ({columns}) VALUES ({marks})", row
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateError(str(exc)) from exc
+        return cursor.rowcount
+
+    async def insert(self, doc: D) -> None:
+        """Insert; raises `DuplicateError` when the id or a unique column is taken."""
+        await self._insert("INSERT", doc)
+
+    async def upsert(self, doc: D) -> None:
+        await self._insert("INSERT OR REPLACE", doc)
+
+    async def insert_if_absent(self, doc: D) -> bool:
+        """Insert unless the id exists; True when this call inserted it."""
+        return await self._insert("INSERT OR IGNORE", doc) == 1
+
+    async def get(self, doc_id: str, now: float | None = None) -> D | None:
+        return await self.find_one("id", doc_id, now)
+
+    async def find_one(self, column: str, value: str, now: float | None = None) -> D | None:
+        sql = f"SELECT data FROM {self.name} WHERE {column} = ?"
+        params: list[object] = [value if column == "id" else value.lower()]
+        if now is not None:
+            sql += " AND (expires_at IS NULL OR expires_at > ?)"
+            params.append(now)
+        async with self.db.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        return self.model.model_validate_json(row[0]) if row else None
+
+    async def all(self) -> list[D]:
+        async with self.db.execute(f"SELECT data FROM {self.name} ORDER BY rowid") as cursor:
+            rows = await cursor.fetchall()
+        return [self.model.model_validate_json(row[0]) for row in rows]
+
+    async def replace_versioned(self, doc: D) -> None:
+        """Write `doc` only if the stored version equals `doc.version`, then bump both."""
+        expected: int = getattr(doc, "version")
+        row = {**self._row(doc), "version": expected + 1, "expected": expected}
+        cursor = await self.db.execute(
+            f"UPDATE {self.name} SET version = :version, expires_at = :expires_at, data = :data"
+            f" WHERE id = :id AND version = :expected",
+            row,
+        )
+        if cursor.rowcount != 1:
+            raise StaleVersionError(f"{self.name} {row['id']} changed since version {expected}")
+        setattr(doc, "version", expected + 1)
+
+    async def replace(self, doc: D) -> None:
+        row = self._row(doc)
+        sets = ", ".join(f"{c} = :{c}" for c in row if c != "id")
+        try:
+            await self.db.execute(f"UPDATE {self.name} SET {sets} WHERE id = :id", row)
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateError(str(exc)) from exc
+
+    async def delete(self, doc_id: str, version: int | None = None) -> bool:
+        """Delete by id (and version, when given); True when a row went."""
+        sql, params = f"DELETE FROM {self.name} WHERE id = ?", [doc_id]
+        if version is not None:
+            sql += " AND version = ?"
+            params.append(version)
+        cursor = await self.db.execute(sql, params)
+        return cursor.rowcount == 1
+
+    async def take(self, doc_id: str, now: float) -> D | None:
+        """Delete and return an unexpired document in one statement (atomic across processes)."""
+        async with self.db.execute(
+            f"DELETE FROM {self.name} WHERE id = ? RETURNING data, expires_at", [doc_id]
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None or (row[1] is not None and row[1] <= now):
+            return None
+        return self.model.model_validate_json(row[0])
+
+    async def purge_expired(self, now: float) -> None:
+        await self.db.execute(f"DELETE FROM {self.name} WHERE expires_at <= ?", [now])

@@ -1,0 +1,162 @@
+"""The SQLite store: one connection in autocommit mode, so each statement is its own transaction.
+
+WAL mode and a busy timeout let several server processes share the file.
+"""
+
+from __future__ import annotations
+
+import aiosqlite
+from pydantic import BaseModel
+
+from store.errors import StaleVersionError
+from store.records import (
+    ClientRecord,
+    CodeRecord,
+    FlowRunRecord,
+    SessionRecord,
+    SigningKeyRecord,
+    UserRecord,
+)
+from store.sqlite.documents import DocumentTable
+
+
+class SqliteClients:
+    def __init__(self, table: DocumentTable[ClientRecord]) -> None:
+        self.table = table
+
+    async def get(self, client_id: str) -> ClientRecord | None:
+        return await self.table.get(client_id)
+
+    async def put(self, client: ClientRecord) -> None:
+        await self.table.upsert(client)
+
+    async def list(self) -> list[ClientRecord]:
+        return await self.table.all()
+
+
+class SqliteUsers:
+    def __init__(self, table: DocumentTable[UserRecord]) -> None:
+        self.table = table
+
+    async def get(self, user_id: str) -> UserRecord | None:
+        return await self.table.get(user_id)
+
+    async def find_by_login(self, login: str) -> UserRecord | None:
+        column = "email" if "@" in login else "username"
+        return await self.table.find_one(column, login)
+
+    async def add(self, user: UserRecord) -> None:
+        await self.table.insert(user)
+
+    async def update(self, user: UserRecord) -> None:
+        await self.table.replace(user)
+
+
+class SqliteRuns:
+    def __init__(self, table: DocumentTable[FlowRunRecord]) -> None:
+        self.table = table
+
+    async def add(self, run: FlowRunRecord) -> None:
+        await self.table.insert(run)
+
+    async def get(self, run_id: str, now: float) -> FlowRunRecord | None:
+        return await self.table.get(run_id, now)
+
+    async def save(self, run: FlowRunRecord) -> None:
+        await self.table.replace_versioned(run)
+
+    async def delete(self, run: FlowRunRecord) -> None:
+        if not await self.table.delete(run.id, run.version):
+            raise StaleVersionError(f"run {run.id} changed since version {run.version}")
+
+
+class SqliteSessions:
+    def __init__(self, table: DocumentTable[SessionRecord]) -> None:
+        self.table = table
+
+    async def add(self, session: SessionRecord) -> None:
+        await self.table.insert(session)
+
+    async def get(self, session_id: str, now: float) -> SessionRecord | None:
+        return await self.table.get(session_id, now)
+
+    async def delete(self, session_id: str) -> None:
+        await self.table.delete(session_id)
+
+
+class SqliteCodes:
+    def __init__(self, table: DocumentTable[CodeRecord]) -> None:
+        self.table = table
+
+    async def add(self, code: CodeRecord) -> None:
+        await self.table.insert(code)
+
+    async def consume(self, code_id: str, now: float) -> CodeRecord | None:
+        return await self.table.take(code_id, now)
+
+
+class SqliteKeys:
+    def __init__(self, table: DocumentTable[SigningKeyRecord]) -> None:
+        self.table = table
+
+    async def add(self, key: SigningKeyRecord) -> None:
+        await self.table.insert_if_absent(key)
+
+    async def list(self) -> list[SigningKeyRecord]:
+        keys = await self.table.all()
+        return sorted(keys, key=lambda k: (k.created_at, k.kid))
+
+
+class SecretRecord(BaseModel):
+    id: str
+    value: str
+
+
+class SqliteSecrets:
+    def __init__(self, table: DocumentTable[SecretRecord]) -> None:
+        self.table = table
+
+    async def get_or_create(self, name: str, value: str) -> str:
+        await self.table.insert_if_absent(SecretRecord(id=name, value=value))
+        stored = await self.table.get(name)
+        assert stored is not None
+        return stored.value
+
+
+class SqliteStore:
+    """The embedded default store."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self.db = db
+        self._tables: list[DocumentTable[BaseModel]] = []
+        self.clients = SqliteClients(self._table("clients", ClientRecord, id_field="client_id"))
+        self.users = SqliteUsers(self._table("users", UserRecord, unique=("username", "email")))
+        self.runs = SqliteRuns(self._table("flow_runs", FlowRunRecord))
+        self.sessions = SqliteSessions(self._table("sessions", SessionRecord))
+        self.codes = SqliteCodes(self._table("codes", CodeRecord))
+        self.keys = SqliteKeys(self._table("signing_keys", SigningKeyRecord, id_field="kid"))
+        self.secrets = SqliteSecrets(self._table("secrets", SecretRecord))
+
+    def _table(self, name: str, model: type, **kwargs: object) -> DocumentTable:  # type: ignore[type-arg]
+        table: DocumentTable = DocumentTable(self.db, name, model, **kwargs)  # type: ignore[type-arg]
+        self._tables.append(table)
+        return table
+
+    @classmethod
+    async def open(cls, path: str) -> SqliteStore:
+        db = await aiosqlite.connect(path, isolation_level=None)
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA busy_timeout=5000")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        store = cls(db)
+        for table in store._tables:
+            await table.create()
+        return store
+
+    async def purge_expired(self, now: float) -> None:
+        """Drop expired documents (reads already ignore them; this only frees space)."""
+        for table in self._tables:
+            await table.purge_expired(now)
+
+    async def close(self) -> None:
+        await self.db.close()

@@ -1,0 +1,1 @@
+"""The browser-facing side: flow pages, templates, static files, CSRF, i18n, branding, headers."""

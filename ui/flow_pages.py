@@ -1,0 +1,87 @@
+"""`/flow/<run_id>`: GET shows the run's current step, POST hands the step its form.
+
+After a POST that moves the run on, the browser is redirected (post/redirect/get), so reloading
+or the Back button shows the current step instead of resubmitting.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from quart import Blueprint, Response, redirect, request, url_for
+
+from oidc.cookies import browser_binding
+from oidc.errors import ErrorPage
+from oidc.provider import current_provider
+from steps.base import Page
+from store.errors import StaleVersionError
+from store.records import ClientRecord, FlowRunRecord
+from ui.pages import render_page
+
+blueprint = Blueprint("flow", __name__)
+
+MAX_FIELDS = 50
+
+
+async def _load(run_id: str) -> tuple[FlowRunRecord, ClientRecord]:
+    provider = current_provider()
+    run = await provider.engine.load(run_id) if len(run_id) <= 100 else None
+    browser_hash, _ = browser_binding(provider, request)
+    client = await provider.store.clients.get(run.client_id) if run else None
+    # A run answers only the browser that started it.
+    if run is None or client is None or not hmac.compare_digest(run.browser_hash, browser_hash):
+        raise ErrorPage(
+            "This sign-in has expired",
+            "Sign-in links are valid for a limited time. Go back to the application and sign in again.",
+            status=410,
+        )
+    return run, client
+
+
+def _next(run: FlowRunRecord) -> Response:
+    if current_provider().engine.is_finished(run):
+        return redirect(url_for("authorize.resume", run=run.id), 303)
+    return redirect(url_for("flow.show", run_id=run.id), 303)
+
+
+async def _show(run: FlowRunRecord, client: ClientRecord, page: Page) -> Response:
+    return await render_page(
+        page.template,
+        client=client,
+        ui_locales=run.request.get("ui_locales"),
+        values=page.values,
+        errors=page.errors,
+        csrf_token=run.csrf_token,
+        action=url_for("flow.submit", run_id=run.id),
+    )
+
+
+@blueprint.get("/flow/<run_id>")
+async def show(run_id: str) -> Response:
+    run, client = await _load(run_id)
+    if current_provider().engine.is_finished(run):
+        return _next(run)
+    return await _show(run, client, await current_provider().engine.render(run, client))
+
+
+@blueprint.post("/flow/<run_id>")
+async def submit(run_id: str) -> Response:
+    run, client = await _load(run_id)
+    engine = current_provider().engine
+    form = await request.form
+    if len(form) > MAX_FIELDS:
+        raise ErrorPage("Request too large", "Go back and try again.", status=413)
+    if not hmac.compare_digest(form.get("csrf_token", ""), run.csrf_token):
+        raise ErrorPage(
+            "This form has expired", "Go back, reload the page and try again.", status=400
+        )
+    if engine.is_finished(run):
+        return _next(run)
+    try:
+        page = await engine.submit(run, client, {k: form.get(k, "") for k in form})
+    except StaleVersionError:
+        # Another request (a double submit) moved the run first: show where it is now.
+        return redirect(url_for("flow.show", run_id=run.id), 303)
+    if page is not None:
+        return await _show(run, client, page)
+    return _next(run)

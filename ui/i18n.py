@@ -1,0 +1,69 @@
+"""Translations: gettext catalogs under ui/translations, compiled in memory at start-up.
+
+The locale of a page comes from the authorize request's `ui_locales` when there is one, then the
+browser's Accept-Language, then English.
+"""
+
+from __future__ import annotations
+
+import gettext
+from functools import lru_cache
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from quart import g, request
+
+TRANSLATIONS = Path(__file__).parent / "translations"
+DEFAULT_LOCALE = "en"
+
+
+@lru_cache(maxsize=1)
+def catalogs() -> dict[str, gettext.NullTranslations]:
+    """English (the message ids themselves) plus every catalog shipped in ui/translations."""
+    found: dict[str, gettext.NullTranslations] = {DEFAULT_LOCALE: gettext.NullTranslations()}
+    for po_file in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
+        locale = po_file.parent.parent.name
+        with po_file.open("rb") as handle:
+            catalog = read_po(handle, locale=locale)
+        compiled = BytesIO()
+        write_mo(compiled, catalog)
+        compiled.seek(0)
+        found[locale] = gettext.GNUTranslations(compiled)
+    return found
+
+
+def available_locales() -> list[str]:
+    return list(catalogs())
+
+
+def choose_locale(ui_locales: str | None) -> str:
+    """The best locale for this request: `ui_locales` first (OIDC Core §3.1.2.1), then the
+    Accept-Language header."""
+    available = available_locales()
+    for tag in (ui_locales or "").split():
+        language = tag.split("-")[0].lower()
+        if language in available:
+            return language
+    best = request.accept_languages.best_match(available)
+    return best or DEFAULT_LOCALE
+
+
+def set_locale(locale: str) -> None:
+    g.locale = locale
+
+
+def current_locale() -> str:
+    return str(getattr(g, "locale", None) or DEFAULT_LOCALE)
+
+
+def translate(message: str, **variables: Any) -> str:
+    text = catalogs().get(current_locale(), catalogs()[DEFAULT_LOCALE]).gettext(message)
+    return text % variables if variables else text
+
+
+def translate_plural(singular: str, plural: str, n: int, **variables: Any) -> str:
+    text = catalogs().get(current_locale(), catalogs()[DEFAULT_LOCALE]).ngettext(singular, plural, n)
+    return text % {"num": n, **variables}
