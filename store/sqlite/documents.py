@@ -94,15 +94,16 @@ class DocumentTable(Generic[D]):
     async def replace_versioned(self, doc: D) -> None:
         """Write `doc` only if the stored version equals `doc.version`, then bump both."""
         expected: int = getattr(doc, "version")
-        row = {**self._row(doc), "version": expected + 1, "expected": expected}
+        setattr(doc, "version", expected + 1)
+        row = {**self._row(doc), "expected": expected}
         cursor = await self.db.execute(
             f"UPDATE {self.name} SET version = :version, expires_at = :expires_at, data = :data"
             f" WHERE id = :id AND version = :expected",
             row,
         )
         if cursor.rowcount != 1:
+            setattr(doc, "version", expected)
             raise StaleVersionError(f"{self.name} {row['id']} changed since version {expected}")
-        setattr(doc, "version", expected + 1)
 
     async def replace(self, doc: D) -> None:
         row = self._row(doc)

@@ -1,0 +1,63 @@
+"""A browser without a screen: a cookie jar, redirects followed on the server's own origin, and
+HTML forms parsed and submitted as a person would fill them."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import httpx2
+from bs4 import BeautifulSoup
+
+
+class FormBrowser:
+    def __init__(self, origin: str, headers: dict[str, str] | None = None) -> None:
+        self.origin = origin
+        self.http = httpx2.AsyncClient(base_url=origin, follow_redirects=False, headers=headers)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def _follow(self, response: httpx2.Response) -> httpx2.Response:
+        """Follow redirects while they stay on the server; stop at one that leaves it."""
+        for _ in range(10):
+            if not response.is_redirect:
+                return response
+            target = urljoin(str(response.url), response.headers["location"])
+            if not target.startswith(self.origin + "/"):
+                return response
+            response = await self.http.get(target)
+        raise AssertionError("too many redirects")
+
+    async def open(self, url: str) -> httpx2.Response:
+        return await self._follow(await self.http.get(url))
+
+    async def submit(self, page: httpx2.Response, **fields: str) -> httpx2.Response:
+        """Fill the page's form (hidden fields kept) and submit it."""
+        form = BeautifulSoup(page.text, "html.parser").find("form")
+        assert form is not None, f"no form on the page:\n{page.text}"
+        data = {
+            field["name"]: field.get("value", "")
+            for field in form.find_all("input") if field.get("name")
+        }
+        unknown = set(fields) - set(data)
+        assert not unknown, f"the form has no fields {unknown}"
+        data.update(fields)
+        action = urljoin(str(page.url), form.get("action") or str(page.url))
+        return await self._follow(await self.http.post(action, data=data))
+
+    async def sign_in(self, authorize_url: str, login: str, password: str) -> httpx2.Response:
+        page = await self.open(authorize_url)
+        page = await self.submit(page, login=login)
+        return await self.submit(page, password=password)
+
+
+def redirect_params(response: httpx2.Response) -> tuple[str, dict[str, str]]:
+    """The target (without query) and single-valued query of a redirect that leaves the server."""
+    assert response.is_redirect, f"expected a redirect, got {response.status_code}:\n{response.text}"
+    parts = urlsplit(response.headers["location"])
+    query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    return f"{parts.scheme}://{parts.netloc}{parts.path}", query
+
+
+def page_text(response: httpx2.Response) -> str:
+    return " ".join(BeautifulSoup(response.text, "html.parser").get_text().split())

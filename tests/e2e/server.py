@@ -1,0 +1,93 @@
+"""Start a real Gatehouse process on a free loopback port, with its own config and store."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+ALICE = ("alice", "alice-password-1")
+CONFIDENTIAL_SECRET = "test-confidential-secret-0123456789abcdef"
+POST_SECRET = "test-post-client-secret-0123456789abcdefgh"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_clients(issuer: str) -> list[dict[str, Any]]:
+    return [
+        {"client_id": "demo-rp", "client_secret": CONFIDENTIAL_SECRET, "client_name": "Gatehouse Demo",
+         "redirect_uris": [f"{issuer}/demo/callback", "https://rp.example/callback"],
+         "policy_uri": "https://rp.example/privacy", "tos_uri": "https://rp.example/terms"},
+        {"client_id": "post-client", "client_secret": POST_SECRET,
+         "token_endpoint_auth_method": "client_secret_post",
+         "redirect_uris": ["https://post.example/cb"]},
+        {"client_id": "public-app", "client_name": "Public App", "token_endpoint_auth_method": "none",
+         "redirect_uris": ["https://spa.example/callback"]},
+    ]
+
+
+@dataclass
+class RunningServer:
+    issuer: str
+    process: subprocess.Popen[bytes]
+    config: Path
+    log: Path
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def gatehouse(config: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args, "--config", str(config)],
+        input=stdin, capture_output=True, text=True, cwd=ROOT, check=False,
+    )
+
+
+def start_server(workdir: Path, flows_file: Path | None = None) -> RunningServer:
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    config = workdir / "gatehouse.yaml"
+    config.write_text(yaml.safe_dump({
+        "issuer": issuer, "port": port, "store": f"sqlite:///{workdir / 'gatehouse.db'}",
+        "flows_file": str(flows_file or ROOT / "flows.yaml"), "demo": True,
+        "clients": test_clients(issuer),
+    }))
+    added = gatehouse(config, "users", "add", ALICE[0], "--email", "alice@example.com",
+                      "--name", "Alice Example", "--password-stdin", stdin=ALICE[1] + "\n")
+    assert added.returncode == 0, added.stderr
+    log = workdir / "server.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--config", str(config)],
+        cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    server = RunningServer(issuer, process, config, log)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gatehouse exited: {log.read_text()}")
+        try:
+            if httpx2.get(f"{issuer}/.well-known/openid-configuration", timeout=1).status_code == 200:
+                return server
+        except httpx2.TransportError:
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"gatehouse did not start: {log.read_text()}")
