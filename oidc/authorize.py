@@ -31,6 +31,7 @@ from oidc.cookies import (
     set_browser_cookie,
     set_session_cookie,
 )
+from ui.messages import N_
 from oidc.errors import AccessDeniedError, ErrorPage, LoginRequiredError, OAuth2Error
 from oidc.provider import Provider, current_provider
 from store.errors import StaleVersionError
@@ -99,8 +100,8 @@ async def resume() -> Response:
     browser_hash, _ = browser_binding(provider, request)
     if run is None or not hmac.compare_digest(run.browser_hash, browser_hash):
         raise ErrorPage(
-            "This sign-in has expired",
-            "Go back to the application and sign in again.",
+            N_("This sign-in has expired"),
+            N_("Go back to the application and sign in again."),
             status=410,
         )
     if not engine.is_finished(run):
@@ -109,7 +110,7 @@ async def resume() -> Response:
         await engine.finish(run)
     except StaleVersionError as exc:
         raise ErrorPage(
-            "This sign-in is already complete", "Go back to the application.", status=409
+            N_("This sign-in is already complete"), N_("Go back to the application."), status=409
         ) from exc
     auth_request = AuthorizeRequest.model_validate(run.request)
     if run.state == "deny":

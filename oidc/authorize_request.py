@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 
 from pydantic import BaseModel
 
+from ui.messages import N_
 from oidc.errors import (
     ErrorPage,
     InvalidRequestError,
@@ -60,13 +61,13 @@ def one(params: Params, name: str) -> str | None:
 def trusted_client_id(params: Params) -> str:
     values = params.get("client_id") or []
     if len(values) != 1 or not values[0]:
-        raise ErrorPage("Unknown application", "The sign-in link is missing its client_id.")
+        raise ErrorPage(N_("Unknown application"), N_("The sign-in link is missing its client_id."))
     return values[0]
 
 
 def check_client_known(params: Params, client: ClientRecord | None) -> None:
     if client is None:
-        raise ErrorPage("Unknown application", "This sign-in link names an unknown client_id.")
+        raise ErrorPage(N_("Unknown application"), N_("This sign-in link names an unknown client_id."))
 
 
 def check_redirect_uri(params: Params, client: ClientRecord) -> None:
@@ -74,8 +75,8 @@ def check_redirect_uri(params: Params, client: ClientRecord) -> None:
     values = params.get("redirect_uri") or []
     if len(values) != 1 or values[0] not in client.redirect_uris:
         raise ErrorPage(
-            "Invalid redirect URI",
-            "The redirect_uri in this sign-in link is not registered for this application.",
+            N_("Invalid redirect URI"),
+            N_("The redirect_uri in this sign-in link is not registered for this application."),
         )
 
 

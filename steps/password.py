@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from steps.base import Outcome, Page, Step, StepContext
+from ui.messages import N_
 
 MAX_PASSWORD_LENGTH = 1024
-WRONG = "Incorrect username or password."
+WRONG = N_("Incorrect username or password.")
 
 
 class PasswordStep(Step):
@@ -27,7 +28,7 @@ class PasswordStep(Step):
         password = form.get("password", "")
         page = Page(self.template, {"login": login})
         if not password:
-            page.errors["password"] = "Enter your password."
+            page.errors["password"] = N_("Enter your password.")
             return page
         user = await ctx.store.users.find_by_login(login) if login else None
         candidate = password[:MAX_PASSWORD_LENGTH]

@@ -11,6 +11,7 @@ import hmac
 from quart import Blueprint, Response, redirect, request, url_for
 
 from oidc.cookies import browser_binding
+from ui.messages import N_
 from oidc.errors import ErrorPage
 from oidc.provider import current_provider
 from steps.base import Page
@@ -31,8 +32,8 @@ async def _load(run_id: str) -> tuple[FlowRunRecord, ClientRecord]:
     # A run answers only the browser that started it.
     if run is None or client is None or not hmac.compare_digest(run.browser_hash, browser_hash):
         raise ErrorPage(
-            "This sign-in has expired",
-            "Sign-in links are valid for a limited time. Go back to the application and sign in again.",
+            N_("This sign-in has expired"),
+            N_("Sign-in links are valid for a limited time. Go back to the application and sign in again."),
             status=410,
         )
     return run, client
@@ -70,10 +71,10 @@ async def submit(run_id: str) -> Response:
     engine = current_provider().engine
     form = await request.form
     if len(form) > MAX_FIELDS:
-        raise ErrorPage("Request too large", "Go back and try again.", status=413)
+        raise ErrorPage(N_("Request too large"), N_("Go back and try again."), status=413)
     if not hmac.compare_digest(form.get("csrf_token", ""), run.csrf_token):
         raise ErrorPage(
-            "This form has expired", "Go back, reload the page and try again.", status=400
+            N_("This form has expired"), N_("Go back, reload the page and try again."), status=400
         )
     if engine.is_finished(run):
         return _next(run)

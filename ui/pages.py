@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from oidc.errors import ErrorPage
 from store.records import ClientRecord
 from ui.i18n import choose_locale, current_locale, set_locale
+from ui.messages import N_
 
 log = logging.getLogger("gatehouse.ui")
 
@@ -54,12 +55,14 @@ def register_error_pages(app: Quart) -> None:
     @app.errorhandler(HTTPException)
     async def on_http_error(error: HTTPException) -> Response:
         status = error.code or 500
-        title = {404: "Page not found", 405: "Method not allowed", 413: "Request too large"}.get(
-            status, "Something went wrong"
-        )
-        return await error_page(title, "Check the address, or go back and try again.", status)
+        title = {
+            404: N_("Page not found"), 405: N_("Method not allowed"), 413: N_("Request too large")
+        }.get(status, N_("Something went wrong"))
+        return await error_page(title, N_("Check the address, or go back and try again."), status)
 
     @app.errorhandler(Exception)
     async def on_unexpected(error: Exception) -> Response:
         log.exception("unhandled error", exc_info=error)
-        return await error_page("Something went wrong", "Please try again in a moment.", 500)
+        return await error_page(
+            N_("Something went wrong"), N_("Please try again in a moment."), 500
+        )
