@@ -1,0 +1,21 @@
+"""Discovery is valid metadata, and everything it advertises answers."""
+
+from __future__ import annotations
+
+import httpx2
+from authlib.oidc.discovery import OpenIDProviderMetadata
+
+from tests.e2e.server import RunningServer
+
+
+async def test_metadata_validates_and_every_endpoint_answers(server: RunningServer) -> None:
+    async with httpx2.AsyncClient() as http:
+        metadata = (await http.get(f"{server.issuer}/.well-known/openid-configuration")).json()
+        OpenIDProviderMetadata(metadata).validate()
+        for name in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri"):
+            assert metadata[name].startswith(server.issuer + "/")
+            response = await http.get(metadata[name])
+            assert response.status_code != 404, name
+    assert metadata["ui_locales_supported"] == ["en", "fr"]
+    assert metadata["token_endpoint_auth_methods_supported"] == [
+        "client_secret_basic", "client_secret_post", "none"]

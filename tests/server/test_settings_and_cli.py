@@ -1,0 +1,99 @@
+"""Settings (file, environment, errors with positions) and the `gatehouse` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server.settings import SettingsError, load_settings, settings_doc
+from tests.e2e.server import gatehouse
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_demo_config_loads() -> None:
+    settings = load_settings(ROOT / "gatehouse.yaml")
+    assert settings.issuer == "http://127.0.0.1:8000" and settings.demo
+    assert [c.client_id for c in settings.clients] == ["demo-rp", "demo-spa"]
+
+
+def test_errors_point_at_the_line(tmp_path: Path) -> None:
+    config = tmp_path / "gatehouse.yaml"
+    config.write_text("issuer: http://127.0.0.1:9\nclients:\n  - client_id: a\n    redirect_uris: []\n    colour: blue\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config)
+    message = str(caught.value)
+    assert f"{config}:4:5: clients.0.redirect_uris:" in message
+    assert f"{config}:5:5: clients.0.colour: Extra inputs are not permitted" in message
+
+
+def test_short_client_secrets_are_refused(tmp_path: Path) -> None:
+    config = tmp_path / "gatehouse.yaml"
+    config.write_text("clients:\n  - client_id: a\n    client_secret: short\n    redirect_uris: [https://a/cb]\n")
+    with pytest.raises(SettingsError, match="client_secret"):
+        load_settings(config)
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "gatehouse.yaml"
+    config.write_text("issuer: https://login.example.com/\n")
+    monkeypatch.setenv("GATEHOUSE_STORE", "sqlite:///elsewhere.db")
+    settings = load_settings(config)
+    assert settings.issuer == "https://login.example.com" and settings.store == "sqlite:///elsewhere.db"
+    monkeypatch.setenv("GATEHOUSE_ISSUER", "https://id.example.com/?q=1")
+    with pytest.raises(SettingsError, match="issuer"):
+        load_settings(config)
+
+
+def test_config_doc_lists_every_setting() -> None:
+    doc = settings_doc()
+    for name in ("issuer", "store", "code_lifetime", "clients"):
+        assert f"| `{name}` |" in doc
+
+
+def _config(tmp_path: Path, flows: str | None = None) -> Path:
+    config = tmp_path / "gatehouse.yaml"
+    lines = [f"store: sqlite:///{tmp_path / 'g.db'}",
+             "clients:", "  - {client_id: app, token_endpoint_auth_method: none, redirect_uris: [https://a/cb]}"]
+    if flows is not None:
+        (tmp_path / "flows.yaml").write_text(flows)
+        lines.insert(0, "flows_file: flows.yaml")
+    else:
+        lines.insert(0, f"flows_file: {ROOT / 'flows.yaml'}")
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
+def test_users_add_then_duplicate_then_if_missing(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    first = gatehouse(config, "users", "add", "bob", "--email", "bob@example.com", "--password-stdin",
+                      stdin="bob-password-1\n")
+    assert first.returncode == 0 and "added user bob" in first.stdout
+    again = gatehouse(config, "users", "add", "BOB", "--password-stdin", stdin="bob-password-2\n")
+    assert again.returncode == 1 and "taken" in again.stderr
+    skipped = gatehouse(config, "users", "add", "bob", "--password-stdin", "--if-missing",
+                        stdin="bob-password-3\n")
+    assert skipped.returncode == 0 and "exists" in skipped.stdout
+
+
+def test_users_add_refuses_short_passwords_and_at_signs(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    short = gatehouse(config, "users", "add", "carol", "--password-stdin", stdin="short\n")
+    assert short.returncode == 1 and "at least 8" in short.stderr
+    email_like = gatehouse(config, "users", "add", "c@x", "--password-stdin", stdin="long-enough-1\n")
+    assert email_like.returncode == 2 and "cannot contain @" in email_like.stderr
+
+
+def test_clients_list(tmp_path: Path) -> None:
+    listed = gatehouse(_config(tmp_path), "clients", "list")
+    assert listed.stdout.split("\t")[:3] == ["app", "none", "flow=(default)"]
+
+
+def test_flows_check_and_serve_refuse_an_invalid_file(tmp_path: Path) -> None:
+    config = _config(tmp_path, flows="flows:\n  default:\n    steps:\n      a:\n        type: nope\n")
+    checked = gatehouse(config, "flows", "check")
+    assert checked.returncode == 1
+    assert f"{tmp_path / 'flows.yaml'}:5:9: unknown step type 'nope'" in checked.stderr
+    served = gatehouse(config, "serve", "--port", "1")
+    assert served.returncode == 1 and "unknown step type 'nope'" in served.stderr
