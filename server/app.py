@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from pathlib import Path
 
 from quart import Quart
@@ -38,6 +40,19 @@ async def sync_clients(store: Store, clients: list[ClientSettings]) -> None:
         await store.clients.put(client_record(client))
 
 
+PURGE_INTERVAL = 600
+
+
+async def purge_expired_forever(store: Store) -> None:
+    """Free the space of expired runs, codes and sessions every few minutes."""
+    while True:
+        try:
+            await store.purge_expired(time.time())
+        except Exception:  # a failed purge is retried next time; it must not stop the server
+            log.exception("purging expired documents failed")
+        await asyncio.sleep(PURGE_INTERVAL)
+
+
 def create_app(settings: Settings) -> Quart:
     app = Quart(
         "gatehouse",
@@ -69,9 +84,13 @@ def create_app(settings: Settings) -> Quart:
             session_lifetime=settings.session_lifetime,
             ui_locales=available_locales(),
         )
+        app.extensions["gatehouse.purger"] = asyncio.create_task(purge_expired_forever(store))
 
     @app.after_serving
     async def stop() -> None:
+        purger: asyncio.Task[None] | None = app.extensions.pop("gatehouse.purger", None)
+        if purger is not None:
+            purger.cancel()
         provider: Provider | None = app.extensions.pop(EXTENSION_KEY, None)
         if provider is not None:
             await provider.store.close()

@@ -65,6 +65,8 @@ def serve(config: str | None, host: str | None, port: int | None) -> None:
         app = create_app(settings)
     except FlowsError as exc:
         raise click.ClickException(f"flows.yaml is invalid:\n{exc}") from exc
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     host, port = host or settings.host, port or settings.port
     click.echo(f"Gatehouse {settings.issuer} listening on http://{host}:{port}")
     if settings.demo:

@@ -81,4 +81,7 @@ class Store(Protocol):
     keys: KeyRepository
     secrets: SecretRepository
 
+    async def purge_expired(self, now: float) -> None:
+        """Delete expired documents. Reads already ignore them; this only frees space."""
+
     async def close(self) -> None: ...
