@@ -12,8 +12,9 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from quart import Blueprint, Response, redirect, request
+from quart import Blueprint, Response, request
 
+from oidc.http import see_other
 from oidc.provider import current_provider
 from server.settings import ClientSettings
 from ui.pages import render_page
@@ -32,9 +33,12 @@ def demo_blueprint(issuer: str, client_id: str, clients: list[ClientSettings]) -
 
     def oauth_client() -> AsyncOAuth2Client:
         return AsyncOAuth2Client(
-            client_id=client.client_id, client_secret=client.client_secret,
+            client_id=client.client_id,
+            client_secret=client.client_secret,
             token_endpoint_auth_method=client.token_endpoint_auth_method,
-            scope="openid profile email", redirect_uri=redirect_uri, code_challenge_method="S256",
+            scope="openid profile email",
+            redirect_uri=redirect_uri,
+            code_challenge_method="S256",
         )
 
     async def serializer() -> URLSafeTimedSerializer:
@@ -54,7 +58,7 @@ def demo_blueprint(issuer: str, client_id: str, clients: list[ClientSettings]) -
             url, _ = oauth.create_authorization_url(
                 f"{issuer}/authorize", state=state, nonce=nonce, code_verifier=verifier
             )
-        response = redirect(url, 303)
+        response = see_other(url)
         value = (await serializer()).dumps({"state": state, "nonce": nonce, "verifier": verifier})
         response.set_cookie(COOKIE, value, max_age=900, httponly=True, samesite="Lax", path="/demo")
         return response
@@ -73,10 +77,14 @@ def demo_blueprint(issuer: str, client_id: str, clients: list[ClientSettings]) -
             return await _problem(f"The server answered: {request.args['error']}.")
         async with oauth_client() as oauth:
             token = await oauth.fetch_token(
-                f"{issuer}/token", code=request.args.get("code", ""),
-                code_verifier=saved["verifier"], redirect_uri=redirect_uri,
+                f"{issuer}/token",
+                code=request.args.get("code", ""),
+                code_verifier=saved["verifier"],
+                redirect_uri=redirect_uri,
             )
-            claims = await _verified_id_token(issuer, client.client_id, token["id_token"], saved["nonce"])
+            claims = await _verified_id_token(
+                issuer, client.client_id, token["id_token"], saved["nonce"]
+            )
             userinfo = (await oauth.get(f"{issuer}/userinfo")).json()
         response = await render_page("demo/result.html", id_token=claims, userinfo=userinfo)
         response.delete_cookie(COOKIE, path="/demo")
@@ -85,7 +93,9 @@ def demo_blueprint(issuer: str, client_id: str, clients: list[ClientSettings]) -
     return blueprint
 
 
-async def _verified_id_token(issuer: str, client_id: str, id_token: str, nonce: str) -> dict[str, Any]:
+async def _verified_id_token(
+    issuer: str, client_id: str, id_token: str, nonce: str
+) -> dict[str, Any]:
     """Signature against the JWKS, then iss, aud, exp and nonce (OIDC Core §3.1.3.7)."""
     async with httpx2.AsyncClient() as http:
         jwks = (await http.get(f"{issuer}/jwks")).json()

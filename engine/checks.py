@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from pydantic import BaseModel, ValidationError
 
-from engine.model import TERMINALS, FlowSpec, FlowsFile
+from engine.model import TERMINALS, FlowsFile, FlowSpec
 from engine.yaml_source import Path, Problem, YamlSource, pydantic_problems
 from steps.base import Step
 from steps.registry import UnknownStepType, resolve_step_type
@@ -30,7 +30,9 @@ def _check_flow(
 ) -> Iterator[Problem]:
     base: Path = ("flows", flow_name)
     if flow.start is not None and flow.start not in flow.steps:
-        yield source.problem((*base, "start"), f"start step {flow.start!r} is not a step of {flow_name!r}")
+        yield source.problem(
+            (*base, "start"), f"start step {flow.start!r} is not a step of {flow_name!r}"
+        )
     for step_name, step in flow.steps.items():
         path: Path = (*base, "steps", step_name)
         if step_name in TERMINALS:
@@ -70,7 +72,9 @@ def _check_wiring(
                 f" ({', '.join(sorted(TERMINALS))})",
             )
     for outcome in sorted(step_type.outcomes - wiring.keys()):
-        yield source.problem((*path, "on"), f"step {step_name!r} does not say where {outcome!r} leads")
+        yield source.problem(
+            (*path, "on"), f"step {step_name!r} does not say where {outcome!r} leads"
+        )
 
 
 def _check_graph(source: YamlSource, base: Path, flow: FlowSpec) -> Iterator[Problem]:
@@ -78,7 +82,9 @@ def _check_graph(source: YamlSource, base: Path, flow: FlowSpec) -> Iterator[Pro
     reachable = _closure({flow.start_step}, edges)
     for name in flow.steps:
         if name not in reachable:
-            yield source.problem((*base, "steps", name), f"step {name!r} cannot be reached from the start")
+            yield source.problem(
+                (*base, "steps", name), f"step {name!r} cannot be reached from the start"
+            )
     reverse: dict[str, set[str]] = {}
     for name, targets in edges.items():
         for target in targets:

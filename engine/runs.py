@@ -90,8 +90,13 @@ class FlowEngine:
         if isinstance(result, Outcome):
             run.state = flow.advance(step_name, result.name)
             run.log.append(
-                {"at": self.clock(), "event": "outcome", "step": step_name,
-                 "outcome": result.name, "to": run.state}
+                {
+                    "at": self.clock(),
+                    "event": "outcome",
+                    "step": step_name,
+                    "outcome": result.name,
+                    "to": run.state,
+                }
             )
         await self.store.runs.save(run)
         return result if isinstance(result, Page) else None

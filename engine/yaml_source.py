@@ -101,9 +101,13 @@ def _walk(
             _walk(item, (*path, index), positions, duplicates, file)
 
 
-def pydantic_problems(source: YamlSource, error: ValidationError, prefix: Path = ()) -> list[Problem]:
+def pydantic_problems(
+    source: YamlSource, error: ValidationError, prefix: Path = ()
+) -> list[Problem]:
     """Turn pydantic's errors into positioned problems."""
     return [
-        source.problem((*prefix, *e["loc"]), f"{'.'.join(map(str, (*prefix, *e['loc'])))}: {e['msg']}")
+        source.problem(
+            (*prefix, *e["loc"]), f"{'.'.join(map(str, (*prefix, *e['loc'])))}: {e['msg']}"
+        )
         for e in error.errors()
     ]

@@ -11,7 +11,7 @@ import hmac
 import secrets
 
 from authlib.common.urls import add_params_to_uri
-from quart import Blueprint, Response, redirect, request, url_for
+from quart import Blueprint, Response, request, url_for
 
 from engine.assurance import assess
 from oidc.authorize_request import (
@@ -31,11 +31,12 @@ from oidc.cookies import (
     set_browser_cookie,
     set_session_cookie,
 )
-from ui.messages import N_
 from oidc.errors import AccessDeniedError, ErrorPage, LoginRequiredError, OAuth2Error
+from oidc.http import see_other
 from oidc.provider import Provider, current_provider
 from store.errors import StaleVersionError
 from store.records import AuthEvent, ClientRecord, CodeRecord, SessionRecord
+from ui.messages import N_
 
 blueprint = Blueprint("authorize", __name__)
 
@@ -85,7 +86,7 @@ async def _current_session(provider: Provider) -> SessionRecord | None:
 async def _start_run(provider: Provider, client: ClientRecord, req: AuthorizeRequest) -> Response:
     browser_hash, new_cookie = browser_binding(provider, request)
     run = await provider.engine.start(client, req.model_dump(), browser_hash)
-    response = redirect(url_for("flow.show", run_id=run.id), 303)
+    response = see_other(url_for("flow.show", run_id=run.id))
     if new_cookie:
         set_browser_cookie(provider, response, new_cookie)
     return response
@@ -105,7 +106,7 @@ async def resume() -> Response:
             status=410,
         )
     if not engine.is_finished(run):
-        return redirect(url_for("flow.show", run_id=run.id), 303)
+        return see_other(url_for("flow.show", run_id=run.id))
     try:
         await engine.finish(run)
     except StaleVersionError as exc:
@@ -134,37 +135,61 @@ async def _start_session(
     assurance = assess(events)
     value, now = secrets.token_urlsafe(32), provider.clock()
     session = SessionRecord(
-        id=digest(value), sid=secrets.token_urlsafe(16), subject=subject,
-        auth_time=assurance.auth_time, amr=assurance.amr, acr=assurance.acr,
-        created_at=now, expires_at=now + provider.session_lifetime,
+        id=digest(value),
+        sid=secrets.token_urlsafe(16),
+        subject=subject,
+        auth_time=assurance.auth_time,
+        amr=assurance.amr,
+        acr=assurance.acr,
+        created_at=now,
+        expires_at=now + provider.session_lifetime,
     )
     await provider.store.sessions.add(session)
     return value, session
 
 
-async def _issue_code(provider: Provider, req: AuthorizeRequest, session: SessionRecord) -> Response:
+async def _issue_code(
+    provider: Provider, req: AuthorizeRequest, session: SessionRecord
+) -> Response:
     code = secrets.token_urlsafe(32)  # 256 bits
     await provider.store.codes.add(
         CodeRecord(
-            id=digest(code), client_id=req.client_id, redirect_uri=req.redirect_uri,
-            subject=session.subject, scope=req.scope, nonce=req.nonce,
-            code_challenge=req.code_challenge, code_challenge_method=req.code_challenge_method,
-            auth_time=session.auth_time, amr=session.amr, acr=session.acr, sid=session.sid,
+            id=digest(code),
+            client_id=req.client_id,
+            redirect_uri=req.redirect_uri,
+            subject=session.subject,
+            scope=req.scope,
+            nonce=req.nonce,
+            code_challenge=req.code_challenge,
+            code_challenge_method=req.code_challenge_method,
+            auth_time=session.auth_time,
+            amr=session.amr,
+            acr=session.acr,
+            sid=session.sid,
             expires_at=provider.clock() + provider.code_lifetime,
         )
     )
     return authorization_response(provider, req.redirect_uri, {"code": code, "state": req.state})
 
 
-def authorization_response(provider: Provider, redirect_uri: str, params: dict[str, str | None]) -> Response:
+def authorization_response(
+    provider: Provider, redirect_uri: str, params: dict[str, str | None]
+) -> Response:
     """Redirect to the client with `params` and `iss` (RFC 9207 §2)."""
     values = [(k, v) for k, v in params.items() if v is not None] + [("iss", provider.issuer)]
-    return redirect(add_params_to_uri(redirect_uri, values), 303)
+    return see_other(add_params_to_uri(redirect_uri, values))
 
 
-def error_redirect(provider: Provider, redirect_uri: str, state: str | None, error: OAuth2Error) -> Response:
+def error_redirect(
+    provider: Provider, redirect_uri: str, state: str | None, error: OAuth2Error
+) -> Response:
     """An error response to the client (RFC 6749 §4.1.2.1)."""
     return authorization_response(
-        provider, redirect_uri,
-        {"error": error.error, "error_description": error.get_error_description() or None, "state": state},
+        provider,
+        redirect_uri,
+        {
+            "error": error.error,
+            "error_description": error.get_error_description() or None,
+            "state": state,
+        },
     )

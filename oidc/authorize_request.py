@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 
 from pydantic import BaseModel
 
-from ui.messages import N_
 from oidc.errors import (
     ErrorPage,
     InvalidRequestError,
@@ -23,6 +22,7 @@ from oidc.errors import (
     UnsupportedResponseTypeError,
 )
 from store.records import ClientRecord
+from ui.messages import N_
 
 Params = Mapping[str, list[str]]
 
@@ -67,7 +67,9 @@ def trusted_client_id(params: Params) -> str:
 
 def check_client_known(params: Params, client: ClientRecord | None) -> None:
     if client is None:
-        raise ErrorPage(N_("Unknown application"), N_("This sign-in link names an unknown client_id."))
+        raise ErrorPage(
+            N_("Unknown application"), N_("This sign-in link names an unknown client_id.")
+        )
 
 
 def check_redirect_uri(params: Params, client: ClientRecord) -> None:
@@ -162,7 +164,11 @@ CHECKS: list[Callable[[Params, ClientRecord], None]] = [
 
 def build_request(params: Params, client: ClientRecord) -> AuthorizeRequest:
     """The request as validated: scopes narrowed to those the client may ask for (RFC 6749 §3.3)."""
-    scopes = [s for s in dict.fromkeys((one(params, "scope") or "").split()) if s in client.allowed_scopes or s == "openid"]
+    scopes = [
+        s
+        for s in dict.fromkeys((one(params, "scope") or "").split())
+        if s in client.allowed_scopes or s == "openid"
+    ]
     max_age = one(params, "max_age")
     return AuthorizeRequest(
         client_id=client.client_id,

@@ -8,8 +8,20 @@ from store.records import UserRecord
 
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "profile": (
-        "name", "family_name", "given_name", "middle_name", "nickname", "preferred_username",
-        "profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at",
+        "name",
+        "family_name",
+        "given_name",
+        "middle_name",
+        "nickname",
+        "preferred_username",
+        "profile",
+        "picture",
+        "website",
+        "gender",
+        "birthdate",
+        "zoneinfo",
+        "locale",
+        "updated_at",
     ),
     "email": ("email", "email_verified"),
     "address": ("address",),

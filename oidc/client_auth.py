@@ -44,7 +44,9 @@ def _invalid_client(description: str) -> InvalidClientError:
     return InvalidClientError(description, status_code=401)
 
 
-async def authenticate_client(request: Request, form: MultiDict[str, str], store: Store) -> ClientRecord:
+async def authenticate_client(
+    request: Request, form: MultiDict[str, str], store: Store
+) -> ClientRecord:
     """The client that authenticated this request, or `invalid_client`."""
     basic = _basic_credentials(request)
     posted_secret = form.get("client_secret")

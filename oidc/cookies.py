@@ -20,10 +20,17 @@ def cookie_name(provider: Provider, name: str) -> str:
     return f"__Host-{name}" if provider.secure_cookies else name
 
 
-def _set(provider: Provider, response: Response, name: str, value: str, max_age: int | None) -> None:
+def _set(
+    provider: Provider, response: Response, name: str, value: str, max_age: int | None
+) -> None:
     response.set_cookie(
-        cookie_name(provider, name), value, max_age=max_age, path="/",
-        secure=provider.secure_cookies, httponly=True, samesite="Lax",
+        cookie_name(provider, name),
+        value,
+        max_age=max_age,
+        path="/",
+        secure=provider.secure_cookies,
+        httponly=True,
+        samesite="Lax",
     )
 
 

@@ -29,7 +29,7 @@ class ErrorPage(Exception):
         self.title, self.message, self.status = title, message, status
 
 
-class InvalidTokenError(OAuth2Error):
+class InvalidTokenError(OAuth2Error):  # type: ignore[misc]
     """RFC 6750 §3.1: the access token is expired, revoked, malformed, or invalid."""
 
     error = "invalid_token"
@@ -37,8 +37,18 @@ class InvalidTokenError(OAuth2Error):
 
 
 __all__ = [
-    "AccessDeniedError", "ErrorPage", "InvalidClientError", "InvalidGrantError",
-    "InvalidRequestError", "InvalidScopeError", "InvalidTokenError", "LoginRequiredError",
-    "OAuth2Error", "RequestNotSupportedError", "RequestURINotSupportedError",
-    "UnauthorizedClientError", "UnsupportedGrantTypeError", "UnsupportedResponseTypeError",
+    "AccessDeniedError",
+    "ErrorPage",
+    "InvalidClientError",
+    "InvalidGrantError",
+    "InvalidRequestError",
+    "InvalidScopeError",
+    "InvalidTokenError",
+    "LoginRequiredError",
+    "OAuth2Error",
+    "RequestNotSupportedError",
+    "RequestURINotSupportedError",
+    "UnauthorizedClientError",
+    "UnsupportedGrantTypeError",
+    "UnsupportedResponseTypeError",
 ]

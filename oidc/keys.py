@@ -37,7 +37,7 @@ class KeyRing:
     async def load(cls, store: Store, algs: tuple[str, ...] = SUPPORTED_ALGS) -> KeyRing:
         """Load the keys, creating a first key per algorithm. Processes starting together agree
         on one first key: the store keeps whichever was offered first."""
-        have = {record.alg for record in await store.keys.list()}
+        have = {record.alg for record in await store.keys.all()}
         for alg in algs:
             if alg in have:
                 continue
@@ -49,10 +49,11 @@ class KeyRing:
                 )
             )
             key = _import(chosen)
+            assert key.kid is not None  # _import sets the RFC 7638 thumbprint as kid
             await store.keys.add(
                 SigningKeyRecord(kid=key.kid, alg=alg, private_jwk=chosen, created_at=time.time())
             )
-        return cls(await store.keys.list())
+        return cls(await store.keys.all())
 
     def sign(self, claims: dict[str, Any], alg: str = "RS256", typ: str = "JWT") -> str:
         kid = self._signing[alg]

@@ -17,6 +17,7 @@ from oidc.errors import (
     UnauthorizedClientError,
     UnsupportedGrantTypeError,
 )
+from oidc.http import NO_STORE, oauth_error_response
 from oidc.provider import Provider, current_provider
 from oidc.tokens import mint_access_token, mint_id_token
 from store.records import ClientRecord, CodeRecord
@@ -24,17 +25,6 @@ from store.records import ClientRecord, CodeRecord
 blueprint = Blueprint("token", __name__)
 
 GRANT_TYPES_SUPPORTED = ["authorization_code"]
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-
-def oauth_error_response(error: OAuth2Error) -> Response:
-    body = dict(error.get_body())
-    headers = {**dict(error.get_headers()), **NO_STORE}
-    headers.pop("Content-Type", None)
-    response = jsonify(body)
-    response.status_code = error.status_code or 400
-    response.headers.update(headers)
-    return response
 
 
 @blueprint.route("/token", methods=["POST"])
@@ -60,7 +50,9 @@ async def token() -> Response:
     return response
 
 
-async def _authorization_code(provider: Provider, client: ClientRecord, form: Any) -> dict[str, Any]:
+async def _authorization_code(
+    provider: Provider, client: ClientRecord, form: Any
+) -> dict[str, Any]:
     code = form.get("code")
     if not code:
         raise InvalidRequestError("code is required")

@@ -63,7 +63,9 @@ def verify_access_token(provider: Provider, token: str) -> dict[str, Any]:
     try:
         decoded = provider.keys.decode(token)
     except (JoseError, ValueError) as exc:
-        raise InvalidTokenError("the access token is malformed or its signature is invalid") from exc
+        raise InvalidTokenError(
+            "the access token is malformed or its signature is invalid"
+        ) from exc
     claims = decoded.claims
     if decoded.header.get("typ") != ACCESS_TOKEN_TYPE or claims.get("iss") != provider.issuer:
         raise InvalidTokenError("not an access token of this issuer")

@@ -26,11 +26,11 @@ async def _bearer_token() -> str:
             raise InvalidRequestError("use the Bearer scheme")
         return token.strip()
     if form_token:
-        return form_token
+        return str(form_token)
     raise _NoToken()
 
 
-class _NoToken(OAuth2Error):
+class _NoToken(OAuth2Error):  # type: ignore[misc]
     """RFC 6750 §3.1: with no credentials, answer 401 with no error code."""
 
     status_code = 401

@@ -66,7 +66,9 @@ def create_app(settings: Settings) -> Quart:
     flows = load_flows(settings.path(settings.flows_file))
     for client in settings.clients:
         if client.flow is not None and client.flow not in flows.flows:
-            raise ValueError(f"client {client.client_id}: flow {client.flow!r} is not in flows.yaml")
+            raise ValueError(
+                f"client {client.client_id}: flow {client.flow!r} is not in flows.yaml"
+            )
     passwords = PasswordHashing(threads=settings.password_hash_threads)
 
     @app.before_serving
@@ -97,14 +99,19 @@ def create_app(settings: Settings) -> Quart:
         passwords.close()
 
     for blueprint in (
-        discovery.blueprint, authorize.blueprint, token.blueprint, userinfo.blueprint,
+        discovery.blueprint,
+        authorize.blueprint,
+        token.blueprint,
+        userinfo.blueprint,
         flow_pages.blueprint,
     ):
         app.register_blueprint(blueprint)
     if settings.demo:
         from demo.relying_party import demo_blueprint
 
-        app.register_blueprint(demo_blueprint(settings.issuer, settings.demo_client_id, settings.clients))
+        app.register_blueprint(
+            demo_blueprint(settings.issuer, settings.demo_client_id, settings.clients)
+        )
     register_error_pages(app)
     app.after_request(add_security_headers)
     return app

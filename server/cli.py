@@ -71,8 +71,15 @@ def serve(config: str | None, host: str | None, port: int | None) -> None:
     click.echo(f"Gatehouse {settings.issuer} listening on http://{host}:{port}")
     if settings.demo:
         click.echo(f"Demo relying party: {settings.issuer}/demo")
-    uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools", log_level="warning",
-                proxy_headers=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        proxy_headers=False,
+    )
 
 
 @main.group()
@@ -88,8 +95,12 @@ def users() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--if-missing", is_flag=True, help="Do nothing if the username exists.")
 def users_add(
-    config: str | None, username: str, email: str | None, name: str | None,
-    password_stdin: bool, if_missing: bool,
+    config: str | None,
+    username: str,
+    email: str | None,
+    name: str | None,
+    password_stdin: bool,
+    if_missing: bool,
 ) -> None:
     """Add a user; the password is asked for (or read from stdin) and stored as argon2id."""
     if "@" in username:
@@ -110,9 +121,12 @@ def users_add(
         hashing = PasswordHashing(threads=1)
         try:
             user = UserRecord(
-                id=secrets.token_urlsafe(16), username=username, email=email,
+                id=secrets.token_urlsafe(16),
+                username=username,
+                email=email,
                 password_hash=await hashing.hash(password),
-                claims={"name": name} if name else {}, created_at=time.time(),
+                claims={"name": name} if name else {},
+                created_at=time.time(),
             )
         finally:
             hashing.close()
@@ -169,7 +183,9 @@ def config_cmd(doc: bool, config: str | None) -> None:
         click.echo(settings_doc())
         return
     settings = _settings(config)
-    click.echo(settings.model_dump_json(indent=2, exclude={"clients": {"__all__": {"client_secret"}}}))
+    click.echo(
+        settings.model_dump_json(indent=2, exclude={"clients": {"__all__": {"client_secret"}}})
+    )
 
 
 if __name__ == "__main__":

@@ -48,9 +48,15 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    issuer: str = Field("http://127.0.0.1:8000", description="The issuer URL; never taken from Host.")
-    store: str = Field("sqlite:///gatehouse.db", description="sqlite:///relative.db or sqlite:////abs.db")
-    flows_file: str = Field("flows.yaml", description="The sign-in journeys, relative to this file.")
+    issuer: str = Field(
+        "http://127.0.0.1:8000", description="The issuer URL; never taken from Host."
+    )
+    store: str = Field(
+        "sqlite:///gatehouse.db", description="sqlite:///relative.db or sqlite:////abs.db"
+    )
+    flows_file: str = Field(
+        "flows.yaml", description="The sign-in journeys, relative to this file."
+    )
     host: str = Field("127.0.0.1", description="Address `gatehouse serve` listens on.")
     port: int = Field(8000, description="Port `gatehouse serve` listens on.")
     code_lifetime: int = Field(60, ge=1, le=600, description="Seconds an authorization code lives.")
@@ -75,7 +81,9 @@ class Settings(BaseModel):
         """A path from the config, relative to the config file's folder."""
         return (self.base_dir / relative).resolve()
 
-    base_dir: Path = Field(Path("."), exclude=True, description="Set from the config file's folder.")
+    base_dir: Path = Field(
+        Path("."), exclude=True, description="Set from the config file's folder."
+    )
 
 
 ENV_OVERRIDES = ("issuer", "store", "flows_file", "host", "port", "demo")

@@ -8,6 +8,7 @@ loader checks `flows.yaml` against them. Steps never touch HTTP: `render` return
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -84,7 +85,7 @@ class Step:
     """Base class of step types."""
 
     type: ClassVar[str]
-    Options: ClassVar[type[BaseModel]] = NoOptions
+    Options: ClassVar[builtins.type[BaseModel]] = NoOptions
     outcomes: ClassVar[frozenset[str]] = frozenset({"success"})
     template: ClassVar[str]
 

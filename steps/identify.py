@@ -25,8 +25,14 @@ class IdentifyStep(Step):
     async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:
         login = form.get("login", "").strip()
         if not login:
-            return Page(self.template, {"login": ""}, {"login": N_("Enter your username or email.")})
+            return Page(
+                self.template, {"login": ""}, {"login": N_("Enter your username or email.")}
+            )
         if len(login) > MAX_LOGIN_LENGTH:
-            return Page(self.template, {"login": ""}, {"login": N_("That is too long to be a username or email.")})
+            return Page(
+                self.template,
+                {"login": ""},
+                {"login": N_("That is too long to be a username or email.")},
+            )
         ctx.flow_data()["login"] = login
         return Outcome("success")

@@ -9,14 +9,22 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 # OWASP's argon2id recommendation: m=19 MiB, t=2, p=1.
-OWASP_PARAMETERS = {"time_cost": 2, "memory_cost": 19456, "parallelism": 1}
+OWASP_TIME_COST, OWASP_MEMORY_COST_KIB, OWASP_PARALLELISM = 2, 19456, 1
 
 
 class PasswordHashing:
     """Hash and verify passwords with argon2id; every call runs on a pool of `threads` threads."""
 
-    def __init__(self, threads: int = 2, **parameters: int) -> None:
-        self._hasher = PasswordHasher(**(parameters or OWASP_PARAMETERS))
+    def __init__(
+        self,
+        threads: int = 2,
+        time_cost: int = OWASP_TIME_COST,
+        memory_cost: int = OWASP_MEMORY_COST_KIB,
+        parallelism: int = OWASP_PARALLELISM,
+    ) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism
+        )
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
         # Verified against when the user is unknown, so that both cases cost one argon2 verify.
         self._dummy_hash = self._hasher.hash("gatehouse-dummy-password")

@@ -22,15 +22,18 @@ class ClientRepository(Protocol):
     async def get(self, client_id: str) -> ClientRecord | None: ...
     async def put(self, client: ClientRecord) -> None:
         """Insert or replace by `client_id`."""
-    async def list(self) -> list[ClientRecord]: ...
+
+    async def all(self) -> list[ClientRecord]: ...
 
 
 class UserRepository(Protocol):
     async def get(self, user_id: str) -> UserRecord | None: ...
     async def find_by_login(self, login: str) -> UserRecord | None:
         """A user by username or email, compared case-insensitively."""
+
     async def add(self, user: UserRecord) -> None:
         """Raises `DuplicateError` when the username or email is taken."""
+
     async def update(self, user: UserRecord) -> None: ...
 
 
@@ -42,6 +45,7 @@ class FlowRunRepository(Protocol):
 
         Raises `StaleVersionError` when another request saved it first.
         """
+
     async def delete(self, run: FlowRunRecord) -> None:
         """Delete `run` if it is still at `run.version`; else raise `StaleVersionError`."""
 
@@ -61,7 +65,8 @@ class CodeRepository(Protocol):
 class KeyRepository(Protocol):
     async def add(self, key: SigningKeyRecord) -> None:
         """Insert, unless a key with this `kid` is already stored."""
-    async def list(self) -> list[SigningKeyRecord]:
+
+    async def all(self) -> list[SigningKeyRecord]:
         """All keys, oldest first."""
 
 

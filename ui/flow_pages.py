@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import hmac
 
-from quart import Blueprint, Response, redirect, request, url_for
+from quart import Blueprint, Response, request, url_for
 
 from oidc.cookies import browser_binding
-from ui.messages import N_
 from oidc.errors import ErrorPage
+from oidc.http import see_other
 from oidc.provider import current_provider
 from steps.base import Page
 from store.errors import StaleVersionError
 from store.records import ClientRecord, FlowRunRecord
+from ui.messages import N_
 from ui.pages import render_page
 
 blueprint = Blueprint("flow", __name__)
@@ -33,7 +34,9 @@ async def _load(run_id: str) -> tuple[FlowRunRecord, ClientRecord]:
     if run is None or client is None or not hmac.compare_digest(run.browser_hash, browser_hash):
         raise ErrorPage(
             N_("This sign-in has expired"),
-            N_("Sign-in links are valid for a limited time. Go back to the application and sign in again."),
+            N_(
+                "Sign-in links are valid for a limited time. Go back to the application and sign in again."
+            ),
             status=410,
         )
     return run, client
@@ -41,8 +44,8 @@ async def _load(run_id: str) -> tuple[FlowRunRecord, ClientRecord]:
 
 def _next(run: FlowRunRecord) -> Response:
     if current_provider().engine.is_finished(run):
-        return redirect(url_for("authorize.resume", run=run.id), 303)
-    return redirect(url_for("flow.show", run_id=run.id), 303)
+        return see_other(url_for("authorize.resume", run=run.id))
+    return see_other(url_for("flow.show", run_id=run.id))
 
 
 async def _show(run: FlowRunRecord, client: ClientRecord, page: Page) -> Response:
@@ -82,7 +85,7 @@ async def submit(run_id: str) -> Response:
         page = await engine.submit(run, client, {k: form.get(k, "") for k in form})
     except StaleVersionError:
         # Another request (a double submit) moved the run first: show where it is now.
-        return redirect(url_for("flow.show", run_id=run.id), 303)
+        return see_other(url_for("flow.show", run_id=run.id))
     if page is not None:
         return await _show(run, client, page)
     return _next(run)

@@ -65,5 +65,7 @@ def translate(message: str, **variables: Any) -> str:
 
 
 def translate_plural(singular: str, plural: str, n: int, **variables: Any) -> str:
-    text = catalogs().get(current_locale(), catalogs()[DEFAULT_LOCALE]).ngettext(singular, plural, n)
+    text = (
+        catalogs().get(current_locale(), catalogs()[DEFAULT_LOCALE]).ngettext(singular, plural, n)
+    )
     return text % {"num": n, **variables}

@@ -56,7 +56,9 @@ def register_error_pages(app: Quart) -> None:
     async def on_http_error(error: HTTPException) -> Response:
         status = error.code or 500
         title = {
-            404: N_("Page not found"), 405: N_("Method not allowed"), 413: N_("Request too large")
+            404: N_("Page not found"),
+            405: N_("Method not allowed"),
+            413: N_("Request too large"),
         }.get(status, N_("Something went wrong"))
         return await error_page(title, N_("Check the address, or go back and try again."), status)
 

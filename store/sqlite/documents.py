@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import aiosqlite
 from pydantic import BaseModel
@@ -26,7 +26,13 @@ class DocumentTable(Generic[D]):
         id_field: str = "id",
         unique: Sequence[str] = (),
     ) -> None:
-        self.db, self.name, self.model, self.id_field, self.unique = db, name, model, id_field, unique
+        self.db, self.name, self.model, self.id_field, self.unique = (
+            db,
+            name,
+            model,
+            id_field,
+            unique,
+        )
 
     async def create(self) -> None:
         extra = "".join(f", {column} TEXT UNIQUE" for column in self.unique)
@@ -93,8 +99,9 @@ class DocumentTable(Generic[D]):
 
     async def replace_versioned(self, doc: D) -> None:
         """Write `doc` only if the stored version equals `doc.version`, then bump both."""
-        expected: int = getattr(doc, "version")
-        setattr(doc, "version", expected + 1)
+        versioned: Any = doc  # every versioned document has an int `version`
+        expected: int = versioned.version
+        versioned.version = expected + 1
         row = {**self._row(doc), "expected": expected}
         cursor = await self.db.execute(
             f"UPDATE {self.name} SET version = :version, expires_at = :expires_at, data = :data"
@@ -102,7 +109,7 @@ class DocumentTable(Generic[D]):
             row,
         )
         if cursor.rowcount != 1:
-            setattr(doc, "version", expected)
+            versioned.version = expected
             raise StaleVersionError(f"{self.name} {row['id']} changed since version {expected}")
 
     async def replace(self, doc: D) -> None:
@@ -115,7 +122,8 @@ class DocumentTable(Generic[D]):
 
     async def delete(self, doc_id: str, version: int | None = None) -> bool:
         """Delete by id (and version, when given); True when a row went."""
-        sql, params = f"DELETE FROM {self.name} WHERE id = ?", [doc_id]
+        sql = f"DELETE FROM {self.name} WHERE id = ?"
+        params: list[object] = [doc_id]
         if version is not None:
             sql += " AND version = ?"
             params.append(version)

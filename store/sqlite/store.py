@@ -17,7 +17,16 @@ from store.records import (
     SigningKeyRecord,
     UserRecord,
 )
-from store.sqlite.documents import DocumentTable
+from store.repositories import (
+    ClientRepository,
+    CodeRepository,
+    FlowRunRepository,
+    KeyRepository,
+    SecretRepository,
+    SessionRepository,
+    UserRepository,
+)
+from store.sqlite.documents import D, DocumentTable
 
 
 class SqliteClients:
@@ -30,7 +39,7 @@ class SqliteClients:
     async def put(self, client: ClientRecord) -> None:
         await self.table.upsert(client)
 
-    async def list(self) -> list[ClientRecord]:
+    async def all(self) -> list[ClientRecord]:
         return await self.table.all()
 
 
@@ -102,7 +111,7 @@ class SqliteKeys:
     async def add(self, key: SigningKeyRecord) -> None:
         await self.table.insert_if_absent(key)
 
-    async def list(self) -> list[SigningKeyRecord]:
+    async def all(self) -> list[SigningKeyRecord]:
         keys = await self.table.all()
         return sorted(keys, key=lambda k: (k.created_at, k.kid))
 
@@ -129,17 +138,25 @@ class SqliteStore:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self.db = db
         self._tables: list[DocumentTable[BaseModel]] = []
-        self.clients = SqliteClients(self._table("clients", ClientRecord, id_field="client_id"))
-        self.users = SqliteUsers(self._table("users", UserRecord, unique=("username", "email")))
-        self.runs = SqliteRuns(self._table("flow_runs", FlowRunRecord))
-        self.sessions = SqliteSessions(self._table("sessions", SessionRecord))
-        self.codes = SqliteCodes(self._table("codes", CodeRecord))
-        self.keys = SqliteKeys(self._table("signing_keys", SigningKeyRecord, id_field="kid"))
-        self.secrets = SqliteSecrets(self._table("secrets", SecretRecord))
+        self.clients: ClientRepository = SqliteClients(
+            self._table("clients", ClientRecord, id_field="client_id")
+        )
+        self.users: UserRepository = SqliteUsers(
+            self._table("users", UserRecord, unique=("username", "email"))
+        )
+        self.runs: FlowRunRepository = SqliteRuns(self._table("flow_runs", FlowRunRecord))
+        self.sessions: SessionRepository = SqliteSessions(self._table("sessions", SessionRecord))
+        self.codes: CodeRepository = SqliteCodes(self._table("codes", CodeRecord))
+        self.keys: KeyRepository = SqliteKeys(
+            self._table("signing_keys", SigningKeyRecord, id_field="kid")
+        )
+        self.secrets: SecretRepository = SqliteSecrets(self._table("secrets", SecretRecord))
 
-    def _table(self, name: str, model: type, **kwargs: object) -> DocumentTable:  # type: ignore[type-arg]
-        table: DocumentTable = DocumentTable(self.db, name, model, **kwargs)  # type: ignore[type-arg]
-        self._tables.append(table)
+    def _table(
+        self, name: str, model: type[D], id_field: str = "id", unique: tuple[str, ...] = ()
+    ) -> DocumentTable[D]:
+        table = DocumentTable(self.db, name, model, id_field, unique)
+        self._tables.append(table)  # type: ignore[arg-type]
         return table
 
     @classmethod

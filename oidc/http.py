@@ -1,0 +1,26 @@
+"""Small HTTP helpers the endpoints share."""
+
+from __future__ import annotations
+
+from quart import Response, jsonify
+
+from oidc.errors import OAuth2Error
+
+# RFC 6749 §5.1: responses with tokens or credentials must not be cached.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def see_other(location: str) -> Response:
+    """A 303 redirect: the browser follows it with GET, whatever method brought it here."""
+    return Response("", status=303, headers={"Location": location})
+
+
+def oauth_error_response(error: OAuth2Error) -> Response:
+    """An OAuth error as JSON (RFC 6749 §5.2), with the error's own headers."""
+    response = jsonify(dict(error.get_body()))
+    response.status_code = error.status_code or 400
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    response.headers.update(NO_STORE)
+    return response
