@@ -225,6 +225,13 @@ async def test_login_hint_prefills_the_identify_page(server: RunningServer, brow
     assert 'value="alice@example.com"' in page.text
 
 
+async def test_login_hint_is_escaped(server: RunningServer, browser: FormBrowser) -> None:
+    async with rp_client(server) as oauth:
+        url, _ = authorization_url(oauth, server, login_hint='"><script>alert(1)</script>')
+    page = await browser.open(url)
+    assert "<script>alert(1)" not in page.text and "&lt;script&gt;alert(1)" in page.text
+
+
 async def test_sign_in_by_email(server: RunningServer, browser: FormBrowser) -> None:
     async with rp_client(server) as oauth:
         url, _ = authorization_url(oauth, server)
