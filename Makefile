@@ -1,11 +1,22 @@
-.PHONY: demo test install
+.PHONY: demo test lint install bench
+
+PACKAGES = oidc engine steps ui store server demo
 
 demo:            ## install, then run the server with the demo client and user
 	scripts/demo.sh
 
-test:            ## install, then run the whole test suite
+test:            ## install, then lint, type-check and run the whole test suite
 	scripts/install.sh --test
+	$(MAKE) --no-print-directory lint
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+lint:
+	.venv/bin/ruff check $(PACKAGES) tests bench
+	.venv/bin/mypy $(PACKAGES)
 
 install:
 	scripts/install.sh
+
+bench:           ## sign-in latency against a real server (see bench/README.md)
+	scripts/install.sh --test
+	.venv/bin/python -m bench.sign_in

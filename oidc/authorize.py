@@ -8,6 +8,7 @@ which starts the SSO session and answers the client.
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 
 from authlib.common.urls import add_params_to_uri
@@ -39,6 +40,7 @@ from store.records import AuthEvent, ClientRecord, CodeRecord, SessionRecord
 from ui.messages import N_
 
 blueprint = Blueprint("authorize", __name__)
+log = logging.getLogger("gatehouse.authorize")
 
 
 async def _params() -> Params:
@@ -118,7 +120,12 @@ async def resume() -> Response:
         return error_redirect(
             provider, auth_request.redirect_uri, auth_request.state, AccessDeniedError()
         )
-    assert run.subject is not None
+    if run.subject is None or not run.auth_events:
+        # A flow reached `done` without any step proving who the user is: a flows.yaml mistake.
+        log.error("flow %s reached done without authenticating anyone (run %s)", run.flow, run.id)
+        raise ErrorPage(
+            N_("Something went wrong"), N_("Please try again in a moment."), status=500
+        )
     cookie_value, session = await _start_session(provider, run.subject, run.auth_events)
     response = await _issue_code(provider, auth_request, session)
     set_session_cookie(provider, response, cookie_value)
