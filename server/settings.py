@@ -67,7 +67,9 @@ class Settings(BaseModel):
     password_hash_threads: int = Field(2, ge=1, description="Threads for argon2 hashing.")
     demo: bool = Field(False, description="Serve the demo relying party at /demo.")
     demo_client_id: str = Field("demo-rp", description="The client the demo signs in with.")
-    clients: list[ClientSettings] = Field(default_factory=list)
+    clients: list[ClientSettings] = Field(
+        default_factory=list, description="Relying parties: RFC 7591 metadata names plus `flow`."
+    )
 
     @field_validator("issuer")
     @classmethod

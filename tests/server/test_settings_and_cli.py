@@ -97,3 +97,8 @@ def test_flows_check_and_serve_refuse_an_invalid_file(tmp_path: Path) -> None:
     assert f"{tmp_path / 'flows.yaml'}:5:9: unknown step type 'nope'" in checked.stderr
     served = gatehouse(config, "serve", "--port", "1")
     assert served.returncode == 1 and "unknown step type 'nope'" in served.stderr
+
+
+def test_docs_configuration_is_current() -> None:
+    documented = (ROOT / "docs" / "configuration.md").read_text()
+    assert settings_doc() in documented, "run: gatehouse config --doc, and update docs/configuration.md"
