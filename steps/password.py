@@ -1,4 +1,5 @@
-"""`password`: verify the password of the identified login with argon2id.
+"""`password`: verify a password with argon2id, for the login `identify` collected or, when the
+flow has no `identify` before it, for a login typed on the same page (and `login_hint` prefills it).
 
 An unknown login and a wrong password get the same page after the same work (one argon2 verify),
 so the step does not reveal which accounts exist.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from steps.base import Outcome, Page, Step, StepContext
+from steps.identify import MAX_LOGIN_LENGTH
 from ui.messages import N_
 
 MAX_PASSWORD_LENGTH = 1024
@@ -20,13 +22,19 @@ class PasswordStep(Step):
     outcomes = frozenset({"success"})
     template = "flow/password.html"
 
+    def _page(self, ctx: StepContext, typed_login: str = "") -> Page:
+        identified = ctx.flow_data().get("login")
+        login = identified or typed_login or ctx.request.get("login_hint") or ""
+        return Page(self.template, {"login": login, "identified": bool(identified)})
+
     async def render(self, ctx: StepContext) -> Page:
-        return Page(self.template, {"login": ctx.flow_data().get("login", "")})
+        return self._page(ctx)
 
     async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:
-        login = ctx.flow_data().get("login") or form.get("login", "").strip()
+        typed = form.get("login", "").strip()[:MAX_LOGIN_LENGTH]
+        login = ctx.flow_data().get("login") or typed
         password = form.get("password", "")
-        page = Page(self.template, {"login": login})
+        page = self._page(ctx, typed)
         if not password:
             page.errors["password"] = N_("Enter your password.")
             return page

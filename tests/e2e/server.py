@@ -34,6 +34,8 @@ def test_clients(issuer: str) -> list[dict[str, Any]]:
         {"client_id": "post-client", "client_secret": POST_SECRET,
          "token_endpoint_auth_method": "client_secret_post",
          "redirect_uris": ["https://post.example/cb"]},
+        {"client_id": "one-page-app", "token_endpoint_auth_method": "none", "flow": "one-page",
+         "redirect_uris": ["https://one.example/cb"]},
         {"client_id": "public-app", "client_name": "Public App", "token_endpoint_auth_method": "none",
          "redirect_uris": ["https://spa.example/callback"]},
     ]

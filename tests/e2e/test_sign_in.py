@@ -123,6 +123,21 @@ async def test_public_client_with_pkce_and_no_secret(server: RunningServer, brow
     assert claims["nonce"] == "pub"
 
 
+async def test_a_client_signs_in_through_the_flow_it_names(server: RunningServer, browser: FormBrowser) -> None:
+    async with AsyncOAuth2Client(
+        client_id="one-page-app", redirect_uri="https://one.example/cb", scope="openid",
+        token_endpoint_auth_method="none", code_challenge_method="S256",
+    ) as oauth:
+        url, verifier = authorization_url(oauth, server, login_hint="alice")
+        page = await browser.open(url)
+        assert 'name="login"' in page.text and 'name="password"' in page.text
+        assert 'value="alice"' in page.text
+        _, params = redirect_params(await browser.submit(page, login="alice", password=ALICE[1]))
+        token = await oauth.fetch_token(f"{server.issuer}/token", code=params["code"], code_verifier=verifier)
+    claims = await verify_id_token(server, token["id_token"], "one-page-app")
+    assert claims["amr"] == ["pwd"]
+
+
 async def test_public_client_without_pkce_is_refused(server: RunningServer, browser: FormBrowser) -> None:
     response = await browser.http.get("/authorize", params={
         "client_id": "public-app", "redirect_uri": "https://spa.example/callback",
