@@ -8,10 +8,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.yaml_source import YamlSourceError, parse_yaml, pydantic_problems
+
+
+UNSAFE_SCHEMES = frozenset({"javascript", "data", "vbscript", "file"})
 
 
 class ClientSettings(BaseModel):
@@ -34,6 +38,25 @@ class ClientSettings(BaseModel):
     policy_uri: str | None = None
     tos_uri: str | None = None
     flow: str | None = Field(None, description="A flow in flows.yaml; the default flow if unset.")
+
+    @field_validator("redirect_uris", "post_logout_redirect_uris")
+    @classmethod
+    def _absolute_without_fragment(cls, uris: list[str]) -> list[str]:
+        # RFC 6749 §3.1.2: absolute URIs, no fragment. Custom schemes are for native apps (RFC 8252).
+        for uri in uris:
+            parts = urlsplit(uri)
+            if not parts.scheme or parts.fragment or "#" in uri:
+                raise ValueError(f"{uri!r} must be an absolute URI without a fragment")
+            if parts.scheme.lower() in UNSAFE_SCHEMES:
+                raise ValueError(f"{uri!r} uses a scheme that cannot be a redirect target")
+        return uris
+
+    @field_validator("logo_uri", "policy_uri", "tos_uri")
+    @classmethod
+    def _web_url(cls, uri: str | None) -> str | None:
+        if uri is not None and urlsplit(uri).scheme not in ("https", "http"):
+            raise ValueError("must be an http(s) URL")
+        return uri
 
     @field_validator("token_endpoint_auth_method")
     @classmethod

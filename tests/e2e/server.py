@@ -30,7 +30,8 @@ def test_clients(issuer: str) -> list[dict[str, Any]]:
     return [
         {"client_id": "demo-rp", "client_secret": CONFIDENTIAL_SECRET, "client_name": "Gatehouse Demo",
          "redirect_uris": [f"{issuer}/demo/callback", "https://rp.example/callback"],
-         "policy_uri": "https://rp.example/privacy", "tos_uri": "https://rp.example/terms"},
+         "policy_uri": "https://rp.example/privacy", "tos_uri": "https://rp.example/terms",
+         "logo_uri": "https://rp.example/logo.png"},
         {"client_id": "post-client", "client_secret": POST_SECRET,
          "token_endpoint_auth_method": "client_secret_post",
          "redirect_uris": ["https://post.example/cb"]},
@@ -73,7 +74,8 @@ def start_server(workdir: Path, flows_file: Path | None = None) -> RunningServer
         "clients": test_clients(issuer),
     }))
     added = gatehouse(config, "users", "add", ALICE[0], "--email", "alice@example.com",
-                      "--name", "Alice Example", "--password-stdin", stdin=ALICE[1] + "\n")
+                      "--name", "Alice Example", "--password-stdin", "--if-missing",
+                      stdin=ALICE[1] + "\n")
     assert added.returncode == 0, added.stderr
     log = workdir / "server.log"
     process = subprocess.Popen(

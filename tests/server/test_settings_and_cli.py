@@ -35,6 +35,27 @@ def test_short_client_secrets_are_refused(tmp_path: Path) -> None:
         load_settings(config)
 
 
+@pytest.mark.parametrize("field", [
+    "redirect_uris: [https://a/cb#frag]", "redirect_uris: [/relative/cb]",
+    "redirect_uris: ['javascript:alert(1)//']", "policy_uri: 'javascript:alert(1)'",
+])
+def test_unsafe_client_uris_are_refused(tmp_path: Path, field: str) -> None:
+    config = tmp_path / "gatehouse.yaml"
+    lines = ["clients:", "  - client_id: a", "    token_endpoint_auth_method: none"]
+    if not field.startswith("redirect_uris"):
+        lines.append("    redirect_uris: [https://a/cb]")
+    config.write_text("\n".join([*lines, f"    {field}"]) + "\n")
+    with pytest.raises(SettingsError):
+        load_settings(config)
+
+
+def test_native_app_redirect_uris_are_allowed(tmp_path: Path) -> None:
+    config = tmp_path / "gatehouse.yaml"
+    config.write_text("clients:\n  - client_id: a\n    token_endpoint_auth_method: none\n"
+                      "    redirect_uris: ['com.example.app:/callback', 'http://127.0.0.1:7777/cb']\n")
+    assert load_settings(config).clients[0].redirect_uris[0] == "com.example.app:/callback"
+
+
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "gatehouse.yaml"
     config.write_text("issuer: https://login.example.com/\n")
