@@ -21,9 +21,23 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null 2>&1; then
+[ "${1:-}" = "--test" ] || exit 0
+
+# Debian packages for the tests: Chromium (browser tests) and Node.js (openid-client as the RP).
+missing=""
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium fonts-dejavu-core"
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
+if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+  # shellcheck disable=SC2086
+  $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# openid-client for the relying-party tests, pinned by tests/rp/package-lock.json.
+if [ ! -d tests/rp/node_modules ] || [ tests/rp/package-lock.json -nt tests/rp/node_modules ]; then
+  npm ci --prefix tests/rp --no-audit --no-fund --loglevel=error
+  touch tests/rp/node_modules
 fi

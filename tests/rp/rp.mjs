@@ -1,0 +1,67 @@
+// A relying party built on openid-client, driven by the Python end-to-end tests.
+// Reads one JSON request on stdin: {op, issuer, client: {id, secret, auth}, ...}; writes JSON on stdout.
+import * as oidc from 'openid-client'
+
+const AUTH = {
+  client_secret_basic: (c) => oidc.ClientSecretBasic(c.secret),
+  client_secret_post: (c) => oidc.ClientSecretPost(c.secret),
+  none: () => oidc.None(),
+}
+
+async function configure({ issuer, client }) {
+  const config = await oidc.discovery(
+    new URL(issuer), client.id, client.metadata ?? {}, AUTH[client.auth](client),
+    { execute: [oidc.allowInsecureRequests] },
+  )
+  // Without this, openid-client 6 does not verify ID token signatures against the JWKS.
+  oidc.enableNonRepudiationChecks(config)
+  return config
+}
+
+const operations = {
+  // Build an authorization URL with state, nonce and PKCE S256; the caller keeps the secrets.
+  async authorize(request, config) {
+    const verifier = oidc.randomPKCECodeVerifier()
+    const state = oidc.randomState()
+    const nonce = oidc.randomNonce()
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: request.redirectUri,
+      scope: 'openid',
+      state,
+      nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      ...request.params,
+    })
+    return { url: url.href, state, nonce, verifier }
+  },
+
+  // Validate the authorization response, redeem the code, verify the ID token, call UserInfo.
+  async callback(request, config) {
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(request.callbackUrl), {
+      pkceCodeVerifier: request.verifier,
+      expectedState: request.state,
+      expectedNonce: request.nonce,
+      idTokenExpected: true,
+      ...(request.maxAge !== undefined ? { maxAge: request.maxAge } : {}),
+    })
+    const claims = tokens.claims()
+    const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub)
+    return { tokens, claims, userinfo }
+  },
+}
+
+let input = ''
+for await (const chunk of process.stdin) input += chunk
+const request = JSON.parse(input)
+try {
+  const config = await configure(request)
+  process.stdout.write(JSON.stringify({ ok: await operations[request.op](request, config) }))
+} catch (error) {
+  process.stdout.write(JSON.stringify({
+    error: {
+      name: error.name, code: error.code, message: error.message, oauth: error.error,
+      cause: error.cause?.message ?? (typeof error.cause === "string" ? error.cause : undefined),
+    },
+  }))
+}
