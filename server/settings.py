@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from engine.yaml_source import YamlSourceError, parse_yaml, pydantic_problems
 
-
 UNSAFE_SCHEMES = frozenset({"javascript", "data", "vbscript", "file"})
 
 
