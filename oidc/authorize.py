@@ -11,10 +11,10 @@ import hmac
 import logging
 import secrets
 
-from authlib.common.urls import add_params_to_uri
 from quart import Blueprint, Response, request, url_for
 
 from engine.assurance import assess
+from oidc.authorization_response import authorization_response, error_response
 from oidc.authorize_request import (
     CHECKS,
     CHECKS_BEFORE_REDIRECT,
@@ -22,7 +22,7 @@ from oidc.authorize_request import (
     Params,
     build_request,
     check_client_known,
-    one,
+    error_target,
     trusted_client_id,
 )
 from oidc.cookies import (
@@ -58,7 +58,7 @@ async def authorize() -> Response:
     assert client is not None
     for check in CHECKS_BEFORE_REDIRECT:
         check(params, client)
-    redirect_uri, state = params["redirect_uri"][0], one(params, "state")
+    target = error_target(params)
     try:
         for check in CHECKS:
             check(params, client)
@@ -70,7 +70,7 @@ async def authorize() -> Response:
             raise LoginRequiredError()
         return await _start_run(provider, client, auth_request)
     except OAuth2Error as error:
-        return error_redirect(provider, redirect_uri, state, error)
+        return await error_response(provider, target, error)
 
 
 def _session_satisfies(provider: Provider, req: AuthorizeRequest, session: SessionRecord) -> bool:
@@ -117,15 +117,11 @@ async def resume() -> Response:
         ) from exc
     auth_request = AuthorizeRequest.model_validate(run.request)
     if run.state == "deny":
-        return error_redirect(
-            provider, auth_request.redirect_uri, auth_request.state, AccessDeniedError()
-        )
+        return await error_response(provider, auth_request.target, AccessDeniedError())
     if run.subject is None or not run.auth_events:
         # A flow reached `done` without any step proving who the user is: a flows.yaml mistake.
         log.error("flow %s reached done without authenticating anyone (run %s)", run.flow, run.id)
-        raise ErrorPage(
-            N_("Something went wrong"), N_("Please try again in a moment."), status=500
-        )
+        raise ErrorPage(N_("Something went wrong"), N_("Please try again in a moment."), status=500)
     cookie_value, session = await _start_session(provider, run.subject, run.auth_events)
     response = await _issue_code(provider, auth_request, session)
     set_session_cookie(provider, response, cookie_value)
@@ -176,27 +172,4 @@ async def _issue_code(
             expires_at=provider.clock() + provider.code_lifetime,
         )
     )
-    return authorization_response(provider, req.redirect_uri, {"code": code, "state": req.state})
-
-
-def authorization_response(
-    provider: Provider, redirect_uri: str, params: dict[str, str | None]
-) -> Response:
-    """Redirect to the client with `params` and `iss` (RFC 9207 §2)."""
-    values = [(k, v) for k, v in params.items() if v is not None] + [("iss", provider.issuer)]
-    return see_other(add_params_to_uri(redirect_uri, values))
-
-
-def error_redirect(
-    provider: Provider, redirect_uri: str, state: str | None, error: OAuth2Error
-) -> Response:
-    """An error response to the client (RFC 6749 §4.1.2.1)."""
-    return authorization_response(
-        provider,
-        redirect_uri,
-        {
-            "error": error.error,
-            "error_description": error.get_error_description() or None,
-            "state": state,
-        },
-    )
+    return await authorization_response(provider, req.target, {"code": code})

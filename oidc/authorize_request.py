@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 
 from pydantic import BaseModel
 
+from oidc.authorization_response import RESPONSE_MODES, ResponseTarget
 from oidc.errors import (
     ErrorPage,
     InvalidRequestError,
@@ -46,6 +47,11 @@ class AuthorizeRequest(BaseModel):
     max_age: int | None = None
     login_hint: str | None = None
     ui_locales: str | None = None
+    response_mode: str = "query"
+
+    @property
+    def target(self) -> ResponseTarget:
+        return ResponseTarget(self.redirect_uri, self.response_mode, self.state)
 
     @property
     def scopes(self) -> list[str]:
@@ -108,7 +114,7 @@ def check_response_type(params: Params, client: ClientRecord) -> None:
 
 def check_response_mode(params: Params, client: ClientRecord) -> None:
     mode = one(params, "response_mode")
-    if mode not in (None, "query"):
+    if mode is not None and mode not in RESPONSE_MODES:
         raise InvalidRequestError("unsupported response_mode")
 
 
@@ -183,4 +189,11 @@ def build_request(params: Params, client: ClientRecord) -> AuthorizeRequest:
         max_age=int(max_age) if max_age is not None else None,
         login_hint=one(params, "login_hint"),
         ui_locales=one(params, "ui_locales"),
+        response_mode=one(params, "response_mode") or "query",
     )
+
+
+def error_target(params: Params) -> ResponseTarget:
+    """Where errors go once the redirect URI is trusted, before the rest is validated."""
+    mode = "form_post" if one(params, "response_mode") == "form_post" else "query"
+    return ResponseTarget(params["redirect_uri"][0], mode, one(params, "state"))

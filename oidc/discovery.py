@@ -7,6 +7,7 @@ from typing import Any
 from quart import Blueprint, Response, jsonify
 
 from engine.assurance import ACR_VALUES_SUPPORTED
+from oidc.authorization_response import RESPONSE_MODES
 from oidc.claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
 from oidc.client_auth import AUTH_METHODS_SUPPORTED
 from oidc.keys import SUPPORTED_ALGS
@@ -26,7 +27,7 @@ def provider_metadata(provider: Provider) -> dict[str, Any]:
         "jwks_uri": provider.url("/jwks"),
         "scopes_supported": SCOPES_SUPPORTED,
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": list(RESPONSE_MODES),
         "grant_types_supported": GRANT_TYPES_SUPPORTED,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(SUPPORTED_ALGS),

@@ -61,3 +61,12 @@ def redirect_params(response: httpx2.Response) -> tuple[str, dict[str, str]]:
 
 def page_text(response: httpx2.Response) -> str:
     return " ".join(BeautifulSoup(response.text, "html.parser").get_text().split())
+
+
+def form_post_params(response: httpx2.Response) -> tuple[str, dict[str, str]]:
+    """The target and fields of a Form Post Response Mode page."""
+    assert response.status_code == 200, f"expected a form_post page, got {response.status_code}"
+    form = BeautifulSoup(response.text, "html.parser").find("form", id="form-post")
+    assert form is not None, response.text
+    fields = {field["name"]: field["value"] for field in form.find_all("input")}
+    return str(form["action"]), fields

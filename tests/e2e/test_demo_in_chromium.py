@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, Route, async_playwright, expect
 
 from tests.e2e.chromium import CHROMIUM_ARGS, chromium_path
 from tests.e2e.server import ALICE, RunningServer
@@ -74,3 +74,29 @@ async def test_pages_in_french_for_a_french_browser(chromium: Browser, server: R
         await page.screenshot(path=artifacts / "identify-fr.png")
     finally:
         await context.close()
+
+
+async def test_form_post_page_submits_itself_under_the_csp(
+    chromium: Browser, server: RunningServer, artifacts: Path
+) -> None:
+    context = await chromium.new_context()
+    page = await context.new_page()
+    posted: list[dict[str, str]] = []
+
+    async def relying_party(route: Route) -> None:
+        posted.append({"method": route.request.method, "body": route.request.post_data or ""})
+        await route.fulfill(status=200, content_type="text/html", body="<h1>RP got it</h1>")
+
+    await page.route("https://rp.example/callback*", relying_party)
+    try:
+        await page.goto(f"{server.issuer}/authorize?client_id=demo-rp&response_type=code&scope=openid"
+                        "&redirect_uri=https://rp.example/callback&response_mode=form_post&state=xyz")
+        await page.get_by_label("Username or email", exact=True).fill(ALICE[0])
+        await page.get_by_role("button", name="Continue").click()
+        await page.get_by_label("Password", exact=True).fill(ALICE[1])
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.get_by_role("heading", name="RP got it")).to_be_visible()
+    finally:
+        await context.close()
+    assert len(posted) == 1 and posted[0]["method"] == "POST"
+    assert "code=" in posted[0]["body"] and "state=xyz" in posted[0]["body"]
