@@ -33,10 +33,11 @@ from oidc.cookies import (
     set_session_cookie,
 )
 from oidc.errors import AccessDeniedError, ErrorPage, LoginRequiredError, OAuth2Error
+from oidc.grants import issue_code
 from oidc.http import see_other
 from oidc.provider import Provider, current_provider
 from store.errors import StaleVersionError
-from store.records import AuthEvent, ClientRecord, CodeRecord, SessionRecord
+from store.records import AuthEvent, ClientRecord, SessionRecord
 from ui.messages import N_
 
 blueprint = Blueprint("authorize", __name__)
@@ -65,7 +66,7 @@ async def authorize() -> Response:
         auth_request = build_request(params, client)
         session = await _current_session(provider)
         if session is not None and _session_satisfies(provider, auth_request, session):
-            return await _issue_code(provider, auth_request, session)
+            return await _issue_code(provider, client, auth_request, session)
         if "none" in auth_request.prompt:
             raise LoginRequiredError()
         return await _start_run(provider, client, auth_request)
@@ -116,6 +117,9 @@ async def resume() -> Response:
             N_("This sign-in is already complete"), N_("Go back to the application."), status=409
         ) from exc
     auth_request = AuthorizeRequest.model_validate(run.request)
+    client = await provider.store.clients.get(run.client_id)
+    if client is None:
+        raise ErrorPage(N_("Unknown application"), N_("Go back to the application."), status=400)
     if run.state == "deny":
         return await error_response(provider, auth_request.target, AccessDeniedError())
     if run.subject is None or not run.auth_events:
@@ -123,7 +127,7 @@ async def resume() -> Response:
         log.error("flow %s reached done without authenticating anyone (run %s)", run.flow, run.id)
         raise ErrorPage(N_("Something went wrong"), N_("Please try again in a moment."), status=500)
     cookie_value, session = await _start_session(provider, run.subject, run.auth_events)
-    response = await _issue_code(provider, auth_request, session)
+    response = await _issue_code(provider, client, auth_request, session)
     set_session_cookie(provider, response, cookie_value)
     return response
 
@@ -152,24 +156,7 @@ async def _start_session(
 
 
 async def _issue_code(
-    provider: Provider, req: AuthorizeRequest, session: SessionRecord
+    provider: Provider, client: ClientRecord, req: AuthorizeRequest, session: SessionRecord
 ) -> Response:
-    code = secrets.token_urlsafe(32)  # 256 bits
-    await provider.store.codes.add(
-        CodeRecord(
-            id=digest(code),
-            client_id=req.client_id,
-            redirect_uri=req.redirect_uri,
-            subject=session.subject,
-            scope=req.scope,
-            nonce=req.nonce,
-            code_challenge=req.code_challenge,
-            code_challenge_method=req.code_challenge_method,
-            auth_time=session.auth_time,
-            amr=session.amr,
-            acr=session.acr,
-            sid=session.sid,
-            expires_at=provider.clock() + provider.code_lifetime,
-        )
-    )
+    code = await issue_code(provider, client, req, session)
     return await authorization_response(provider, req.target, {"code": code})

@@ -169,11 +169,16 @@ CHECKS: list[Callable[[Params, ClientRecord], None]] = [
 
 
 def build_request(params: Params, client: ClientRecord) -> AuthorizeRequest:
-    """The request as validated: scopes narrowed to those the client may ask for (RFC 6749 §3.3)."""
+    """The request as validated: scopes narrowed to those the client may ask for (RFC 6749 §3.3).
+
+    `offline_access` is kept only for clients that may use refresh tokens (OIDC Core §11); the
+    client's registration is the condition that permits offline access until consent exists.
+    """
     scopes = [
         s
         for s in dict.fromkeys((one(params, "scope") or "").split())
-        if s in client.allowed_scopes or s == "openid"
+        if s == "openid"
+        or (s in client.allowed_scopes and (s != "offline_access" or client.issues_refresh_tokens))
     ]
     max_age = one(params, "max_age")
     return AuthorizeRequest(

@@ -27,7 +27,7 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "address": ("address",),
     "phone": ("phone_number", "phone_number_verified"),
 }
-SCOPES_SUPPORTED = ["openid", *SCOPE_CLAIMS]
+SCOPES_SUPPORTED = ["openid", *SCOPE_CLAIMS, "offline_access"]
 CLAIMS_SUPPORTED = ["sub", *(claim for claims in SCOPE_CLAIMS.values() for claim in claims)]
 
 

@@ -10,9 +10,11 @@ from typing import Any
 from oidc.errors import InvalidTokenError
 from oidc.keys import JoseError
 from oidc.provider import Provider
-from store.records import ClientRecord, CodeRecord
+from store.records import ClientRecord, GrantRecord
 
 ACCESS_TOKEN_TYPE = "at+jwt"
+# A private claim naming the grant, so that revoking the grant revokes the token.
+GRANT_CLAIM = "gid"
 
 
 def half_hash(value: str) -> str:
@@ -21,25 +23,35 @@ def half_hash(value: str) -> str:
     return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
 
 
-def mint_access_token(provider: Provider, client: ClientRecord, grant: CodeRecord, now: int) -> str:
+def mint_access_token(
+    provider: Provider, client: ClientRecord, grant: GrantRecord, scope: str, now: int
+) -> str:
     claims = {
         "iss": provider.issuer,
         "sub": grant.subject,
         "aud": provider.url("/userinfo"),
         "client_id": client.client_id,
-        "scope": grant.scope,
+        "scope": scope,
         "sid": grant.sid,
         "auth_time": int(grant.auth_time),
         "iat": now,
         "exp": now + provider.access_token_lifetime,
         "jti": secrets.token_urlsafe(16),
+        GRANT_CLAIM: grant.id,
     }
     return provider.keys.sign(claims, typ=ACCESS_TOKEN_TYPE)
 
 
 def mint_id_token(
-    provider: Provider, client: ClientRecord, grant: CodeRecord, access_token: str, now: int
+    provider: Provider,
+    client: ClientRecord,
+    grant: GrantRecord,
+    access_token: str,
+    now: int,
+    nonce: str | None,
 ) -> str:
+    """An ID token. On refresh the same claims come back with a new `iat` and no nonce
+    (OIDC Core §12.2 and its errata)."""
     claims: dict[str, Any] = {
         "iss": provider.issuer,
         "sub": grant.subject,
@@ -53,13 +65,14 @@ def mint_id_token(
         "sid": grant.sid,
         "at_hash": half_hash(access_token),
     }
-    if grant.nonce is not None:
-        claims["nonce"] = grant.nonce
+    if nonce is not None:
+        claims["nonce"] = nonce
     return provider.keys.sign(claims)
 
 
-def verify_access_token(provider: Provider, token: str) -> dict[str, Any]:
-    """The claims of a valid access token we issued; raises `InvalidTokenError` otherwise."""
+async def verify_access_token(provider: Provider, token: str) -> dict[str, Any]:
+    """The claims of a valid access token we issued whose grant still stands; raises
+    `InvalidTokenError` otherwise."""
     try:
         decoded = provider.keys.decode(token)
     except (JoseError, ValueError) as exc:
@@ -72,4 +85,7 @@ def verify_access_token(provider: Provider, token: str) -> dict[str, Any]:
     exp = claims.get("exp")
     if not isinstance(exp, int) or exp <= provider.clock():
         raise InvalidTokenError("the access token has expired")
+    grant = await provider.store.grants.get(str(claims.get(GRANT_CLAIM)), provider.clock())
+    if grant is None or grant.revoked:
+        raise InvalidTokenError("the access token has been revoked")
     return claims

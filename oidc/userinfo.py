@@ -53,7 +53,7 @@ def _challenge(error: OAuth2Error) -> Response:
 async def userinfo() -> Response:
     provider = current_provider()
     try:
-        claims = verify_access_token(provider, await _bearer_token())
+        claims = await verify_access_token(provider, await _bearer_token())
         if "openid" not in str(claims.get("scope", "")).split():
             raise InvalidTokenError("the access token was not issued for openid")
         user = await provider.store.users.get(str(claims["sub"]))

@@ -37,6 +37,12 @@ class ClientSettings(BaseModel):
     policy_uri: str | None = None
     tos_uri: str | None = None
     flow: str | None = Field(None, description="A flow in flows.yaml; the default flow if unset.")
+    refresh_token_idle_lifetime: int = Field(
+        14 * 24 * 3600, ge=60, description="Seconds a refresh token lives unused (sliding)."
+    )
+    refresh_token_absolute_lifetime: int = Field(
+        30 * 24 * 3600, ge=60, description="Seconds after sign-in when refreshing stops."
+    )
 
     @field_validator("redirect_uris", "post_logout_redirect_uris")
     @classmethod

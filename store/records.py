@@ -25,6 +25,12 @@ class ClientRecord(BaseModel):
     policy_uri: str | None = None
     tos_uri: str | None = None
     flow: str | None = None
+    refresh_token_idle_lifetime: int = 14 * 24 * 3600
+    refresh_token_absolute_lifetime: int = 30 * 24 * 3600
+
+    @property
+    def issues_refresh_tokens(self) -> bool:
+        return "refresh_token" in self.grant_types
 
     @property
     def is_public(self) -> bool:
@@ -90,21 +96,57 @@ class SessionRecord(BaseModel):
     expires_at: float
 
 
-class CodeRecord(BaseModel):
-    """An authorization code. `id` is the SHA-256 of the code; the code itself is never stored."""
+class GrantRecord(BaseModel):
+    """What a client was given for a user: the parent of a code and of every token issued from it.
+
+    Revoking the grant revokes them all (code reuse, refresh token reuse, revocation).
+    """
 
     id: str
     client_id: str
-    redirect_uri: str
     subject: str
     scope: str
-    nonce: str | None = None
-    code_challenge: str | None = None
-    code_challenge_method: str | None = None
+    sid: str
     auth_time: float
     amr: list[str]
     acr: str
-    sid: str
+    revoked: bool = False
+    created_at: float
+    expires_at: float
+
+    @property
+    def scopes(self) -> list[str]:
+        return self.scope.split()
+
+
+class CodeRecord(BaseModel):
+    """An authorization code. `id` is the SHA-256 of the code; the code itself is never stored.
+
+    `version` 0 means unused; redeeming makes it 1, and the record stays until it expires so that a
+    second redemption is recognised as a replay.
+    """
+
+    id: str
+    grant_id: str
+    client_id: str
+    redirect_uri: str
+    nonce: str | None = None
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+    version: int = 0
+    expires_at: float
+
+
+class RefreshTokenRecord(BaseModel):
+    """A refresh token (`id` is its SHA-256). Each is used once: rotation issues the next one in
+    the same grant, and using a used one again revokes the grant (RFC 9700 §4.14.2)."""
+
+    id: str
+    grant_id: str
+    client_id: str
+    scope: str
+    version: int = 0
+    created_at: float
     expires_at: float
 
 

@@ -6,16 +6,20 @@ the store has purged it yet.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 from store.records import (
     ClientRecord,
     CodeRecord,
     FlowRunRecord,
+    GrantRecord,
+    RefreshTokenRecord,
     SessionRecord,
     SigningKeyRecord,
     UserRecord,
 )
+
+T = TypeVar("T")
 
 
 class ClientRepository(Protocol):
@@ -56,10 +60,32 @@ class SessionRepository(Protocol):
     async def delete(self, session_id: str) -> None: ...
 
 
+class Redemption(NamedTuple, Generic[T]):
+    """A single-use record, and whether this call was the one that used it."""
+
+    record: T
+    first: bool
+
+
+class GrantRepository(Protocol):
+    async def add(self, grant: GrantRecord) -> None: ...
+    async def get(self, grant_id: str, now: float) -> GrantRecord | None: ...
+    async def revoke(self, grant_id: str) -> None:
+        """Mark the grant revoked: every code and token issued from it stops working."""
+
+
 class CodeRepository(Protocol):
     async def add(self, code: CodeRecord) -> None: ...
-    async def consume(self, code_id: str, now: float) -> CodeRecord | None:
-        """Remove and return the code in one atomic step: of concurrent callers, one wins."""
+    async def redeem(self, code_id: str, now: float) -> Redemption[CodeRecord] | None:
+        """Mark the code used in one atomic step (of concurrent callers exactly one is `first`).
+        None when there is no such unexpired code."""
+
+
+class RefreshTokenRepository(Protocol):
+    async def add(self, token: RefreshTokenRecord) -> None: ...
+    async def get(self, token_id: str, now: float) -> RefreshTokenRecord | None: ...
+    async def redeem(self, token_id: str, now: float) -> Redemption[RefreshTokenRecord] | None:
+        """As `CodeRepository.redeem`."""
 
 
 class KeyRepository(Protocol):
@@ -82,7 +108,9 @@ class Store(Protocol):
     users: UserRepository
     runs: FlowRunRepository
     sessions: SessionRepository
+    grants: GrantRepository
     codes: CodeRepository
+    refresh_tokens: RefreshTokenRepository
     keys: KeyRepository
     secrets: SecretRepository
 

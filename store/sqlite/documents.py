@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
@@ -10,6 +11,7 @@ import aiosqlite
 from pydantic import BaseModel
 
 from store.errors import DuplicateError, StaleVersionError
+from store.repositories import Redemption
 
 D = TypeVar("D", bound=BaseModel)
 
@@ -130,15 +132,26 @@ class DocumentTable(Generic[D]):
         cursor = await self.db.execute(sql, params)
         return cursor.rowcount == 1
 
-    async def take(self, doc_id: str, now: float) -> D | None:
-        """Delete and return an unexpired document in one statement (atomic across processes)."""
+    async def claim(self, doc_id: str, now: float) -> Redemption[D] | None:
+        """Move an unexpired document from version 0 to 1 in one statement (atomic across
+        processes); a document already claimed comes back with `first=False`."""
         async with self.db.execute(
-            f"DELETE FROM {self.name} WHERE id = ? RETURNING data, expires_at", [doc_id]
+            f"UPDATE {self.name} SET version = 1 WHERE id = ? AND version = 0 AND expires_at > ?"
+            " RETURNING data",
+            [doc_id, now],
         ) as cursor:
             row = await cursor.fetchone()
-        if row is None or (row[1] is not None and row[1] <= now):
-            return None
-        return self.model.model_validate_json(row[0])
+        if row is not None:
+            return Redemption(self.model.model_validate_json(row[0]), True)
+        again = await self.get(doc_id, now)
+        return Redemption(again, False) if again is not None else None
+
+    async def set_flag(self, doc_id: str, field: str, value: object) -> None:
+        """Set one field of a stored document in place."""
+        await self.db.execute(
+            f"UPDATE {self.name} SET data = json_set(data, ?, json(?)) WHERE id = ?",
+            [f"$.{field}", json.dumps(value), doc_id],
+        )
 
     async def purge_expired(self, now: float) -> None:
         await self.db.execute(f"DELETE FROM {self.name} WHERE expires_at <= ?", [now])

@@ -13,6 +13,8 @@ from store.records import (
     ClientRecord,
     CodeRecord,
     FlowRunRecord,
+    GrantRecord,
+    RefreshTokenRecord,
     SessionRecord,
     SigningKeyRecord,
     UserRecord,
@@ -21,7 +23,10 @@ from store.repositories import (
     ClientRepository,
     CodeRepository,
     FlowRunRepository,
+    GrantRepository,
     KeyRepository,
+    Redemption,
+    RefreshTokenRepository,
     SecretRepository,
     SessionRepository,
     UserRepository,
@@ -93,6 +98,20 @@ class SqliteSessions:
         await self.table.delete(session_id)
 
 
+class SqliteGrants:
+    def __init__(self, table: DocumentTable[GrantRecord]) -> None:
+        self.table = table
+
+    async def add(self, grant: GrantRecord) -> None:
+        await self.table.insert(grant)
+
+    async def get(self, grant_id: str, now: float) -> GrantRecord | None:
+        return await self.table.get(grant_id, now)
+
+    async def revoke(self, grant_id: str) -> None:
+        await self.table.set_flag(grant_id, "revoked", True)
+
+
 class SqliteCodes:
     def __init__(self, table: DocumentTable[CodeRecord]) -> None:
         self.table = table
@@ -100,8 +119,22 @@ class SqliteCodes:
     async def add(self, code: CodeRecord) -> None:
         await self.table.insert(code)
 
-    async def consume(self, code_id: str, now: float) -> CodeRecord | None:
-        return await self.table.take(code_id, now)
+    async def redeem(self, code_id: str, now: float) -> Redemption[CodeRecord] | None:
+        return await self.table.claim(code_id, now)
+
+
+class SqliteRefreshTokens:
+    def __init__(self, table: DocumentTable[RefreshTokenRecord]) -> None:
+        self.table = table
+
+    async def add(self, token: RefreshTokenRecord) -> None:
+        await self.table.insert(token)
+
+    async def get(self, token_id: str, now: float) -> RefreshTokenRecord | None:
+        return await self.table.get(token_id, now)
+
+    async def redeem(self, token_id: str, now: float) -> Redemption[RefreshTokenRecord] | None:
+        return await self.table.claim(token_id, now)
 
 
 class SqliteKeys:
@@ -146,7 +179,11 @@ class SqliteStore:
         )
         self.runs: FlowRunRepository = SqliteRuns(self._table("flow_runs", FlowRunRecord))
         self.sessions: SessionRepository = SqliteSessions(self._table("sessions", SessionRecord))
+        self.grants: GrantRepository = SqliteGrants(self._table("grants", GrantRecord))
         self.codes: CodeRepository = SqliteCodes(self._table("codes", CodeRecord))
+        self.refresh_tokens: RefreshTokenRepository = SqliteRefreshTokens(
+            self._table("refresh_tokens", RefreshTokenRecord)
+        )
         self.keys: KeyRepository = SqliteKeys(
             self._table("signing_keys", SigningKeyRecord, id_field="kid")
         )

@@ -46,7 +46,10 @@ class FormBrowser:
         return await self._follow(await self.http.post(action, data=data))
 
     async def sign_in(self, authorize_url: str, login: str, password: str) -> httpx2.Response:
+        """Through the pages, unless the browser's session answers at once."""
         page = await self.open(authorize_url)
+        if page.is_redirect:
+            return page
         page = await self.submit(page, login=login)
         return await self.submit(page, password=password)
 

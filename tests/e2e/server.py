@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ALICE = ("alice", "alice-password-1")
 CONFIDENTIAL_SECRET = "test-confidential-secret-0123456789abcdef"
 POST_SECRET = "test-post-client-secret-0123456789abcdefgh"
+OTHER_SECRET = "test-other-rp-secret-0123456789abcdefghijk"
 
 
 def free_port() -> int:
@@ -29,9 +30,14 @@ def free_port() -> int:
 def test_clients(issuer: str) -> list[dict[str, Any]]:
     return [
         {"client_id": "demo-rp", "client_secret": CONFIDENTIAL_SECRET, "client_name": "Gatehouse Demo",
+         "grant_types": ["authorization_code", "refresh_token"],
+         "scope": "openid profile email offline_access",
          "redirect_uris": [f"{issuer}/demo/callback", "https://rp.example/callback"],
          "policy_uri": "https://rp.example/privacy", "tos_uri": "https://rp.example/terms",
          "logo_uri": "https://rp.example/logo.png"},
+        {"client_id": "other-rp", "client_secret": OTHER_SECRET,
+         "grant_types": ["authorization_code", "refresh_token"],
+         "redirect_uris": ["https://other.example/cb"]},
         {"client_id": "post-client", "client_secret": POST_SECRET,
          "token_endpoint_auth_method": "client_secret_post",
          "redirect_uris": ["https://post.example/cb"]},

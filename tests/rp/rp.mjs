@@ -36,6 +36,12 @@ const operations = {
     return { url: url.href, state, nonce, verifier }
   },
 
+  // Rotate a refresh token; openid-client checks the refreshed ID token against the original.
+  async refresh(request, config) {
+    const tokens = await oidc.refreshTokenGrant(config, request.refreshToken)
+    return { tokens, claims: tokens.claims() }
+  },
+
   // Validate the authorization response, redeem the code, verify the ID token, call UserInfo.
   async callback(request, config) {
     const tokens = await oidc.authorizationCodeGrant(config, new URL(request.callbackUrl), {

@@ -1,0 +1,53 @@
+"""The authorization_code grant (RFC 6749 §4.1.3, OIDC Core §3.1.3.2)."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from werkzeug.datastructures import MultiDict
+
+from oidc.cookies import digest
+from oidc.errors import InvalidGrantError, InvalidRequestError
+from oidc.provider import Provider
+from oidc.token_response import token_response
+from store.records import ClientRecord, CodeRecord
+
+
+async def redeem_code(
+    provider: Provider, client: ClientRecord, form: MultiDict[str, str]
+) -> dict[str, Any]:
+    code = form.get("code")
+    if not code:
+        raise InvalidRequestError("code is required")
+    store, now = provider.store, provider.clock()
+    # Marked used before anything else is checked: a code is single use whatever happens next.
+    redemption = await store.codes.redeem(digest(code), now)
+    if redemption is None or redemption.record.client_id != client.client_id:
+        raise InvalidGrantError("the code is invalid, expired, or issued to another client")
+    record = redemption.record
+    if not redemption.first:
+        # RFC 6749 §4.1.2: a code used twice is refused, and the tokens issued from it are revoked.
+        await store.grants.revoke(record.grant_id)
+        raise InvalidGrantError("the code was already used; the tokens issued from it are revoked")
+    # RFC 6749 §4.1.3: redirect_uri must be present and identical when it was in the request.
+    if form.get("redirect_uri") != record.redirect_uri:
+        raise InvalidGrantError("redirect_uri does not match the authorization request")
+    _check_pkce(record, form.get("code_verifier"))
+    grant = await store.grants.get(record.grant_id, now)
+    if grant is None or grant.revoked:
+        raise InvalidGrantError("the grant behind this code has ended")
+    return await token_response(provider, client, grant, nonce=record.nonce)
+
+
+def _check_pkce(code: CodeRecord, verifier: str | None) -> None:
+    """RFC 7636 §4.6; a verifier without a challenge is refused too (RFC 9700 §2.1.1)."""
+    if code.code_challenge is None:
+        if verifier is not None:
+            raise InvalidGrantError("code_verifier sent but no code_challenge was")
+        return
+    if verifier is None:
+        raise InvalidGrantError("code_verifier is required")
+    if not hmac.compare_digest(create_s256_code_challenge(verifier), code.code_challenge):
+        raise InvalidGrantError("code_verifier does not match code_challenge")

@@ -1,0 +1,43 @@
+"""The refresh_token grant (RFC 6749 §6, OIDC Core §12) with rotation and reuse detection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+
+from oidc.cookies import digest
+from oidc.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
+from oidc.provider import Provider
+from oidc.token_response import token_response
+from store.records import ClientRecord
+
+
+async def refresh(
+    provider: Provider, client: ClientRecord, form: MultiDict[str, str]
+) -> dict[str, Any]:
+    token = form.get("refresh_token")
+    if not token:
+        raise InvalidRequestError("refresh_token is required")
+    store, now, token_id = provider.store, provider.clock(), digest(token)
+    record = await store.refresh_tokens.get(token_id, now)
+    # RFC 6749 §6: the token must have been issued to the authenticated client.
+    if record is None or record.client_id != client.client_id:
+        raise InvalidGrantError(
+            "the refresh token is invalid, expired, or issued to another client"
+        )
+    scope = form.get("scope")
+    if scope is not None and not set(scope.split()) <= set(record.scope.split()):
+        raise InvalidScopeError("a refresh cannot widen the scope")
+    redemption = await store.refresh_tokens.redeem(token_id, now)
+    if redemption is None:
+        raise InvalidGrantError("the refresh token has expired")
+    if not redemption.first:
+        # A used refresh token came back: one copy is stolen. End the whole family
+        # (RFC 9700 §4.14.2), so neither the thief nor the client can go on with it.
+        await store.grants.revoke(record.grant_id)
+        raise InvalidGrantError("the refresh token was already used; its grant is revoked")
+    grant = await store.grants.get(record.grant_id, now)
+    if grant is None or grant.revoked:
+        raise InvalidGrantError("the grant behind this refresh token has ended")
+    return await token_response(provider, client, grant, scope=scope)

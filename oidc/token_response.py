@@ -1,0 +1,53 @@
+"""The successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3): tokens minted for a grant."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from oidc.cookies import digest
+from oidc.provider import Provider
+from oidc.tokens import mint_access_token, mint_id_token
+from store.records import ClientRecord, GrantRecord, RefreshTokenRecord
+
+
+async def token_response(
+    provider: Provider,
+    client: ClientRecord,
+    grant: GrantRecord,
+    scope: str | None = None,
+    nonce: str | None = None,
+) -> dict[str, Any]:
+    """An access token for `scope` (the grant's by default), an ID token, and a refresh token
+    when the grant includes offline access."""
+    now = int(provider.clock())
+    scope = scope or grant.scope
+    access_token = mint_access_token(provider, client, grant, scope, now)
+    body: dict[str, Any] = {
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": provider.access_token_lifetime,
+        "scope": scope,
+        "id_token": mint_id_token(provider, client, grant, access_token, now, nonce),
+    }
+    if "offline_access" in grant.scopes and client.issues_refresh_tokens:
+        body["refresh_token"] = await _refresh_token(provider, client, grant, now)
+    return body
+
+
+async def _refresh_token(
+    provider: Provider, client: ClientRecord, grant: GrantRecord, now: int
+) -> str:
+    token = secrets.token_urlsafe(32)  # 256 bits; only its digest is stored
+    await provider.store.refresh_tokens.add(
+        RefreshTokenRecord(
+            id=digest(token),
+            grant_id=grant.id,
+            client_id=client.client_id,
+            scope=grant.scope,  # RFC 6749 §6: a rotated refresh token keeps the original scope
+            created_at=now,
+            # Sliding: each rotation lives the idle lifetime, never past the grant's absolute end.
+            expires_at=min(now + client.refresh_token_idle_lifetime, grant.expires_at),
+        )
+    )
+    return token
