@@ -22,20 +22,33 @@ class ClientSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    client_id: str = Field(min_length=1, max_length=200)
+    client_id: str = Field(min_length=1, max_length=200, description="The client's identifier.")
     client_secret: str | None = Field(
         None, min_length=32, description="At least 32 characters; stored only as a SHA-256 digest."
     )
-    client_name: str | None = None
-    redirect_uris: list[str] = Field(min_length=1)
-    post_logout_redirect_uris: list[str] = Field(default_factory=list)
-    grant_types: list[str] = Field(default_factory=lambda: ["authorization_code"])
-    response_types: list[str] = Field(default_factory=lambda: ["code"])
-    token_endpoint_auth_method: str = "client_secret_basic"
-    scope: str = "openid profile email"
-    logo_uri: str | None = None
-    policy_uri: str | None = None
-    tos_uri: str | None = None
+    client_name: str | None = Field(None, description="Shown on the sign-in pages.")
+    redirect_uris: list[str] = Field(
+        min_length=1, description="Exact redirect URIs; no fragment (RFC 6749 §3.1.2)."
+    )
+    post_logout_redirect_uris: list[str] = Field(
+        default_factory=list, description="Where logout may return to (exact match)."
+    )
+    grant_types: list[str] = Field(
+        default_factory=lambda: ["authorization_code"],
+        description="authorization_code, plus refresh_token to receive refresh tokens.",
+    )
+    response_types: list[str] = Field(default_factory=lambda: ["code"], description="code.")
+    token_endpoint_auth_method: str = Field(
+        "client_secret_basic",
+        description="client_secret_basic, client_secret_post, or none (public client, PKCE).",
+    )
+    scope: str = Field(
+        "openid profile email",
+        description="Scopes the client may ask for (offline_access for refresh tokens).",
+    )
+    logo_uri: str | None = Field(None, description="An https logo shown on the sign-in pages.")
+    policy_uri: str | None = Field(None, description="Linked from the sign-in pages.")
+    tos_uri: str | None = Field(None, description="Linked from the sign-in pages.")
     flow: str | None = Field(None, description="A flow in flows.yaml; the default flow if unset.")
     refresh_token_idle_lifetime: int = Field(
         14 * 24 * 3600, ge=60, description="Seconds a refresh token lives unused (sliding)."
@@ -151,13 +164,24 @@ def load_settings(config_file: str | Path | None = None) -> Settings:
 
 
 def settings_doc() -> str:
-    """A table of every setting with its default and description."""
+    """Tables of every setting, and of every client setting, with defaults and descriptions."""
+    return "\n\n".join(
+        [_model_table(Settings), "Each entry of `clients`:", _model_table(ClientSettings)]
+    )
+
+
+def _model_table(model: type[BaseModel]) -> str:
     rows = ["| setting | default | description |", "|---|---|---|"]
-    for name, field in Settings.model_fields.items():
+    for name, field in model.model_fields.items():
         if field.exclude:
             continue
-        default = "[]" if field.default_factory is not None else repr(field.default)
-        rows.append(f"| `{name}` | `{default}` | {field.description or ''} |")
+        if field.is_required():
+            default = "required"
+        elif field.default_factory is not None:
+            default = f"`{field.default_factory()!r}`"  # type: ignore[call-arg]
+        else:
+            default = f"`{field.default!r}`"
+        rows.append(f"| `{name}` | {default} | {field.description or ''} |")
     return "\n".join(rows)
 
 
