@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 
 from transitions import Machine
+from transitions.core import MachineError
 
 from engine.model import TERMINALS, FlowSpec
 from steps.base import Step
@@ -32,6 +33,9 @@ class CompiledFlow:
 
     def advance(self, state: str, outcome: str) -> str:
         """The state that `outcome` leads to from `state` (raises MachineError if none)."""
+        if outcome not in self.machine.events:
+            # transitions would raise AttributeError for an event it has never heard of.
+            raise MachineError(f"flow {self.name!r} has no outcome {outcome!r} (from {state!r})")
         cursor = _Cursor()
         self.machine.add_model(cursor, initial=state)
         try:

@@ -88,11 +88,14 @@ def _walk(
 ) -> None:
     positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
         for key_node, value_node in node.value:
             key = key_node.value
-            if (*path, key) in positions:
+            if key in seen:
                 line, column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
                 duplicates.append(Problem(file, line, column, f"duplicate key {key!r}"))
+                continue
+            seen.add(key)
             _walk(value_node, (*path, key), positions, duplicates, file)
             # Point errors about a key at the key itself, not at its value.
             positions[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)

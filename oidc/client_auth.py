@@ -16,6 +16,7 @@ from store.records import ClientRecord
 from store.repositories import Store
 
 AUTH_METHODS_SUPPORTED = ["client_secret_basic", "client_secret_post", "none"]
+CONFIDENTIAL_AUTH_METHODS = [m for m in AUTH_METHODS_SUPPORTED if m != "none"]
 
 
 def secret_digest(secret: str) -> str:

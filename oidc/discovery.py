@@ -9,7 +9,7 @@ from quart import Blueprint, Response, jsonify
 from engine.assurance import ACR_VALUES_SUPPORTED
 from oidc.authorization_response import RESPONSE_MODES
 from oidc.claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
-from oidc.client_auth import AUTH_METHODS_SUPPORTED
+from oidc.client_auth import AUTH_METHODS_SUPPORTED, CONFIDENTIAL_AUTH_METHODS
 from oidc.keys import SUPPORTED_ALGS
 from oidc.provider import Provider, current_provider
 from oidc.token import GRANT_TYPES_SUPPORTED
@@ -24,6 +24,10 @@ def provider_metadata(provider: Provider) -> dict[str, Any]:
         "authorization_endpoint": provider.url("/authorize"),
         "token_endpoint": provider.url("/token"),
         "userinfo_endpoint": provider.url("/userinfo"),
+        "revocation_endpoint": provider.url("/revoke"),
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS_SUPPORTED,
+        "introspection_endpoint": provider.url("/introspect"),
+        "introspection_endpoint_auth_methods_supported": CONFIDENTIAL_AUTH_METHODS,
         "jwks_uri": provider.url("/jwks"),
         "scopes_supported": SCOPES_SUPPORTED,
         "response_types_supported": ["code"],

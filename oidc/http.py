@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from quart import Response, jsonify
+from quart import Response, jsonify, request
+from werkzeug.datastructures import MultiDict
 
-from oidc.errors import OAuth2Error
+from oidc.errors import InvalidRequestError, OAuth2Error
 
 # RFC 6749 §5.1: responses with tokens or credentials must not be cached.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -13,6 +14,17 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 def see_other(location: str) -> Response:
     """A 303 redirect: the browser follows it with GET, whatever method brought it here."""
     return Response("", status=303, headers={"Location": location})
+
+
+async def read_form() -> MultiDict[str, str]:
+    """The form body of a back-channel request: form-encoded, each parameter at most once
+    (RFC 6749 §3.1, §3.2)."""
+    if request.mimetype != "application/x-www-form-urlencoded":
+        raise InvalidRequestError("the body must be application/x-www-form-urlencoded")
+    form = await request.form
+    if repeated := sorted(k for k in form if len(form.getlist(k)) > 1):
+        raise InvalidRequestError(f"repeated parameter: {', '.join(repeated)}")
+    return form
 
 
 def oauth_error_response(error: OAuth2Error) -> Response:

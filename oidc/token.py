@@ -11,12 +11,11 @@ from werkzeug.datastructures import MultiDict
 from oidc.client_auth import authenticate_client
 from oidc.code_grant import redeem_code
 from oidc.errors import (
-    InvalidRequestError,
     OAuth2Error,
     UnauthorizedClientError,
     UnsupportedGrantTypeError,
 )
-from oidc.http import NO_STORE, oauth_error_response
+from oidc.http import NO_STORE, oauth_error_response, read_form
 from oidc.provider import Provider, current_provider
 from oidc.refresh_grant import refresh
 from store.records import ClientRecord
@@ -35,11 +34,7 @@ GRANT_TYPES_SUPPORTED = list(GRANT_HANDLERS)
 async def token() -> Response:
     provider = current_provider()
     try:
-        if request.mimetype != "application/x-www-form-urlencoded":
-            raise InvalidRequestError("the body must be application/x-www-form-urlencoded")
-        form = await request.form
-        if repeated := sorted(k for k in form if len(form.getlist(k)) > 1):
-            raise InvalidRequestError(f"repeated parameter: {', '.join(repeated)}")
+        form = await read_form()
         client = await authenticate_client(request, form, provider.store)
         grant_type = form.get("grant_type")
         if grant_type not in GRANT_TYPES_SUPPORTED:

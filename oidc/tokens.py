@@ -70,9 +70,8 @@ def mint_id_token(
     return provider.keys.sign(claims)
 
 
-async def verify_access_token(provider: Provider, token: str) -> dict[str, Any]:
-    """The claims of a valid access token we issued whose grant still stands; raises
-    `InvalidTokenError` otherwise."""
+def decode_access_token(provider: Provider, token: str) -> dict[str, Any]:
+    """The claims of an access token we signed, expired or not; raises `InvalidTokenError`."""
     try:
         decoded = provider.keys.decode(token)
     except (JoseError, ValueError) as exc:
@@ -82,6 +81,13 @@ async def verify_access_token(provider: Provider, token: str) -> dict[str, Any]:
     claims = decoded.claims
     if decoded.header.get("typ") != ACCESS_TOKEN_TYPE or claims.get("iss") != provider.issuer:
         raise InvalidTokenError("not an access token of this issuer")
+    return claims
+
+
+async def verify_access_token(provider: Provider, token: str) -> dict[str, Any]:
+    """The claims of a valid access token we issued whose grant still stands; raises
+    `InvalidTokenError` otherwise."""
+    claims = decode_access_token(provider, token)
     exp = claims.get("exp")
     if not isinstance(exp, int) or exp <= provider.clock():
         raise InvalidTokenError("the access token has expired")

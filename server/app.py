@@ -11,7 +11,7 @@ from quart import Quart
 
 from engine.loader import load_flows
 from engine.runs import FlowEngine
-from oidc import authorize, discovery, token, userinfo
+from oidc import authorize, discovery, introspection, revocation, token, userinfo
 from oidc.client_auth import secret_digest
 from oidc.keys import KeyRing
 from oidc.provider import EXTENSION_KEY, Provider
@@ -99,6 +99,8 @@ def create_app(settings: Settings) -> Quart:
         passwords.close()
 
     for blueprint in (
+        revocation.blueprint,
+        introspection.blueprint,
         discovery.blueprint,
         authorize.blueprint,
         token.blueprint,

@@ -27,8 +27,10 @@ def resolve_step_type(name: str) -> type[Step]:
         )
     try:
         found = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as exc:
+    except (ImportError, AttributeError, ValueError, TypeError) as exc:
         raise UnknownStepType(f"cannot load step type {name!r}: {exc}") from exc
     if not (isinstance(found, type) and issubclass(found, Step)):
         raise UnknownStepType(f"{name!r} is not a subclass of steps.base.Step")
+    if not isinstance(getattr(found, "type", None), str) or not hasattr(found, "template"):
+        raise UnknownStepType(f"{name!r} is not a complete step: it needs `type` and `template`")
     return found

@@ -136,8 +136,8 @@ class DocumentTable(Generic[D]):
         """Move an unexpired document from version 0 to 1 in one statement (atomic across
         processes); a document already claimed comes back with `first=False`."""
         async with self.db.execute(
-            f"UPDATE {self.name} SET version = 1 WHERE id = ? AND version = 0 AND expires_at > ?"
-            " RETURNING data",
+            f"UPDATE {self.name} SET version = 1, data = json_set(data, '$.version', 1)"
+            " WHERE id = ? AND version = 0 AND expires_at > ? RETURNING data",
             [doc_id, now],
         ) as cursor:
             row = await cursor.fetchone()

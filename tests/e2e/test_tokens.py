@@ -2,47 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import json
-from typing import Any
-
-import httpx2
 import pytest
 
-from tests.e2e.browser import FormBrowser, redirect_params
+from tests.e2e.browser import FormBrowser
 from tests.e2e.openid_client import OpenIdClient, RelyingPartyError
 from tests.e2e.server import ALICE, CONFIDENTIAL_SECRET, OTHER_SECRET, RunningServer
+from tests.e2e.tokens import signed_in_tokens, token_request, unverified_claims, userinfo_status
 
 CALLBACK = "https://rp.example/callback"
-
-
-async def signed_in_tokens(server: RunningServer, browser: FormBrowser, scope: str) -> tuple[str, dict[str, Any]]:
-    """A fresh code for demo-rp, and the token response it redeems to."""
-    url = "/authorize?" + str(httpx2.QueryParams({
-        "client_id": "demo-rp", "redirect_uri": CALLBACK, "response_type": "code", "scope": scope,
-        "nonce": "n-1"}))
-    answer = await browser.sign_in(url, *ALICE)
-    code = redirect_params(answer)[1]["code"]
-    return code, (await token_request(server, grant_type="authorization_code", code=code,
-                                      redirect_uri=CALLBACK)).json()
-
-
-async def token_request(server: RunningServer, auth: tuple[str, str] = ("demo-rp", CONFIDENTIAL_SECRET),
-                        **form: str) -> httpx2.Response:
-    async with httpx2.AsyncClient() as http:
-        return await http.post(f"{server.issuer}/token", data=form, auth=auth)
-
-
-async def userinfo_status(server: RunningServer, access_token: str) -> int:
-    async with httpx2.AsyncClient() as http:
-        response = await http.get(f"{server.issuer}/userinfo", headers={"Authorization": f"Bearer {access_token}"})
-    return response.status_code
-
-
-def _unverified(token: str) -> dict[str, Any]:
-    """The payload of one of our JWTs (their signatures are checked in the sign-in tests)."""
-    payload = token.split(".")[1]
-    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
 
 
 async def test_oidcc_codereuse_revokes_the_tokens_issued_from_the_code(
@@ -67,7 +34,7 @@ async def test_oidcc_refresh_token_rotates_and_keeps_the_id_token_claims(
     second = response.json()
     assert second["refresh_token"] != first["refresh_token"]
     assert second["access_token"] != first["access_token"]
-    old, new = _unverified(first["id_token"]), _unverified(second["id_token"])
+    old, new = unverified_claims(first["id_token"]), unverified_claims(second["id_token"])
     for claim in ("iss", "sub", "aud", "azp", "auth_time", "sid", "acr", "amr"):
         assert new[claim] == old[claim], claim
     assert new["iat"] >= old["iat"] and "nonce" not in new and old["nonce"] == "n-1"
@@ -105,7 +72,7 @@ async def test_refresh_can_narrow_but_not_widen_the_scope(server: RunningServer,
     narrower = await token_request(server, grant_type="refresh_token", refresh_token=first["refresh_token"],
                                    scope="openid")
     assert narrower.status_code == 200 and narrower.json()["scope"] == "openid"
-    assert _unverified(narrower.json()["access_token"])["scope"] == "openid"
+    assert unverified_claims(narrower.json()["access_token"])["scope"] == "openid"
     # The rotated refresh token keeps the original scope (RFC 6749 §6).
     again = await token_request(server, grant_type="refresh_token",
                                 refresh_token=narrower.json()["refresh_token"])

@@ -42,6 +42,15 @@ const operations = {
     return { tokens, claims: tokens.claims() }
   },
 
+  async revoke(request, config) {
+    await oidc.tokenRevocation(config, request.token, request.hint ? { token_type_hint: request.hint } : {})
+    return {}
+  },
+
+  async introspect(request, config) {
+    return await oidc.tokenIntrospection(config, request.token)
+  },
+
   // Validate the authorization response, redeem the code, verify the ID token, call UserInfo.
   async callback(request, config) {
     const tokens = await oidc.authorizationCodeGrant(config, new URL(request.callbackUrl), {

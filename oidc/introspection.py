@@ -1,0 +1,54 @@
+"""Token introspection (RFC 7662): any authenticated confidential client (a resource server, or the
+client itself) may ask whether a token is active."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, Response, jsonify, request
+
+from oidc.client_auth import authenticate_client
+from oidc.errors import InvalidClientError, InvalidRequestError, OAuth2Error
+from oidc.http import NO_STORE, oauth_error_response, read_form
+from oidc.provider import current_provider
+from oidc.token_lookup import find_token
+
+blueprint = Blueprint("introspection", __name__)
+
+
+@blueprint.route("/introspect", methods=["POST"])
+async def introspect() -> Response:
+    provider = current_provider()
+    try:
+        form = await read_form()
+        client = await authenticate_client(request, form, provider.store)
+        if client.is_public:
+            # §2.1: the endpoint requires authorization; a public client proves nothing.
+            raise InvalidClientError("public clients cannot introspect", status_code=401)
+        token = form.get("token")
+        if not token:
+            raise InvalidRequestError("token is required")
+        found = await find_token(provider, token, form.get("token_type_hint"))
+    except OAuth2Error as error:
+        return oauth_error_response(error)
+    body: dict[str, Any] = {"active": False}
+    if found is not None and found.active(provider.clock()):
+        assert found.grant is not None
+        body = {
+            "active": True,
+            "scope": found.scope,
+            "client_id": found.client_id,
+            "sub": found.grant.subject,
+            "iss": provider.issuer,
+            "iat": int(found.issued_at),
+            "exp": int(found.expires_at),
+        }
+        if found.kind == "access_token":
+            body |= {
+                "token_type": "Bearer",
+                "aud": found.claims.get("aud"),
+                "jti": found.claims.get("jti"),
+            }
+    response = jsonify(body)
+    response.headers.update(NO_STORE)
+    return response

@@ -1,0 +1,211 @@
+"""Loading flows.yaml: every problem at once, each as file:line:column, and compiled machines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from transitions.core import MachineError
+
+from engine.compiled import CompiledFlow
+from engine.loader import FlowsError, FlowSet, load_flows, load_flows_text
+from engine.yaml_source import parse_yaml
+
+SHIPPED_FLOWS = Path(__file__).resolve().parents[2] / "flows.yaml"
+
+TWO_STEPS = """\
+flows:
+  default:
+    steps:
+      identify:
+        type: identify
+        on:
+          success: password
+      password:
+        type: password
+        on:
+          success: done
+"""
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(FlowsError) as caught:
+        load_flows_text(text, "flows.yaml")
+    return [str(problem) for problem in caught.value.problems]
+
+
+def one_step(body: str) -> str:
+    """A default flow whose only step is `s`, with `body` indented under it."""
+    indented = "".join(f"        {line}\n" for line in body.splitlines())
+    return f"flows:\n  default:\n    steps:\n      s:\n{indented}"
+
+
+def test_yaml_syntax_error() -> None:
+    assert problems("flows:\n  default:\n    steps: [a\n") == [
+        "flows.yaml:4:1: YAML: expected ',' or ']', but got '<stream end>'"
+    ]
+
+
+def test_duplicate_key_is_reported_at_the_second_key() -> None:
+    text = "default_flow: default\ndefault_flow: other\n" + TWO_STEPS
+    assert problems(text) == ["flows.yaml:2:1: duplicate key 'default_flow'"]
+
+
+def test_duplicate_mapping_key_does_not_flag_its_children() -> None:
+    text = TWO_STEPS + "      identify:\n        type: identify\n        on: {success: done}\n"
+    assert problems(text) == ["flows.yaml:12:7: duplicate key 'identify'"]
+
+
+def test_unknown_step_type() -> None:
+    assert problems(one_step("type: nope\non: {success: done}")) == [
+        "flows.yaml:5:9: unknown step type 'nope' (built-in: identify, password;"
+        " a custom step is named as package.module:ClassName)"
+    ]
+
+
+def test_extra_option_on_a_step_without_options() -> None:
+    text = one_step("type: identify\noptions:\n  colour: red\non: {success: done}")
+    assert problems(text) == [
+        "flows.yaml:7:11: flows.default.steps.s.options.colour: Extra inputs are not permitted"
+    ]
+
+
+def test_outcome_the_step_never_emits() -> None:
+    text = one_step("type: identify\non:\n  success: done\n  failed: deny")
+    assert problems(text) == [
+        "flows.yaml:8:11: step 's' (identify) never emits 'failed'; it emits: success"
+    ]
+
+
+def test_outcome_not_wired() -> None:
+    assert problems(one_step("type: password\non: {}")) == [
+        "flows.yaml:4:7: step 's' can never lead to `done` or `deny`",
+        "flows.yaml:6:9: step 's' does not say where 'success' leads",
+    ]
+
+
+def test_unknown_target() -> None:
+    assert problems(one_step("type: identify\non:\n  success: nowhere")) == [
+        "flows.yaml:4:7: step 's' can never lead to `done` or `deny`",
+        "flows.yaml:7:11: 'success' leads to 'nowhere', which is neither a step nor a"
+        " terminal (deny, done)",
+    ]
+
+
+def test_unreachable_step() -> None:
+    text = TWO_STEPS.replace("success: password", "success: done")
+    assert problems(text) == ["flows.yaml:8:7: step 'password' cannot be reached from the start"]
+
+
+def test_steps_in_a_loop_never_finish() -> None:
+    text = TWO_STEPS.replace("success: done", "success: identify")
+    assert problems(text) == [
+        "flows.yaml:4:7: step 'identify' can never lead to `done` or `deny`",
+        "flows.yaml:8:7: step 'password' can never lead to `done` or `deny`",
+    ]
+
+
+def test_default_flow_must_be_a_flow() -> None:
+    assert problems("default_flow: main\n" + TWO_STEPS) == [
+        "flows.yaml:1:1: default_flow 'main' is not a flow"
+    ]
+
+
+def test_a_step_cannot_be_named_done() -> None:
+    text = "flows:\n  default:\n    steps:\n      done:\n        type: identify\n" \
+           "        on: {success: deny}\n"
+    assert problems(text) == ["flows.yaml:4:7: 'done' is a terminal and cannot name a step"]
+
+
+def test_every_problem_is_reported_at_once_in_file_order() -> None:
+    text = """\
+default_flow: main
+flows:
+  default:
+    steps:
+      identify:
+        type: identify
+        options: {colour: red}
+        on:
+          success: password
+      password:
+        type: passwrd
+        on:
+          success: done
+      extra:
+        type: identify
+        on:
+          success: nowhere
+"""
+    assert problems(text) == [
+        "flows.yaml:1:1: default_flow 'main' is not a flow",
+        "flows.yaml:7:19: flows.default.steps.identify.options.colour:"
+        " Extra inputs are not permitted",
+        "flows.yaml:11:9: unknown step type 'passwrd' (built-in: identify, password;"
+        " a custom step is named as package.module:ClassName)",
+        "flows.yaml:14:7: step 'extra' cannot be reached from the start",
+        "flows.yaml:17:11: 'success' leads to 'nowhere', which is neither a step nor a"
+        " terminal (deny, done)",
+    ]
+
+
+def test_on_is_the_string_key_on_not_yaml_1_1_true() -> None:
+    flows = load_flows_text(TWO_STEPS, "flows.yaml")
+    spec = flows.get(None).spec
+    assert spec.steps["identify"].on == {"success": "password"}
+    assert spec.steps["password"].on == {"success": "done"}
+    assert parse_yaml("on: yes\noff: no\nx: true\n", "f.yaml").data == {
+        "on": "yes", "off": "no", "x": True
+    }
+
+
+def test_the_shipped_flows_file_loads() -> None:
+    flows = load_flows(SHIPPED_FLOWS)
+    assert isinstance(flows, FlowSet)
+    assert flows.default == "default"
+    assert sorted(flows.flows) == ["default", "one-page"]
+    assert flows.get(None).start == "identify"
+    assert flows.get("one-page").start == "password"
+
+
+# compiled flows
+
+
+@pytest.fixture
+def flow() -> CompiledFlow:
+    return load_flows_text(TWO_STEPS, "flows.yaml").get("default")
+
+
+def test_advance_follows_the_wiring(flow: CompiledFlow) -> None:
+    assert flow.advance("identify", "success") == "password"
+    assert flow.advance("password", "success") == "done"
+
+
+def test_advance_from_a_state_without_that_outcome_raises(flow: CompiledFlow) -> None:
+    with pytest.raises(MachineError):
+        flow.advance("done", "success")
+
+
+def test_advance_with_an_outcome_unknown_to_the_flow_raises_machine_error(
+    flow: CompiledFlow,
+) -> None:
+    with pytest.raises(MachineError):
+        flow.advance("identify", "failed")
+
+
+def test_the_shared_machine_keeps_no_models(flow: CompiledFlow) -> None:
+    for _ in range(50):
+        assert flow.advance("identify", "success") == "password"
+        with pytest.raises(MachineError):
+            flow.advance("deny", "success")
+        with pytest.raises((MachineError, AttributeError)):
+            flow.advance("identify", "failed")
+    assert len(flow.machine.models) == 0
+
+
+def test_flow_hash_changes_with_the_spec() -> None:
+    first = load_flows_text(TWO_STEPS, "flows.yaml").get(None)
+    same = load_flows_text(TWO_STEPS, "flows.yaml").get(None)
+    changed = load_flows_text(TWO_STEPS.replace("  default:\n", "  default:\n    description: x\n"))
+    assert first.hash == same.hash
+    assert first.hash != changed.get(None).hash

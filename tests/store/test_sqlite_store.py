@@ -1,0 +1,270 @@
+"""The embedded SQLite store: unique keys, versioned runs, single-use codes, expiry."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from store import DuplicateError, StaleVersionError, Store, open_store
+from store.records import (
+    ClientRecord,
+    CodeRecord,
+    FlowRunRecord,
+    GrantRecord,
+    SessionRecord,
+    SigningKeyRecord,
+    UserRecord,
+)
+from store.repositories import Redemption
+
+NOW = 1_700_000_000.0
+
+
+@pytest.fixture
+async def store() -> AsyncIterator[Store]:
+    opened = await open_store("sqlite://:memory:")
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def file_url(path: Path) -> str:
+    return "sqlite:///" + str(path)
+
+
+def user(user_id: str, username: str, email: str | None = None) -> UserRecord:
+    return UserRecord(id=user_id, username=username, email=email, created_at=NOW)
+
+
+def run(run_id: str = "run-1", expires_at: float = NOW + 600) -> FlowRunRecord:
+    return FlowRunRecord(
+        id=run_id, flow="default", flow_hash="h", state="identify", client_id="app",
+        request={"scope": "openid"}, browser_hash="b", csrf_token="c",
+        created_at=NOW, expires_at=expires_at,
+    )
+
+
+def grant(grant_id: str = "g-1", expires_at: float = NOW + 3600) -> GrantRecord:
+    return GrantRecord(
+        id=grant_id, client_id="app", subject="u1", scope="openid", sid="sid-1", auth_time=NOW,
+        amr=["pwd"], acr="urn:gatehouse:loa:1", created_at=NOW, expires_at=expires_at,
+    )
+
+
+def code(code_id: str = "code-1", expires_at: float = NOW + 60) -> CodeRecord:
+    return CodeRecord(id=code_id, grant_id="g-1", client_id="app",
+                      redirect_uri="https://a.example/cb", expires_at=expires_at)
+
+
+def session(session_id: str = "s-1", expires_at: float = NOW + 3600) -> SessionRecord:
+    return SessionRecord(
+        id=session_id, sid="sid-1", subject="u1", auth_time=NOW, amr=["pwd"],
+        acr="urn:gatehouse:loa:1", created_at=NOW, expires_at=expires_at,
+    )
+
+
+def key(kid: str, created_at: float, n: str = "n") -> SigningKeyRecord:
+    return SigningKeyRecord(kid=kid, alg="RS256", private_jwk={"kty": "RSA", "n": n},
+                            created_at=created_at)
+
+
+# users
+
+
+@pytest.mark.parametrize(
+    ("username", "email"), [("aLICE", "other@example.com"), ("bob", "ALICE@example.COM")]
+)
+async def test_username_and_email_are_unique_case_insensitively(
+    store: Store, username: str, email: str
+) -> None:
+    await store.users.add(user("u1", "Alice", "Alice@Example.com"))
+    with pytest.raises(DuplicateError):
+        await store.users.add(user("u2", username, email))
+    assert (await store.users.get("u2")) is None
+
+
+async def test_users_without_email_do_not_collide(store: Store) -> None:
+    await store.users.add(user("u1", "alice"))
+    await store.users.add(user("u2", "bob"))
+    assert (await store.users.get("u2")) == user("u2", "bob")
+
+
+@pytest.mark.parametrize(
+    ("login", "found_id"),
+    [("alice", "u1"), ("ALICE", "u1"), ("aLiCe", "u1"), ("alice@example.com", "u1"),
+     ("Alice@EXAMPLE.com", "u1"), ("BOB@example.com", "u2"), ("alicia", None),
+     ("alice@example.org", None)],
+)
+async def test_find_by_login_by_username_or_email_in_any_case(
+    store: Store, login: str, found_id: str | None
+) -> None:
+    await store.users.add(user("u1", "Alice", "alice@Example.com"))
+    await store.users.add(user("u2", "bob", "bob@example.com"))
+    found = await store.users.find_by_login(login)
+    assert (found.id if found else None) == found_id
+    if found_id == "u1":
+        assert found == user("u1", "Alice", "alice@Example.com")
+
+
+# clients
+
+
+async def test_clients_put_get_all_and_put_replaces(store: Store) -> None:
+    first = ClientRecord(client_id="a", client_name="A", redirect_uris=["https://a/cb"])
+    second = ClientRecord(client_id="b", client_name="B", flow="one-page")
+    await store.clients.put(first)
+    await store.clients.put(second)
+    assert (await store.clients.get("a")) == first
+    assert (await store.clients.get("missing")) is None
+    renamed = first.model_copy(update={"client_name": "A2", "redirect_uris": ["https://a/2"]})
+    await store.clients.put(renamed)
+    assert (await store.clients.get("a")) == renamed
+    assert sorted(c.client_id for c in await store.clients.all()) == ["a", "b"]
+    assert {c.client_id: c.client_name for c in await store.clients.all()} == {"a": "A2", "b": "B"}
+
+
+# flow runs
+
+
+async def test_run_add_get_expiry_and_duplicate(store: Store) -> None:
+    await store.runs.add(run(expires_at=NOW + 10))
+    assert (await store.runs.get("run-1", NOW)) == run(expires_at=NOW + 10)
+    assert (await store.runs.get("run-1", NOW + 10)) is None
+    assert (await store.runs.get("other", NOW)) is None
+    with pytest.raises(DuplicateError):
+        await store.runs.add(run())
+
+
+async def test_run_save_bumps_version_and_stale_save_loses(store: Store) -> None:
+    await store.runs.add(run())
+    first = await store.runs.get("run-1", NOW)
+    stale = await store.runs.get("run-1", NOW)
+    assert first is not None and stale is not None
+    first.state = "password"
+    await store.runs.save(first)
+    assert first.version == 1
+    stored = await store.runs.get("run-1", NOW)
+    assert stored is not None and (stored.version, stored.state) == (1, "password")
+    stale.state = "deny"
+    with pytest.raises(StaleVersionError):
+        await store.runs.save(stale)
+    assert stale.version == 0
+    assert (await store.runs.get("run-1", NOW)) == first
+    await store.runs.save(first)
+    assert first.version == 2
+
+
+async def test_run_delete_with_stale_version_raises(store: Store) -> None:
+    await store.runs.add(run())
+    fresh = await store.runs.get("run-1", NOW)
+    stale = await store.runs.get("run-1", NOW)
+    assert fresh is not None and stale is not None
+    await store.runs.save(fresh)
+    with pytest.raises(StaleVersionError):
+        await store.runs.delete(stale)
+    assert (await store.runs.get("run-1", NOW)) is not None
+    await store.runs.delete(fresh)
+    assert (await store.runs.get("run-1", NOW)) is None
+    with pytest.raises(StaleVersionError):
+        await store.runs.delete(fresh)
+
+
+# grants, codes and refresh tokens (single use: of concurrent redeemers exactly one is first)
+
+
+async def test_grant_add_get_revoke_and_expiry(store: Store) -> None:
+    await store.grants.add(grant(expires_at=NOW + 10))
+    assert (await store.grants.get("g-1", NOW)) == grant(expires_at=NOW + 10)
+    await store.grants.revoke("g-1")
+    revoked = await store.grants.get("g-1", NOW)
+    assert revoked is not None and revoked.revoked is True
+    assert revoked.model_copy(update={"revoked": False}) == grant(expires_at=NOW + 10)
+    assert (await store.grants.get("g-1", NOW + 10)) is None
+
+
+async def test_code_is_redeemed_first_once(store: Store) -> None:
+    await store.codes.add(code())
+    used = code().model_copy(update={"version": 1})
+    assert (await store.codes.redeem("code-1", NOW)) == Redemption(used, True)
+    again = await store.codes.redeem("code-1", NOW)
+    assert again is not None and (again.record.id, again.first) == ("code-1", False)
+    assert (await store.codes.redeem("other", NOW)) is None
+    assert (await store.codes.redeem("code-1", NOW + 60)) is None
+
+
+async def test_expired_code_is_not_returned(store: Store) -> None:
+    await store.codes.add(code(expires_at=NOW + 60))
+    assert (await store.codes.redeem("code-1", NOW + 60)) is None
+    used = code().model_copy(update={"version": 1})
+    assert (await store.codes.redeem("code-1", NOW + 59)) == Redemption(used, True)
+
+
+async def test_a_redeemed_record_reads_back_as_used(store: Store) -> None:
+    await store.codes.add(code())
+    await store.codes.redeem("code-1", NOW)
+    again = await store.codes.redeem("code-1", NOW)
+    assert again is not None and again.record.version == 1
+
+
+def winners(results: list[Redemption[CodeRecord] | None]) -> int:
+    """How many of 50 redemptions of `code-1` were first (all must have found the code)."""
+    assert len(results) == 50
+    assert all(r is not None and r.record.id == "code-1" for r in results)
+    return [r.first for r in results if r is not None].count(True)
+
+
+async def test_concurrent_redeem_on_one_connection_has_one_winner(store: Store) -> None:
+    await store.codes.add(code())
+    results = await asyncio.gather(*(store.codes.redeem("code-1", NOW) for _ in range(50)))
+    assert winners(results) == 1
+
+
+async def test_concurrent_redeem_on_two_connections_has_one_winner(tmp_path: Path) -> None:
+    path = tmp_path / "gatehouse.db"
+    first = await open_store(file_url(path))
+    try:
+        second = await open_store(file_url(path))
+        try:
+            assert path.is_file()
+            await first.codes.add(code())
+            results = await asyncio.gather(
+                *(s.codes.redeem("code-1", NOW) for _ in range(25) for s in (first, second))
+            )
+        finally:
+            await second.close()
+    finally:
+        await first.close()
+    assert winners(results) == 1
+
+
+# sessions, keys, secrets
+
+
+async def test_sessions_add_get_delete_and_expiry(store: Store) -> None:
+    await store.sessions.add(session("s-1", expires_at=NOW + 100))
+    await store.sessions.add(session("s-2"))
+    assert (await store.sessions.get("s-1", NOW)) == session("s-1", expires_at=NOW + 100)
+    assert (await store.sessions.get("s-1", NOW + 100)) is None
+    await store.sessions.delete("s-2")
+    assert (await store.sessions.get("s-2", NOW)) is None
+    await store.sessions.delete("never-there")
+
+
+async def test_keys_add_twice_keeps_the_first_and_list_oldest_first(store: Store) -> None:
+    await store.keys.add(key("new", NOW + 100))
+    await store.keys.add(key("old", NOW))
+    await store.keys.add(key("new", NOW + 100, n="replacement"))
+    keys = await store.keys.all()
+    assert [k.kid for k in keys] == ["old", "new"]
+    assert keys[1].private_jwk == {"kty": "RSA", "n": "n"}
+
+
+async def test_secrets_get_or_create_returns_the_first_value(store: Store) -> None:
+    assert (await store.secrets.get_or_create("cookie", "first")) == "first"
+    assert (await store.secrets.get_or_create("cookie", "second")) == "first"
+    assert (await store.secrets.get_or_create("other", "x")) == "x"
+
