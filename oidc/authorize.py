@@ -23,6 +23,7 @@ from oidc.authorize_request import (
     build_request,
     check_client_known,
     error_target,
+    one,
     trusted_client_id,
 )
 from oidc.cookies import (
@@ -35,6 +36,7 @@ from oidc.cookies import (
 from oidc.errors import AccessDeniedError, ErrorPage, LoginRequiredError, OAuth2Error
 from oidc.grants import issue_code
 from oidc.http import see_other
+from oidc.id_token_hint import hinted_subject
 from oidc.provider import Provider, current_provider
 from store.errors import StaleVersionError
 from store.records import AuthEvent, ClientRecord, SessionRecord
@@ -64,11 +66,17 @@ async def authorize() -> Response:
         for check in CHECKS:
             check(params, client)
         auth_request = build_request(params, client)
+        hinted = hinted_subject(provider, one(params, "id_token_hint"))
         session = await _current_session(provider)
+        if hinted is not None and session is not None and session.subject != hinted:
+            session = None  # the client expects another user than the one signed in here
         if session is not None and _session_satisfies(provider, auth_request, session):
             return await _issue_code(provider, client, auth_request, session)
         if "none" in auth_request.prompt:
             raise LoginRequiredError()
+        if hinted is not None and auth_request.login_hint is None:
+            user = await provider.store.users.get(hinted)
+            auth_request.login_hint = user.username if user else None
         return await _start_run(provider, client, auth_request)
     except OAuth2Error as error:
         return await error_response(provider, target, error)

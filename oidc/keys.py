@@ -13,12 +13,14 @@ from joserfc.jwk import ECKey, KeySet, RSAKey
 from store.records import SigningKeyRecord
 from store.repositories import Store
 
-SUPPORTED_ALGS = ("RS256",)
+SUPPORTED_ALGS = ("RS256", "ES256")
 
 
 def _generate(alg: str) -> RSAKey | ECKey:
     if alg == "RS256":
         return RSAKey.generate_key(2048, parameters={"alg": alg, "use": "sig"}, private=True)
+    if alg == "ES256":
+        return ECKey.generate_key("P-256", parameters={"alg": alg, "use": "sig"}, private=True)
     raise ValueError(f"unsupported signing algorithm {alg}")
 
 

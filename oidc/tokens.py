@@ -67,7 +67,7 @@ def mint_id_token(
     }
     if nonce is not None:
         claims["nonce"] = nonce
-    return provider.keys.sign(claims)
+    return provider.keys.sign(claims, alg=client.id_token_signed_response_alg)
 
 
 def decode_access_token(provider: Provider, token: str) -> dict[str, Any]:

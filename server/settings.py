@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -50,6 +50,9 @@ class ClientSettings(BaseModel):
     policy_uri: str | None = Field(None, description="Linked from the sign-in pages.")
     tos_uri: str | None = Field(None, description="Linked from the sign-in pages.")
     flow: str | None = Field(None, description="A flow in flows.yaml; the default flow if unset.")
+    id_token_signed_response_alg: Literal["RS256", "ES256"] = Field(
+        "RS256", description="How ID tokens for this client are signed (RFC 7591)."
+    )
     refresh_token_idle_lifetime: int = Field(
         14 * 24 * 3600, ge=60, description="Seconds a refresh token lives unused (sliding)."
     )

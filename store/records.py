@@ -25,6 +25,7 @@ class ClientRecord(BaseModel):
     policy_uri: str | None = None
     tos_uri: str | None = None
     flow: str | None = None
+    id_token_signed_response_alg: str = "RS256"
     refresh_token_idle_lifetime: int = 14 * 24 * 3600
     refresh_token_absolute_lifetime: int = 30 * 24 * 3600
 

@@ -16,6 +16,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 ALICE = ("alice", "alice-password-1")
+BOB = ("bob", "bob-password-1")
 CONFIDENTIAL_SECRET = "test-confidential-secret-0123456789abcdef"
 POST_SECRET = "test-post-client-secret-0123456789abcdefgh"
 OTHER_SECRET = "test-other-rp-secret-0123456789abcdefghijk"
@@ -43,6 +44,8 @@ def test_clients(issuer: str) -> list[dict[str, Any]]:
          "redirect_uris": ["https://post.example/cb"]},
         {"client_id": "one-page-app", "token_endpoint_auth_method": "none", "flow": "one-page",
          "redirect_uris": ["https://one.example/cb"]},
+        {"client_id": "es256-app", "token_endpoint_auth_method": "none",
+         "id_token_signed_response_alg": "ES256", "redirect_uris": ["https://es.example/cb"]},
         {"client_id": "public-app", "client_name": "Public App", "token_endpoint_auth_method": "none",
          "redirect_uris": ["https://spa.example/callback"]},
     ]
@@ -82,6 +85,9 @@ def start_server(workdir: Path, flows_file: Path | None = None) -> RunningServer
     added = gatehouse(config, "users", "add", ALICE[0], "--email", "alice@example.com",
                       "--name", "Alice Example", "--password-stdin", "--if-missing",
                       stdin=ALICE[1] + "\n")
+    assert added.returncode == 0, added.stderr
+    added = gatehouse(config, "users", "add", BOB[0], "--password-stdin", "--if-missing",
+                      stdin=BOB[1] + "\n")
     assert added.returncode == 0, added.stderr
     log = workdir / "server.log"
     process = subprocess.Popen(

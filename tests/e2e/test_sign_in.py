@@ -366,4 +366,5 @@ async def test_discovery_matches_the_endpoints(server: RunningServer) -> None:
     assert metadata["code_challenge_methods_supported"] == ["S256"]
     assert metadata["authorization_response_iss_parameter_supported"] is True
     assert all("d" not in key and "p" not in key for key in jwks["keys"])  # no private parts
-    assert {key["alg"] for key in jwks["keys"]} == {"RS256"}
+    assert {key["alg"] for key in jwks["keys"]} == {"RS256", "ES256"}
+    assert metadata["id_token_signing_alg_values_supported"] == ["RS256", "ES256"]

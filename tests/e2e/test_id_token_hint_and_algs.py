@@ -1,0 +1,79 @@
+"""id_token_hint (OIDC Core §3.1.2.1) and per-client ID token signing algorithms."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from tests.e2e.browser import FormBrowser, redirect_params
+from tests.e2e.openid_client import OpenIdClient
+from tests.e2e.server import ALICE, BOB, CONFIDENTIAL_SECRET, RunningServer
+
+
+def demo_rp(server: RunningServer) -> OpenIdClient:
+    return OpenIdClient(server.issuer, "demo-rp", secret=CONFIDENTIAL_SECRET)
+
+
+async def id_token_of(server: RunningServer, who: tuple[str, str]) -> str:
+    browser = FormBrowser(server.issuer)
+    try:
+        rp = demo_rp(server)
+        started = rp.authorize()
+        answer = await browser.sign_in(started["url"], *who)
+        return str(rp.callback(started, answer.headers["location"])["tokens"]["id_token"])
+    finally:
+        await browser.close()
+
+
+async def test_oidcc_id_token_hint_with_prompt_none_for_the_signed_in_user(
+    server: RunningServer, browser: FormBrowser
+) -> None:
+    rp = demo_rp(server)
+    started = rp.authorize()
+    first = rp.callback(started, (await browser.sign_in(started["url"], *ALICE)).headers["location"])
+    again = rp.authorize(prompt="none", id_token_hint=first["tokens"]["id_token"])
+    answer = await browser.http.get(again["url"])
+    result = rp.callback(again, answer.headers["location"])
+    assert result["claims"]["sub"] == first["claims"]["sub"]
+
+
+async def test_a_hint_for_another_user_with_prompt_none_is_login_required(
+    server: RunningServer, browser: FormBrowser
+) -> None:
+    bobs_token = await id_token_of(server, BOB)
+    rp = demo_rp(server)
+    started = rp.authorize()
+    await browser.sign_in(started["url"], *ALICE)
+    hinted = rp.authorize(prompt="none", id_token_hint=bobs_token, state="h")
+    _, params = redirect_params(await browser.http.get(hinted["url"]))
+    assert params["error"] == "login_required"
+
+
+async def test_a_hint_for_another_user_without_prompt_asks_to_sign_in_as_them(
+    server: RunningServer, browser: FormBrowser
+) -> None:
+    bobs_token = await id_token_of(server, BOB)
+    rp = demo_rp(server)
+    started = rp.authorize()
+    await browser.sign_in(started["url"], *ALICE)
+    page = await browser.open(rp.authorize(id_token_hint=bobs_token)["url"])
+    assert page.status_code == 200 and 'value="bob"' in page.text
+
+
+async def test_a_forged_hint_is_invalid_request(server: RunningServer, browser: FormBrowser) -> None:
+    token = await id_token_of(server, ALICE)
+    header, payload, _ = token.split(".")
+    for forged in (f"{header}.{payload}.", "not-a-jwt", f"{header}.{payload}.AAAA"):
+        _, params = redirect_params(await browser.http.get(demo_rp(server).authorize(id_token_hint=forged)["url"]))
+        assert params["error"] == "invalid_request"
+
+
+async def test_es256_id_tokens_for_a_client_that_registered_them(
+    server: RunningServer, browser: FormBrowser
+) -> None:
+    rp = OpenIdClient(server.issuer, "es256-app", "none", redirect_uri="https://es.example/cb",
+                      metadata={"id_token_signed_response_alg": "ES256"})
+    started = rp.authorize()
+    result = rp.callback(started, (await browser.sign_in(started["url"], *ALICE)).headers["location"])
+    header = result["tokens"]["id_token"].split(".")[0]
+    assert json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["alg"] == "ES256"
