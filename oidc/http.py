@@ -16,13 +16,17 @@ def see_other(location: str) -> Response:
     return Response("", status=303, headers={"Location": location})
 
 
+# RFC 8707 §2: `resource` may be given several times.
+REPEATABLE = frozenset({"resource"})
+
+
 async def read_form() -> MultiDict[str, str]:
     """The form body of a back-channel request: form-encoded, each parameter at most once
     (RFC 6749 §3.1, §3.2)."""
     if request.mimetype != "application/x-www-form-urlencoded":
         raise InvalidRequestError("the body must be application/x-www-form-urlencoded")
     form = await request.form
-    if repeated := sorted(k for k in form if len(form.getlist(k)) > 1):
+    if repeated := sorted(k for k in form if len(form.getlist(k)) > 1 and k not in REPEATABLE):
         raise InvalidRequestError(f"repeated parameter: {', '.join(repeated)}")
     return form
 

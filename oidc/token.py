@@ -9,6 +9,7 @@ from quart import Blueprint, Response, jsonify, request
 from werkzeug.datastructures import MultiDict
 
 from oidc.client_auth import authenticate_client
+from oidc.client_credentials_grant import client_credentials
 from oidc.code_grant import redeem_code
 from oidc.errors import (
     OAuth2Error,
@@ -26,6 +27,7 @@ GrantHandler = Callable[[Provider, ClientRecord, MultiDict[str, str]], Awaitable
 GRANT_HANDLERS: dict[str, GrantHandler] = {
     "authorization_code": redeem_code,
     "refresh_token": refresh,
+    "client_credentials": client_credentials,
 }
 GRANT_TYPES_SUPPORTED = list(GRANT_HANDLERS)
 

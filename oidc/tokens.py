@@ -26,19 +26,22 @@ def half_hash(value: str) -> str:
 def mint_access_token(
     provider: Provider, client: ClientRecord, grant: GrantRecord, scope: str, now: int
 ) -> str:
-    claims = {
+    """An RFC 9068 access token. Without an audience of its own it is for our userinfo endpoint."""
+    claims: dict[str, Any] = {
         "iss": provider.issuer,
         "sub": grant.subject,
-        "aud": provider.url("/userinfo"),
+        "aud": grant.audience or provider.url("/userinfo"),
         "client_id": client.client_id,
         "scope": scope,
-        "sid": grant.sid,
-        "auth_time": int(grant.auth_time),
         "iat": now,
         "exp": now + provider.access_token_lifetime,
         "jti": secrets.token_urlsafe(16),
         GRANT_CLAIM: grant.id,
     }
+    if grant.sid is not None:
+        claims["sid"] = grant.sid
+    if grant.auth_time is not None:
+        claims["auth_time"] = int(grant.auth_time)
     return provider.keys.sign(claims, typ=ACCESS_TOKEN_TYPE)
 
 
@@ -59,7 +62,7 @@ def mint_id_token(
         "azp": client.client_id,
         "exp": now + provider.id_token_lifetime,
         "iat": now,
-        "auth_time": int(grant.auth_time),
+        "auth_time": int(grant.auth_time or 0),
         "amr": grant.amr,
         "acr": grant.acr,
         "sid": grant.sid,

@@ -53,6 +53,11 @@ class ClientSettings(BaseModel):
     id_token_signed_response_alg: Literal["RS256", "ES256"] = Field(
         "RS256", description="How ID tokens for this client are signed (RFC 7591)."
     )
+    access_token_audiences: list[str] = Field(
+        default_factory=list,
+        description="Resource indicators (RFC 8707) this client may ask tokens for; the first is"
+        " the default `aud` of its client_credentials tokens.",
+    )
     refresh_token_idle_lifetime: int = Field(
         14 * 24 * 3600, ge=60, description="Seconds a refresh token lives unused (sliding)."
     )

@@ -26,6 +26,7 @@ class ClientRecord(BaseModel):
     tos_uri: str | None = None
     flow: str | None = None
     id_token_signed_response_alg: str = "RS256"
+    access_token_audiences: list[str] = Field(default_factory=list)
     refresh_token_idle_lifetime: int = 14 * 24 * 3600
     refresh_token_absolute_lifetime: int = 30 * 24 * 3600
 
@@ -105,12 +106,13 @@ class GrantRecord(BaseModel):
 
     id: str
     client_id: str
-    subject: str
+    subject: str  # the user; the client itself for client_credentials (RFC 9068 §2.2)
     scope: str
-    sid: str
-    auth_time: float
-    amr: list[str]
-    acr: str
+    sid: str | None = None
+    auth_time: float | None = None
+    amr: list[str] = Field(default_factory=list)
+    acr: str | None = None
+    audience: list[str] = Field(default_factory=list)
     revoked: bool = False
     created_at: float
     expires_at: float

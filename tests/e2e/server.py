@@ -20,6 +20,7 @@ BOB = ("bob", "bob-password-1")
 CONFIDENTIAL_SECRET = "test-confidential-secret-0123456789abcdef"
 POST_SECRET = "test-post-client-secret-0123456789abcdefgh"
 OTHER_SECRET = "test-other-rp-secret-0123456789abcdefghijk"
+SERVICE_SECRET = "test-service-secret-0123456789abcdefghijkl"
 
 
 def free_port() -> int:
@@ -44,6 +45,9 @@ def test_clients(issuer: str) -> list[dict[str, Any]]:
          "redirect_uris": ["https://post.example/cb"]},
         {"client_id": "one-page-app", "token_endpoint_auth_method": "none", "flow": "one-page",
          "redirect_uris": ["https://one.example/cb"]},
+        {"client_id": "service", "client_secret": SERVICE_SECRET, "redirect_uris": ["https://svc.example/cb"],
+         "grant_types": ["client_credentials"], "scope": "api:read api:write",
+         "access_token_audiences": ["https://api.example/", "https://reports.example/"]},
         {"client_id": "es256-app", "token_endpoint_auth_method": "none",
          "id_token_signed_response_alg": "ES256", "redirect_uris": ["https://es.example/cb"]},
         {"client_id": "public-app", "client_name": "Public App", "token_endpoint_auth_method": "none",

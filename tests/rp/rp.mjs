@@ -42,6 +42,10 @@ const operations = {
     return { tokens, claims: tokens.claims() }
   },
 
+  async clientCredentials(request, config) {
+    return await oidc.clientCredentialsGrant(config, request.params ?? {})
+  },
+
   async revoke(request, config) {
     await oidc.tokenRevocation(config, request.token, request.hint ? { token_type_hint: request.hint } : {})
     return {}
