@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import hmac
 import logging
-import secrets
 
 from quart import Blueprint, Response, request, url_for
 
-from engine.assurance import assess
 from oidc.authorization_response import authorization_response, error_response
 from oidc.authorize_request import (
     CHECKS,
@@ -28,8 +26,6 @@ from oidc.authorize_request import (
 )
 from oidc.cookies import (
     browser_binding,
-    digest,
-    session_cookie_digest,
     set_browser_cookie,
     set_session_cookie,
 )
@@ -38,8 +34,9 @@ from oidc.grants import issue_code
 from oidc.http import see_other
 from oidc.id_token_hint import hinted_subject
 from oidc.provider import Provider, current_provider
+from oidc.sessions import current_session, start_session
 from store.errors import StaleVersionError
-from store.records import AuthEvent, ClientRecord, SessionRecord
+from store.records import ClientRecord, SessionRecord
 from ui.messages import N_
 
 blueprint = Blueprint("authorize", __name__)
@@ -67,7 +64,7 @@ async def authorize() -> Response:
             check(params, client)
         auth_request = build_request(params, client)
         hinted = hinted_subject(provider, one(params, "id_token_hint"))
-        session = await _current_session(provider)
+        session = await current_session(provider)
         if hinted is not None and session is not None and session.subject != hinted:
             session = None  # the client expects another user than the one signed in here
         if session is not None and _session_satisfies(provider, auth_request, session):
@@ -87,11 +84,6 @@ def _session_satisfies(provider: Provider, req: AuthorizeRequest, session: Sessi
     if "login" in req.prompt:
         return False
     return req.max_age is None or provider.clock() - session.auth_time <= req.max_age
-
-
-async def _current_session(provider: Provider) -> SessionRecord | None:
-    session_id = session_cookie_digest(provider, request)
-    return await provider.store.sessions.get(session_id, provider.clock()) if session_id else None
 
 
 async def _start_run(provider: Provider, client: ClientRecord, req: AuthorizeRequest) -> Response:
@@ -134,33 +126,10 @@ async def resume() -> Response:
         # A flow reached `done` without any step proving who the user is: a flows.yaml mistake.
         log.error("flow %s reached done without authenticating anyone (run %s)", run.flow, run.id)
         raise ErrorPage(N_("Something went wrong"), N_("Please try again in a moment."), status=500)
-    cookie_value, session = await _start_session(provider, run.subject, run.auth_events)
+    cookie_value, session = await start_session(provider, run.subject, run.auth_events)
     response = await _issue_code(provider, client, auth_request, session)
     set_session_cookie(provider, response, cookie_value)
     return response
-
-
-async def _start_session(
-    provider: Provider, subject: str, events: list[AuthEvent]
-) -> tuple[str, SessionRecord]:
-    """A new session id at every sign-in (no session fixation); the old one is ended."""
-    old = session_cookie_digest(provider, request)
-    if old:
-        await provider.store.sessions.delete(old)
-    assurance = assess(events)
-    value, now = secrets.token_urlsafe(32), provider.clock()
-    session = SessionRecord(
-        id=digest(value),
-        sid=secrets.token_urlsafe(16),
-        subject=subject,
-        auth_time=assurance.auth_time,
-        amr=assurance.amr,
-        acr=assurance.acr,
-        created_at=now,
-        expires_at=now + provider.session_lifetime,
-    )
-    await provider.store.sessions.add(session)
-    return value, session
 
 
 async def _issue_code(

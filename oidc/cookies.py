@@ -58,3 +58,13 @@ def session_cookie_digest(provider: Provider, request: Request) -> str | None:
 
 def set_session_cookie(provider: Provider, response: Response, value: str) -> None:
     _set(provider, response, SESSION, value, max_age=provider.session_lifetime)
+
+
+def clear_cookie(provider: Provider, response: Response, name: str) -> None:
+    response.delete_cookie(
+        cookie_name(provider, name),
+        path="/",
+        secure=provider.secure_cookies,
+        httponly=True,
+        samesite="Lax",
+    )

@@ -27,14 +27,10 @@ class DocumentTable(Generic[D]):
         model: type[D],
         id_field: str = "id",
         unique: Sequence[str] = (),
+        indexed: Sequence[str] = (),
     ) -> None:
-        self.db, self.name, self.model, self.id_field, self.unique = (
-            db,
-            name,
-            model,
-            id_field,
-            unique,
-        )
+        self.db, self.name, self.model = db, name, model
+        self.id_field, self.unique, self.indexed = id_field, unique, indexed
 
     async def create(self) -> None:
         extra = "".join(f", {column} TEXT UNIQUE" for column in self.unique)
@@ -45,6 +41,11 @@ class DocumentTable(Generic[D]):
         await self.db.execute(
             f"CREATE INDEX IF NOT EXISTS {self.name}_expires ON {self.name} (expires_at)"
         )
+        for field in self.indexed:
+            await self.db.execute(
+                f"CREATE INDEX IF NOT EXISTS {self.name}_{field} ON {self.name}"
+                f" (json_extract(data, '$.{field}'))"
+            )
 
     def _row(self, doc: D) -> dict[str, object]:
         row: dict[str, object] = {

@@ -111,6 +111,14 @@ class SqliteGrants:
     async def revoke(self, grant_id: str) -> None:
         await self.table.set_flag(grant_id, "revoked", True)
 
+    async def revoke_online(self, sid: str) -> None:
+        await self.table.db.execute(
+            "UPDATE grants SET data = json_set(data, '$.revoked', json('true'))"
+            " WHERE json_extract(data, '$.sid') = ?"
+            " AND ' ' || json_extract(data, '$.scope') || ' ' NOT LIKE '% offline_access %'",
+            [sid],
+        )
+
 
 class SqliteCodes:
     def __init__(self, table: DocumentTable[CodeRecord]) -> None:
@@ -179,7 +187,9 @@ class SqliteStore:
         )
         self.runs: FlowRunRepository = SqliteRuns(self._table("flow_runs", FlowRunRecord))
         self.sessions: SessionRepository = SqliteSessions(self._table("sessions", SessionRecord))
-        self.grants: GrantRepository = SqliteGrants(self._table("grants", GrantRecord))
+        self.grants: GrantRepository = SqliteGrants(
+            self._table("grants", GrantRecord, indexed=("sid",))
+        )
         self.codes: CodeRepository = SqliteCodes(self._table("codes", CodeRecord))
         self.refresh_tokens: RefreshTokenRepository = SqliteRefreshTokens(
             self._table("refresh_tokens", RefreshTokenRecord)
@@ -190,9 +200,14 @@ class SqliteStore:
         self.secrets: SecretRepository = SqliteSecrets(self._table("secrets", SecretRecord))
 
     def _table(
-        self, name: str, model: type[D], id_field: str = "id", unique: tuple[str, ...] = ()
+        self,
+        name: str,
+        model: type[D],
+        id_field: str = "id",
+        unique: tuple[str, ...] = (),
+        indexed: tuple[str, ...] = (),
     ) -> DocumentTable[D]:
-        table = DocumentTable(self.db, name, model, id_field, unique)
+        table = DocumentTable(self.db, name, model, id_field, unique, indexed)
         self._tables.append(table)  # type: ignore[arg-type]
         return table
 

@@ -1,0 +1,51 @@
+"""The SSO session: found by its cookie, started at each sign-in, ended at logout."""
+
+from __future__ import annotations
+
+import secrets
+
+from quart import Response, request
+
+from engine.assurance import assess
+from oidc.cookies import SESSION, clear_cookie, digest, session_cookie_digest
+from oidc.provider import Provider
+from store.records import AuthEvent, SessionRecord
+
+
+async def current_session(provider: Provider) -> SessionRecord | None:
+    session_id = session_cookie_digest(provider, request)
+    return await provider.store.sessions.get(session_id, provider.clock()) if session_id else None
+
+
+async def start_session(
+    provider: Provider, subject: str, events: list[AuthEvent]
+) -> tuple[str, SessionRecord]:
+    """A new session (and its cookie value) at every sign-in, against session fixation; the old
+    one is ended. Set the cookie with `set_session_cookie`."""
+    old = session_cookie_digest(provider, request)
+    if old:
+        await provider.store.sessions.delete(old)
+    assurance = assess(events)
+    value, now = secrets.token_urlsafe(32), provider.clock()
+    session = SessionRecord(
+        id=digest(value),
+        sid=secrets.token_urlsafe(16),
+        subject=subject,
+        auth_time=assurance.auth_time,
+        amr=assurance.amr,
+        acr=assurance.acr,
+        created_at=now,
+        expires_at=now + provider.session_lifetime,
+    )
+    await provider.store.sessions.add(session)
+    return value, session
+
+
+async def end_session(
+    provider: Provider, session: SessionRecord | None, response: Response
+) -> None:
+    """End the session server-side, and the tokens issued in it that were not for offline use."""
+    if session is not None:
+        await provider.store.sessions.delete(session.id)
+        await provider.store.grants.revoke_online(session.sid)
+    clear_cookie(provider, response, SESSION)
