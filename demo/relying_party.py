@@ -8,6 +8,7 @@ import secrets
 from typing import Any
 
 import httpx2
+from authlib.common.urls import add_params_to_uri
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from joserfc import jwt
@@ -86,7 +87,12 @@ def demo_blueprint(issuer: str, client_id: str, clients: list[ClientSettings]) -
                 issuer, client.client_id, token["id_token"], saved["nonce"]
             )
             userinfo = (await oauth.get(f"{issuer}/userinfo")).json()
-        response = await render_page("demo/result.html", id_token=claims, userinfo=userinfo)
+        logout_url = add_params_to_uri(f"{issuer}/logout", [
+            ("id_token_hint", token["id_token"]), ("post_logout_redirect_uri", f"{issuer}/demo/"),
+        ])
+        response = await render_page(
+            "demo/result.html", id_token=claims, userinfo=userinfo, logout_url=logout_url
+        )
         response.delete_cookie(COOKIE, path="/demo")
         return response
 

@@ -24,6 +24,7 @@ def provider_metadata(provider: Provider) -> dict[str, Any]:
         "authorization_endpoint": provider.url("/authorize"),
         "token_endpoint": provider.url("/token"),
         "userinfo_endpoint": provider.url("/userinfo"),
+        "end_session_endpoint": provider.url("/logout"),
         "revocation_endpoint": provider.url("/revoke"),
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS_SUPPORTED,
         "introspection_endpoint": provider.url("/introspect"),

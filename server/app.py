@@ -11,7 +11,15 @@ from quart import Quart
 
 from engine.loader import load_flows
 from engine.runs import FlowEngine
-from oidc import authorize, discovery, introspection, revocation, token, userinfo
+from oidc import (
+    authorize,
+    discovery,
+    introspection,
+    logout,
+    revocation,
+    token,
+    userinfo,
+)
 from oidc.client_auth import secret_digest
 from oidc.keys import KeyRing
 from oidc.provider import EXTENSION_KEY, Provider
@@ -100,6 +108,7 @@ def create_app(settings: Settings) -> Quart:
 
     for blueprint in (
         revocation.blueprint,
+        logout.blueprint,
         introspection.blueprint,
         discovery.blueprint,
         authorize.blueprint,

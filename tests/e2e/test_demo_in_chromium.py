@@ -59,6 +59,11 @@ async def test_sign_in_to_the_demo_as_alice(server: RunningServer, page: Page, a
     userinfo = page.locator("#userinfo-claims")
     await expect(userinfo.locator('[data-claim="name"]')).to_have_text("Alice Example")
     await expect(userinfo.locator('[data-claim="email"]')).to_have_text("alice@example.com")
+    # Sign out: RP-initiated logout with the ID token as hint returns to the demo.
+    await page.get_by_role("link", name="Sign out").click()
+    await expect(page.get_by_role("heading", name="Demo application")).to_be_visible()
+    await page.get_by_role("link", name="Sign in with Gatehouse").click()
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()  # pages again
     # The CSP allows no inline script or style: a violation would show in the console.
     assert not [m for m in page.console_messages if "Content Security Policy" in m]  # type: ignore[attr-defined]
 

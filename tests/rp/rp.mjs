@@ -46,6 +46,10 @@ const operations = {
     return await oidc.clientCredentialsGrant(config, request.params ?? {})
   },
 
+  async endSessionUrl(request, config) {
+    return { url: oidc.buildEndSessionUrl(config, request.params).href }
+  },
+
   async revoke(request, config) {
     await oidc.tokenRevocation(config, request.token, request.hint ? { token_type_hint: request.hint } : {})
     return {}

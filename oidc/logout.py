@@ -1,0 +1,99 @@
+"""RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
+
+The browser is sent back to the client only when an ID token we signed (`id_token_hint`) names the
+client and the `post_logout_redirect_uri` is registered for it exactly (§3; the hint is required as
+the spec's editors agreed, so that the redirect cannot be abused). Without a valid hint, or with one
+from an older session, the person is asked to confirm, and is never redirected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+from authlib.common.urls import add_params_to_uri
+from quart import Blueprint, Response, request, url_for
+
+from oidc.errors import ErrorPage
+from oidc.http import see_other
+from oidc.keys import JoseError
+from oidc.provider import Provider, current_provider
+from oidc.sessions import current_session, end_session
+from store.records import SessionRecord
+from ui.messages import N_
+from ui.pages import render_page
+
+blueprint = Blueprint("logout", __name__)
+
+
+def _hint_claims(provider: Provider, hint: str | None) -> dict[str, Any] | None:
+    """The claims of an ID token we signed (expired is fine, §2), or None."""
+    if not hint:
+        return None
+    try:
+        claims = provider.keys.decode(hint).claims
+    except (JoseError, ValueError):
+        return None
+    return claims if claims.get("iss") == provider.issuer and "sub" in claims else None
+
+
+async def _confirmation_token(provider: Provider, session: SessionRecord | None) -> str:
+    key = await provider.store.secrets.get_or_create("logout-csrf-key", secrets.token_urlsafe(32))
+    message = f"logout:{session.id if session else '-'}".encode()
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
+
+
+async def _signed_out(provider: Provider, session: SessionRecord | None) -> Response:
+    response = await render_page("signed_out.html")
+    await end_session(provider, session, response)
+    return response
+
+
+@blueprint.route("/logout", methods=["GET", "POST"])
+async def logout() -> Response:
+    provider = current_provider()
+    source = (await request.form) if request.method == "POST" else request.args
+    params = {name: source.get(name) or None for name in source}
+    session = await current_session(provider)
+    if not any(params.values()):
+        return await _signed_out(provider, session)
+    hint = _hint_claims(provider, params.get("id_token_hint"))
+    audience = hint.get("aud") if hint else None
+    hinted_client = audience[0] if isinstance(audience, list) and audience else audience
+    client_id = params.get("client_id")
+    if hint and client_id and client_id != hinted_client:
+        # §2: client_id and the hint's audience must name the same client.
+        raise ErrorPage(N_("Sign-out failed"), N_("The sign-out link is not valid."))
+    target = params.get("post_logout_redirect_uri")
+    if target and hint:
+        client = await provider.store.clients.get(str(hinted_client))
+        if client is None or target not in client.post_logout_redirect_uris:
+            # §4: an unregistered URI gets an error page, never a redirect.
+            raise ErrorPage(N_("Sign-out failed"), N_("The sign-out link is not valid."))
+    current = session is None or (hint is not None and hint.get("sid") == session.sid)
+    if hint is None or not current:
+        # No proof of which client asks, or a hint from another session: ask, never redirect.
+        return await render_page(
+            "logout_confirm.html",
+            action=url_for("logout.confirm"),
+            csrf_token=await _confirmation_token(provider, session),
+        )
+    if not target:
+        return await _signed_out(provider, session)
+    state = params.get("state")
+    response = see_other(add_params_to_uri(target, [("state", state)] if state else []))
+    await end_session(provider, session, response)
+    return response
+
+
+@blueprint.post("/logout/confirm")
+async def confirm() -> Response:
+    provider = current_provider()
+    session = await current_session(provider)
+    form = await request.form
+    expected = await _confirmation_token(provider, session)
+    if not hmac.compare_digest(form.get("csrf_token", ""), expected):
+        raise ErrorPage(N_("This form has expired"), N_("Go back, reload the page and try again."))
+    return await _signed_out(provider, session)
