@@ -64,7 +64,7 @@ const operations = {
     const tokens = await oidc.authorizationCodeGrant(config, new URL(request.callbackUrl), {
       pkceCodeVerifier: request.verifier,
       expectedState: request.state,
-      expectedNonce: request.nonce,
+      ...(request.nonce ? { expectedNonce: request.nonce } : {}),
       idTokenExpected: true,
       ...(request.maxAge !== undefined ? { maxAge: request.maxAge } : {}),
     })

@@ -1,0 +1,104 @@
+"""Basic OP plan modules not covered by the other end-to-end files (see docs/conformance.md)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx2
+import pytest
+
+from tests.e2e.browser import FormBrowser, redirect_params
+from tests.e2e.openid_client import OpenIdClient
+from tests.e2e.server import ALICE, CONFIDENTIAL_SECRET, RunningServer
+
+
+def rp(server: RunningServer) -> OpenIdClient:
+    return OpenIdClient(server.issuer, "demo-rp", secret=CONFIDENTIAL_SECRET)
+
+
+async def signed_in(server: RunningServer, browser: FormBrowser, **params: str) -> dict:  # type: ignore[type-arg]
+    client = rp(server)
+    started = client.authorize(**params)
+    return client.callback(started, (await browser.sign_in(started["url"], *ALICE)).headers["location"])
+
+
+async def test_oidcc_userinfo_get_post_header_post_body(server: RunningServer, browser: FormBrowser) -> None:
+    token = (await signed_in(server, browser, scope="openid email"))["tokens"]["access_token"]
+    url = f"{server.issuer}/userinfo"
+    async with httpx2.AsyncClient() as http:
+        answers = [
+            await http.get(url, headers={"Authorization": f"Bearer {token}"}),
+            await http.post(url, headers={"Authorization": f"Bearer {token}"}),
+            await http.post(url, data={"access_token": token}),
+        ]
+        both = await http.post(url, data={"access_token": token}, headers={"Authorization": f"Bearer {token}"})
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert all(a.json()["email"] == "alice@example.com" for a in answers)
+    assert both.status_code == 400 and 'error="invalid_request"' in both.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize(("scope", "expected"), [
+    ("openid profile", {"sub", "name", "preferred_username"}),
+    ("openid email", {"sub", "email", "email_verified"}),
+    ("openid address", {"sub"}),  # alice has no address: nothing to release
+    ("openid phone", {"sub"}),
+    ("openid profile email address phone", {"sub", "name", "preferred_username", "email", "email_verified"}),
+    ("email openid profile", {"sub", "name", "preferred_username", "email", "email_verified"}),
+])
+async def test_oidcc_scope_modules(server: RunningServer, browser: FormBrowser, scope: str, expected: set[str]) -> None:
+    """oidcc-scope-profile, -email, -address, -phone, -all and oidcc-ensure-other-scope-order-succeeds."""
+    result = await signed_in(server, browser, scope=scope)
+    assert set(result["userinfo"]) == expected
+
+
+@pytest.mark.parametrize("params", [
+    {"display": "page"}, {"display": "popup"}, {"claims_locales": "fr-CA"},
+    {"acr_values": "urn:gatehouse:loa:1"}, {"extra": "ignored", "foo": "bar"},
+])
+async def test_oidcc_accepted_parameters(server: RunningServer, browser: FormBrowser, params: dict[str, str]) -> None:
+    """oidcc-display-page, -display-popup, -claims-locales, -ensure-request-with-acr-values-succeeds,
+    -ensure-request-with-unknown-parameter-succeeds: the request works as without them."""
+    result = await signed_in(server, browser, **params)
+    assert result["claims"]["acr"] == "urn:gatehouse:loa:1"
+
+
+async def test_oidcc_max_age_1_forces_a_new_sign_in(server: RunningServer, browser: FormBrowser) -> None:
+    first = await signed_in(server, browser)
+    await asyncio.sleep(1.5)
+    client = rp(server)
+    started = client.authorize(max_age="1")
+    page = await browser.open(started["url"])
+    assert page.status_code == 200 and 'name="login"' in page.text  # the pages, not a code
+    answer = await browser.sign_in(started["url"], *ALICE)
+    second = client.callback(started, answer.headers["location"], maxAge=1)
+    assert second["claims"]["auth_time"] > first["claims"]["auth_time"]
+
+
+async def test_oidcc_max_age_10000_reuses_the_session(server: RunningServer, browser: FormBrowser) -> None:
+    first = await signed_in(server, browser)
+    client = rp(server)
+    started = client.authorize(max_age="10000")
+    answer = await browser.http.get(started["url"])
+    second = client.callback(started, answer.headers["location"], maxAge=10000)
+    assert second["claims"]["auth_time"] == first["claims"]["auth_time"]
+
+
+async def test_oidcc_response_type_missing(browser: FormBrowser) -> None:
+    response = await browser.http.get("/authorize", params={
+        "client_id": "demo-rp", "redirect_uri": "https://rp.example/callback", "scope": "openid",
+        "state": "s"})
+    target, params = redirect_params(response)
+    assert target == "https://rp.example/callback"
+    assert params["error"] == "invalid_request" and params["state"] == "s"
+
+
+async def test_oidcc_ensure_request_without_nonce_succeeds_for_code_flow(
+    server: RunningServer, browser: FormBrowser
+) -> None:
+    client = rp(server)
+    started = client.authorize()
+    url = httpx2.URL(started["url"])
+    without_nonce = url.copy_remove_param("nonce")
+    answer = await browser.sign_in(str(without_nonce), *ALICE)
+    result = client.callback({**started, "nonce": None}, answer.headers["location"])
+    assert "nonce" not in result["claims"]
