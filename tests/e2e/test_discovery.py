@@ -8,11 +8,12 @@ from authlib.oidc.discovery import OpenIDProviderMetadata
 from tests.e2e.server import RunningServer
 
 
-async def test_metadata_validates_and_every_endpoint_answers(server: RunningServer) -> None:
+async def test_oidcc_discovery_endpoint_verification(server: RunningServer) -> None:
     async with httpx2.AsyncClient() as http:
         metadata = (await http.get(f"{server.issuer}/.well-known/openid-configuration")).json()
         OpenIDProviderMetadata(metadata).validate()
-        for name in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri"):
+        for name in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
+                     "end_session_endpoint", "revocation_endpoint", "introspection_endpoint"):
             assert metadata[name].startswith(server.issuer + "/")
             response = await http.get(metadata[name])
             assert response.status_code != 404, name

@@ -133,3 +133,18 @@ async def test_offline_access_outlives_the_session(server: RunningServer, browse
     await logout(browser, id_token_hint=tokens["id_token"], post_logout_redirect_uri=SIGNED_OUT)
     refreshed = await token_request(server, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
     assert refreshed.status_code == 200
+
+
+async def test_oidcc_rp_initiated_logout_no_post_logout_redirect_uri(
+    server: RunningServer, browser: FormBrowser
+) -> None:
+    tokens = await sign_in(server, browser)
+    response = await logout(browser, id_token_hint=tokens["id_token"], state="s")
+    assert response.status_code == 200 and "You are signed out" in page_text(response)
+    assert not await still_signed_in(server, browser)
+
+
+async def test_oidcc_rp_initiated_logout_only_state(server: RunningServer, browser: FormBrowser) -> None:
+    await sign_in(server, browser)
+    response = await logout(browser, state="only")
+    assert asks_to_confirm(response) and "location" not in response.headers
