@@ -1,9 +1,12 @@
-"""Signing keys: generated on first start, kept in the store, imported once per process."""
+"""Signing keys: generated on first start, kept in the store, imported once per process, rotated
+with `gatehouse keys rotate` (the next key is published before it signs; the old one stays
+published until the tokens it signed have expired)."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from joserfc import jwt
@@ -14,25 +17,33 @@ from store.records import SigningKeyRecord
 from store.repositories import Store
 
 SUPPORTED_ALGS = ("RS256", "ES256")
+Key = RSAKey | ECKey
 
 
-def _generate(alg: str) -> RSAKey | ECKey:
+def generate_key(alg: str) -> Key:
     if alg == "RS256":
-        return RSAKey.generate_key(2048, parameters={"alg": alg, "use": "sig"}, private=True)
-    if alg == "ES256":
-        return ECKey.generate_key("P-256", parameters={"alg": alg, "use": "sig"}, private=True)
-    raise ValueError(f"unsupported signing algorithm {alg}")
+        key: Key = RSAKey.generate_key(2048, parameters={"alg": alg, "use": "sig"}, private=True)
+    elif alg == "ES256":
+        key = ECKey.generate_key("P-256", parameters={"alg": alg, "use": "sig"}, private=True)
+    else:
+        raise ValueError(f"unsupported signing algorithm {alg}")
+    key.ensure_kid()  # the RFC 7638 thumbprint
+    return key
 
 
 class KeyRing:
-    """The keys this process signs and verifies with. The oldest key of an algorithm signs."""
+    """The keys this process signs and verifies with, as of the last (re)load from the store."""
 
-    def __init__(self, records: list[SigningKeyRecord]) -> None:
-        self._records = records
-        self._keys = {r.kid: _import(r.private_jwk) for r in records}
-        self._signing: dict[str, str] = {}
-        for record in records:
-            self._signing.setdefault(record.alg, record.kid)
+    def __init__(
+        self,
+        records: list[SigningKeyRecord],
+        clock: Callable[[], float] = time.time,
+        imported: dict[str, Key] | None = None,
+    ) -> None:
+        self.clock = clock
+        self._records = sorted(records, key=lambda r: (r.activates_at, r.created_at, r.kid))
+        known = imported or {}
+        self._keys = {r.kid: known.get(r.kid) or _import(r.private_jwk) for r in self._records}
         self._keyset = KeySet(list(self._keys.values()))
 
     @classmethod
@@ -43,37 +54,83 @@ class KeyRing:
         for alg in algs:
             if alg in have:
                 continue
-            offered = _generate(alg)
-            offered.ensure_kid()
+            offered = generate_key(alg).as_dict(private=True)
             chosen = json.loads(
-                await store.secrets.get_or_create(
-                    f"first-signing-key:{alg}", json.dumps(offered.as_dict(private=True))
-                )
+                await store.secrets.get_or_create(f"first-signing-key:{alg}", json.dumps(offered))
             )
-            key = _import(chosen)
-            assert key.kid is not None  # _import sets the RFC 7638 thumbprint as kid
-            await store.keys.add(
-                SigningKeyRecord(kid=key.kid, alg=alg, private_jwk=chosen, created_at=time.time())
-            )
+            await store.keys.add(_record(_import(chosen), alg, time.time(), activates_at=0))
         return cls(await store.keys.all())
 
+    async def reloaded(self, store: Store) -> KeyRing:
+        """The keys as the store has them now (rotations by other processes), reusing imports."""
+        return KeyRing(await store.keys.all(), self.clock, self._keys)
+
+    def _published(self, record: SigningKeyRecord) -> bool:
+        return record.retires_at is None or record.retires_at > self.clock()
+
+    def signing_kid(self, alg: str) -> str:
+        now = self.clock()
+        active = [
+            r
+            for r in self._records
+            if r.alg == alg and r.activates_at <= now and self._published(r)
+        ]
+        return active[-1].kid
+
     def sign(self, claims: dict[str, Any], alg: str = "RS256", typ: str = "JWT") -> str:
-        kid = self._signing[alg]
+        kid = self.signing_kid(alg)
         return jwt.encode({"alg": alg, "kid": kid, "typ": typ}, claims, self._keys[kid])
 
     def decode(self, token: str) -> jwt.Token:
-        """Check the signature of one of our tokens; raises `JoseError` (or ValueError) if bad."""
-        return jwt.decode(token, self._keyset, algorithms=list(SUPPORTED_ALGS))
+        """Check the signature of one of our tokens; raises `JoseError` (or ValueError) if bad,
+        or if it was signed by a retired key."""
+        decoded = jwt.decode(token, self._keyset, algorithms=list(SUPPORTED_ALGS))
+        record = next((r for r in self._records if r.kid == decoded.header.get("kid")), None)
+        if record is None or not self._published(record):
+            raise ValueError("signed by a retired key")
+        return decoded
 
     def public_jwks(self) -> dict[str, Any]:
-        """The JWK Set served at jwks_uri: public parts only."""
-        return {"keys": [key.as_dict(private=False) for key in self._keys.values()]}
+        """The JWK Set served at jwks_uri: public parts of every published key."""
+        return {
+            "keys": [
+                self._keys[r.kid].as_dict(private=False)
+                for r in self._records
+                if self._published(r)
+            ]
+        }
 
 
-def _import(jwk: dict[str, Any]) -> RSAKey | ECKey:
-    key = (ECKey if jwk["kty"] == "EC" else RSAKey).import_key(jwk)
+async def rotate(
+    store: Store, alg: str, activate_in: float, tokens_live: float, now: float | None = None
+) -> SigningKeyRecord:
+    """Add the next key of `alg`, signing from `activate_in` seconds on, and retire the current
+    ones `tokens_live` seconds after that."""
+    now = time.time() if now is None else now
+    key = generate_key(alg)
+    record = _record(key, alg, now, activates_at=now + activate_in)
+    current = [r for r in await store.keys.all() if r.alg == alg and r.retires_at is None]
+    await store.keys.add(record)
+    for old in current:
+        await store.keys.retire(old.kid, record.activates_at + tokens_live)
+    return record
+
+
+def _record(key: Key, alg: str, now: float, activates_at: float) -> SigningKeyRecord:
+    assert key.kid is not None
+    return SigningKeyRecord(
+        kid=key.kid,
+        alg=alg,
+        private_jwk=key.as_dict(private=True),
+        created_at=now,
+        activates_at=activates_at,
+    )
+
+
+def _import(jwk: dict[str, Any]) -> Key:
+    key: Key = (ECKey if jwk["kty"] == "EC" else RSAKey).import_key(jwk)
     key.ensure_kid()
     return key
 
 
-__all__ = ["JoseError", "KeyRing"]
+__all__ = ["JoseError", "KeyRing", "generate_key", "rotate"]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from pathlib import Path
 
 from quart import Quart
@@ -23,6 +21,7 @@ from oidc import (
 from oidc.client_auth import secret_digest
 from oidc.keys import KeyRing
 from oidc.provider import EXTENSION_KEY, Provider
+from server.maintenance import start_maintenance
 from server.settings import ClientSettings, Settings
 from steps.password_hashing import PasswordHashing
 from store import Store, open_store
@@ -46,19 +45,6 @@ async def sync_clients(store: Store, clients: list[ClientSettings]) -> None:
     """Clients declared in the config are written to the store at start-up."""
     for client in clients:
         await store.clients.put(client_record(client))
-
-
-PURGE_INTERVAL = 600
-
-
-async def purge_expired_forever(store: Store) -> None:
-    """Free the space of expired runs, codes and sessions every few minutes."""
-    while True:
-        try:
-            await store.purge_expired(time.time())
-        except Exception:  # a failed purge is retried next time; it must not stop the server
-            log.exception("purging expired documents failed")
-        await asyncio.sleep(PURGE_INTERVAL)
 
 
 def create_app(settings: Settings) -> Quart:
@@ -94,13 +80,15 @@ def create_app(settings: Settings) -> Quart:
             session_lifetime=settings.session_lifetime,
             ui_locales=available_locales(),
         )
-        app.extensions["gatehouse.purger"] = asyncio.create_task(purge_expired_forever(store))
+        provider = app.extensions[EXTENSION_KEY]
+        app.extensions["gatehouse.tasks"] = start_maintenance(
+            provider, settings.key_refresh_interval
+        )
 
     @app.after_serving
     async def stop() -> None:
-        purger: asyncio.Task[None] | None = app.extensions.pop("gatehouse.purger", None)
-        if purger is not None:
-            purger.cancel()
+        for task in app.extensions.pop("gatehouse.tasks", []):
+            task.cancel()
         provider: Provider | None = app.extensions.pop(EXTENSION_KEY, None)
         if provider is not None:
             await provider.store.close()

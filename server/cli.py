@@ -13,6 +13,7 @@ from typing import TypeVar
 import click
 
 from engine.loader import FlowsError, load_flows
+from oidc.keys import SUPPORTED_ALGS, KeyRing, rotate
 from server.settings import Settings, SettingsError, load_settings, settings_doc
 from steps.password_hashing import PasswordHashing
 from store import DuplicateError, Store, open_store
@@ -153,6 +154,72 @@ def clients_list(config: str | None) -> None:
             f"{client.client_id}\t{client.token_endpoint_auth_method}\t"
             f"flow={client.flow or '(default)'}\t{' '.join(client.redirect_uris)}"
         )
+
+
+@main.group()
+def keys() -> None:
+    """Signing keys: list and rotate."""
+
+
+@keys.command("list")
+@config_option
+def keys_list(config: str | None) -> None:
+    """Every key: kid, algorithm, when it signs from, and when it stops being published."""
+    settings = _settings(config)
+    now = time.time()
+
+    def when(at: float | None) -> str:
+        return "-" if at is None else time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at))
+
+    async def show(store: Store) -> list[str]:
+        await KeyRing.load(store)
+        lines = []
+        for key in await store.keys.all():
+            state = (
+                "retired"
+                if key.retires_at is not None and key.retires_at <= now
+                else "next"
+                if key.activates_at > now
+                else "retiring"
+                if key.retires_at is not None
+                else "active"
+            )
+            lines.append(
+                f"{key.kid}\t{key.alg}\t{state}\tsigns from {when(key.activates_at or None)}"
+                f"\tpublished until {when(key.retires_at)}"
+            )
+        return lines
+
+    for line in _with_store(settings, show):
+        click.echo(line)
+
+
+@keys.command("rotate")
+@config_option
+@click.option(
+    "--alg", type=click.Choice(["all", *SUPPORTED_ALGS]), default="all", show_default=True
+)
+@click.option(
+    "--activate-in",
+    type=float,
+    default=900,
+    show_default=True,
+    help="Seconds the new key is published before it signs (more than key_refresh_interval"
+    " plus the 300 s JWKS cache).",
+)
+def keys_rotate(config: str | None, alg: str, activate_in: float) -> None:
+    """Add the next key; the current one keeps verifying until its tokens have expired."""
+    settings = _settings(config)
+    tokens_live = max(settings.id_token_lifetime, settings.access_token_lifetime)
+
+    async def work(store: Store) -> list[str]:
+        await KeyRing.load(store)
+        algs = SUPPORTED_ALGS if alg == "all" else (alg,)
+        done = [await rotate(store, a, activate_in, tokens_live) for a in algs]
+        return [f"{k.alg}: next key {k.kid} signs in {activate_in:.0f} s" for k in done]
+
+    for line in _with_store(settings, work):
+        click.echo(line)
 
 
 @main.group()

@@ -114,6 +114,9 @@ class Settings(BaseModel):
     session_lifetime: int = Field(8 * 3600, ge=60, description="Seconds an SSO session lives.")
     run_lifetime: int = Field(1800, ge=60, description="Seconds a sign-in journey may take.")
     password_hash_threads: int = Field(2, ge=1, description="Threads for argon2 hashing.")
+    key_refresh_interval: float = Field(
+        60, gt=0, description="Seconds between re-reads of the signing keys from the store."
+    )
     demo: bool = Field(False, description="Serve the demo relying party at /demo.")
     demo_client_id: str = Field("demo-rp", description="The client the demo signs in with.")
     clients: list[ClientSettings] = Field(

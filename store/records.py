@@ -154,9 +154,12 @@ class RefreshTokenRecord(BaseModel):
 
 
 class SigningKeyRecord(BaseModel):
-    """A private signing key as a JWK. The oldest key of an algorithm signs."""
+    """A private signing key as a JWK. Of an algorithm's keys, the one activated last signs; a key
+    is published from creation until `retires_at` (when the tokens it signed have expired)."""
 
     kid: str
     alg: str
     private_jwk: dict[str, Any]
     created_at: float
+    activates_at: float = 0
+    retires_at: float | None = None

@@ -99,6 +99,9 @@ class KeyRepository(Protocol):
     async def all(self) -> list[SigningKeyRecord]:
         """All keys, oldest first."""
 
+    async def retire(self, kid: str, at: float) -> None:
+        """Stop publishing the key at `at`."""
+
 
 class SecretRepository(Protocol):
     async def get_or_create(self, name: str, value: str) -> str:

@@ -156,6 +156,9 @@ class SqliteKeys:
         keys = await self.table.all()
         return sorted(keys, key=lambda k: (k.created_at, k.kid))
 
+    async def retire(self, kid: str, at: float) -> None:
+        await self.table.set_flag(kid, "retires_at", at)
+
 
 class SecretRecord(BaseModel):
     id: str

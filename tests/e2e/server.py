@@ -78,14 +78,16 @@ def gatehouse(config: Path, *args: str, stdin: str | None = None) -> subprocess.
     )
 
 
-def start_server(workdir: Path, flows_file: Path | None = None) -> RunningServer:
+def start_server(
+    workdir: Path, flows_file: Path | None = None, **settings: Any
+) -> RunningServer:
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     config = workdir / "gatehouse.yaml"
     config.write_text(yaml.safe_dump({
         "issuer": issuer, "port": port, "store": f"sqlite:///{workdir / 'gatehouse.db'}",
         "flows_file": str(flows_file or ROOT / "flows.yaml"), "demo": True,
-        "clients": test_clients(issuer),
+        "clients": test_clients(issuer), **settings,
     }))
     added = gatehouse(config, "users", "add", ALICE[0], "--email", "alice@example.com",
                       "--name", "Alice Example", "--password-stdin", "--if-missing",
