@@ -36,6 +36,7 @@ def provider_metadata(provider: Provider) -> dict[str, Any]:
         "grant_types_supported": GRANT_TYPES_SUPPORTED,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(SUPPORTED_ALGS),
+        "userinfo_signing_alg_values_supported": list(SUPPORTED_ALGS),
         "token_endpoint_auth_methods_supported": AUTH_METHODS_SUPPORTED,
         "claims_supported": CLAIMS_SUPPORTED,
         "code_challenge_methods_supported": ["S256"],

@@ -61,6 +61,16 @@ async def userinfo() -> Response:
             raise InvalidTokenError("the user no longer exists")
     except OAuth2Error as error:
         return _challenge(error)
-    response = jsonify(user_claims(user, str(claims["scope"]).split()))
+    released = user_claims(user, str(claims["scope"]).split())
+    client = await provider.store.clients.get(str(claims.get("client_id")))
+    if client is not None and client.userinfo_signed_response_alg:
+        # OIDC Core §5.3.2: a signed response is a JWT with iss and aud added.
+        signed = provider.keys.sign(
+            {**released, "iss": provider.issuer, "aud": client.client_id},
+            alg=client.userinfo_signed_response_alg,
+        )
+        response = Response(signed, content_type="application/jwt")
+    else:
+        response = jsonify(released)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -53,6 +53,9 @@ class ClientSettings(BaseModel):
     id_token_signed_response_alg: Literal["RS256", "ES256"] = Field(
         "RS256", description="How ID tokens for this client are signed (RFC 7591)."
     )
+    userinfo_signed_response_alg: Literal["RS256", "ES256"] | None = Field(
+        None, description="Set to get UserInfo as a signed JWT instead of JSON."
+    )
     access_token_audiences: list[str] = Field(
         default_factory=list,
         description="Resource indicators (RFC 8707) this client may ask tokens for; the first is"

@@ -50,7 +50,7 @@ def test_clients(issuer: str) -> list[dict[str, Any]]:
          "grant_types": ["client_credentials"], "scope": "api:read api:write",
          "access_token_audiences": ["https://api.example/", "https://reports.example/"]},
         {"client_id": "es256-app", "token_endpoint_auth_method": "none",
-         "id_token_signed_response_alg": "ES256", "redirect_uris": ["https://es.example/cb"]},
+         "id_token_signed_response_alg": "ES256", "userinfo_signed_response_alg": "ES256", "redirect_uris": ["https://es.example/cb"]},
         {"client_id": "public-app", "client_name": "Public App", "token_endpoint_auth_method": "none",
          "redirect_uris": ["https://spa.example/callback"]},
     ]

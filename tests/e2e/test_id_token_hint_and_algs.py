@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 
+import httpx2
+
 from tests.e2e.browser import FormBrowser, redirect_params
 from tests.e2e.openid_client import OpenIdClient
 from tests.e2e.server import ALICE, BOB, CONFIDENTIAL_SECRET, RunningServer
@@ -68,12 +70,19 @@ async def test_a_forged_hint_is_invalid_request(server: RunningServer, browser: 
         assert params["error"] == "invalid_request"
 
 
-async def test_es256_id_tokens_for_a_client_that_registered_them(
+async def test_es256_id_tokens_and_signed_userinfo_for_a_client_that_registered_them(
     server: RunningServer, browser: FormBrowser
 ) -> None:
     rp = OpenIdClient(server.issuer, "es256-app", "none", redirect_uri="https://es.example/cb",
-                      metadata={"id_token_signed_response_alg": "ES256"})
+                      metadata={"id_token_signed_response_alg": "ES256",
+                                "userinfo_signed_response_alg": "ES256"})
     started = rp.authorize()
     result = rp.callback(started, (await browser.sign_in(started["url"], *ALICE)).headers["location"])
     header = result["tokens"]["id_token"].split(".")[0]
     assert json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["alg"] == "ES256"
+    # openid-client verified the signed UserInfo JWT and returned its claims.
+    assert result["userinfo"]["sub"] == result["claims"]["sub"]
+    async with httpx2.AsyncClient() as http:
+        raw = await http.get(f"{server.issuer}/userinfo",
+                             headers={"Authorization": f"Bearer {result['tokens']['access_token']}"})
+    assert raw.headers["content-type"] == "application/jwt" and raw.text.count(".") == 2
