@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pydantic import BaseModel
 
 from oidc.authorization_response import RESPONSE_MODES, ResponseTarget
+from oidc.claims import requested_claims
 from oidc.errors import (
     ErrorPage,
     InvalidRequestError,
@@ -48,6 +49,7 @@ class AuthorizeRequest(BaseModel):
     login_hint: str | None = None
     ui_locales: str | None = None
     response_mode: str = "query"
+    claims: dict[str, list[str]] = {}
 
     @property
     def target(self) -> ResponseTarget:
@@ -139,6 +141,15 @@ def check_pkce(params: Params, client: ClientRecord) -> None:
         raise InvalidRequestError("code_challenge is malformed")
 
 
+def check_claims_parameter(params: Params, client: ClientRecord) -> None:
+    try:
+        requested_claims(one(params, "claims"))
+    except ValueError as exc:  # json.JSONDecodeError is a ValueError
+        raise InvalidRequestError(
+            "the claims parameter is not valid JSON of OIDC Core 5.5"
+        ) from exc
+
+
 def check_prompt(params: Params, client: ClientRecord) -> None:
     values = (one(params, "prompt") or "").split()
     if unknown := set(values) - PROMPT_VALUES:
@@ -163,6 +174,7 @@ CHECKS: list[Callable[[Params, ClientRecord], None]] = [
     check_response_mode,
     check_scope,
     check_pkce,
+    check_claims_parameter,
     check_prompt,
     check_max_age,
 ]
@@ -195,6 +207,7 @@ def build_request(params: Params, client: ClientRecord) -> AuthorizeRequest:
         login_hint=one(params, "login_hint"),
         ui_locales=one(params, "ui_locales"),
         response_mode=one(params, "response_mode") or "query",
+        claims=requested_claims(one(params, "claims")),
     )
 
 

@@ -43,7 +43,7 @@ def provider_metadata(provider: Provider) -> dict[str, Any]:
         "acr_values_supported": ACR_VALUES_SUPPORTED,
         "prompt_values_supported": ["none", "login"],
         "ui_locales_supported": provider.ui_locales,
-        "claims_parameter_supported": False,
+        "claims_parameter_supported": True,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,

@@ -30,6 +30,7 @@ async def issue_code(
         auth_time=session.auth_time,
         amr=session.amr,
         acr=session.acr,
+        claims=req.claims,
         created_at=now,
         expires_at=now + grant_lifetime(provider, client, req.scopes),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from oidc.claims import user_claims
 from oidc.cookies import digest
 from oidc.provider import Provider
 from oidc.tokens import mint_access_token, mint_id_token
@@ -28,11 +29,28 @@ async def token_response(
         "token_type": "Bearer",
         "expires_in": provider.access_token_lifetime,
         "scope": scope,
-        "id_token": mint_id_token(provider, client, grant, access_token, now, nonce),
+        "id_token": mint_id_token(
+            provider,
+            client,
+            grant,
+            access_token,
+            now,
+            nonce,
+            await _id_token_claims(provider, grant),
+        ),
     }
     if "offline_access" in grant.scopes and client.issues_refresh_tokens:
         body["refresh_token"] = await _refresh_token(provider, client, grant, now)
     return body
+
+
+async def _id_token_claims(provider: Provider, grant: GrantRecord) -> dict[str, Any] | None:
+    """Claims asked for in the ID token with the `claims` parameter (OIDC Core §5.5)."""
+    requested = grant.claims.get("id_token")
+    if not requested:
+        return None
+    user = await provider.store.users.get(grant.subject)
+    return user_claims(user, [], requested) if user else None
 
 
 async def _refresh_token(

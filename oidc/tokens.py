@@ -52,10 +52,12 @@ def mint_id_token(
     access_token: str,
     now: int,
     nonce: str | None,
+    user_claims: dict[str, Any] | None = None,
 ) -> str:
     """An ID token. On refresh the same claims come back with a new `iat` and no nonce
     (OIDC Core §12.2 and its errata)."""
     claims: dict[str, Any] = {
+        **(user_claims or {}),
         "iss": provider.issuer,
         "sub": grant.subject,
         "aud": client.client_id,
@@ -87,8 +89,8 @@ def decode_access_token(provider: Provider, token: str) -> dict[str, Any]:
     return claims
 
 
-async def verify_access_token(provider: Provider, token: str) -> dict[str, Any]:
-    """The claims of a valid access token we issued whose grant still stands; raises
+async def verify_access_token(provider: Provider, token: str) -> tuple[dict[str, Any], GrantRecord]:
+    """The claims of a valid access token we issued, and its grant, which still stands; raises
     `InvalidTokenError` otherwise."""
     claims = decode_access_token(provider, token)
     exp = claims.get("exp")
@@ -97,4 +99,4 @@ async def verify_access_token(provider: Provider, token: str) -> dict[str, Any]:
     grant = await provider.store.grants.get(str(claims.get(GRANT_CLAIM)), provider.clock())
     if grant is None or grant.revoked:
         raise InvalidTokenError("the access token has been revoked")
-    return claims
+    return claims, grant

@@ -53,7 +53,7 @@ def _challenge(error: OAuth2Error) -> Response:
 async def userinfo() -> Response:
     provider = current_provider()
     try:
-        claims = await verify_access_token(provider, await _bearer_token())
+        claims, grant = await verify_access_token(provider, await _bearer_token())
         if "openid" not in str(claims.get("scope", "")).split():
             raise InvalidTokenError("the access token was not issued for openid")
         user = await provider.store.users.get(str(claims["sub"]))
@@ -61,7 +61,7 @@ async def userinfo() -> Response:
             raise InvalidTokenError("the user no longer exists")
     except OAuth2Error as error:
         return _challenge(error)
-    released = user_claims(user, str(claims["scope"]).split())
+    released = user_claims(user, str(claims["scope"]).split(), grant.claims.get("userinfo", ()))
     client = await provider.store.clients.get(str(claims.get("client_id")))
     if client is not None and client.userinfo_signed_response_alg:
         # OIDC Core §5.3.2: a signed response is a JWT with iss and aud added.

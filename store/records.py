@@ -114,6 +114,7 @@ class GrantRecord(BaseModel):
     amr: list[str] = Field(default_factory=list)
     acr: str | None = None
     audience: list[str] = Field(default_factory=list)
+    claims: dict[str, list[str]] = Field(default_factory=dict)  # the `claims` parameter's names
     revoked: bool = False
     created_at: float
     expires_at: float

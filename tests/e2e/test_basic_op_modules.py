@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx2
 import pytest
@@ -102,3 +103,26 @@ async def test_oidcc_ensure_request_without_nonce_succeeds_for_code_flow(
     answer = await browser.sign_in(str(without_nonce), *ALICE)
     result = client.callback({**started, "nonce": None}, answer.headers["location"])
     assert "nonce" not in result["claims"]
+
+
+async def test_oidcc_claims_essential(server: RunningServer, browser: FormBrowser) -> None:
+    """A claim asked for with the claims parameter is released although its scope was not."""
+    claims = json.dumps({"userinfo": {"name": {"essential": True}}})
+    result = await signed_in(server, browser, scope="openid", claims=claims)
+    assert result["userinfo"] == {"sub": result["claims"]["sub"], "name": "Alice Example"}
+    assert "name" not in result["claims"]
+
+
+async def test_claims_requested_for_the_id_token(server: RunningServer, browser: FormBrowser) -> None:
+    claims = json.dumps({"id_token": {"email": None, "unknown_claim": None}})
+    result = await signed_in(server, browser, scope="openid", claims=claims)
+    assert result["claims"]["email"] == "alice@example.com" and "unknown_claim" not in result["claims"]
+    assert "email" not in result["userinfo"]
+
+
+@pytest.mark.parametrize("claims", ["{not json", "[1, 2]", '{"userinfo": ["name"]}', '{"id_token": {"a": 1}}'])
+async def test_a_malformed_claims_parameter_is_invalid_request(browser: FormBrowser, claims: str) -> None:
+    response = await browser.http.get("/authorize", params={
+        "client_id": "demo-rp", "redirect_uri": "https://rp.example/callback", "response_type": "code",
+        "scope": "openid", "claims": claims})
+    assert redirect_params(response)[1]["error"] == "invalid_request"
