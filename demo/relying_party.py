@@ -3,18 +3,19 @@ OAuth client for the protocol and joserfc to verify the ID token against the pub
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from typing import Any
 
 import httpx2
 from authlib.common.urls import add_params_to_uri
+from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from quart import Blueprint, Response, request
 
+from oidc.crypto import same_secret
 from oidc.http import see_other
 from oidc.provider import current_provider
 from server.settings import ClientSettings
@@ -54,7 +55,8 @@ def demo_blueprint(issuer: str, client_id: str, clients: list[ClientSettings]) -
 
     @blueprint.get("/login")
     async def login() -> Response:
-        state, nonce, verifier = (secrets.token_urlsafe(24) for _ in range(3))
+        state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        verifier = secrets.token_urlsafe(48)  # RFC 7636 §4.1: 43 to 128 characters
         async with oauth_client() as oauth:
             url, _ = oauth.create_authorization_url(
                 f"{issuer}/authorize", state=state, nonce=nonce, code_verifier=verifier
@@ -70,26 +72,33 @@ def demo_blueprint(issuer: str, client_id: str, clients: list[ClientSettings]) -
             saved = (await serializer()).loads(request.cookies.get(COOKIE, ""), max_age=900)
         except BadSignature:
             return await _problem("The demo lost track of this sign-in. Start again.")
-        if not hmac.compare_digest(request.args.get("state", ""), saved["state"]):
+        if not same_secret(request.args.get("state", ""), saved["state"]):
             return await _problem("The state did not match: this response is not for this browser.")
         if request.args.get("iss") != issuer:
             return await _problem("The response came from an unexpected issuer (RFC 9207).")
         if "error" in request.args:
             return await _problem(f"The server answered: {request.args['error']}.")
         async with oauth_client() as oauth:
-            token = await oauth.fetch_token(
-                f"{issuer}/token",
-                code=request.args.get("code", ""),
-                code_verifier=saved["verifier"],
-                redirect_uri=redirect_uri,
-            )
+            try:
+                token = await oauth.fetch_token(
+                    f"{issuer}/token",
+                    code=request.args.get("code", ""),
+                    code_verifier=saved["verifier"],
+                    redirect_uri=redirect_uri,
+                )
+            except OAuthError as error:
+                return await _problem(f"The token endpoint answered: {error.error}.")
             claims = await _verified_id_token(
                 issuer, client.client_id, token["id_token"], saved["nonce"]
             )
             userinfo = (await oauth.get(f"{issuer}/userinfo")).json()
-        logout_url = add_params_to_uri(f"{issuer}/logout", [
-            ("id_token_hint", token["id_token"]), ("post_logout_redirect_uri", f"{issuer}/demo/"),
-        ])
+        logout_url = add_params_to_uri(
+            f"{issuer}/logout",
+            [
+                ("id_token_hint", token["id_token"]),
+                ("post_logout_redirect_uri", f"{issuer}/demo/"),
+            ],
+        )
         response = await render_page(
             "demo/result.html", id_token=claims, userinfo=userinfo, logout_url=logout_url
         )

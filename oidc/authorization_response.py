@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from authlib.common.urls import add_params_to_uri
 from quart import Response
 
 from oidc.errors import OAuth2Error
-from oidc.http import see_other
+from oidc.http import see_other, with_query
 from oidc.provider import Provider
 from ui.pages import render_page
 
@@ -34,7 +33,7 @@ async def authorization_response(
         # Form Post Response Mode §2: an HTML form posted to the redirect URI; the page submits
         # itself with a script file (no inline script under the CSP) and shows a button without it.
         return await render_page("form_post.html", redirect_uri=target.redirect_uri, fields=values)
-    return see_other(add_params_to_uri(target.redirect_uri, values))
+    return see_other(with_query(target.redirect_uri, values))
 
 
 async def error_response(

@@ -7,7 +7,6 @@ which starts the SSO session and answers the client.
 
 from __future__ import annotations
 
-import hmac
 import logging
 
 from quart import Blueprint, Response, request, url_for
@@ -22,6 +21,7 @@ from oidc.authorize_request import (
     check_client_known,
     error_target,
     one,
+    revalidate,
     trusted_client_id,
 )
 from oidc.cookies import (
@@ -29,6 +29,7 @@ from oidc.cookies import (
     set_browser_cookie,
     set_session_cookie,
 )
+from oidc.crypto import same_secret
 from oidc.errors import AccessDeniedError, ErrorPage, LoginRequiredError, OAuth2Error
 from oidc.grants import issue_code
 from oidc.http import see_other
@@ -81,7 +82,8 @@ async def authorize() -> Response:
 
 def _session_satisfies(provider: Provider, req: AuthorizeRequest, session: SessionRecord) -> bool:
     """Whether the SSO session may answer without pages (OIDC Core §3.1.2.1 prompt, max_age)."""
-    if "login" in req.prompt:
+    if "login" in req.prompt or "select_account" in req.prompt:
+        # Without an account chooser, signing in again is how a person picks another account.
         return False
     return req.max_age is None or provider.clock() - session.auth_time <= req.max_age
 
@@ -102,7 +104,7 @@ async def resume() -> Response:
     run_id = request.args.get("run", "")
     run = await engine.load(run_id) if 0 < len(run_id) <= 100 else None
     browser_hash, _ = browser_binding(provider, request)
-    if run is None or not hmac.compare_digest(run.browser_hash, browser_hash):
+    if run is None or not same_secret(run.browser_hash, browser_hash):
         raise ErrorPage(
             N_("This sign-in has expired"),
             N_("Go back to the application and sign in again."),
@@ -116,10 +118,14 @@ async def resume() -> Response:
         raise ErrorPage(
             N_("This sign-in is already complete"), N_("Go back to the application."), status=409
         ) from exc
-    auth_request = AuthorizeRequest.model_validate(run.request)
+    stored = AuthorizeRequest.model_validate(run.request)
     client = await provider.store.clients.get(run.client_id)
-    if client is None:
-        raise ErrorPage(N_("Unknown application"), N_("Go back to the application."), status=400)
+    check_client_known({}, client)
+    assert client is not None
+    try:
+        auth_request = revalidate(stored, client)  # ErrorPage if the redirect URI is gone
+    except OAuth2Error as error:
+        return await error_response(provider, stored.target, error)
     if run.state == "deny":
         return await error_response(provider, auth_request.target, AccessDeniedError())
     if run.subject is None or not run.auth_events:

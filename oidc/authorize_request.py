@@ -7,6 +7,7 @@ can be trusted; until both pass, errors are shown as a page and never redirected
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 
@@ -22,6 +23,7 @@ from oidc.errors import (
     RequestURINotSupportedError,
     UnauthorizedClientError,
     UnsupportedResponseTypeError,
+    printable,
 )
 from store.records import ClientRecord
 from ui.messages import N_
@@ -30,7 +32,7 @@ Params = Mapping[str, list[str]]
 
 PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account"})
 # RFC 7636 §4.1: 43 to 128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
-PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+PKCE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
 
 class AuthorizeRequest(BaseModel):
@@ -94,7 +96,7 @@ def check_no_repeats(params: Params, client: ClientRecord) -> None:
     # RFC 6749 §3.1: request parameters MUST NOT be included more than once.
     repeated = sorted(name for name, values in params.items() if len(values) > 1)
     if repeated:
-        raise InvalidRequestError(f"repeated parameter: {', '.join(repeated)}")
+        raise InvalidRequestError(f"repeated parameter: {printable(', '.join(repeated))}")
 
 
 def check_request_objects(params: Params, client: ClientRecord) -> None:
@@ -109,7 +111,7 @@ def check_response_type(params: Params, client: ClientRecord) -> None:
     if response_type is None:
         raise InvalidRequestError("response_type is required")
     if response_type != "code":
-        raise UnsupportedResponseTypeError(f"unsupported response_type {response_type}")
+        raise UnsupportedResponseTypeError(printable(response_type))
     if response_type not in client.response_types:
         raise UnauthorizedClientError("this client may not use response_type code")
 
@@ -137,7 +139,7 @@ def check_pkce(params: Params, client: ClientRecord) -> None:
     if method != "S256":
         # RFC 7636 §4.4.1; `plain` offers no protection against a stolen code (RFC 9700 §2.1.1).
         raise InvalidRequestError("code_challenge_method must be S256")
-    if not PKCE_CHALLENGE.match(challenge):
+    if not PKCE_CHALLENGE.fullmatch(challenge):
         raise InvalidRequestError("code_challenge is malformed")
 
 
@@ -153,7 +155,7 @@ def check_claims_parameter(params: Params, client: ClientRecord) -> None:
 def check_prompt(params: Params, client: ClientRecord) -> None:
     values = (one(params, "prompt") or "").split()
     if unknown := set(values) - PROMPT_VALUES:
-        raise InvalidRequestError(f"unsupported prompt value {sorted(unknown)[0]}")
+        raise InvalidRequestError(f"unsupported prompt value {printable(sorted(unknown)[0])}")
     if "none" in values and len(values) > 1:
         # OIDC Core §3.1.2.1: none with any other value is an error.
         raise InvalidRequestError("prompt=none cannot be combined with other values")
@@ -161,7 +163,7 @@ def check_prompt(params: Params, client: ClientRecord) -> None:
 
 def check_max_age(params: Params, client: ClientRecord) -> None:
     value = one(params, "max_age")
-    if value is not None and not (value.isdigit() and len(value) <= 10):
+    if value is not None and not (value.isascii() and value.isdigit() and len(value) <= 10):
         raise InvalidRequestError("max_age must be a non-negative integer")
 
 
@@ -209,6 +211,24 @@ def build_request(params: Params, client: ClientRecord) -> AuthorizeRequest:
         response_mode=one(params, "response_mode") or "query",
         claims=requested_claims(one(params, "claims")),
     )
+
+
+def revalidate(req: AuthorizeRequest, client: ClientRecord) -> AuthorizeRequest:
+    """The stored request checked again against the client as it is now: a run can outlive a
+    change of the client's registration (a removed redirect URI must not receive a code)."""
+    params: dict[str, list[str]] = {
+        name: [value if isinstance(value, str) else str(value)]
+        for name, value in req.model_dump(exclude={"prompt", "claims"}).items()
+        if value is not None
+    }
+    if req.prompt:
+        params["prompt"] = [" ".join(req.prompt)]
+    if req.claims:
+        members = {target: dict.fromkeys(names) for target, names in req.claims.items()}
+        params["claims"] = [json.dumps(members)]
+    for check in CHECKS_BEFORE_REDIRECT + CHECKS:
+        check(params, client)
+    return build_request(params, client)
 
 
 def error_target(params: Params) -> ResponseTarget:

@@ -31,7 +31,7 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except (binascii.Error, ValueError) as exc:  # non-ASCII input raises a plain ValueError
         raise _invalid_client("malformed Basic credentials") from exc
     client_id, sep, secret = decoded.partition(":")
     if not sep:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from werkzeug.datastructures import MultiDict
 
-from oidc.errors import InvalidScopeError, OAuth2Error, UnauthorizedClientError
+from oidc.errors import InvalidScopeError, OAuth2Error, UnauthorizedClientError, printable
 from oidc.provider import Provider
 from oidc.tokens import mint_access_token
 from store.records import ClientRecord, GrantRecord
@@ -32,7 +32,7 @@ def _audience(client: ClientRecord, form: MultiDict[str, str]) -> list[str]:
     for resource in resources:
         parts = urlsplit(resource)
         if not parts.scheme or parts.fragment or resource not in client.access_token_audiences:
-            raise InvalidTargetError(f"resource {resource} is not allowed for this client")
+            raise InvalidTargetError(f"resource {printable(resource)} is not allowed")
     return resources or client.access_token_audiences[:1]
 
 

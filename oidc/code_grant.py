@@ -3,29 +3,40 @@
 from __future__ import annotations
 
 import hmac
+import re
 from typing import Any
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from werkzeug.datastructures import MultiDict
 
-from oidc.cookies import digest
+from oidc.crypto import digest
 from oidc.errors import InvalidGrantError, InvalidRequestError
 from oidc.provider import Provider
 from oidc.token_response import token_response
 from store.records import ClientRecord, CodeRecord
 
+# RFC 7636 §4.1: 43 to 128 unreserved characters.
+PKCE_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+
 
 async def redeem_code(
     provider: Provider, client: ClientRecord, form: MultiDict[str, str]
 ) -> dict[str, Any]:
-    code = form.get("code")
+    code, verifier = form.get("code"), form.get("code_verifier")
     if not code:
         raise InvalidRequestError("code is required")
-    store, now = provider.store, provider.clock()
-    # Marked used before anything else is checked: a code is single use whatever happens next.
-    redemption = await store.codes.redeem(digest(code), now)
-    if redemption is None or redemption.record.client_id != client.client_id:
+    if verifier is not None and not PKCE_VERIFIER.fullmatch(verifier):
+        raise InvalidGrantError("code_verifier is malformed (RFC 7636 4.1)")
+    store, now, code_id = provider.store, provider.clock(), digest(code)
+    # RFC 6749 §4.1.3: the code must have been issued to this client. Checked before the code is
+    # used, so that another client holding a stolen code cannot burn it.
+    found = await store.codes.get(code_id, now)
+    if found is None or found.client_id != client.client_id:
         raise InvalidGrantError("the code is invalid, expired, or issued to another client")
+    # Marked used before anything else is checked: a code is single use whatever happens next.
+    redemption = await store.codes.redeem(code_id, now)
+    if redemption is None:
+        raise InvalidGrantError("the code has expired")
     record = redemption.record
     if not redemption.first:
         # RFC 6749 §4.1.2: a code used twice is refused, and the tokens issued from it are revoked.
@@ -34,7 +45,7 @@ async def redeem_code(
     # RFC 6749 §4.1.3: redirect_uri must be present and identical when it was in the request.
     if form.get("redirect_uri") != record.redirect_uri:
         raise InvalidGrantError("redirect_uri does not match the authorization request")
-    _check_pkce(record, form.get("code_verifier"))
+    _check_pkce(record, verifier)
     grant = await store.grants.get(record.grant_id, now)
     if grant is None or grant.revoked:
         raise InvalidGrantError("the grant behind this code has ended")

@@ -3,16 +3,12 @@ the SSO session. Both hold random values; the store keeps only their SHA-256 dig
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 from quart import Request, Response
 
+from oidc.crypto import digest
 from oidc.provider import Provider
-
-
-def digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def cookie_name(provider: Provider, name: str) -> str:

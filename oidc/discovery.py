@@ -41,7 +41,7 @@ def provider_metadata(provider: Provider) -> dict[str, Any]:
         "claims_supported": CLAIMS_SUPPORTED,
         "code_challenge_methods_supported": ["S256"],
         "acr_values_supported": ACR_VALUES_SUPPORTED,
-        "prompt_values_supported": ["none", "login"],
+        "prompt_values_supported": ["none", "login", "select_account"],
         "ui_locales_supported": provider.ui_locales,
         "claims_parameter_supported": True,
         "request_parameter_supported": False,

@@ -20,6 +20,14 @@ from authlib.oidc.core.errors import (
     RequestURINotSupportedError,
 )
 
+# RFC 6749 §4.1.2.1: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
+_DESCRIPTION_CHARS = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"', "\\"}
+
+
+def printable(text: str, limit: int = 40) -> str:
+    """Request text made fit for an error_description: allowed characters only, and short."""
+    return "".join(c for c in text if c in _DESCRIPTION_CHARS)[:limit]
+
 
 class ErrorPage(Exception):
     """Shown to the person in the browser; never sent to the client's redirect URI."""
@@ -27,6 +35,13 @@ class ErrorPage(Exception):
     def __init__(self, title: str, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.title, self.message, self.status = title, message, status
+
+
+class InsufficientScopeError(OAuth2Error):  # type: ignore[misc]
+    """RFC 6750 §3.1: the token does not carry the scope the resource needs."""
+
+    error = "insufficient_scope"
+    status_code = 403
 
 
 class InvalidTokenError(OAuth2Error):  # type: ignore[misc]
@@ -41,6 +56,7 @@ __all__ = [
     "ErrorPage",
     "InvalidClientError",
     "InvalidGrantError",
+    "InsufficientScopeError",
     "InvalidRequestError",
     "InvalidScopeError",
     "InvalidTokenError",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from oidc.authorize_request import AuthorizeRequest
-from oidc.cookies import digest
+from oidc.crypto import digest
 from oidc.provider import Provider
 from store.records import ClientRecord, CodeRecord, GrantRecord, SessionRecord
 

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from quart import Response, jsonify, request
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from oidc.errors import InvalidRequestError, OAuth2Error
+from oidc.errors import InvalidRequestError, OAuth2Error, printable
 
 # RFC 6749 §5.1: responses with tokens or credentials must not be cached.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def with_query(uri: str, params: list[tuple[str, str]]) -> str:
+    """`uri` with `params` appended, its own query kept byte for byte (RFC 6749 §3.1.2)."""
+    if not params:
+        return uri
+    separator = "" if uri.endswith(("?", "&")) else "&" if "?" in uri else "?"
+    return uri + separator + urlencode(params)
 
 
 def see_other(location: str) -> Response:
@@ -25,9 +36,12 @@ async def read_form() -> MultiDict[str, str]:
     (RFC 6749 §3.1, §3.2)."""
     if request.mimetype != "application/x-www-form-urlencoded":
         raise InvalidRequestError("the body must be application/x-www-form-urlencoded")
-    form = await request.form
+    try:
+        form = await request.form
+    except RequestEntityTooLarge as exc:
+        raise InvalidRequestError("the request body is too large") from exc
     if repeated := sorted(k for k in form if len(form.getlist(k)) > 1 and k not in REPEATABLE):
-        raise InvalidRequestError(f"repeated parameter: {', '.join(repeated)}")
+        raise InvalidRequestError(f"repeated parameter: {printable(', '.join(repeated))}")
     return form
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from oidc.errors import InvalidRequestError
 from oidc.keys import JoseError
 from oidc.provider import Provider
+from oidc.tokens import ACCESS_TOKEN_TYPE
 
 
 def hinted_subject(provider: Provider, hint: str | None) -> str | None:
@@ -19,6 +20,10 @@ def hinted_subject(provider: Provider, hint: str | None) -> str | None:
     except (JoseError, ValueError) as exc:
         raise InvalidRequestError("id_token_hint is not an ID token of this issuer") from exc
     subject = token.claims.get("sub")
-    if token.claims.get("iss") != provider.issuer or not isinstance(subject, str):
+    if (
+        token.claims.get("iss") != provider.issuer
+        or not isinstance(subject, str)
+        or token.header.get("typ") == ACCESS_TOKEN_TYPE
+    ):
         raise InvalidRequestError("id_token_hint is not an ID token of this issuer")
     return subject

@@ -1,5 +1,6 @@
-"""Token introspection (RFC 7662): any authenticated confidential client (a resource server, or the
-client itself) may ask whether a token is active."""
+"""Token introspection (RFC 7662). A confidential client sees its own tokens; a client registered
+with `may_introspect_others` (a resource server) also sees other clients' access tokens. Any other
+token reads as inactive, so that clients learn nothing of each other's users (§4)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,11 @@ async def introspect() -> Response:
     except OAuth2Error as error:
         return oauth_error_response(error)
     body: dict[str, Any] = {"active": False}
-    if found is not None and found.active(provider.clock()):
+    allowed = found is not None and (
+        found.client_id == client.client_id
+        or (found.kind == "access_token" and client.may_introspect_others)
+    )
+    if found is not None and allowed and found.active(provider.clock()):
         assert found.grant is not None
         body = {
             "active": True,

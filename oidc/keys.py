@@ -84,7 +84,11 @@ class KeyRing:
     def decode(self, token: str) -> jwt.Token:
         """Check the signature of one of our tokens; raises `JoseError` (or ValueError) if bad,
         or if it was signed by a retired key."""
-        decoded = jwt.decode(token, self._keyset, algorithms=list(SUPPORTED_ALGS))
+        try:
+            decoded = jwt.decode(token, self._keyset, algorithms=list(SUPPORTED_ALGS))
+        except (TypeError, KeyError, AttributeError) as exc:
+            # joserfc raises these for some malformed headers (e.g. a non-string `crit`).
+            raise ValueError("malformed token") from exc
         record = next((r for r in self._records if r.kid == decoded.header.get("kid")), None)
         if record is None or not self._published(record):
             raise ValueError("signed by a retired key")

@@ -13,11 +13,11 @@ import hmac
 import secrets
 from typing import Any
 
-from authlib.common.urls import add_params_to_uri
 from quart import Blueprint, Response, request, url_for
 
+from oidc.crypto import same_secret
 from oidc.errors import ErrorPage
-from oidc.http import see_other
+from oidc.http import see_other, with_query
 from oidc.keys import JoseError
 from oidc.provider import Provider, current_provider
 from oidc.sessions import current_session, end_session
@@ -83,7 +83,7 @@ async def logout() -> Response:
     if not target:
         return await _signed_out(provider, session)
     state = params.get("state")
-    response = see_other(add_params_to_uri(target, [("state", state)] if state else []))
+    response = see_other(with_query(target, [("state", state)] if state else []))
     await end_session(provider, session, response)
     return response
 
@@ -94,6 +94,6 @@ async def confirm() -> Response:
     session = await current_session(provider)
     form = await request.form
     expected = await _confirmation_token(provider, session)
-    if not hmac.compare_digest(form.get("csrf_token", ""), expected):
+    if not same_secret(form.get("csrf_token", ""), expected):
         raise ErrorPage(N_("This form has expired"), N_("Go back, reload the page and try again."))
     return await _signed_out(provider, session)

@@ -6,7 +6,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from oidc.cookies import digest
+from oidc.crypto import digest
 from oidc.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
 from oidc.provider import Provider
 from oidc.token_response import token_response

@@ -6,7 +6,7 @@ from __future__ import annotations
 from quart import Blueprint, Response, request
 
 from oidc.client_auth import authenticate_client
-from oidc.errors import InvalidRequestError, OAuth2Error
+from oidc.errors import InvalidRequestError, OAuth2Error, UnauthorizedClientError
 from oidc.http import NO_STORE, oauth_error_response, read_form
 from oidc.provider import current_provider
 from oidc.token_lookup import find_token
@@ -27,7 +27,7 @@ async def revoke() -> Response:
         if found is not None and found.grant is not None:
             if found.client_id != client.client_id:
                 # §2.1: the server verifies the token was issued to the client asking.
-                raise InvalidRequestError("this token was not issued to this client")
+                raise UnauthorizedClientError("this token was not issued to this client")
             await provider.store.grants.revoke(found.grant.id)
     except OAuth2Error as error:
         return oauth_error_response(error)

@@ -7,7 +7,8 @@ import secrets
 from quart import Response, request
 
 from engine.assurance import assess
-from oidc.cookies import SESSION, clear_cookie, digest, session_cookie_digest
+from oidc.cookies import SESSION, clear_cookie, session_cookie_digest
+from oidc.crypto import digest
 from oidc.provider import Provider
 from store.records import AuthEvent, SessionRecord
 

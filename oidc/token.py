@@ -12,9 +12,11 @@ from oidc.client_auth import authenticate_client
 from oidc.client_credentials_grant import client_credentials
 from oidc.code_grant import redeem_code
 from oidc.errors import (
+    InvalidRequestError,
     OAuth2Error,
     UnauthorizedClientError,
     UnsupportedGrantTypeError,
+    printable,
 )
 from oidc.http import NO_STORE, oauth_error_response, read_form
 from oidc.provider import Provider, current_provider
@@ -39,8 +41,10 @@ async def token() -> Response:
         form = await read_form()
         client = await authenticate_client(request, form, provider.store)
         grant_type = form.get("grant_type")
+        if not grant_type:
+            raise InvalidRequestError("grant_type is required")
         if grant_type not in GRANT_TYPES_SUPPORTED:
-            raise UnsupportedGrantTypeError(f"unsupported grant_type {grant_type}")
+            raise UnsupportedGrantTypeError(f"unsupported grant_type {printable(grant_type)}")
         if grant_type not in client.grant_types:
             raise UnauthorizedClientError(f"this client may not use {grant_type}")
         body = await GRANT_HANDLERS[grant_type](provider, client, form)

@@ -6,7 +6,7 @@ import secrets
 from typing import Any
 
 from oidc.claims import user_claims
-from oidc.cookies import digest
+from oidc.crypto import digest
 from oidc.provider import Provider
 from oidc.tokens import mint_access_token, mint_id_token
 from store.records import ClientRecord, GrantRecord, RefreshTokenRecord
@@ -29,16 +29,10 @@ async def token_response(
         "token_type": "Bearer",
         "expires_in": provider.access_token_lifetime,
         "scope": scope,
-        "id_token": mint_id_token(
-            provider,
-            client,
-            grant,
-            access_token,
-            now,
-            nonce,
-            await _id_token_claims(provider, grant),
-        ),
     }
+    if "openid" in scope.split():
+        claims = await _id_token_claims(provider, grant)
+        body["id_token"] = mint_id_token(provider, client, grant, access_token, now, nonce, claims)
     if "offline_access" in grant.scopes and client.issues_refresh_tokens:
         body["refresh_token"] = await _refresh_token(provider, client, grant, now)
     return body

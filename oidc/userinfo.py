@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, Response, jsonify, request
 
 from oidc.claims import user_claims
-from oidc.errors import InvalidRequestError, InvalidTokenError, OAuth2Error
+from oidc.errors import InsufficientScopeError, InvalidRequestError, InvalidTokenError, OAuth2Error
 from oidc.provider import current_provider
 from oidc.tokens import verify_access_token
 
@@ -22,8 +22,10 @@ async def _bearer_token() -> str:
         raise InvalidRequestError("send the access token one way only")
     if header is not None:
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise InvalidRequestError("use the Bearer scheme")
+        if scheme.lower() != "bearer":
+            raise _NoToken()  # RFC 6750 §3.1: another scheme is no Bearer credential at all
+        if not token.strip():
+            raise InvalidRequestError("the Bearer token is empty")
         return token.strip()
     if form_token:
         return str(form_token)
@@ -43,7 +45,11 @@ def _challenge(error: OAuth2Error) -> Response:
         if description := error.get_error_description():
             parts.append(f'error_description="{description}"')
     response = jsonify(dict(error.get_body()) if error.error else {})
-    response.status_code = 401 if isinstance(error, (InvalidTokenError, _NoToken)) else 400
+    response.status_code = (
+        error.status_code
+        if isinstance(error, (InvalidTokenError, _NoToken, InsufficientScopeError))
+        else 400
+    )
     response.headers["WWW-Authenticate"] = "Bearer " + ", ".join(parts)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -55,7 +61,7 @@ async def userinfo() -> Response:
     try:
         claims, grant = await verify_access_token(provider, await _bearer_token())
         if "openid" not in str(claims.get("scope", "")).split():
-            raise InvalidTokenError("the access token was not issued for openid")
+            raise InsufficientScopeError("the access token was not issued for openid")
         user = await provider.store.users.get(str(claims["sub"]))
         if user is None:
             raise InvalidTokenError("the user no longer exists")

@@ -56,6 +56,11 @@ class ClientSettings(BaseModel):
     userinfo_signed_response_alg: Literal["RS256", "ES256"] | None = Field(
         None, description="Set to get UserInfo as a signed JWT instead of JSON."
     )
+    may_introspect_others: bool = Field(
+        False,
+        description="A resource server that may introspect access tokens issued to other clients"
+        " (RFC 7662 §4); others see only their own tokens.",
+    )
     access_token_audiences: list[str] = Field(
         default_factory=list,
         description="Resource indicators (RFC 8707) this client may ask tokens for; the first is"

@@ -27,6 +27,7 @@ class ClientRecord(BaseModel):
     flow: str | None = None
     id_token_signed_response_alg: str = "RS256"
     userinfo_signed_response_alg: str | None = None
+    may_introspect_others: bool = False
     access_token_audiences: list[str] = Field(default_factory=list)
     refresh_token_idle_lifetime: int = 14 * 24 * 3600
     refresh_token_absolute_lifetime: int = 30 * 24 * 3600

@@ -80,6 +80,7 @@ class GrantRepository(Protocol):
 
 class CodeRepository(Protocol):
     async def add(self, code: CodeRecord) -> None: ...
+    async def get(self, code_id: str, now: float) -> CodeRecord | None: ...
     async def redeem(self, code_id: str, now: float) -> Redemption[CodeRecord] | None:
         """Mark the code used in one atomic step (of concurrent callers exactly one is `first`).
         None when there is no such unexpired code."""

@@ -6,11 +6,10 @@ or the Back button shows the current step instead of resubmitting.
 
 from __future__ import annotations
 
-import hmac
-
 from quart import Blueprint, Response, request, url_for
 
 from oidc.cookies import browser_binding
+from oidc.crypto import same_secret
 from oidc.errors import ErrorPage
 from oidc.http import see_other
 from oidc.provider import current_provider
@@ -31,7 +30,7 @@ async def _load(run_id: str) -> tuple[FlowRunRecord, ClientRecord]:
     browser_hash, _ = browser_binding(provider, request)
     client = await provider.store.clients.get(run.client_id) if run else None
     # A run answers only the browser that started it.
-    if run is None or client is None or not hmac.compare_digest(run.browser_hash, browser_hash):
+    if run is None or client is None or not same_secret(run.browser_hash, browser_hash):
         raise ErrorPage(
             N_("This sign-in has expired"),
             N_(
@@ -75,7 +74,7 @@ async def submit(run_id: str) -> Response:
     form = await request.form
     if len(form) > MAX_FIELDS:
         raise ErrorPage(N_("Request too large"), N_("Go back and try again."), status=413)
-    if not hmac.compare_digest(form.get("csrf_token", ""), run.csrf_token):
+    if not same_secret(form.get("csrf_token", ""), run.csrf_token):
         raise ErrorPage(
             N_("This form has expired"), N_("Go back, reload the page and try again."), status=400
         )

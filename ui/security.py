@@ -26,6 +26,8 @@ def add_security_headers(response: Response) -> Response:
     headers.setdefault("X-Frame-Options", "DENY")
     # Codes and run ids travel in URLs: never leak them through Referer.
     headers.setdefault("Referrer-Policy", "no-referrer")
+    if request.scheme == "https" or request.headers.get("X-Forwarded-Proto") == "https":
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if not request.path.startswith("/static/"):
         headers.setdefault("Cache-Control", "no-store")
     return response

@@ -115,7 +115,7 @@ class SqliteGrants:
         await self.table.db.execute(
             "UPDATE grants SET data = json_set(data, '$.revoked', json('true'))"
             " WHERE json_extract(data, '$.sid') = ?"
-            " AND ' ' || json_extract(data, '$.scope') || ' ' NOT LIKE '% offline_access %'",
+            " AND instr(' ' || json_extract(data, '$.scope') || ' ', ' offline_access ') = 0",
             [sid],
         )
 
@@ -126,6 +126,9 @@ class SqliteCodes:
 
     async def add(self, code: CodeRecord) -> None:
         await self.table.insert(code)
+
+    async def get(self, code_id: str, now: float) -> CodeRecord | None:
+        return await self.table.get(code_id, now)
 
     async def redeem(self, code_id: str, now: float) -> Redemption[CodeRecord] | None:
         return await self.table.claim(code_id, now)

@@ -29,7 +29,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_clients(issuer: str) -> list[dict[str, Any]]:
+def client_settings(issuer: str) -> list[dict[str, Any]]:
     return [
         {"client_id": "demo-rp", "client_secret": CONFIDENTIAL_SECRET, "client_name": "Gatehouse Demo",
          "grant_types": ["authorization_code", "refresh_token"],
@@ -48,9 +48,12 @@ def test_clients(issuer: str) -> list[dict[str, Any]]:
          "redirect_uris": ["https://one.example/cb"]},
         {"client_id": "service", "client_secret": SERVICE_SECRET, "redirect_uris": ["https://svc.example/cb"],
          "grant_types": ["client_credentials"], "scope": "api:read api:write",
+         "may_introspect_others": True,
          "access_token_audiences": ["https://api.example/", "https://reports.example/"]},
         {"client_id": "es256-app", "token_endpoint_auth_method": "none",
          "id_token_signed_response_alg": "ES256", "userinfo_signed_response_alg": "ES256", "redirect_uris": ["https://es.example/cb"]},
+        {"client_id": "query-app", "token_endpoint_auth_method": "none",
+         "redirect_uris": ["https://q.example/cb?x&y=%20&z=%E9"]},
         {"client_id": "public-app", "client_name": "Public App", "token_endpoint_auth_method": "none",
          "redirect_uris": ["https://spa.example/callback"]},
     ]
@@ -87,7 +90,7 @@ def start_server(
     config.write_text(yaml.safe_dump({
         "issuer": issuer, "port": port, "store": f"sqlite:///{workdir / 'gatehouse.db'}",
         "flows_file": str(flows_file or ROOT / "flows.yaml"), "demo": True,
-        "clients": test_clients(issuer), **settings,
+        "clients": client_settings(issuer), **settings,
     }))
     added = gatehouse(config, "users", "add", ALICE[0], "--email", "alice@example.com",
                       "--name", "Alice Example", "--password-stdin", "--if-missing",

@@ -6,7 +6,7 @@ import httpx2
 
 from tests.e2e.browser import FormBrowser
 from tests.e2e.openid_client import OpenIdClient
-from tests.e2e.server import CONFIDENTIAL_SECRET, OTHER_SECRET, RunningServer
+from tests.e2e.server import CONFIDENTIAL_SECRET, OTHER_SECRET, SERVICE_SECRET, RunningServer
 from tests.e2e.tokens import signed_in_tokens, token_request, userinfo_status
 
 DEMO = ("demo-rp", CONFIDENTIAL_SECRET)
@@ -45,7 +45,7 @@ async def test_revocation_answers_200_for_unknown_tokens_and_401_without_client_
 async def test_a_client_cannot_revoke_another_clients_token(server: RunningServer, browser: FormBrowser) -> None:
     _, tokens = await signed_in_tokens(server, browser, "openid")
     response = await post(server, "/revoke", ("other-rp", OTHER_SECRET), token=tokens["access_token"])
-    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    assert response.status_code == 400 and response.json()["error"] == "unauthorized_client"
     assert await userinfo_status(server, tokens["access_token"]) == 200
 
 
@@ -55,10 +55,16 @@ async def test_introspection_of_active_and_revoked_tokens(server: RunningServer,
     assert access["active"] is True and access["client_id"] == "demo-rp"
     assert access["scope"] == "openid profile offline_access" and access["token_type"] == "Bearer"
     assert access["iss"] == server.issuer and access["exp"] > access["iat"]
-    # A resource server (any confidential client) may introspect too.
-    refresh = await post(server, "/introspect", ("other-rp", OTHER_SECRET), token=tokens["refresh_token"])
+    refresh = await post(server, "/introspect", token=tokens["refresh_token"])
     assert refresh.json()["active"] is True and refresh.json()["sub"] == access["sub"]
     assert refresh.headers["cache-control"] == "no-store"
+    # Another client sees nothing of them (RFC 7662 §4); a resource server sees the access token.
+    for token in (tokens["access_token"], tokens["refresh_token"]):
+        assert (await post(server, "/introspect", ("other-rp", OTHER_SECRET), token=token)).json() == {"active": False}
+    by_api = await post(server, "/introspect", ("service", SERVICE_SECRET), token=tokens["access_token"])
+    assert by_api.json()["active"] is True
+    hidden = await post(server, "/introspect", ("service", SERVICE_SECRET), token=tokens["refresh_token"])
+    assert hidden.json() == {"active": False}
     await post(server, "/revoke", token=tokens["access_token"])
     for token in (tokens["access_token"], tokens["refresh_token"]):
         assert (await post(server, "/introspect", token=token)).json() == {"active": False}
