@@ -5,6 +5,8 @@ WAL mode and a busy timeout let several server processes share the file.
 
 from __future__ import annotations
 
+from typing import Generic
+
 import aiosqlite
 from pydantic import BaseModel
 
@@ -120,32 +122,20 @@ class SqliteGrants:
         )
 
 
-class SqliteCodes:
-    def __init__(self, table: DocumentTable[CodeRecord]) -> None:
+class SqliteSingleUse(Generic[D]):
+    """Codes and refresh tokens: added once, redeemed once (then kept, to recognise replays)."""
+
+    def __init__(self, table: DocumentTable[D]) -> None:
         self.table = table
 
-    async def add(self, code: CodeRecord) -> None:
-        await self.table.insert(code)
+    async def add(self, record: D) -> None:
+        await self.table.insert(record)
 
-    async def get(self, code_id: str, now: float) -> CodeRecord | None:
-        return await self.table.get(code_id, now)
+    async def get(self, record_id: str, now: float) -> D | None:
+        return await self.table.get(record_id, now)
 
-    async def redeem(self, code_id: str, now: float) -> Redemption[CodeRecord] | None:
-        return await self.table.claim(code_id, now)
-
-
-class SqliteRefreshTokens:
-    def __init__(self, table: DocumentTable[RefreshTokenRecord]) -> None:
-        self.table = table
-
-    async def add(self, token: RefreshTokenRecord) -> None:
-        await self.table.insert(token)
-
-    async def get(self, token_id: str, now: float) -> RefreshTokenRecord | None:
-        return await self.table.get(token_id, now)
-
-    async def redeem(self, token_id: str, now: float) -> Redemption[RefreshTokenRecord] | None:
-        return await self.table.claim(token_id, now)
+    async def redeem(self, record_id: str, now: float) -> Redemption[D] | None:
+        return await self.table.claim(record_id, now)
 
 
 class SqliteKeys:
@@ -196,8 +186,8 @@ class SqliteStore:
         self.grants: GrantRepository = SqliteGrants(
             self._table("grants", GrantRecord, indexed=("sid",))
         )
-        self.codes: CodeRepository = SqliteCodes(self._table("codes", CodeRecord))
-        self.refresh_tokens: RefreshTokenRepository = SqliteRefreshTokens(
+        self.codes: CodeRepository = SqliteSingleUse(self._table("codes", CodeRecord))
+        self.refresh_tokens: RefreshTokenRepository = SqliteSingleUse(
             self._table("refresh_tokens", RefreshTokenRecord)
         )
         self.keys: KeyRepository = SqliteKeys(
