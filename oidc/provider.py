@@ -10,6 +10,7 @@ from quart import current_app
 
 from engine.runs import FlowEngine
 from oidc.keys import KeyRing
+from oidc.outbound import OutboundHttp
 from store.repositories import Store
 
 
@@ -24,6 +25,7 @@ class Provider:
     id_token_lifetime: int = 3600
     session_lifetime: int = 8 * 3600
     ui_locales: list[str] = field(default_factory=lambda: ["en"])
+    outbound: OutboundHttp = field(default_factory=OutboundHttp)
     clock: Callable[[], float] = field(default=time.time)
 
     @property

@@ -7,6 +7,7 @@ import secrets
 from quart import Response, request
 
 from engine.assurance import assess
+from oidc.backchannel_logout import notify_logout
 from oidc.cookies import SESSION, clear_cookie, session_cookie_digest
 from oidc.crypto import digest
 from oidc.provider import Provider
@@ -48,5 +49,6 @@ async def end_session(
     """End the session server-side, and the tokens issued in it that were not for offline use."""
     if session is not None:
         await provider.store.sessions.delete(session.id)
+        await notify_logout(provider, session)
         await provider.store.grants.revoke_online(session.sid)
     clear_cookie(provider, response, SESSION)

@@ -20,6 +20,7 @@ from oidc import (
 )
 from oidc.client_auth import secret_digest
 from oidc.keys import KeyRing
+from oidc.outbound import OutboundHttp
 from oidc.provider import EXTENSION_KEY, Provider
 from server.maintenance import start_maintenance
 from server.settings import ClientSettings, Settings
@@ -64,6 +65,8 @@ def create_app(settings: Settings) -> Quart:
                 f"client {client.client_id}: flow {client.flow!r} is not in flows.yaml"
             )
     passwords = PasswordHashing(threads=settings.password_hash_threads)
+    if settings.outbound_allow_private_addresses:
+        log.warning("outbound_allow_private_addresses is on: SSRF protection is weakened")
 
     @app.before_serving
     async def start() -> None:
@@ -79,6 +82,9 @@ def create_app(settings: Settings) -> Quart:
             id_token_lifetime=settings.id_token_lifetime,
             session_lifetime=settings.session_lifetime,
             ui_locales=available_locales(),
+            outbound=OutboundHttp(
+                allow_private_addresses=settings.outbound_allow_private_addresses
+            ),
         )
         provider = app.extensions[EXTENSION_KEY]
         app.extensions["gatehouse.tasks"] = start_maintenance(

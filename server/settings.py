@@ -56,6 +56,13 @@ class ClientSettings(BaseModel):
     userinfo_signed_response_alg: Literal["RS256", "ES256"] | None = Field(
         None, description="Set to get UserInfo as a signed JWT instead of JSON."
     )
+    backchannel_logout_uri: str | None = Field(
+        None,
+        description="Where logout tokens are posted when a session ends (Back-Channel Logout).",
+    )
+    backchannel_logout_session_required: bool = Field(
+        False, description="The client needs `sid` in logout tokens (always sent)."
+    )
     may_introspect_others: bool = Field(
         False,
         description="A resource server that may introspect access tokens issued to other clients"
@@ -85,7 +92,7 @@ class ClientSettings(BaseModel):
                 raise ValueError(f"{uri!r} uses a scheme that cannot be a redirect target")
         return uris
 
-    @field_validator("logo_uri", "policy_uri", "tos_uri")
+    @field_validator("logo_uri", "policy_uri", "tos_uri", "backchannel_logout_uri")
     @classmethod
     def _web_url(cls, uri: str | None) -> str | None:
         if uri is not None and urlsplit(uri).scheme not in ("https", "http"):
@@ -122,6 +129,11 @@ class Settings(BaseModel):
     session_lifetime: int = Field(8 * 3600, ge=60, description="Seconds an SSO session lives.")
     run_lifetime: int = Field(1800, ge=60, description="Seconds a sign-in journey may take.")
     password_hash_threads: int = Field(2, ge=1, description="Threads for argon2 hashing.")
+    outbound_allow_private_addresses: bool = Field(
+        False,
+        description="Let server-to-server requests (back-channel logout) reach loopback and"
+        " private addresses. For tests and closed networks only: it weakens SSRF protection.",
+    )
     key_refresh_interval: float = Field(
         60, gt=0, description="Seconds between re-reads of the signing keys from the store."
     )

@@ -28,6 +28,8 @@ class ClientRecord(BaseModel):
     id_token_signed_response_alg: str = "RS256"
     userinfo_signed_response_alg: str | None = None
     may_introspect_others: bool = False
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
     access_token_audiences: list[str] = Field(default_factory=list)
     refresh_token_idle_lifetime: int = 14 * 24 * 3600
     refresh_token_absolute_lifetime: int = 30 * 24 * 3600

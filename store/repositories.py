@@ -73,6 +73,9 @@ class GrantRepository(Protocol):
     async def revoke(self, grant_id: str) -> None:
         """Mark the grant revoked: every code and token issued from it stops working."""
 
+    async def for_session(self, sid: str) -> list[GrantRecord]:
+        """The grants issued in a session."""
+
     async def revoke_online(self, sid: str) -> None:
         """Revoke the grants of a session that do not include `offline_access` (OIDC Core §11:
         offline access outlives the session)."""

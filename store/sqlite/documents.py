@@ -95,6 +95,14 @@ class DocumentTable(Generic[D]):
             row = await cursor.fetchone()
         return self.model.model_validate_json(row[0]) if row else None
 
+    async def find_all_json(self, field: str, value: str) -> list[D]:
+        """Documents whose JSON `field` equals `value` (pass a field in `indexed` to index it)."""
+        async with self.db.execute(
+            f"SELECT data FROM {self.name} WHERE json_extract(data, '$.{field}') = ?", [value]
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [self.model.model_validate_json(row[0]) for row in rows]
+
     async def all(self) -> list[D]:
         async with self.db.execute(f"SELECT data FROM {self.name} ORDER BY rowid") as cursor:
             rows = await cursor.fetchall()

@@ -113,6 +113,9 @@ class SqliteGrants:
     async def revoke(self, grant_id: str) -> None:
         await self.table.set_flag(grant_id, "revoked", True)
 
+    async def for_session(self, sid: str) -> list[GrantRecord]:
+        return await self.table.find_all_json("sid", sid)
+
     async def revoke_online(self, sid: str) -> None:
         await self.table.db.execute(
             "UPDATE grants SET data = json_set(data, '$.revoked', json('true'))"

@@ -18,5 +18,8 @@ async def test_oidcc_discovery_endpoint_verification(server: RunningServer) -> N
             response = await http.get(metadata[name])
             assert response.status_code != 404, name
     assert metadata["ui_locales_supported"] == ["en", "fr"]
+    # oidcc-backchannel-rp-initiated-logout-discovery-endpoint-verification
+    assert metadata["backchannel_logout_supported"] is True
+    assert metadata["backchannel_logout_session_supported"] is True
     assert metadata["token_endpoint_auth_methods_supported"] == [
         "client_secret_basic", "client_secret_post", "none"]

@@ -1,0 +1,50 @@
+"""Back-Channel Logout: a logout token reaches each client that got tokens in the session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx2
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from tests.e2e.browser import FormBrowser
+from tests.e2e.openid_client import OpenIdClient
+from tests.e2e.server import ALICE, CONFIDENTIAL_SECRET, client_settings, start_server
+from tests.receiver import receiver
+
+LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+
+
+async def test_oidcc_backchannel_rp_initiated_logout(tmp_path: Path) -> None:
+    with receiver() as listening, receiver(status=500) as failing:
+        clients = client_settings("http://unused")
+        clients[0]["backchannel_logout_uri"] = listening.url  # demo-rp
+        clients[1]["backchannel_logout_uri"] = failing.url  # other-rp: broken, must not block
+        clients[1]["redirect_uris"] = ["https://other.example/cb"]
+        server = start_server(tmp_path, clients=clients, demo=False, outbound_allow_private_addresses=True)
+        try:
+            browser = FormBrowser(server.issuer)
+            demo = OpenIdClient(server.issuer, "demo-rp", secret=CONFIDENTIAL_SECRET)
+            started = demo.authorize()
+            signed_in = demo.callback(started, (await browser.sign_in(started["url"], *ALICE)).headers["location"])
+            other = OpenIdClient(server.issuer, "other-rp", secret=clients[1]["client_secret"],
+                                 redirect_uri="https://other.example/cb")
+            started = other.authorize()
+            other.callback(started, (await browser.http.get(started["url"])).headers["location"])
+            logout = await browser.http.get("/logout", params={
+                "id_token_hint": signed_in["tokens"]["id_token"],
+                "post_logout_redirect_uri": "https://rp.example/signed-out"})
+            assert logout.status_code == 303
+            keys = KeySet.import_key_set(httpx2.get(f"{server.issuer}/jwks").json())
+            await browser.close()
+        finally:
+            server.stop()
+        assert len(listening.posts) == 1 and len(failing.posts) == 1
+    token = jwt.decode(listening.posts[0]["logout_token"][0], keys, algorithms=["RS256"])
+    claims = token.claims
+    assert token.header["typ"] == "logout+jwt"
+    assert claims["iss"] == server.issuer and claims["aud"] == "demo-rp"
+    assert claims["sid"] == signed_in["claims"]["sid"] and claims["sub"] == signed_in["claims"]["sub"]
+    assert claims["events"] == {LOGOUT_EVENT: {}} and "nonce" not in claims
+    assert claims["exp"] > claims["iat"] and claims["jti"]
