@@ -11,11 +11,11 @@ from urllib.parse import unquote_plus
 from quart import Request
 from werkzeug.datastructures import MultiDict
 
-from oidc.errors import InvalidClientError, InvalidRequestError
+from oidc.client_assertion import ASSERTION_TYPE, ClientAssertions, asserted_client_id
+from oidc.errors import ClientAuthenticationFailed, InvalidRequestError
 from store.records import ClientRecord
-from store.repositories import Store
 
-AUTH_METHODS_SUPPORTED = ["client_secret_basic", "client_secret_post", "none"]
+AUTH_METHODS_SUPPORTED = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 CONFIDENTIAL_AUTH_METHODS = [m for m in AUTH_METHODS_SUPPORTED if m != "none"]
 
 
@@ -32,39 +32,45 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
     except (binascii.Error, ValueError) as exc:  # non-ASCII input raises a plain ValueError
-        raise _invalid_client("malformed Basic credentials") from exc
+        raise ClientAuthenticationFailed("malformed Basic credentials", basic=True) from exc
     client_id, sep, secret = decoded.partition(":")
     if not sep:
-        raise _invalid_client("malformed Basic credentials")
+        raise ClientAuthenticationFailed("malformed Basic credentials", basic=True)
     # RFC 6749 §2.3.1: both parts are form-urlencoded before they are joined.
     return unquote_plus(client_id), unquote_plus(secret)
 
 
-def _invalid_client(description: str) -> InvalidClientError:
-    # 401 with WWW-Authenticate, as §5.2 requires when the client tried the Authorization header.
-    return InvalidClientError(description, status_code=401)
-
-
 async def authenticate_client(
-    request: Request, form: MultiDict[str, str], store: Store
+    request: Request, form: MultiDict[str, str], assertions: ClientAssertions
 ) -> ClientRecord:
     """The client that authenticated this request, or `invalid_client`."""
-    basic = _basic_credentials(request)
-    posted_secret = form.get("client_secret")
-    if basic and (posted_secret is not None or form.get("client_id") not in (None, basic[0])):
+    credentials = _basic_credentials(request)
+    basic = credentials is not None
+    posted_secret, assertion = form.get("client_secret"), form.get("client_assertion")
+    if sum(x is not None for x in (credentials, posted_secret, assertion)) > 1:
         raise InvalidRequestError("use only one client authentication method")
-    if basic:
-        method, (client_id, secret) = "client_secret_basic", basic
+    secret = ""
+    if credentials:
+        method, (client_id, secret) = "client_secret_basic", credentials
     elif posted_secret is not None:
         method, client_id, secret = "client_secret_post", form.get("client_id", ""), posted_secret
+    elif assertion is not None:
+        if form.get("client_assertion_type") != ASSERTION_TYPE:
+            raise InvalidRequestError("client_assertion_type must be jwt-bearer (RFC 7523)")
+        method, client_id = "private_key_jwt", asserted_client_id(assertion)
     else:
-        method, client_id, secret = "none", form.get("client_id", ""), ""
-    client = await store.clients.get(client_id) if client_id else None
+        method, client_id = "none", form.get("client_id", "")
+    if form.get("client_id") not in (None, client_id):
+        raise ClientAuthenticationFailed("client_id does not match the credentials", basic)
+    client = await assertions.store.clients.get(client_id) if client_id else None
     if client is None or client.token_endpoint_auth_method != method:
-        raise _invalid_client("client authentication failed")
-    if method != "none" and not (
+        raise ClientAuthenticationFailed("client authentication failed", basic)
+    if method == "private_key_jwt":
+        assert assertion is not None
+        await assertions.verify(client, assertion, assertions.issuer + request.path)
+    elif method != "none" and not (
         client.client_secret_sha256
         and hmac.compare_digest(secret_digest(secret), client.client_secret_sha256)
     ):
-        raise _invalid_client("client authentication failed")
+        raise ClientAuthenticationFailed("client authentication failed", basic)
     return client

@@ -9,6 +9,7 @@ from quart import Blueprint, Response, jsonify
 from engine.assurance import ACR_VALUES_SUPPORTED
 from oidc.authorization_response import RESPONSE_MODES
 from oidc.claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
+from oidc.client_assertion import ASSERTION_ALGS
 from oidc.client_auth import AUTH_METHODS_SUPPORTED, CONFIDENTIAL_AUTH_METHODS
 from oidc.keys import SUPPORTED_ALGS
 from oidc.provider import Provider, current_provider
@@ -38,6 +39,7 @@ def provider_metadata(provider: Provider) -> dict[str, Any]:
         "id_token_signing_alg_values_supported": list(SUPPORTED_ALGS),
         "userinfo_signing_alg_values_supported": list(SUPPORTED_ALGS),
         "token_endpoint_auth_methods_supported": AUTH_METHODS_SUPPORTED,
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "claims_supported": CLAIMS_SUPPORTED,
         "code_challenge_methods_supported": ["S256"],
         "acr_values_supported": ACR_VALUES_SUPPORTED,

@@ -37,6 +37,19 @@ class ErrorPage(Exception):
         self.title, self.message, self.status = title, message, status
 
 
+class ClientAuthenticationFailed(InvalidClientError):  # type: ignore[misc]
+    """`invalid_client` with 401. RFC 6749 §5.2: the `WWW-Authenticate` challenge is sent only when
+    the client tried the Authorization header (Basic)."""
+
+    def __init__(self, description: str, basic: bool = False) -> None:
+        super().__init__(description, status_code=401)
+        self.basic = basic
+
+    def get_headers(self) -> list[tuple[str, str]]:
+        headers: list[tuple[str, str]] = super().get_headers()
+        return headers if self.basic else [h for h in headers if h[0] != "WWW-Authenticate"]
+
+
 class InsufficientScopeError(OAuth2Error):  # type: ignore[misc]
     """RFC 6750 §3.1: the token does not carry the scope the resource needs."""
 
@@ -53,6 +66,7 @@ class InvalidTokenError(OAuth2Error):  # type: ignore[misc]
 
 __all__ = [
     "AccessDeniedError",
+    "ClientAuthenticationFailed",
     "ErrorPage",
     "InvalidClientError",
     "InvalidGrantError",

@@ -9,7 +9,7 @@ from typing import Any
 from quart import Blueprint, Response, jsonify, request
 
 from oidc.client_auth import authenticate_client
-from oidc.errors import InvalidClientError, InvalidRequestError, OAuth2Error
+from oidc.errors import ClientAuthenticationFailed, InvalidRequestError, OAuth2Error
 from oidc.http import NO_STORE, oauth_error_response, read_form
 from oidc.provider import current_provider
 from oidc.token_lookup import find_token
@@ -22,10 +22,10 @@ async def introspect() -> Response:
     provider = current_provider()
     try:
         form = await read_form()
-        client = await authenticate_client(request, form, provider.store)
+        client = await authenticate_client(request, form, provider.client_assertions)
         if client.is_public:
             # §2.1: the endpoint requires authorization; a public client proves nothing.
-            raise InvalidClientError("public clients cannot introspect", status_code=401)
+            raise ClientAuthenticationFailed("public clients cannot introspect")
         token = form.get("token")
         if not token:
             raise InvalidRequestError("token is required")

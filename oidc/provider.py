@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from quart import current_app
 
 from engine.runs import FlowEngine
+from oidc.client_assertion import ClientAssertions
 from oidc.keys import KeyRing
 from oidc.outbound import OutboundHttp
 from store.repositories import Store
@@ -31,6 +32,10 @@ class Provider:
     @property
     def secure_cookies(self) -> bool:
         return self.issuer.startswith("https://")
+
+    @property
+    def client_assertions(self) -> ClientAssertions:
+        return ClientAssertions(self.issuer, self.store, self.outbound, self.clock)
 
     def url(self, path: str) -> str:
         """An absolute URL under the issuer (which comes from config, never from Host)."""

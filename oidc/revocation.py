@@ -19,7 +19,7 @@ async def revoke() -> Response:
     provider = current_provider()
     try:
         form = await read_form()
-        client = await authenticate_client(request, form, provider.store)
+        client = await authenticate_client(request, form, provider.client_assertions)
         token = form.get("token")
         if not token:
             raise InvalidRequestError("token is required")

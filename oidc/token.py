@@ -39,7 +39,7 @@ async def token() -> Response:
     provider = current_provider()
     try:
         form = await read_form()
-        client = await authenticate_client(request, form, provider.store)
+        client = await authenticate_client(request, form, provider.client_assertions)
         grant_type = form.get("grant_type")
         if not grant_type:
             raise InvalidRequestError("grant_type is required")

@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from joserfc.jwk import KeySet
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.yaml_source import YamlSourceError, parse_yaml, pydantic_problems
+from oidc.client_auth import AUTH_METHODS_SUPPORTED
 
 UNSAFE_SCHEMES = frozenset({"javascript", "data", "vbscript", "file"})
 
@@ -56,6 +58,12 @@ class ClientSettings(BaseModel):
     userinfo_signed_response_alg: Literal["RS256", "ES256"] | None = Field(
         None, description="Set to get UserInfo as a signed JWT instead of JSON."
     )
+    jwks: dict[str, Any] | None = Field(
+        None, description="The client's public keys (a JWK Set), for private_key_jwt."
+    )
+    jwks_uri: str | None = Field(
+        None, description="Where the client publishes its keys, for private_key_jwt."
+    )
     backchannel_logout_uri: str | None = Field(
         None,
         description="Where logout tokens are posted when a session ends (Back-Channel Logout).",
@@ -92,7 +100,7 @@ class ClientSettings(BaseModel):
                 raise ValueError(f"{uri!r} uses a scheme that cannot be a redirect target")
         return uris
 
-    @field_validator("logo_uri", "policy_uri", "tos_uri", "backchannel_logout_uri")
+    @field_validator("logo_uri", "policy_uri", "tos_uri", "backchannel_logout_uri", "jwks_uri")
     @classmethod
     def _web_url(cls, uri: str | None) -> str | None:
         if uri is not None and urlsplit(uri).scheme not in ("https", "http"):
@@ -102,9 +110,25 @@ class ClientSettings(BaseModel):
     @field_validator("token_endpoint_auth_method")
     @classmethod
     def _known_method(cls, value: str) -> str:
-        if value not in ("client_secret_basic", "client_secret_post", "none"):
-            raise ValueError("must be client_secret_basic, client_secret_post or none")
+        if value not in AUTH_METHODS_SUPPORTED:
+            raise ValueError(f"must be one of {', '.join(AUTH_METHODS_SUPPORTED)}")
         return value
+
+    @model_validator(mode="after")
+    def _credentials_fit_the_method(self) -> ClientSettings:
+        method = self.token_endpoint_auth_method
+        if method.startswith("client_secret") and not self.client_secret:
+            raise ValueError(f"{method} needs a client_secret")
+        if method == "private_key_jwt" and (self.jwks is None) == (self.jwks_uri is None):
+            raise ValueError("private_key_jwt needs either jwks or jwks_uri")
+        if self.jwks is not None:
+            try:
+                keys = KeySet.import_key_set(self.jwks)  # type: ignore[arg-type]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"jwks is not a JWK Set: {exc}") from exc
+            if any(key.is_private for key in keys):
+                raise ValueError("jwks must hold public keys only")
+        return self
 
 
 class Settings(BaseModel):

@@ -28,6 +28,8 @@ class ClientRecord(BaseModel):
     id_token_signed_response_alg: str = "RS256"
     userinfo_signed_response_alg: str | None = None
     may_introspect_others: bool = False
+    jwks: dict[str, Any] | None = None
+    jwks_uri: str | None = None
     backchannel_logout_uri: str | None = None
     backchannel_logout_session_required: bool = False
     access_token_audiences: list[str] = Field(default_factory=list)
@@ -155,6 +157,13 @@ class RefreshTokenRecord(BaseModel):
     scope: str
     version: int = 0
     created_at: float
+    expires_at: float
+
+
+class SeenRecord(BaseModel):
+    """A one-time value (an assertion's jti) remembered until it expires."""
+
+    id: str
     expires_at: float
 
 

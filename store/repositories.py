@@ -107,6 +107,11 @@ class KeyRepository(Protocol):
         """Stop publishing the key at `at`."""
 
 
+class ReplayCache(Protocol):
+    async def first_use(self, key: str, expires_at: float, now: float) -> bool:
+        """Remember `key` until `expires_at`; True only the first time it is seen (atomically)."""
+
+
 class SecretRepository(Protocol):
     async def get_or_create(self, name: str, value: str) -> str:
         """The stored value for `name`, storing `value` first if there is none."""
@@ -124,6 +129,7 @@ class Store(Protocol):
     refresh_tokens: RefreshTokenRepository
     keys: KeyRepository
     secrets: SecretRepository
+    replay: ReplayCache
 
     async def purge_expired(self, now: float) -> None:
         """Delete expired documents. Reads already ignore them; this only frees space."""

@@ -17,6 +17,7 @@ from store.records import (
     FlowRunRecord,
     GrantRecord,
     RefreshTokenRecord,
+    SeenRecord,
     SessionRecord,
     SigningKeyRecord,
     UserRecord,
@@ -29,6 +30,7 @@ from store.repositories import (
     KeyRepository,
     Redemption,
     RefreshTokenRepository,
+    ReplayCache,
     SecretRepository,
     SessionRepository,
     UserRepository,
@@ -156,6 +158,17 @@ class SqliteKeys:
         await self.table.set_flag(kid, "retires_at", at)
 
 
+class SqliteReplayCache:
+    def __init__(self, table: DocumentTable[SeenRecord]) -> None:
+        self.table = table
+
+    async def first_use(self, key: str, expires_at: float, now: float) -> bool:
+        await self.table.db.execute(
+            "DELETE FROM replay_cache WHERE id = ? AND expires_at <= ?", [key, now]
+        )
+        return await self.table.insert_if_absent(SeenRecord(id=key, expires_at=expires_at))
+
+
 class SecretRecord(BaseModel):
     id: str
     value: str
@@ -197,6 +210,7 @@ class SqliteStore:
             self._table("signing_keys", SigningKeyRecord, id_field="kid")
         )
         self.secrets: SecretRepository = SqliteSecrets(self._table("secrets", SecretRecord))
+        self.replay: ReplayCache = SqliteReplayCache(self._table("replay_cache", SeenRecord))
 
     def _table(
         self,

@@ -26,6 +26,7 @@ class OpenIdClient:
     secret: str | None = None
     redirect_uri: str = "https://rp.example/callback"
     metadata: dict[str, Any] = field(default_factory=dict)
+    private_jwk: dict[str, Any] | None = None
 
     def call(self, op: str, **request: Any) -> dict[str, Any]:
         node = shutil.which("node")
@@ -33,7 +34,7 @@ class OpenIdClient:
         payload = {
             "op": op, "issuer": self.issuer, "redirectUri": self.redirect_uri,
             "client": {"id": self.client_id, "secret": self.secret, "auth": self.auth,
-                       "metadata": self.metadata},
+                       "metadata": self.metadata, "privateJwk": self.private_jwk},
             **request,
         }
         done = subprocess.run(

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx2
 import yaml
+from joserfc.jwk import RSAKey
 
 ROOT = Path(__file__).resolve().parents[2]
 ALICE = ("alice", "alice-password-1")
@@ -21,6 +22,8 @@ CONFIDENTIAL_SECRET = "test-confidential-secret-0123456789abcdef"
 POST_SECRET = "test-post-client-secret-0123456789abcdefgh"
 OTHER_SECRET = "test-other-rp-secret-0123456789abcdefghijk"
 SERVICE_SECRET = "test-service-secret-0123456789abcdefghijkl"
+# The private_key_jwt client's key pair: the server is told the public half only.
+JWT_CLIENT_KEY = RSAKey.generate_key(2048, parameters={"kid": "jwt-client-1", "alg": "RS256"}, private=True)
 
 
 def free_port() -> int:
@@ -52,6 +55,10 @@ def client_settings(issuer: str) -> list[dict[str, Any]]:
          "access_token_audiences": ["https://api.example/", "https://reports.example/"]},
         {"client_id": "es256-app", "token_endpoint_auth_method": "none",
          "id_token_signed_response_alg": "ES256", "userinfo_signed_response_alg": "ES256", "redirect_uris": ["https://es.example/cb"]},
+        {"client_id": "jwt-client", "token_endpoint_auth_method": "private_key_jwt",
+         "jwks": {"keys": [JWT_CLIENT_KEY.as_dict(private=False)]},
+         "grant_types": ["authorization_code", "refresh_token"], "scope": "openid offline_access",
+         "redirect_uris": ["https://jwt.example/cb"]},
         {"client_id": "query-app", "token_endpoint_auth_method": "none",
          "redirect_uris": ["https://q.example/cb?x&y=%20&z=%E9"]},
         {"client_id": "public-app", "client_name": "Public App", "token_endpoint_auth_method": "none",

@@ -22,4 +22,5 @@ async def test_oidcc_discovery_endpoint_verification(server: RunningServer) -> N
     assert metadata["backchannel_logout_supported"] is True
     assert metadata["backchannel_logout_session_supported"] is True
     assert metadata["token_endpoint_auth_methods_supported"] == [
-        "client_secret_basic", "client_secret_post", "none"]
+        "client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+    assert metadata["token_endpoint_auth_signing_alg_values_supported"] == ["RS256", "PS256", "ES256"]

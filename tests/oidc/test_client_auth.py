@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import base64
+import secrets
+import time
 from collections.abc import AsyncIterator
 from urllib.parse import quote_plus
 
 import pytest
+from joserfc import jwt
+from joserfc.jwk import ECKey, OctKey, RSAKey
 from quart import Quart, request
 from werkzeug.datastructures import MultiDict
 
+from oidc.client_assertion import ASSERTION_TYPE, ClientAssertions
 from oidc.client_auth import authenticate_client, secret_digest
 from oidc.errors import InvalidClientError, InvalidRequestError
+from oidc.outbound import OutboundHttp
 from store import Store, open_store
 from store.records import ClientRecord
 
 SECRET = "s3cret:with+special&chars/0123456789abcdef"
+ISSUER = "https://op.example"
+CLIENT_KEY = RSAKey.generate_key(2048, parameters={"kid": "client-key"}, private=True)
 
 
 @pytest.fixture
@@ -28,6 +36,9 @@ async def store() -> AsyncIterator[Store]:
                                      token_endpoint_auth_method="client_secret_post"))
     await s.clients.put(ClientRecord(client_id="spa", redirect_uris=["https://x/cb"],
                                      token_endpoint_auth_method="none"))
+    await s.clients.put(ClientRecord(client_id="signer", redirect_uris=["https://x/cb"],
+                                     token_endpoint_auth_method="private_key_jwt",
+                                     jwks={"keys": [CLIENT_KEY.as_dict(private=False)]}))
     yield s
     await s.close()
 
@@ -40,8 +51,9 @@ def basic(client_id: str, secret: str) -> str:
 async def auth(store: Store, form: dict[str, str], header: str | None = None) -> str:
     app = Quart(__name__)
     headers = {"Authorization": header} if header else {}
+    assertions = ClientAssertions(ISSUER, store, OutboundHttp(), time.time)
     async with app.test_request_context("/token", method="POST", headers=headers):
-        client = await authenticate_client(request, MultiDict(form), store)
+        client = await authenticate_client(request, MultiDict(form), assertions)
     return client.client_id
 
 
@@ -72,3 +84,53 @@ async def test_post_and_none(store: Store) -> None:
 async def test_two_methods_at_once_are_refused(store: Store) -> None:
     with pytest.raises(InvalidRequestError):
         await auth(store, {"client_secret": SECRET}, basic("rp:1", SECRET))
+
+
+def assertion(key: RSAKey | OctKey = CLIENT_KEY, alg: str = "RS256", **overrides: object) -> dict[str, str]:
+    now = int(time.time())
+    claims = {"iss": "signer", "sub": "signer", "aud": f"{ISSUER}/token", "iat": now,
+              "exp": now + 60, "jti": secrets.token_urlsafe(8), **overrides}
+    token = jwt.encode({"alg": alg, "kid": "client-key"}, claims, key, algorithms=[alg])
+    return {"client_assertion_type": ASSERTION_TYPE, "client_assertion": token}
+
+
+async def test_private_key_jwt_works_once(store: Store) -> None:
+    form = assertion()
+    assert await auth(store, form) == "signer"
+    with pytest.raises(InvalidClientError, match="already used"):
+        await auth(store, form)
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"aud": "https://elsewhere.example/token"}, "not meant for this server"),
+    ({"iss": "spa"}, "client authentication failed"),
+    ({"sub": "someone"}, "iss and sub"),
+    ({"exp": int(time.time()) + 3600}, "lives too long"),
+    ({"exp": int(time.time()) - 120}, "expired"),
+    ({"jti": ""}, "jti"),
+    ({"nbf": int(time.time()) + 600}, "not valid yet"),
+])
+async def test_private_key_jwt_claims_are_checked(store: Store, overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidClientError, match=message):
+        await auth(store, assertion(**overrides))
+
+
+async def test_private_key_jwt_signature_and_type(store: Store) -> None:
+    other_key = RSAKey.generate_key(2048, parameters={"kid": "client-key"}, private=True)
+    for form in (assertion(other_key), assertion(OctKey.generate_key(256), alg="HS256")):
+        with pytest.raises(InvalidClientError, match="signature"):
+            await auth(store, form)
+    with pytest.raises(InvalidRequestError):
+        await auth(store, {**assertion(), "client_assertion_type": "something-else"})
+    with pytest.raises(InvalidClientError):
+        await auth(store, {**assertion(), "client_id": "spa"})
+
+
+@pytest.mark.parametrize("alg", ["RS256", "PS256", "ES256"])
+async def test_every_advertised_assertion_algorithm(store: Store, alg: str) -> None:
+    key = ECKey.generate_key("P-256", parameters={"kid": "client-key"}, private=True) \
+        if alg == "ES256" else RSAKey.generate_key(2048, parameters={"kid": "client-key"}, private=True)
+    await store.clients.put(ClientRecord(client_id="signer", redirect_uris=["https://x/cb"],
+                                         token_endpoint_auth_method="private_key_jwt",
+                                         jwks={"keys": [key.as_dict(private=False)]}))
+    assert await auth(store, assertion(key, alg=alg)) == "signer"  # type: ignore[arg-type]

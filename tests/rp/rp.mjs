@@ -5,12 +5,17 @@ import * as oidc from 'openid-client'
 const AUTH = {
   client_secret_basic: (c) => oidc.ClientSecretBasic(c.secret),
   client_secret_post: (c) => oidc.ClientSecretPost(c.secret),
+  private_key_jwt: async (c) => oidc.PrivateKeyJwt({
+    key: await crypto.subtle.importKey(
+      'jwk', c.privateJwk, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']),
+    kid: c.privateJwk.kid,
+  }),
   none: () => oidc.None(),
 }
 
 async function configure({ issuer, client }) {
   const config = await oidc.discovery(
-    new URL(issuer), client.id, client.metadata ?? {}, AUTH[client.auth](client),
+    new URL(issuer), client.id, client.metadata ?? {}, await AUTH[client.auth](client),
     { execute: [oidc.allowInsecureRequests] },
   )
   // Without this, openid-client 6 does not verify ID token signatures against the JWKS.

@@ -1,0 +1,92 @@
+"""`private_key_jwt` client authentication (OIDC Core §9, RFC 7523 §3): the client signs a short
+JWT with its own key; we check it against the keys it registered (`jwks`, or `jwks_uri` fetched
+through the guarded outbound helper) and remember its `jti` until it expires, so it works once."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from oidc.errors import ClientAuthenticationFailed
+from oidc.outbound import OutboundHttp, OutboundRefused
+from store.records import ClientRecord
+from store.repositories import Store
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ASSERTION_ALGS = ["RS256", "PS256", "ES256"]
+MAX_LIFETIME = 600  # an assertion valid longer than this is refused
+CLOCK_SKEW = 30
+
+
+def _refused(description: str) -> ClientAuthenticationFailed:
+    return ClientAuthenticationFailed(description)
+
+
+def asserted_client_id(assertion: str) -> str:
+    """The `iss` of an assertion, read before its signature can be checked (to find the client)."""
+    try:
+        payload = assertion.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError, UnicodeDecodeError) as exc:
+        raise _refused("the client assertion is not a JWT") from exc
+    issuer = claims.get("iss") if isinstance(claims, dict) else None
+    if not isinstance(issuer, str) or not issuer:
+        raise _refused("the client assertion has no iss")
+    return issuer
+
+
+@dataclass(frozen=True)
+class ClientAssertions:
+    issuer: str
+    store: Store
+    outbound: OutboundHttp
+    clock: Callable[[], float]
+
+    async def verify(self, client: ClientRecord, assertion: str, endpoint_url: str) -> None:
+        """Raise `invalid_client` unless `assertion` is a fresh, unused JWT signed by `client`."""
+        try:
+            token = jwt.decode(assertion, await self._keys(client), algorithms=ASSERTION_ALGS)
+        except (JoseError, ValueError, TypeError, KeyError) as exc:
+            raise _refused("the client assertion's signature is invalid") from exc
+        claims, now = token.claims, self.clock()
+        self._check_claims(client, claims, endpoint_url, now)
+        key = f"client-assertion:{client.client_id}:{claims['jti']}"
+        if not await self.store.replay.first_use(key, float(claims["exp"]), now):
+            raise _refused("the client assertion was already used")
+
+    def _check_claims(
+        self, client: ClientRecord, claims: dict[str, Any], endpoint_url: str, now: float
+    ) -> None:
+        if claims.get("iss") != client.client_id or claims.get("sub") != client.client_id:
+            raise _refused("iss and sub of the client assertion must be the client_id")
+        audience = claims.get("aud")
+        audiences = set(audience if isinstance(audience, list) else [audience])
+        # RFC 7523 §3: the token endpoint's URL; the issuer is accepted too (OIDC Core §9).
+        if not audiences & {self.issuer, endpoint_url, f"{self.issuer}/token"}:
+            raise _refused("the client assertion is not meant for this server")
+        exp, nbf, jti = claims.get("exp"), claims.get("nbf"), claims.get("jti")
+        if not isinstance(exp, int) or not now - CLOCK_SKEW < exp <= now + MAX_LIFETIME:
+            raise _refused("the client assertion has expired or lives too long")
+        if nbf is not None and (not isinstance(nbf, int) or nbf > now + CLOCK_SKEW):
+            raise _refused("the client assertion is not valid yet")
+        if not isinstance(jti, str) or not jti:
+            raise _refused("the client assertion needs a jti")
+
+    async def _keys(self, client: ClientRecord) -> KeySet:
+        if client.jwks is not None:
+            return KeySet.import_key_set(client.jwks)  # type: ignore[arg-type]
+        if client.jwks_uri is None:
+            raise _refused("the client registered no keys")
+        try:
+            answer = await self.outbound.request("GET", client.jwks_uri)
+            return KeySet.import_key_set(json.loads(answer.body))
+        except (OutboundRefused, httpx2.HTTPError, ValueError, KeyError, TypeError) as exc:
+            raise _refused("the client's jwks_uri could not be read") from exc
