@@ -3,7 +3,7 @@ HTML forms parsed and submitted as a person would fill them."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx2
 from bs4 import BeautifulSoup
@@ -73,3 +73,14 @@ def form_post_params(response: httpx2.Response) -> tuple[str, dict[str, str]]:
     assert form is not None, response.text
     fields = {field["name"]: field["value"] for field in form.find_all("input")}
     return str(form["action"]), fields
+
+
+def response_params(response: httpx2.Response) -> tuple[str, dict[str, str]]:
+    """The target and parameters of an authorization response, redirected or form-posted."""
+    return redirect_params(response) if response.is_redirect else form_post_params(response)
+
+
+def response_url(response: httpx2.Response) -> str:
+    """What the client's redirect endpoint sees, as a URL (form_post fields become a query)."""
+    target, params = response_params(response)
+    return response.headers["location"] if response.is_redirect else f"{target}?{urlencode(params)}"

@@ -8,7 +8,7 @@ import json
 import httpx2
 import pytest
 
-from tests.e2e.browser import FormBrowser, redirect_params
+from tests.e2e.browser import FormBrowser, response_params, response_url
 from tests.e2e.openid_client import OpenIdClient
 from tests.e2e.server import ALICE, CONFIDENTIAL_SECRET, RunningServer
 
@@ -17,14 +17,24 @@ def rp(server: RunningServer) -> OpenIdClient:
     return OpenIdClient(server.issuer, "demo-rp", secret=CONFIDENTIAL_SECRET)
 
 
-async def signed_in(server: RunningServer, browser: FormBrowser, **params: str) -> dict:  # type: ignore[type-arg]
+@pytest.fixture(params=["query", "form_post"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """Each module runs as in the Basic OP plan (query) and the Form Post OP plan."""
+    return str(request.param)
+
+
+def with_mode(mode: str, params: dict[str, str]) -> dict[str, str]:
+    return {**params, "response_mode": mode} if mode != "query" else params
+
+
+async def signed_in(server: RunningServer, browser: FormBrowser, mode: str, **params: str) -> dict:  # type: ignore[type-arg]
     client = rp(server)
-    started = client.authorize(**params)
-    return client.callback(started, (await browser.sign_in(started["url"], *ALICE)).headers["location"])
+    started = client.authorize(**with_mode(mode, params))
+    return client.callback(started, response_url(await browser.sign_in(started["url"], *ALICE)))
 
 
-async def test_oidcc_userinfo_get_post_header_post_body(server: RunningServer, browser: FormBrowser) -> None:
-    token = (await signed_in(server, browser, scope="openid email"))["tokens"]["access_token"]
+async def test_oidcc_userinfo_get_post_header_post_body(server: RunningServer, browser: FormBrowser, mode: str) -> None:
+    token = (await signed_in(server, browser, mode, scope="openid email"))["tokens"]["access_token"]
     url = f"{server.issuer}/userinfo"
     async with httpx2.AsyncClient() as http:
         answers = [
@@ -46,9 +56,9 @@ async def test_oidcc_userinfo_get_post_header_post_body(server: RunningServer, b
     ("openid profile email address phone", {"sub", "name", "preferred_username", "email", "email_verified"}),
     ("email openid profile", {"sub", "name", "preferred_username", "email", "email_verified"}),
 ])
-async def test_oidcc_scope_modules(server: RunningServer, browser: FormBrowser, scope: str, expected: set[str]) -> None:
+async def test_oidcc_scope_modules(server: RunningServer, browser: FormBrowser, mode: str, scope: str, expected: set[str]) -> None:
     """oidcc-scope-profile, -email, -address, -phone, -all and oidcc-ensure-other-scope-order-succeeds."""
-    result = await signed_in(server, browser, scope=scope)
+    result = await signed_in(server, browser, mode, scope=scope)
     assert set(result["userinfo"]) == expected
 
 
@@ -56,39 +66,39 @@ async def test_oidcc_scope_modules(server: RunningServer, browser: FormBrowser, 
     {"display": "page"}, {"display": "popup"}, {"claims_locales": "fr-CA"},
     {"acr_values": "urn:gatehouse:loa:1"}, {"extra": "ignored", "foo": "bar"},
 ])
-async def test_oidcc_accepted_parameters(server: RunningServer, browser: FormBrowser, params: dict[str, str]) -> None:
+async def test_oidcc_accepted_parameters(server: RunningServer, browser: FormBrowser, mode: str, params: dict[str, str]) -> None:
     """oidcc-display-page, -display-popup, -claims-locales, -ensure-request-with-acr-values-succeeds,
     -ensure-request-with-unknown-parameter-succeeds: the request works as without them."""
-    result = await signed_in(server, browser, **params)
+    result = await signed_in(server, browser, mode, **params)
     assert result["claims"]["acr"] == "urn:gatehouse:loa:1"
 
 
-async def test_oidcc_max_age_1_forces_a_new_sign_in(server: RunningServer, browser: FormBrowser) -> None:
-    first = await signed_in(server, browser)
+async def test_oidcc_max_age_1_forces_a_new_sign_in(server: RunningServer, browser: FormBrowser, mode: str) -> None:
+    first = await signed_in(server, browser, mode)
     await asyncio.sleep(1.5)
     client = rp(server)
-    started = client.authorize(max_age="1")
+    started = client.authorize(**with_mode(mode, {"max_age": "1"}))
     page = await browser.open(started["url"])
     assert page.status_code == 200 and 'name="login"' in page.text  # the pages, not a code
     answer = await browser.sign_in(started["url"], *ALICE)
-    second = client.callback(started, answer.headers["location"], maxAge=1)
+    second = client.callback(started, response_url(answer), maxAge=1)
     assert second["claims"]["auth_time"] > first["claims"]["auth_time"]
 
 
-async def test_oidcc_max_age_10000_reuses_the_session(server: RunningServer, browser: FormBrowser) -> None:
-    first = await signed_in(server, browser)
+async def test_oidcc_max_age_10000_reuses_the_session(server: RunningServer, browser: FormBrowser, mode: str) -> None:
+    first = await signed_in(server, browser, mode)
     client = rp(server)
-    started = client.authorize(max_age="10000")
+    started = client.authorize(**with_mode(mode, {"max_age": "10000"}))
     answer = await browser.http.get(started["url"])
-    second = client.callback(started, answer.headers["location"], maxAge=10000)
+    second = client.callback(started, response_url(answer), maxAge=10000)
     assert second["claims"]["auth_time"] == first["claims"]["auth_time"]
 
 
-async def test_oidcc_response_type_missing(browser: FormBrowser) -> None:
-    response = await browser.http.get("/authorize", params={
+async def test_oidcc_response_type_missing(browser: FormBrowser, mode: str) -> None:
+    response = await browser.http.get("/authorize", params=with_mode(mode, {
         "client_id": "demo-rp", "redirect_uri": "https://rp.example/callback", "scope": "openid",
-        "state": "s"})
-    target, params = redirect_params(response)
+        "state": "s"}))
+    target, params = response_params(response)
     assert target == "https://rp.example/callback"
     assert params["error"] == "invalid_request" and params["state"] == "s"
 
@@ -105,24 +115,26 @@ async def test_oidcc_ensure_request_without_nonce_succeeds_for_code_flow(
     assert "nonce" not in result["claims"]
 
 
-async def test_oidcc_claims_essential(server: RunningServer, browser: FormBrowser) -> None:
+async def test_oidcc_claims_essential(server: RunningServer, browser: FormBrowser, mode: str) -> None:
     """A claim asked for with the claims parameter is released although its scope was not."""
     claims = json.dumps({"userinfo": {"name": {"essential": True}}})
-    result = await signed_in(server, browser, scope="openid", claims=claims)
+    result = await signed_in(server, browser, mode, scope="openid", claims=claims)
     assert result["userinfo"] == {"sub": result["claims"]["sub"], "name": "Alice Example"}
     assert "name" not in result["claims"]
 
 
-async def test_claims_requested_for_the_id_token(server: RunningServer, browser: FormBrowser) -> None:
+async def test_claims_requested_for_the_id_token(server: RunningServer, browser: FormBrowser, mode: str) -> None:
     claims = json.dumps({"id_token": {"email": None, "unknown_claim": None}})
-    result = await signed_in(server, browser, scope="openid", claims=claims)
+    result = await signed_in(server, browser, mode, scope="openid", claims=claims)
     assert result["claims"]["email"] == "alice@example.com" and "unknown_claim" not in result["claims"]
     assert "email" not in result["userinfo"]
 
 
 @pytest.mark.parametrize("claims", ["{not json", "[1, 2]", '{"userinfo": ["name"]}', '{"id_token": {"a": 1}}'])
-async def test_a_malformed_claims_parameter_is_invalid_request(browser: FormBrowser, claims: str) -> None:
-    response = await browser.http.get("/authorize", params={
+async def test_a_malformed_claims_parameter_is_invalid_request(
+    browser: FormBrowser, claims: str, mode: str
+) -> None:
+    response = await browser.http.get("/authorize", params=with_mode(mode, {
         "client_id": "demo-rp", "redirect_uri": "https://rp.example/callback", "response_type": "code",
-        "scope": "openid", "claims": claims})
-    assert redirect_params(response)[1]["error"] == "invalid_request"
+        "scope": "openid", "claims": claims}))
+    assert response_params(response)[1]["error"] == "invalid_request"
