@@ -14,7 +14,7 @@ from werkzeug.datastructures import MultiDict
 
 from oidc.errors import InvalidScopeError, OAuth2Error, UnauthorizedClientError, printable
 from oidc.provider import Provider
-from oidc.tokens import mint_access_token
+from oidc.tokens import issue_access_token
 from store.records import ClientRecord, GrantRecord
 
 # Scopes about a person make no sense without one.
@@ -63,7 +63,7 @@ async def client_credentials(
     )
     await provider.store.grants.add(grant)
     return {
-        "access_token": mint_access_token(provider, client, grant, grant.scope, now),
+        "access_token": await issue_access_token(provider, client, grant, grant.scope, now),
         "token_type": "Bearer",
         "expires_in": provider.access_token_lifetime,
         "scope": grant.scope,

@@ -8,7 +8,7 @@ from typing import Any
 from oidc.claims import user_claims
 from oidc.crypto import digest
 from oidc.provider import Provider
-from oidc.tokens import mint_access_token, mint_id_token
+from oidc.tokens import issue_access_token, mint_id_token
 from store.records import ClientRecord, GrantRecord, RefreshTokenRecord
 
 
@@ -23,7 +23,7 @@ async def token_response(
     when the grant includes offline access."""
     now = int(provider.clock())
     scope = scope or grant.scope
-    access_token = mint_access_token(provider, client, grant, scope, now)
+    access_token = await issue_access_token(provider, client, grant, scope, now)
     body: dict[str, Any] = {
         "access_token": access_token,
         "token_type": "Bearer",

@@ -7,10 +7,11 @@ import hashlib
 import secrets
 from typing import Any
 
+from oidc.crypto import digest
 from oidc.errors import InvalidTokenError
 from oidc.keys import JoseError
 from oidc.provider import Provider
-from store.records import ClientRecord, GrantRecord
+from store.records import AccessTokenRecord, ClientRecord, GrantRecord
 
 ACCESS_TOKEN_TYPE = "at+jwt"
 # A private claim naming the grant, so that revoking the grant revokes the token.
@@ -23,10 +24,12 @@ def half_hash(value: str) -> str:
     return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
 
 
-def mint_access_token(
+async def issue_access_token(
     provider: Provider, client: ClientRecord, grant: GrantRecord, scope: str, now: int
 ) -> str:
-    """An RFC 9068 access token. Without an audience of its own it is for our userinfo endpoint."""
+    """An access token: a JWT in the RFC 9068 shape, or for clients that chose reference tokens
+    an opaque random string whose claims stay in the store. Without an audience of its own it is
+    for our userinfo endpoint."""
     claims: dict[str, Any] = {
         "iss": provider.issuer,
         "sub": grant.subject,
@@ -42,6 +45,12 @@ def mint_access_token(
         claims["sid"] = grant.sid
     if grant.auth_time is not None:
         claims["auth_time"] = int(grant.auth_time)
+    if client.access_token_format == "reference":
+        token = secrets.token_urlsafe(32)  # 256 bits; only its digest is stored
+        await provider.store.access_tokens.add(
+            AccessTokenRecord(id=digest(token), claims=claims, expires_at=claims["exp"])
+        )
+        return token
     return provider.keys.sign(claims, typ=ACCESS_TOKEN_TYPE)
 
 
@@ -75,8 +84,14 @@ def mint_id_token(
     return provider.keys.sign(claims, alg=client.id_token_signed_response_alg)
 
 
-def decode_access_token(provider: Provider, token: str) -> dict[str, Any]:
-    """The claims of an access token we signed, expired or not; raises `InvalidTokenError`."""
+async def access_token_claims(provider: Provider, token: str) -> dict[str, Any]:
+    """What an access token we issued says, expired or not: a JWT's verified claims, or a
+    reference token's stored ones. Raises `InvalidTokenError` for anything else."""
+    if token.count(".") != 2:
+        record = await provider.store.access_tokens.get(digest(token), provider.clock())
+        if record is None:
+            raise InvalidTokenError("unknown or expired access token")
+        return record.claims
     try:
         decoded = provider.keys.decode(token)
     except (JoseError, ValueError) as exc:
@@ -92,7 +107,7 @@ def decode_access_token(provider: Provider, token: str) -> dict[str, Any]:
 async def verify_access_token(provider: Provider, token: str) -> tuple[dict[str, Any], GrantRecord]:
     """The claims of a valid access token we issued, and its grant, which still stands; raises
     `InvalidTokenError` otherwise."""
-    claims = decode_access_token(provider, token)
+    claims = await access_token_claims(provider, token)
     exp = claims.get("exp")
     if not isinstance(exp, int) or exp <= provider.clock():
         raise InvalidTokenError("the access token has expired")

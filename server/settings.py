@@ -71,6 +71,11 @@ class ClientSettings(BaseModel):
     backchannel_logout_session_required: bool = Field(
         False, description="The client needs `sid` in logout tokens (always sent)."
     )
+    access_token_format: Literal["jwt", "reference"] = Field(
+        "jwt",
+        description="jwt (RFC 9068, checked offline by resource servers) or reference (opaque,"
+        " checked by introspection; revocation takes effect everywhere at once).",
+    )
     may_introspect_others: bool = Field(
         False,
         description="A resource server that may introspect access tokens issued to other clients"

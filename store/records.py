@@ -28,6 +28,7 @@ class ClientRecord(BaseModel):
     id_token_signed_response_alg: str = "RS256"
     userinfo_signed_response_alg: str | None = None
     may_introspect_others: bool = False
+    access_token_format: str = "jwt"
     jwks: dict[str, Any] | None = None
     jwks_uri: str | None = None
     backchannel_logout_uri: str | None = None
@@ -144,6 +145,14 @@ class CodeRecord(BaseModel):
     code_challenge: str | None = None
     code_challenge_method: str | None = None
     version: int = 0
+    expires_at: float
+
+
+class AccessTokenRecord(BaseModel):
+    """A reference (opaque) access token: `id` is the token's SHA-256, `claims` what a JWT would say."""
+
+    id: str
+    claims: dict[str, Any]
     expires_at: float
 
 

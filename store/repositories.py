@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Generic, NamedTuple, Protocol, TypeVar
 
 from store.records import (
+    AccessTokenRecord,
     ClientRecord,
     CodeRecord,
     FlowRunRecord,
@@ -89,6 +90,13 @@ class CodeRepository(Protocol):
         None when there is no such unexpired code."""
 
 
+class AccessTokenRepository(Protocol):
+    """Reference access tokens (clients with access_token_format: reference)."""
+
+    async def add(self, token: AccessTokenRecord) -> None: ...
+    async def get(self, token_id: str, now: float) -> AccessTokenRecord | None: ...
+
+
 class RefreshTokenRepository(Protocol):
     async def add(self, token: RefreshTokenRecord) -> None: ...
     async def get(self, token_id: str, now: float) -> RefreshTokenRecord | None: ...
@@ -127,6 +135,7 @@ class Store(Protocol):
     grants: GrantRepository
     codes: CodeRepository
     refresh_tokens: RefreshTokenRepository
+    access_tokens: AccessTokenRepository
     keys: KeyRepository
     secrets: SecretRepository
     replay: ReplayCache

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from store.errors import StaleVersionError
 from store.records import (
+    AccessTokenRecord,
     ClientRecord,
     CodeRecord,
     FlowRunRecord,
@@ -23,6 +24,7 @@ from store.records import (
     UserRecord,
 )
 from store.repositories import (
+    AccessTokenRepository,
     ClientRepository,
     CodeRepository,
     FlowRunRepository,
@@ -143,6 +145,17 @@ class SqliteSingleUse(Generic[D]):
         return await self.table.claim(record_id, now)
 
 
+class SqliteAccessTokens:
+    def __init__(self, table: DocumentTable[AccessTokenRecord]) -> None:
+        self.table = table
+
+    async def add(self, token: AccessTokenRecord) -> None:
+        await self.table.insert(token)
+
+    async def get(self, token_id: str, now: float) -> AccessTokenRecord | None:
+        return await self.table.get(token_id, now)
+
+
 class SqliteKeys:
     def __init__(self, table: DocumentTable[SigningKeyRecord]) -> None:
         self.table = table
@@ -203,6 +216,9 @@ class SqliteStore:
             self._table("grants", GrantRecord, indexed=("sid",))
         )
         self.codes: CodeRepository = SqliteSingleUse(self._table("codes", CodeRecord))
+        self.access_tokens: AccessTokenRepository = SqliteAccessTokens(
+            self._table("access_tokens", AccessTokenRecord)
+        )
         self.refresh_tokens: RefreshTokenRepository = SqliteSingleUse(
             self._table("refresh_tokens", RefreshTokenRecord)
         )

@@ -22,6 +22,7 @@ CONFIDENTIAL_SECRET = "test-confidential-secret-0123456789abcdef"
 POST_SECRET = "test-post-client-secret-0123456789abcdefgh"
 OTHER_SECRET = "test-other-rp-secret-0123456789abcdefghijk"
 SERVICE_SECRET = "test-service-secret-0123456789abcdefghijkl"
+REFERENCE_SECRET = "test-reference-secret-0123456789abcdefghi"
 # The private_key_jwt client's key pair: the server is told the public half only.
 JWT_CLIENT_KEY = RSAKey.generate_key(2048, parameters={"kid": "jwt-client-1", "alg": "RS256"}, private=True)
 
@@ -59,6 +60,9 @@ def client_settings(issuer: str) -> list[dict[str, Any]]:
          "jwks": {"keys": [JWT_CLIENT_KEY.as_dict(private=False)]},
          "grant_types": ["authorization_code", "refresh_token"], "scope": "openid offline_access",
          "redirect_uris": ["https://jwt.example/cb"]},
+        {"client_id": "ref-app", "client_secret": REFERENCE_SECRET, "access_token_format": "reference",
+         "grant_types": ["authorization_code", "client_credentials"], "scope": "openid profile api:read",
+         "redirect_uris": ["https://ref.example/cb"]},
         {"client_id": "query-app", "token_endpoint_auth_method": "none",
          "redirect_uris": ["https://q.example/cb?x&y=%20&z=%E9"]},
         {"client_id": "public-app", "client_name": "Public App", "token_endpoint_auth_method": "none",
