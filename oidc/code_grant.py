@@ -28,15 +28,12 @@ async def redeem_code(
     if verifier is not None and not PKCE_VERIFIER.fullmatch(verifier):
         raise InvalidGrantError("code_verifier is malformed (RFC 7636 4.1)")
     store, now, code_id = provider.store, provider.clock(), digest(code)
-    # RFC 6749 §4.1.3: the code must have been issued to this client. Checked before the code is
-    # used, so that another client holding a stolen code cannot burn it.
-    found = await store.codes.get(code_id, now)
-    if found is None or found.client_id != client.client_id:
-        raise InvalidGrantError("the code is invalid, expired, or issued to another client")
     # Marked used before anything else is checked: a code is single use whatever happens next.
-    redemption = await store.codes.redeem(code_id, now)
+    # The store checks that it was issued to this client (RFC 6749 §4.1.3) in the same step, so
+    # another client holding a stolen code cannot burn it.
+    redemption = await store.codes.redeem(code_id, now, client.client_id)
     if redemption is None:
-        raise InvalidGrantError("the code has expired")
+        raise InvalidGrantError("the code is invalid, expired, or issued to another client")
     record = redemption.record
     if not redemption.first:
         # RFC 6749 §4.1.2: a code used twice is refused, and the tokens issued from it are revoked.

@@ -29,7 +29,7 @@ async def refresh(
     scope = form.get("scope")
     if scope is not None and not set(scope.split()) <= set(record.scope.split()):
         raise InvalidScopeError("a refresh cannot widen the scope")
-    redemption = await store.refresh_tokens.redeem(token_id, now)
+    redemption = await store.refresh_tokens.redeem(token_id, now, client.client_id)
     if redemption is None:
         raise InvalidGrantError("the refresh token has expired")
     if not redemption.first:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from store.records import AuthEvent, ClientRecord, Factor, FlowRunRecord, UserRecord
+from store.records import AuthEvent, ClientRecord, Factor, FlowRunRecord
 
 if TYPE_CHECKING:
     from steps.password_hashing import PasswordHashing
@@ -71,10 +71,6 @@ class StepContext:
     def flow_data(self) -> dict[str, Any]:
         """Data shared by all steps of the run (e.g. the login name `identify` collected)."""
         return self.run.scratch.setdefault("_flow", {})
-
-    async def user(self) -> UserRecord | None:
-        """The user identified so far, if any."""
-        return await self.store.users.get(self.run.subject) if self.run.subject else None
 
     def record_authentication(self, method: str, factor: Factor) -> None:
         """Note a proof of identity: `method` is an RFC 8176 `amr` value."""

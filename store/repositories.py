@@ -85,9 +85,12 @@ class GrantRepository(Protocol):
 class CodeRepository(Protocol):
     async def add(self, code: CodeRecord) -> None: ...
     async def get(self, code_id: str, now: float) -> CodeRecord | None: ...
-    async def redeem(self, code_id: str, now: float) -> Redemption[CodeRecord] | None:
+    async def redeem(
+        self, code_id: str, now: float, client_id: str
+    ) -> Redemption[CodeRecord] | None:
         """Mark the code used in one atomic step (of concurrent callers exactly one is `first`).
-        None when there is no such unexpired code."""
+        None when there is no such unexpired code of `client_id`; another client's code is left
+        untouched, so it cannot be burnt by whoever stole it."""
 
 
 class AccessTokenRepository(Protocol):
@@ -100,7 +103,9 @@ class AccessTokenRepository(Protocol):
 class RefreshTokenRepository(Protocol):
     async def add(self, token: RefreshTokenRecord) -> None: ...
     async def get(self, token_id: str, now: float) -> RefreshTokenRecord | None: ...
-    async def redeem(self, token_id: str, now: float) -> Redemption[RefreshTokenRecord] | None:
+    async def redeem(
+        self, token_id: str, now: float, client_id: str
+    ) -> Redemption[RefreshTokenRecord] | None:
         """As `CodeRepository.redeem`."""
 
 

@@ -141,19 +141,23 @@ class DocumentTable(Generic[D]):
         cursor = await self.db.execute(sql, params)
         return cursor.rowcount == 1
 
-    async def claim(self, doc_id: str, now: float) -> Redemption[D] | None:
-        """Move an unexpired document from version 0 to 1 in one statement (atomic across
-        processes); a document already claimed comes back with `first=False`."""
+    async def claim(self, doc_id: str, now: float, client_id: str) -> Redemption[D] | None:
+        """Move an unexpired document of `client_id` from version 0 to 1 in one statement (atomic
+        across processes); one already claimed comes back with `first=False`, one of another
+        client as None (untouched)."""
         async with self.db.execute(
             f"UPDATE {self.name} SET version = 1, data = json_set(data, '$.version', 1)"
-            " WHERE id = ? AND version = 0 AND expires_at > ? RETURNING data",
-            [doc_id, now],
+            " WHERE id = ? AND version = 0 AND expires_at > ?"
+            " AND json_extract(data, '$.client_id') = ? RETURNING data",
+            [doc_id, now, client_id],
         ) as cursor:
             row = await cursor.fetchone()
         if row is not None:
             return Redemption(self.model.model_validate_json(row[0]), True)
         again = await self.get(doc_id, now)
-        return Redemption(again, False) if again is not None else None
+        if again is None or getattr(again, "client_id", None) != client_id:
+            return None
+        return Redemption(again, False)
 
     async def set_flag(self, doc_id: str, field: str, value: object) -> None:
         """Set one field of a stored document in place."""

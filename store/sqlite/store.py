@@ -141,8 +141,8 @@ class SqliteSingleUse(Generic[D]):
     async def get(self, record_id: str, now: float) -> D | None:
         return await self.table.get(record_id, now)
 
-    async def redeem(self, record_id: str, now: float) -> Redemption[D] | None:
-        return await self.table.claim(record_id, now)
+    async def redeem(self, record_id: str, now: float, client_id: str) -> Redemption[D] | None:
+        return await self.table.claim(record_id, now, client_id)
 
 
 class SqliteAccessTokens:

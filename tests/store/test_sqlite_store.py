@@ -189,24 +189,24 @@ async def test_grant_add_get_revoke_and_expiry(store: Store) -> None:
 async def test_code_is_redeemed_first_once(store: Store) -> None:
     await store.codes.add(code())
     used = code().model_copy(update={"version": 1})
-    assert (await store.codes.redeem("code-1", NOW)) == Redemption(used, True)
-    again = await store.codes.redeem("code-1", NOW)
+    assert (await store.codes.redeem("code-1", NOW, "app")) == Redemption(used, True)
+    again = await store.codes.redeem("code-1", NOW, "app")
     assert again is not None and (again.record.id, again.first) == ("code-1", False)
-    assert (await store.codes.redeem("other", NOW)) is None
-    assert (await store.codes.redeem("code-1", NOW + 60)) is None
+    assert (await store.codes.redeem("other", NOW, "app")) is None
+    assert (await store.codes.redeem("code-1", NOW + 60, "app")) is None
 
 
 async def test_expired_code_is_not_returned(store: Store) -> None:
     await store.codes.add(code(expires_at=NOW + 60))
-    assert (await store.codes.redeem("code-1", NOW + 60)) is None
+    assert (await store.codes.redeem("code-1", NOW + 60, "app")) is None
     used = code().model_copy(update={"version": 1})
-    assert (await store.codes.redeem("code-1", NOW + 59)) == Redemption(used, True)
+    assert (await store.codes.redeem("code-1", NOW + 59, "app")) == Redemption(used, True)
 
 
 async def test_a_redeemed_record_reads_back_as_used(store: Store) -> None:
     await store.codes.add(code())
-    await store.codes.redeem("code-1", NOW)
-    again = await store.codes.redeem("code-1", NOW)
+    await store.codes.redeem("code-1", NOW, "app")
+    again = await store.codes.redeem("code-1", NOW, "app")
     assert again is not None and again.record.version == 1
 
 
@@ -219,7 +219,7 @@ def winners(results: list[Redemption[CodeRecord] | None]) -> int:
 
 async def test_concurrent_redeem_on_one_connection_has_one_winner(store: Store) -> None:
     await store.codes.add(code())
-    results = await asyncio.gather(*(store.codes.redeem("code-1", NOW) for _ in range(50)))
+    results = await asyncio.gather(*(store.codes.redeem("code-1", NOW, "app") for _ in range(50)))
     assert winners(results) == 1
 
 
@@ -232,7 +232,7 @@ async def test_concurrent_redeem_on_two_connections_has_one_winner(tmp_path: Pat
             assert path.is_file()
             await first.codes.add(code())
             results = await asyncio.gather(
-                *(s.codes.redeem("code-1", NOW) for _ in range(25) for s in (first, second))
+                *(s.codes.redeem("code-1", NOW, "app") for _ in range(25) for s in (first, second))
             )
         finally:
             await second.close()
@@ -268,3 +268,11 @@ async def test_secrets_get_or_create_returns_the_first_value(store: Store) -> No
     assert (await store.secrets.get_or_create("cookie", "second")) == "first"
     assert (await store.secrets.get_or_create("other", "x")) == "x"
 
+
+
+async def test_another_client_cannot_redeem_or_burn_a_code(store: Store) -> None:
+    await store.codes.add(code())
+    assert await store.codes.redeem("code-1", NOW, "thief") is None
+    won = await store.codes.redeem("code-1", NOW, "app")
+    assert won is not None and won.first
+    assert await store.codes.redeem("code-1", NOW, "thief") is None  # not even told it was used
