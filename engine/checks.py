@@ -3,30 +3,64 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ValidationError
 
-from engine.model import TERMINALS, FlowsFile, FlowSpec
+from engine.assurance import ACR_VALUES_SUPPORTED
+from engine.compiled import BranchKey
+from engine.conditions import ConditionError, Test, compile_condition
+from engine.model import TERMINALS, FlowsFile, FlowSpec, StepSpec
 from engine.yaml_source import Path, Problem, YamlSource, pydantic_problems
 from steps.base import Step
 from steps.registry import UnknownStepType, resolve_step_type
+from steps.subflow import SubflowStep
 
 
-def check_flows(source: YamlSource, spec: FlowsFile) -> tuple[list[Problem], dict[Path, BaseModel]]:
-    """Every problem in `spec`, and the validated options of each step (by its path)."""
-    problems: list[Problem] = []
-    options: dict[Path, BaseModel] = {}
-    if spec.default_flow not in spec.flows:
-        problems.append(
-            source.problem(("default_flow",), f"default_flow {spec.default_flow!r} is not a flow")
-        )
+@dataclass
+class Checked:
+    """What the checks found, and what they validated on the way (used to compile the flows)."""
+
+    problems: list[Problem] = field(default_factory=list)
+    options: dict[Path, BaseModel] = field(default_factory=dict)
+    conditions: dict[str, dict[BranchKey, Test]] = field(default_factory=dict)
+
+
+def check_flows(source: YamlSource, spec: FlowsFile) -> Checked:
+    """Every problem in `spec`, with the validated options and compiled conditions."""
+    checked = Checked()
+    checked.problems.extend(_check_selection(source, spec))
     for flow_name, flow in spec.flows.items():
-        problems.extend(_check_flow(source, flow_name, flow, options))
-    return problems, options
+        conditions = checked.conditions.setdefault(flow_name, {})
+        checked.problems.extend(
+            _check_flow(source, spec, flow_name, flow, checked.options, conditions)
+        )
+    checked.problems.extend(_check_subflow_cycles(source, spec))
+    return checked
+
+
+def _check_selection(source: YamlSource, spec: FlowsFile) -> Iterator[Problem]:
+    named = [("default_flow", spec.default_flow), ("registration_flow", spec.registration_flow)]
+    for key, name in named:
+        if name is not None and name not in spec.flows:
+            yield source.problem((key,), f"{key} {name!r} is not a flow")
+    for acr, name in spec.acr_flows.items():
+        if acr not in ACR_VALUES_SUPPORTED:
+            yield source.problem(
+                ("acr_flows", acr),
+                f"unknown acr {acr!r} (known: {', '.join(ACR_VALUES_SUPPORTED)})",
+            )
+        if name not in spec.flows:
+            yield source.problem(("acr_flows", acr), f"acr_flows names {name!r}, not a flow")
 
 
 def _check_flow(
-    source: YamlSource, flow_name: str, flow: FlowSpec, options: dict[Path, BaseModel]
+    source: YamlSource,
+    spec: FlowsFile,
+    flow_name: str,
+    flow: FlowSpec,
+    options: dict[Path, BaseModel],
+    conditions: dict[BranchKey, Test],
 ) -> Iterator[Problem]:
     base: Path = ("flows", flow_name)
     if flow.start is not None and flow.start not in flow.steps:
@@ -46,7 +80,14 @@ def _check_flow(
             options[path] = step_type.Options.model_validate(step.options)
         except ValidationError as exc:
             yield from pydantic_problems(source, exc, (*path, "options"))
-        yield from _check_wiring(source, path, step_name, step_type, step.on, flow)
+            continue
+        chosen = options[path]
+        if isinstance(chosen, SubflowStep.Options) and chosen.flow not in spec.flows:
+            yield source.problem(
+                (*path, "options", "flow"), f"sub-flow {chosen.flow!r} is not a flow"
+            )
+        yield from _check_wiring(source, path, step_name, step_type, chosen, step, flow)
+        yield from _check_branches(source, path, step_name, step, conditions)
     yield from _check_graph(source, base, flow)
 
 
@@ -55,30 +96,69 @@ def _check_wiring(
     path: Path,
     step_name: str,
     step_type: type[Step],
-    wiring: dict[str, str],
+    options: BaseModel,
+    step: StepSpec,
     flow: FlowSpec,
 ) -> Iterator[Problem]:
-    for outcome, target in wiring.items():
-        if outcome not in step_type.outcomes:
+    required = step_type.outcomes_for(options)
+    allowed = required | step_type.optional_outcomes.keys()
+    for outcome in step.on:
+        if outcome not in allowed:
             yield source.problem(
                 (*path, "on", outcome),
                 f"step {step_name!r} ({step_type.type}) never emits {outcome!r};"
-                f" it emits: {', '.join(sorted(step_type.outcomes))}",
+                f" it emits: {', '.join(sorted(allowed))}",
             )
-        if target not in flow.steps and target not in TERMINALS:
-            yield source.problem(
-                (*path, "on", outcome),
-                f"{outcome!r} leads to {target!r}, which is neither a step nor a terminal"
-                f" ({', '.join(sorted(TERMINALS))})",
-            )
-    for outcome in sorted(step_type.outcomes - wiring.keys()):
+        for branch in step.branches(outcome):
+            if branch.to not in flow.steps and branch.to not in TERMINALS:
+                yield source.problem(
+                    (*path, "on", outcome),
+                    f"{outcome!r} leads to {branch.to!r}, which is neither a step nor a terminal"
+                    f" ({', '.join(sorted(TERMINALS))})",
+                )
+    for outcome in sorted(required - step.on.keys()):
         yield source.problem(
             (*path, "on"), f"step {step_name!r} does not say where {outcome!r} leads"
         )
 
 
+def _check_branches(
+    source: YamlSource,
+    path: Path,
+    step_name: str,
+    step: StepSpec,
+    conditions: dict[BranchKey, Test],
+) -> Iterator[Problem]:
+    for outcome, wiring in step.on.items():
+        listed = isinstance(wiring, list)
+        branches = step.branches(outcome)
+        for i, branch in enumerate(branches):
+            here: Path = (*path, "on", outcome, i) if listed else (*path, "on", outcome)
+            if branch.message is not None and branch.to not in ("deny", "error"):
+                yield source.problem(
+                    (*here, "message"), "only a branch to `deny` or `error` has a message"
+                )
+            if branch.when is None:
+                if i < len(branches) - 1:
+                    yield source.problem(
+                        here, f"branches of {outcome!r} after this one (no `if`) are never taken"
+                    )
+                continue
+            try:
+                conditions[(step_name, outcome, i)] = compile_condition(
+                    branch.when, (*here, "if")
+                )
+            except ConditionError as exc:
+                yield source.problem(exc.path, exc.message)
+        if branches[-1].when is not None:
+            yield source.problem(
+                (*path, "on", outcome),
+                f"the last branch of {outcome!r} needs no `if`: it says where to go otherwise",
+            )
+
+
 def _check_graph(source: YamlSource, base: Path, flow: FlowSpec) -> Iterator[Problem]:
-    edges = {name: set(step.on.values()) for name, step in flow.steps.items()}
+    edges = {name: step.targets() for name, step in flow.steps.items()}
     reachable = _closure({flow.start_step}, edges)
     for name in flow.steps:
         if name not in reachable:
@@ -93,8 +173,26 @@ def _check_graph(source: YamlSource, base: Path, flow: FlowSpec) -> Iterator[Pro
     for name in flow.steps:
         if name in reachable and name not in finishing:
             yield source.problem(
-                (*base, "steps", name), f"step {name!r} can never lead to `done` or `deny`"
+                (*base, "steps", name), f"step {name!r} can never lead to `done`, `deny` or `error`"
             )
+
+
+def _check_subflow_cycles(source: YamlSource, spec: FlowsFile) -> Iterator[Problem]:
+    calls: dict[str, dict[str, str]] = {}  # flow -> {step: called flow}
+    for flow_name, flow in spec.flows.items():
+        for step_name, step in flow.steps.items():
+            called = step.options.get("flow") if step.type == SubflowStep.type else None
+            if isinstance(called, str) and called in spec.flows:
+                calls.setdefault(flow_name, {})[step_name] = called
+    edges = {name: set(steps.values()) for name, steps in calls.items()}
+    for flow_name, steps in calls.items():
+        for step_name, called in steps.items():
+            if flow_name in _closure({called}, edges):
+                yield source.problem(
+                    ("flows", flow_name, "steps", step_name, "options", "flow"),
+                    f"sub-flow cycle: {flow_name!r} calls {called!r}, which leads back to"
+                    f" {flow_name!r}",
+                )
 
 
 def _closure(start: set[str], edges: dict[str, set[str]]) -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,10 +21,15 @@ class FlowsError(YamlSourceError):
 
 @dataclass
 class FlowSet:
-    """The compiled flows of one file."""
+    """The compiled flows of one version of the file (`version` is a hash of its content)."""
 
+    spec: FlowsFile
     flows: dict[str, CompiledFlow]
-    default: str
+    version: str
+
+    @property
+    def default(self) -> str:
+        return self.spec.default_flow
 
     def get(self, name: str | None) -> CompiledFlow:
         return self.flows[name or self.default]
@@ -43,16 +49,17 @@ def load_flows_text(text: str, file: str = "flows.yaml") -> FlowSet:
         spec = FlowsFile.model_validate(source.data)
     except ValidationError as exc:
         raise FlowsError(pydantic_problems(source, exc)) from exc
-    problems, options = check_flows(source, spec)
-    if problems:
-        raise FlowsError(sorted(problems, key=lambda p: (p.line, p.column)))
+    checked = check_flows(source, spec)
+    if checked.problems:
+        raise FlowsError(sorted(checked.problems, key=lambda p: (p.line, p.column, p.message)))
     compiled = {}
     for flow_name, flow in spec.flows.items():
         steps = {
             step_name: resolve_step_type(step.type)(
-                step_name, options[("flows", flow_name, "steps", step_name)]
+                step_name, checked.options[("flows", flow_name, "steps", step_name)]
             )
             for step_name, step in flow.steps.items()
         }
-        compiled[flow_name] = compile_flow(flow_name, flow, steps)
-    return FlowSet(compiled, spec.default_flow)
+        compiled[flow_name] = compile_flow(flow_name, flow, steps, checked.conditions[flow_name])
+    version = hashlib.sha256(spec.model_dump_json().encode()).hexdigest()[:16]
+    return FlowSet(spec, compiled, version)

@@ -6,8 +6,28 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# Where a run can end. `done`: the user is authenticated; `deny`: the client gets access_denied.
-TERMINALS = frozenset({"done", "deny"})
+# Where a run can end. `done`: the user is authenticated; `deny`: the client gets access_denied;
+# `error`: the person sees an error page and the client hears nothing.
+TERMINALS = frozenset({"done", "deny", "error"})
+
+# A condition as written: a name (`login_hint`), or a one-key mapping from a name to its argument
+# (`has_credential: totp`, `all: [...]`, `not: {...}`). engine/conditions.py gives them meaning.
+RawCondition = str | dict[str, Any]
+
+
+class Branch(BaseModel):
+    """One way an outcome can lead: to a step or terminal, when `if` holds (always without it)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    to: str = Field(description="The next step, or `done`, `deny`, `error`.")
+    when: RawCondition | None = Field(None, alias="if", description="A condition.")
+    message: str | None = Field(
+        None, description="For `deny` and `error`: what the person is told."
+    )
+
+
+Wiring = str | Branch | list[Branch]
 
 
 class StepSpec(BaseModel):
@@ -17,9 +37,20 @@ class StepSpec(BaseModel):
 
     type: str = Field(description="A built-in step type, or package.module:ClassName.")
     options: dict[str, Any] = Field(default_factory=dict, description="Checked by the step type.")
-    on: dict[str, str] = Field(
-        default_factory=dict, description="outcome -> next step name, `done` or `deny`."
+    on: dict[str, Wiring] = Field(
+        default_factory=dict,
+        description="outcome -> next step (or terminal), or a list of `{to, if}` branches.",
     )
+
+    def branches(self, outcome: str) -> list[Branch]:
+        """The branches of `outcome` in order (a plain target is one unconditional branch)."""
+        wiring = self.on[outcome]
+        if isinstance(wiring, str):
+            return [Branch.model_validate({"to": wiring})]
+        return [wiring] if isinstance(wiring, Branch) else list(wiring)
+
+    def targets(self) -> set[str]:
+        return {branch.to for outcome in self.on for branch in self.branches(outcome)}
 
 
 class FlowSpec(BaseModel):
@@ -42,4 +73,11 @@ class FlowsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     default_flow: str = Field("default", description="The flow for clients that name none.")
+    registration_flow: str | None = Field(
+        None, description="The flow for `prompt=create` (sign-up)."
+    )
+    acr_flows: dict[str, str] = Field(
+        default_factory=dict,
+        description="acr value -> flow, for requests whose `acr_values` ask for that level.",
+    )
     flows: dict[str, FlowSpec] = Field(min_length=1)

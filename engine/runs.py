@@ -1,106 +1,249 @@
-"""Running flows: a run is loaded, advanced by at most one outcome, and saved, once per request."""
+"""Running flows: a run is loaded, advanced, and saved once per request.
+
+Moving a run: a step's outcome picks a branch (conditions evaluated first), which leads to a step,
+a sub-flow (entered at its start, with the caller kept on the run's stack) or a terminal (a
+sub-flow's `done`/`deny` returns to its caller as that outcome). Steps that have nothing to ask
+answer `render` with an outcome, so the run moves on until a step shows a page or the run ends.
+"""
 
 from __future__ import annotations
 
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from engine.compiled import CompiledFlow
 from engine.loader import FlowSet
 from engine.model import TERMINALS
-from steps.base import Outcome, Page, StepContext
+from engine.selection import select_flow
+from mail.mailer import Mailer
+from steps.base import BrowserFacts, Outcome, Page, StepContext
 from steps.password_hashing import PasswordHashing
-from store.records import ClientRecord, FlowRunRecord
+from steps.subflow import SubflowStep
+from store.records import AuthEvent, ClientRecord, FlowRunRecord, Frame
 from store.repositories import Store
+
+MAX_MOVES = 100  # per request: a loop of steps that all pass without a page is a flows.yaml bug
+MAX_LOG = 200
+SWITCH_USER = "_switch_user"
+CHOSEN_OUTCOME = "_outcome"
+FORM_STEP = "_step"
+
+
+class RunError(RuntimeError):
+    """A flow that moves forever without showing a page."""
+
+
+@dataclass(frozen=True)
+class Seed:
+    """What an existing SSO session already proved, for a run that only adds to it (step-up,
+    consent): steps whose proof is there pass without a page."""
+
+    subject: str
+    events: list[AuthEvent]
 
 
 class FlowEngine:
-    """Starts runs for authorize requests and moves them through their flow."""
+    """Starts runs for authorize requests and moves them through their flows."""
 
     def __init__(
         self,
         flows: FlowSet,
         store: Store,
         passwords: PasswordHashing,
+        mailer: Mailer,
         run_lifetime: int = 1800,
         clock: Callable[[], float] = time.time,
+        versions_kept: int = 20,
     ) -> None:
-        self.flows, self.store, self.passwords = flows, store, passwords
-        self.run_lifetime, self.clock = run_lifetime, clock
+        self.store, self.passwords, self.mailer = store, passwords, mailer
+        self.run_lifetime, self.clock, self.versions_kept = run_lifetime, clock, versions_kept
+        self.versions: OrderedDict[str, FlowSet] = OrderedDict()
+        self.flows = flows
+        self.reload(flows)
 
-    def select(self, client: ClientRecord) -> CompiledFlow:
-        """The flow for this client: its `flow:` if it names one, the default otherwise."""
-        return self.flows.get(client.flow)
+    def reload(self, flows: FlowSet) -> None:
+        """Serve new runs from `flows`; runs in flight keep the version they started with."""
+        self.flows = flows
+        self.versions[flows.version] = flows
+        self.versions.move_to_end(flows.version)
+        while len(self.versions) > self.versions_kept:
+            self.versions.popitem(last=False)
 
     async def start(
-        self, client: ClientRecord, request: dict[str, Any], browser_hash: str
+        self,
+        client: ClientRecord,
+        request: dict[str, Any],
+        browser_hash: str,
+        seed: Seed | None = None,
+        browser: BrowserFacts | None = None,
     ) -> FlowRunRecord:
-        flow = self.select(client)
+        flow = self.flows.get(select_flow(self.flows.spec, client, request))
         now = self.clock()
         run = FlowRunRecord(
             id=secrets.token_urlsafe(24),
             flow=flow.name,
-            flow_hash=flow.hash,
+            flows_version=self.flows.version,
             state=flow.start,
             client_id=client.client_id,
             request=request,
             browser_hash=browser_hash,
             csrf_token=secrets.token_urlsafe(24),
+            subject=seed.subject if seed else None,
+            auth_events=list(seed.events) if seed else [],
             created_at=now,
             expires_at=now + self.run_lifetime,
-            log=[{"at": now, "event": "start", "step": flow.start}],
+            log=[{"at": now, "event": "start", "flow": flow.name, "seeded": seed is not None}],
         )
+        ctx = self._context(run, client, browser)
+        await self._enter(run, ctx)
         await self.store.runs.add(run)
         return run
 
     async def load(self, run_id: str) -> FlowRunRecord | None:
-        """A run that is still alive and whose flow has not changed under it."""
+        """A run that is still alive, and whose flows version this process still knows."""
         run = await self.store.runs.get(run_id, self.clock())
-        if run is None or self._flow_of(run) is None:
+        if run is None or run.flows_version not in self.versions:
             return None
         return run
 
-    def _flow_of(self, run: FlowRunRecord) -> CompiledFlow | None:
-        flow = self.flows.flows.get(run.flow)
-        return flow if flow is not None and flow.hash == run.flow_hash else None
-
     @staticmethod
     def is_finished(run: FlowRunRecord) -> bool:
-        return run.state in TERMINALS
+        return run.state in TERMINALS and not run.stack
 
-    def _context(self, run: FlowRunRecord, client: ClientRecord) -> StepContext:
-        return StepContext(run, run.state, client, self.store, self.passwords, self.clock())
+    def _flow(self, run: FlowRunRecord) -> CompiledFlow:
+        return self.versions[run.flows_version].flows[run.flow]
 
-    async def render(self, run: FlowRunRecord, client: ClientRecord) -> Page:
-        flow = self._flow_of(run)
-        assert flow is not None and not self.is_finished(run)
-        return await flow.steps[run.state].render(self._context(run, client))
+    def _context(
+        self, run: FlowRunRecord, client: ClientRecord, browser: BrowserFacts | None
+    ) -> StepContext:
+        return StepContext(
+            run, run.state, client, self.store, self.passwords, self.mailer, self.clock(),
+            browser or BrowserFacts(),
+        )
+
+    async def show(
+        self, run: FlowRunRecord, client: ClientRecord, browser: BrowserFacts | None = None
+    ) -> Page | None:
+        """The current step's page, after moving past steps with nothing to ask; None when the
+        run has finished. Saves the run if it moved (`StaleVersionError` if another request did)."""
+        ctx = self._context(run, client, browser)
+        before = run.model_dump()
+        page = await self._settle(run, ctx)
+        if run.model_dump() != before:
+            await self.store.runs.save(run)
+        return page
 
     async def submit(
-        self, run: FlowRunRecord, client: ClientRecord, form: Mapping[str, str]
+        self,
+        run: FlowRunRecord,
+        client: ClientRecord,
+        form: Mapping[str, str],
+        browser: BrowserFacts | None = None,
     ) -> Page | None:
         """Hand a form to the current step. A `Page` means: show it again (with errors); None
-        means the run moved on. Raises `StaleVersionError` if another request moved it first."""
-        flow = self._flow_of(run)
-        assert flow is not None and not self.is_finished(run)
-        step_name = run.state
-        result = await flow.steps[step_name].handle(self._context(run, client), form)
-        if isinstance(result, Outcome):
-            run.state = flow.advance(step_name, result.name)
-            run.log.append(
-                {
-                    "at": self.clock(),
-                    "event": "outcome",
-                    "step": step_name,
-                    "outcome": result.name,
-                    "to": run.state,
-                }
-            )
+        means the run moved on (or the form was for another step). Raises `StaleVersionError`
+        if another request moved the run first."""
+        if self.is_finished(run) or form.get(FORM_STEP, run.state) != run.state:
+            return None  # a form from an earlier page (the Back button): show the current step
+        ctx = self._context(run, client, browser)
+        step = self._flow(run).steps[run.state]
+        chosen = form.get(CHOSEN_OUTCOME)
+        result: Page | Outcome
+        if SWITCH_USER in form:
+            self._restart(run)
+            await self.store.runs.save(run)
+            return None
+        if chosen and chosen in step.optional_outcomes and chosen in self._wired(run):
+            result = Outcome(chosen)
+            await self._fire(run, ctx, chosen)
+        else:
+            result = await step.handle(ctx, form)
+            if isinstance(result, Outcome):
+                await self._fire(run, ctx, result.name)
+            elif result.errors:
+                run.attempts[run.state] = run.attempts.get(run.state, 0) + 1
         await self.store.runs.save(run)
-        return result if isinstance(result, Page) else None
+        return self._decorate(run, result) if isinstance(result, Page) else None
 
     async def finish(self, run: FlowRunRecord) -> None:
         """Consume a finished run: of two requests racing to finish it, one wins."""
         await self.store.runs.delete(run)
+
+    async def _settle(self, run: FlowRunRecord, ctx: StepContext) -> Page | None:
+        for _ in range(MAX_MOVES):
+            if self.is_finished(run):
+                return None
+            ctx.step_name = run.state
+            result = await self._flow(run).steps[run.state].render(ctx)
+            if isinstance(result, Page):
+                return self._decorate(run, result)
+            await self._fire(run, ctx, result.name)
+        raise RunError(f"run {run.id} moved {MAX_MOVES} times without a page (flow {run.flow})")
+
+    async def _fire(self, run: FlowRunRecord, ctx: StepContext, outcome: str) -> None:
+        """Take the branch of `outcome` whose condition holds, then enter where it leads."""
+        flow = self._flow(run)
+        truths, seen = {}, {}
+        for key, _ in flow.branches(run.state, outcome):
+            test = flow.conditions.get(key)
+            truths[key] = await test.test(ctx) if test else True
+            if test:
+                seen[test.describe()] = truths[key]
+            if truths[key]:
+                break
+        for key, _ in flow.branches(run.state, outcome):
+            truths.setdefault(key, False)
+        origin = run.state
+        run.state = flow.advance(origin, outcome, truths)
+        taken = next(b for k, b in flow.branches(origin, outcome) if truths[k])
+        run.message = taken.message if run.state in ("deny", "error") else None
+        self._log(run, "outcome", step=origin, outcome=outcome, to=run.state, conditions=seen)
+        await self._enter(run, ctx)
+
+    async def _enter(self, run: FlowRunRecord, ctx: StepContext) -> None:
+        """Follow where the run has just arrived: into a sub-flow, or back out of one."""
+        step = self._flow(run).steps.get(run.state)
+        if isinstance(step, SubflowStep):
+            run.stack.append(Frame(flow=run.flow, step=run.state))
+            run.flow = step.options.flow  # type: ignore[attr-defined]
+            run.state = self._flow(run).start
+            self._log(run, "enter", flow=run.flow)
+            await self._enter(run, ctx)
+        elif run.state in TERMINALS and run.stack:
+            if run.state == "error":
+                run.stack.clear()  # an error ends the whole run
+                return
+            frame, outcome = run.stack.pop(), run.state
+            run.flow, run.state = frame.flow, frame.step
+            self._log(run, "return", flow=run.flow, outcome=outcome)
+            await self._fire(run, ctx, outcome)
+
+    def _restart(self, run: FlowRunRecord) -> None:
+        """"Not you?": forget who was identified and what they proved; start the flow over."""
+        top = run.stack[0].flow if run.stack else run.flow
+        run.flow, run.stack, run.subject, run.message = top, [], None, None
+        run.state = self._flow(run).start
+        run.auth_events, run.scratch, run.attempts = [], {}, {}
+        self._log(run, "switch_user", flow=top)
+
+    def _wired(self, run: FlowRunRecord) -> set[str]:
+        return set(self._flow(run).spec.steps[run.state].on)
+
+    def _decorate(self, run: FlowRunRecord, page: Page) -> Page:
+        """Add what every step page offers: the wired optional outcomes, and "not you?"."""
+        step = self._flow(run).steps[run.state]
+        wired = self._wired(run)
+        page.actions = [(o, label) for o, label in step.optional_outcomes.items() if o in wired]
+        page.step = run.state
+        login = run.scratch.get("_flow", {}).get("login")
+        page.identified_as = login if isinstance(login, str) else None
+        return page
+
+    def _log(self, run: FlowRunRecord, event: str, **details: Any) -> None:
+        run.log.append({"at": self.clock(), "event": event, **details})
+        del run.log[:-MAX_LOG]
+

@@ -11,6 +11,8 @@ import logging
 
 from quart import Blueprint, Response, request, url_for
 
+from engine.assurance import ACR_VALUES_SUPPORTED
+from engine.runs import Seed
 from oidc.authorization_response import authorization_response, error_response
 from oidc.authorize_request import (
     CHECKS,
@@ -24,20 +26,29 @@ from oidc.authorize_request import (
     revalidate,
     trusted_client_id,
 )
+from oidc.consent import missing_consent
 from oidc.cookies import (
     browser_binding,
     set_browser_cookie,
     set_session_cookie,
 )
 from oidc.crypto import same_secret
-from oidc.errors import AccessDeniedError, ErrorPage, LoginRequiredError, OAuth2Error
+from oidc.errors import (
+    AccessDeniedError,
+    ConsentRequiredError,
+    ErrorPage,
+    InteractionRequiredError,
+    LoginRequiredError,
+    OAuth2Error,
+    printable,
+)
 from oidc.grants import issue_code
 from oidc.http import see_other
 from oidc.id_token_hint import hinted_subject
 from oidc.provider import Provider, current_provider
 from oidc.sessions import current_session, start_session
 from store.errors import StaleVersionError
-from store.records import ClientRecord, SessionRecord
+from store.records import ClientRecord, FlowRunRecord, SessionRecord
 from ui.messages import N_
 
 blueprint = Blueprint("authorize", __name__)
@@ -68,8 +79,8 @@ async def authorize() -> Response:
         session = await current_session(provider)
         if hinted is not None and session is not None and session.subject != hinted:
             session = None  # the client expects another user than the one signed in here
-        if session is not None and _session_satisfies(provider, auth_request, session):
-            return await _issue_code(provider, client, auth_request, session)
+        if session is not None and _session_fresh(provider, auth_request, session):
+            return await _answer_with_session(provider, client, auth_request, session)
         if "none" in auth_request.prompt:
             raise LoginRequiredError()
         if hinted is not None and auth_request.login_hint is None:
@@ -80,17 +91,43 @@ async def authorize() -> Response:
         return await error_response(provider, target, error)
 
 
-def _session_satisfies(provider: Provider, req: AuthorizeRequest, session: SessionRecord) -> bool:
-    """Whether the SSO session may answer without pages (OIDC Core §3.1.2.1 prompt, max_age)."""
-    if "login" in req.prompt or "select_account" in req.prompt:
+def _session_fresh(provider: Provider, req: AuthorizeRequest, session: SessionRecord) -> bool:
+    """Whether the SSO session may stand for the user (OIDC Core §3.1.2.1 prompt, max_age)."""
+    if {"login", "select_account", "create"} & set(req.prompt):
         # Without an account chooser, signing in again is how a person picks another account.
         return False
     return req.max_age is None or provider.clock() - session.auth_time <= req.max_age
 
 
-async def _start_run(provider: Provider, client: ClientRecord, req: AuthorizeRequest) -> Response:
+def _below_requested_acr(req: AuthorizeRequest, session: SessionRecord) -> bool:
+    """The session reached none of the requested levels we know (acr_values are in order of
+    preference; OIDC Core §3.1.2.1), so a step-up run must add what is missing."""
+    levels = [ACR_VALUES_SUPPORTED.index(a) for a in req.acr_values if a in ACR_VALUES_SUPPORTED]
+    reached = ACR_VALUES_SUPPORTED.index(session.acr) if session.acr in ACR_VALUES_SUPPORTED else -1
+    return bool(levels) and min(levels) > reached
+
+
+async def _answer_with_session(
+    provider: Provider, client: ClientRecord, req: AuthorizeRequest, session: SessionRecord
+) -> Response:
+    """Answer from the SSO session, or run the flow on top of it when a higher acr or the
+    user's consent is needed: steps whose proof the session holds pass without a page."""
+    step_up = _below_requested_acr(req, session)
+    consent = "consent" in req.prompt or bool(
+        await missing_consent(provider.store, client, session.subject, req.scopes)
+    )
+    if not step_up and not consent:
+        return await _issue_code(provider, client, req, session)
+    if "none" in req.prompt:
+        raise InteractionRequiredError() if step_up else ConsentRequiredError()
+    return await _start_run(provider, client, req, Seed(session.subject, session.events))
+
+
+async def _start_run(
+    provider: Provider, client: ClientRecord, req: AuthorizeRequest, seed: Seed | None = None
+) -> Response:
     browser_hash, new_cookie = browser_binding(provider, request)
-    run = await provider.engine.start(client, req.model_dump(), browser_hash)
+    run = await provider.engine.start(client, req.model_dump(), browser_hash, seed)
     response = see_other(url_for("flow.show", run_id=run.id))
     if new_cookie:
         set_browser_cookie(provider, response, new_cookie)
@@ -127,15 +164,40 @@ async def resume() -> Response:
     except OAuth2Error as error:
         return await error_response(provider, stored.target, error)
     if run.state == "deny":
-        return await error_response(provider, auth_request.target, AccessDeniedError())
+        denied = AccessDeniedError(run.message and printable(run.message, 200))
+        return await error_response(provider, auth_request.target, denied)
+    if run.state == "error":
+        raise ErrorPage(N_("Sign-in cannot continue"), run.message or N_("Please contact support."))
     if run.subject is None or not run.auth_events:
         # A flow reached `done` without any step proving who the user is: a flows.yaml mistake.
         log.error("flow %s reached done without authenticating anyone (run %s)", run.flow, run.id)
         raise ErrorPage(N_("Something went wrong"), N_("Please try again in a moment."), status=500)
+    try:
+        auth_request = await _with_consent(provider, client, auth_request, run)
+    except OAuth2Error as error:
+        return await error_response(provider, auth_request.target, error)
     cookie_value, session = await start_session(provider, run.subject, run.auth_events)
     response = await _issue_code(provider, client, auth_request, session)
     set_session_cookie(provider, response, cookie_value)
     return response
+
+
+async def _with_consent(
+    provider: Provider, client: ClientRecord, req: AuthorizeRequest, run: FlowRunRecord
+) -> AuthorizeRequest:
+    """The request as the user's consent allows it. Without consent, `offline_access` is
+    dropped (OIDC Core §11) and a client that requires consent gets consent_required."""
+    assert run.subject is not None
+    asked = "consented" in run.scratch.get("_flow", {})
+    if "consent" in req.prompt and not asked:
+        raise ConsentRequiredError()  # the flow has no consent step to honour prompt=consent
+    missing = await missing_consent(provider.store, client, run.subject, req.scopes)
+    if not missing:
+        return req
+    if client.require_consent:
+        raise ConsentRequiredError()
+    kept = [scope for scope in req.scopes if scope != "offline_access"]
+    return req.model_copy(update={"scope": " ".join(kept)})
 
 
 async def _issue_code(

@@ -30,7 +30,7 @@ from ui.messages import N_
 
 Params = Mapping[str, list[str]]
 
-PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account"})
+PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account", "create"})
 # RFC 7636 §4.1: 43 to 128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
 PKCE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
@@ -48,6 +48,7 @@ class AuthorizeRequest(BaseModel):
     code_challenge_method: str | None = None
     prompt: list[str] = []
     max_age: int | None = None
+    acr_values: list[str] = []
     login_hint: str | None = None
     ui_locales: str | None = None
     response_mode: str = "query"
@@ -206,6 +207,7 @@ def build_request(params: Params, client: ClientRecord) -> AuthorizeRequest:
         code_challenge_method=one(params, "code_challenge_method"),
         prompt=(one(params, "prompt") or "").split(),
         max_age=int(max_age) if max_age is not None else None,
+        acr_values=(one(params, "acr_values") or "").split(),
         login_hint=one(params, "login_hint"),
         ui_locales=one(params, "ui_locales"),
         response_mode=one(params, "response_mode") or "query",
@@ -218,11 +220,13 @@ def revalidate(req: AuthorizeRequest, client: ClientRecord) -> AuthorizeRequest:
     change of the client's registration (a removed redirect URI must not receive a code)."""
     params: dict[str, list[str]] = {
         name: [value if isinstance(value, str) else str(value)]
-        for name, value in req.model_dump(exclude={"prompt", "claims"}).items()
+        for name, value in req.model_dump(exclude={"prompt", "claims", "acr_values"}).items()
         if value is not None
     }
     if req.prompt:
         params["prompt"] = [" ".join(req.prompt)]
+    if req.acr_values:
+        params["acr_values"] = [" ".join(req.acr_values)]
     if req.claims:
         members = {target: dict.fromkeys(names) for target, names in req.claims.items()}
         params["claims"] = [json.dumps(members)]

@@ -16,7 +16,7 @@ def cookie_name(provider: Provider, name: str) -> str:
     return f"__Host-{name}" if provider.secure_cookies else name
 
 
-def _set(
+def set_cookie(
     provider: Provider, response: Response, name: str, value: str, max_age: int | None
 ) -> None:
     response.set_cookie(
@@ -44,7 +44,7 @@ def browser_binding(provider: Provider, request: Request) -> tuple[str, str | No
 
 
 def set_browser_cookie(provider: Provider, response: Response, value: str) -> None:
-    _set(provider, response, BROWSER, value, max_age=None)
+    set_cookie(provider, response, BROWSER, value, max_age=None)
 
 
 def session_cookie_digest(provider: Provider, request: Request) -> str | None:
@@ -53,7 +53,7 @@ def session_cookie_digest(provider: Provider, request: Request) -> str | None:
 
 
 def set_session_cookie(provider: Provider, response: Response, value: str) -> None:
-    _set(provider, response, SESSION, value, max_age=provider.session_lifetime)
+    set_cookie(provider, response, SESSION, value, max_age=provider.session_lifetime)
 
 
 def clear_cookie(provider: Provider, response: Response, name: str) -> None:

@@ -43,7 +43,11 @@ def provider_metadata(provider: Provider) -> dict[str, Any]:
         "claims_supported": CLAIMS_SUPPORTED,
         "code_challenge_methods_supported": ["S256"],
         "acr_values_supported": ACR_VALUES_SUPPORTED,
-        "prompt_values_supported": ["none", "login", "select_account"],
+        "prompt_values_supported": [
+            "none", "login", "consent", "select_account",
+            # Initiating User Registration via OpenID Connect 1.0: only with a registration flow.
+            *(["create"] if provider.engine.flows.spec.registration_flow else []),
+        ],
         "ui_locales_supported": provider.ui_locales,
         "claims_parameter_supported": True,
         "request_parameter_supported": False,

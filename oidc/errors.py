@@ -15,6 +15,8 @@ from authlib.oauth2.rfc6749.errors import (
     UnsupportedResponseTypeError,
 )
 from authlib.oidc.core.errors import (
+    ConsentRequiredError,
+    InteractionRequiredError,
     LoginRequiredError,
     RequestNotSupportedError,
     RequestURINotSupportedError,
@@ -65,6 +67,8 @@ class InvalidTokenError(OAuth2Error):  # type: ignore[misc]
 
 
 __all__ = [
+    "ConsentRequiredError",
+    "InteractionRequiredError",
     "AccessDeniedError",
     "ClientAuthenticationFailed",
     "ErrorPage",

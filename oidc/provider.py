@@ -27,6 +27,7 @@ class Provider:
     session_lifetime: int = 8 * 3600
     ui_locales: list[str] = field(default_factory=lambda: ["en"])
     outbound: OutboundHttp = field(default_factory=OutboundHttp)
+    device_key: str = field(default="", repr=False)  # signs the remembered-device cookie
     clock: Callable[[], float] = field(default=time.time)
 
     @property

@@ -36,6 +36,7 @@ async def start_session(
         auth_time=assurance.auth_time,
         amr=assurance.amr,
         acr=assurance.acr,
+        events=events,
         created_at=now,
         expires_at=now + provider.session_lifetime,
     )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from pathlib import Path
 
 from quart import Quart
 
 from engine.loader import load_flows
 from engine.runs import FlowEngine
+from mail.mailer import LogMailer, Mailer, SmtpMailer
 from oidc import (
     authorize,
     discovery,
@@ -22,6 +24,7 @@ from oidc.client_auth import secret_digest
 from oidc.keys import KeyRing
 from oidc.outbound import OutboundHttp
 from oidc.provider import EXTENSION_KEY, Provider
+from server.flows_reload import watch_flows
 from server.maintenance import start_maintenance
 from server.settings import ClientSettings, Settings
 from steps.password_hashing import PasswordHashing
@@ -46,6 +49,16 @@ async def sync_clients(store: Store, clients: list[ClientSettings]) -> None:
     """Clients declared in the config are written to the store at start-up."""
     for client in clients:
         await store.clients.put(client_record(client))
+
+
+def mailer_for(settings: Settings) -> Mailer:
+    if settings.smtp_host is None:
+        log.warning("smtp_host is not set: email codes are written to the log, not sent")
+        return LogMailer()
+    return SmtpMailer(
+        settings.smtp_host, settings.smtp_port, settings.mail_from,
+        settings.smtp_username, settings.smtp_password, settings.smtp_tls,
+    )
 
 
 def create_app(settings: Settings) -> Quart:
@@ -76,7 +89,9 @@ def create_app(settings: Settings) -> Quart:
             issuer=settings.issuer,
             store=store,
             keys=await KeyRing.load(store),
-            engine=FlowEngine(flows, store, passwords, run_lifetime=settings.run_lifetime),
+            engine=FlowEngine(
+                flows, store, passwords, mailer_for(settings), run_lifetime=settings.run_lifetime
+            ),
             code_lifetime=settings.code_lifetime,
             access_token_lifetime=settings.access_token_lifetime,
             id_token_lifetime=settings.id_token_lifetime,
@@ -85,11 +100,18 @@ def create_app(settings: Settings) -> Quart:
             outbound=OutboundHttp(
                 allow_private_addresses=settings.outbound_allow_private_addresses
             ),
+            device_key=await store.secrets.get_or_create(
+                "remembered-device-key", secrets.token_urlsafe(32)
+            ),
         )
         provider = app.extensions[EXTENSION_KEY]
-        app.extensions["gatehouse.tasks"] = start_maintenance(
-            provider, settings.key_refresh_interval
-        )
+        app.extensions["gatehouse.tasks"] = [
+            *start_maintenance(provider, settings.key_refresh_interval),
+            *watch_flows(
+                provider.engine, settings.path(settings.flows_file), store,
+                settings.flows_reload_interval,
+            ),
+        ]
 
     @app.after_serving
     async def stop() -> None:

@@ -52,6 +52,17 @@ class ClientSettings(BaseModel):
     policy_uri: str | None = Field(None, description="Linked from the sign-in pages.")
     tos_uri: str | None = Field(None, description="Linked from the sign-in pages.")
     flow: str | None = Field(None, description="A flow in flows.yaml; the default flow if unset.")
+    tags: list[str] = Field(
+        default_factory=list, description="Labels the `client_tag` flow condition can test."
+    )
+    require_consent: bool = Field(
+        False, description="Ask users to agree to the scopes (remembered per scope set)."
+    )
+    offline_access_without_consent: bool = Field(
+        False,
+        description="Give refresh tokens for `offline_access` without asking (trusted first-party"
+        " clients; OIDC Core §11 otherwise requires consent).",
+    )
     id_token_signed_response_alg: Literal["RS256", "ES256"] = Field(
         "RS256", description="How ID tokens for this client are signed (RFC 7591)."
     )
@@ -166,6 +177,19 @@ class Settings(BaseModel):
     key_refresh_interval: float = Field(
         60, gt=0, description="Seconds between re-reads of the signing keys from the store."
     )
+    flows_reload_interval: float = Field(
+        2, ge=0, description="Seconds between checks of flows_file for changes (0: only on SIGHUP)."
+    )
+    smtp_host: str | None = Field(
+        None, description="SMTP server for email codes; unset: codes are written to the log."
+    )
+    smtp_port: int = Field(587, description="SMTP port (587 STARTTLS, 465 TLS).")
+    smtp_tls: bool = Field(False, description="Implicit TLS (port 465); else STARTTLS if offered.")
+    smtp_username: str | None = Field(None, description="SMTP login, if the server needs one.")
+    smtp_password: str | None = Field(None, description="SMTP password.")
+    mail_from: str = Field(
+        "Gatehouse <no-reply@localhost>", description="The From address of emails."
+    )
     demo: bool = Field(False, description="Serve the demo relying party at /demo.")
     demo_client_id: str = Field("demo-rp", description="The client the demo signs in with.")
     clients: list[ClientSettings] = Field(
@@ -189,7 +213,10 @@ class Settings(BaseModel):
     )
 
 
-ENV_OVERRIDES = ("issuer", "store", "flows_file", "host", "port", "demo")
+ENV_OVERRIDES = (
+    "issuer", "store", "flows_file", "host", "port", "demo", "smtp_host", "smtp_port",
+    "smtp_username", "smtp_password", "mail_from",
+)
 
 
 class SettingsError(Exception):

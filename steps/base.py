@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from store.records import AuthEvent, ClientRecord, Factor, FlowRunRecord
+from store.records import AuthEvent, ClientRecord, Factor, FlowRunRecord, UserRecord
+from ui.messages import N_
 
 if TYPE_CHECKING:
+    from mail.mailer import Mailer
     from steps.password_hashing import PasswordHashing
     from store.repositories import Store
 
@@ -38,6 +40,11 @@ class Page:
     template: str
     values: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    # Filled in by the engine: the step's name, its wired optional outcomes (outcome, label),
+    # and the login identified so far (for "not you?").
+    step: str = ""
+    actions: list[tuple[str, str]] = field(default_factory=list)
+    identified_as: str | None = None
 
 
 @dataclass
@@ -47,16 +54,38 @@ class Outcome:
     name: str
 
 
+@dataclass(frozen=True)
+class BrowserFacts:
+    """What the browser's cookies say, checked by ui before the engine sees them."""
+
+    remembered_subjects: frozenset[str] = frozenset()
+
+
 @dataclass
 class StepContext:
-    """What a step may use while it renders or handles a form."""
+    """What a step (or a condition) may use while it renders or handles a form."""
 
     run: FlowRunRecord
     step_name: str
     client: ClientRecord
     store: Store
     passwords: PasswordHashing
+    mailer: Mailer
     now: float
+    browser: BrowserFacts = field(default_factory=BrowserFacts)
+    _user: UserRecord | None = field(default=None, repr=False)
+
+    async def user(self) -> UserRecord | None:
+        """The user identified so far in this run (loaded once per request)."""
+        if self.run.subject is None:
+            return None
+        if self._user is None or self._user.id != self.run.subject:
+            self._user = await self.store.users.get(self.run.subject)
+        return self._user
+
+    def identify(self, user: UserRecord) -> None:
+        """Say who the run is about (a proof must still be recorded to sign them in)."""
+        self.run.subject, self._user = user.id, user
 
     @property
     def request(self) -> dict[str, Any]:
@@ -66,7 +95,7 @@ class StepContext:
     @property
     def scratch(self) -> dict[str, Any]:
         """This step's private data in the run, kept between requests."""
-        return self.run.scratch.setdefault(self.step_name, {})
+        return self.run.scratch.setdefault(f"{self.run.flow}/{self.step_name}", {})
 
     def flow_data(self) -> dict[str, Any]:
         """Data shared by all steps of the run (e.g. the login name `identify` collected)."""
@@ -78,19 +107,31 @@ class StepContext:
 
 
 class Step:
-    """Base class of step types."""
+    """Base class of step types.
+
+    `outcomes` must each be wired in `on:`. `optional_outcomes` (outcome -> button label) are
+    offered as buttons only where the flow wires them, e.g. "Forgot your password?".
+    """
 
     type: ClassVar[str]
     Options: ClassVar[builtins.type[BaseModel]] = NoOptions
     outcomes: ClassVar[frozenset[str]] = frozenset({"success"})
+    optional_outcomes: ClassVar[dict[str, str]] = {"another_way": N_("Try another way")}
     template: ClassVar[str]
+    shows_page: ClassVar[bool] = True
 
     def __init__(self, name: str, options: BaseModel) -> None:
         self.name = name
         self.options = options
 
-    async def render(self, ctx: StepContext) -> Page:
-        """The page for this step as it first appears."""
+    @classmethod
+    def outcomes_for(cls, options: BaseModel) -> frozenset[str]:
+        """The outcomes a step with these options emits (most types: the class's `outcomes`)."""
+        return cls.outcomes
+
+    async def render(self, ctx: StepContext) -> Page | Outcome:
+        """The page for this step as it first appears, or an outcome when there is nothing to
+        ask (a user already identified, a consent already given): the run moves straight on."""
         raise NotImplementedError
 
     async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:

@@ -16,9 +16,12 @@ MAX_LOGIN_LENGTH = 254
 class IdentifyStep(Step):
     type = "identify"
     outcomes = frozenset({"success"})
+    optional_outcomes = {**Step.optional_outcomes, "register": N_("Create an account")}
     template = "flow/identify.html"
 
-    async def render(self, ctx: StepContext) -> Page:
+    async def render(self, ctx: StepContext) -> Page | Outcome:
+        if ctx.run.subject is not None:
+            return Outcome("success")  # known from the session this run adds to (step-up)
         login = ctx.flow_data().get("login") or ctx.request.get("login_hint") or ""
         return Page(self.template, {"login": login})
 

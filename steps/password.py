@@ -20,6 +20,11 @@ WRONG = N_("Incorrect username or password.")
 class PasswordStep(Step):
     type = "password"
     outcomes = frozenset({"success"})
+    optional_outcomes = {
+        **Step.optional_outcomes,
+        "forgot": N_("Forgot your password?"),
+        "register": N_("Create an account"),
+    }
     template = "flow/password.html"
 
     def _page(self, ctx: StepContext, typed_login: str = "") -> Page:
@@ -27,7 +32,9 @@ class PasswordStep(Step):
         login = identified or typed_login or ctx.request.get("login_hint") or ""
         return Page(self.template, {"login": login, "identified": bool(identified)})
 
-    async def render(self, ctx: StepContext) -> Page:
+    async def render(self, ctx: StepContext) -> Page | Outcome:
+        if ctx.run.subject and any(e.factor == "knowledge" for e in ctx.run.auth_events):
+            return Outcome("success")  # proved already in this run or its session (step-up)
         return self._page(ctx)
 
     async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:
@@ -41,13 +48,12 @@ class PasswordStep(Step):
         user = await ctx.store.users.find_by_login(login) if login else None
         candidate = password[:MAX_PASSWORD_LENGTH]
         if not await ctx.passwords.verify(user.password_hash if user else None, candidate):
-            ctx.run.attempts[self.name] = ctx.run.attempts.get(self.name, 0) + 1
             page.errors["password"] = WRONG
             return page
         assert user is not None and user.password_hash is not None
         if ctx.passwords.needs_rehash(user.password_hash):
             user.password_hash = await ctx.passwords.hash(candidate)
             await ctx.store.users.update(user)
-        ctx.run.subject = user.id
+        ctx.identify(user)
         ctx.record_authentication("pwd", "knowledge")
         return Outcome("success")

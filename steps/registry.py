@@ -5,10 +5,14 @@ from __future__ import annotations
 import importlib
 
 from steps.base import Step
+from steps.decide import DecideStep
 from steps.identify import IdentifyStep
 from steps.password import PasswordStep
+from steps.subflow import SubflowStep
 
-BUILTIN_STEPS: dict[str, type[Step]] = {cls.type: cls for cls in (IdentifyStep, PasswordStep)}
+BUILTIN_STEPS: dict[str, type[Step]] = {
+    cls.type: cls for cls in (IdentifyStep, PasswordStep, SubflowStep, DecideStep)
+}
 
 
 class UnknownStepType(LookupError):

@@ -25,6 +25,9 @@ class ClientRecord(BaseModel):
     policy_uri: str | None = None
     tos_uri: str | None = None
     flow: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    require_consent: bool = False
+    offline_access_without_consent: bool = False
     id_token_signed_response_alg: str = "RS256"
     userinfo_signed_response_alg: str | None = None
     may_introspect_others: bool = False
@@ -60,7 +63,30 @@ class UserRecord(BaseModel):
     email_verified: bool = False
     password_hash: str | None = None
     claims: dict[str, Any] = Field(default_factory=dict)
+    groups: list[str] = Field(default_factory=list)
+    terms_accepted: dict[str, float] = Field(default_factory=dict)  # terms version -> when
     created_at: float
+
+
+class CredentialRecord(BaseModel):
+    """A credential besides the password (TOTP secret, passkey, recovery codes), by `kind`."""
+
+    id: str
+    user_id: str
+    kind: str
+    name: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+    created_at: float
+
+
+class ConsentRecord(BaseModel):
+    """The scopes a user agreed to share with a client. `id` is `client_id` + space + subject."""
+
+    id: str
+    subject: str
+    client_id: str
+    scopes: list[str]
+    updated_at: float
 
 
 class AuthEvent(BaseModel):
@@ -71,13 +97,26 @@ class AuthEvent(BaseModel):
     at: float
 
 
+class Frame(BaseModel):
+    """A caller waiting for a sub-flow: the flow, and its `type: flow` step."""
+
+    flow: str
+    step: str
+
+
 class FlowRunRecord(BaseModel):
-    """One login journey in progress: a versioned document, loaded and saved once per request."""
+    """One login journey in progress: a versioned document, loaded and saved once per request.
+
+    `flow` and `state` say where it is; `stack` holds the callers of the sub-flow it is in. A run
+    keeps the flows file version it started with (`flows_version`), across reloads.
+    """
 
     id: str
     flow: str
-    flow_hash: str
+    flows_version: str
     state: str
+    stack: list[Frame] = Field(default_factory=list)
+    message: str | None = None
     version: int = 0
     client_id: str
     request: dict[str, Any]
@@ -101,6 +140,7 @@ class SessionRecord(BaseModel):
     auth_time: float
     amr: list[str]
     acr: str
+    events: list[AuthEvent] = Field(default_factory=list)
     created_at: float
     expires_at: float
 

@@ -12,6 +12,8 @@ from store.records import (
     AccessTokenRecord,
     ClientRecord,
     CodeRecord,
+    ConsentRecord,
+    CredentialRecord,
     FlowRunRecord,
     GrantRecord,
     RefreshTokenRecord,
@@ -40,6 +42,21 @@ class UserRepository(Protocol):
         """Raises `DuplicateError` when the username or email is taken."""
 
     async def update(self, user: UserRecord) -> None: ...
+
+
+class CredentialRepository(Protocol):
+    async def add(self, credential: CredentialRecord) -> None: ...
+    async def for_user(self, user_id: str) -> list[CredentialRecord]: ...
+    async def update(self, credential: CredentialRecord) -> None: ...
+    async def delete(self, credential_id: str) -> None: ...
+
+
+class ConsentRepository(Protocol):
+    async def get(self, client_id: str, subject: str) -> ConsentRecord | None: ...
+    async def put(self, consent: ConsentRecord) -> None:
+        """Insert or replace."""
+
+    async def delete(self, client_id: str, subject: str) -> None: ...
 
 
 class FlowRunRepository(Protocol):
@@ -135,6 +152,8 @@ class Store(Protocol):
 
     clients: ClientRepository
     users: UserRepository
+    credentials: CredentialRepository
+    consents: ConsentRepository
     runs: FlowRunRepository
     sessions: SessionRepository
     grants: GrantRepository

@@ -16,6 +16,7 @@ from oidc.provider import current_provider
 from steps.base import Page
 from store.errors import StaleVersionError
 from store.records import ClientRecord, FlowRunRecord
+from ui.devices import browser_facts
 from ui.messages import N_
 from ui.pages import render_page
 
@@ -54,6 +55,9 @@ async def _show(run: FlowRunRecord, client: ClientRecord, page: Page) -> Respons
         ui_locales=run.request.get("ui_locales"),
         values=page.values,
         errors=page.errors,
+        step=page.step,
+        actions=page.actions,
+        identified_as=page.identified_as,
         csrf_token=run.csrf_token,
         action=url_for("flow.submit", run_id=run.id),
     )
@@ -62,9 +66,13 @@ async def _show(run: FlowRunRecord, client: ClientRecord, page: Page) -> Respons
 @blueprint.get("/flow/<run_id>")
 async def show(run_id: str) -> Response:
     run, client = await _load(run_id)
-    if current_provider().engine.is_finished(run):
+    try:
+        page = await current_provider().engine.show(run, client, browser_facts())
+    except StaleVersionError:
+        return see_other(url_for("flow.show", run_id=run.id))
+    if page is None:
         return _next(run)
-    return await _show(run, client, await current_provider().engine.render(run, client))
+    return await _show(run, client, page)
 
 
 @blueprint.post("/flow/<run_id>")
@@ -78,10 +86,8 @@ async def submit(run_id: str) -> Response:
         raise ErrorPage(
             N_("This form has expired"), N_("Go back, reload the page and try again."), status=400
         )
-    if engine.is_finished(run):
-        return _next(run)
     try:
-        page = await engine.submit(run, client, {k: form.get(k, "") for k in form})
+        page = await engine.submit(run, client, {k: form.get(k, "") for k in form}, browser_facts())
     except StaleVersionError:
         # Another request (a double submit) moved the run first: show where it is now.
         return see_other(url_for("flow.show", run_id=run.id))

@@ -15,6 +15,8 @@ from store.records import (
     AccessTokenRecord,
     ClientRecord,
     CodeRecord,
+    ConsentRecord,
+    CredentialRecord,
     FlowRunRecord,
     GrantRecord,
     RefreshTokenRecord,
@@ -27,6 +29,8 @@ from store.repositories import (
     AccessTokenRepository,
     ClientRepository,
     CodeRepository,
+    ConsentRepository,
+    CredentialRepository,
     FlowRunRepository,
     GrantRepository,
     KeyRepository,
@@ -70,6 +74,42 @@ class SqliteUsers:
 
     async def update(self, user: UserRecord) -> None:
         await self.table.replace(user)
+
+
+class SqliteCredentials:
+    def __init__(self, table: DocumentTable[CredentialRecord]) -> None:
+        self.table = table
+
+    async def add(self, credential: CredentialRecord) -> None:
+        await self.table.insert(credential)
+
+    async def for_user(self, user_id: str) -> list[CredentialRecord]:
+        found = await self.table.find_all_json("user_id", user_id)
+        return sorted(found, key=lambda c: (c.created_at, c.id))
+
+    async def update(self, credential: CredentialRecord) -> None:
+        await self.table.replace(credential)
+
+    async def delete(self, credential_id: str) -> None:
+        await self.table.delete(credential_id)
+
+
+def consent_id(client_id: str, subject: str) -> str:
+    return f"{client_id} {subject}"
+
+
+class SqliteConsents:
+    def __init__(self, table: DocumentTable[ConsentRecord]) -> None:
+        self.table = table
+
+    async def get(self, client_id: str, subject: str) -> ConsentRecord | None:
+        return await self.table.get(consent_id(client_id, subject))
+
+    async def put(self, consent: ConsentRecord) -> None:
+        await self.table.upsert(consent)
+
+    async def delete(self, client_id: str, subject: str) -> None:
+        await self.table.delete(consent_id(client_id, subject))
 
 
 class SqliteRuns:
@@ -210,6 +250,10 @@ class SqliteStore:
         self.users: UserRepository = SqliteUsers(
             self._table("users", UserRecord, unique=("username", "email"))
         )
+        self.credentials: CredentialRepository = SqliteCredentials(
+            self._table("credentials", CredentialRecord, indexed=("user_id",))
+        )
+        self.consents: ConsentRepository = SqliteConsents(self._table("consents", ConsentRecord))
         self.runs: FlowRunRepository = SqliteRuns(self._table("flow_runs", FlowRunRecord))
         self.sessions: SessionRepository = SqliteSessions(self._table("sessions", SessionRecord))
         self.grants: GrantRepository = SqliteGrants(

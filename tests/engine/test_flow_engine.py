@@ -9,6 +9,7 @@ import pytest
 from engine.assurance import assess
 from engine.loader import FlowSet, load_flows_text
 from engine.runs import FlowEngine
+from mail.mailer import MemoryMailer
 from steps.base import Page
 from steps.password_hashing import PasswordHashing
 from store import StaleVersionError, Store, open_store
@@ -81,7 +82,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def engine(flows: FlowSet, store: Store, passwords: PasswordHashing, clock: Clock) -> FlowEngine:
-    return FlowEngine(flows, store, passwords, run_lifetime=1800, clock=clock)
+    return FlowEngine(flows, store, passwords, MemoryMailer(), run_lifetime=1800, clock=clock)
 
 
 @pytest.fixture
@@ -103,7 +104,7 @@ async def test_start_puts_the_run_at_the_first_step(
     engine: FlowEngine, client: ClientRecord, flows: FlowSet
 ) -> None:
     run = await start(engine, client)
-    assert (run.flow, run.flow_hash, run.state) == ("default", flows.get(None).hash, "identify")
+    assert (run.flow, run.flows_version, run.state) == ("default", flows.version, "identify")
     assert (run.client_id, run.browser_hash, run.version, run.subject) == ("app", "bh", 0, None)
     assert len(run.csrf_token) >= 32
     assert (run.created_at, run.expires_at) == (NOW, NOW + 1800)
@@ -113,8 +114,10 @@ async def test_start_puts_the_run_at_the_first_step(
 async def test_empty_login_shows_the_step_again(engine: FlowEngine, client: ClientRecord) -> None:
     run = await start(engine, client)
     page = await engine.submit(run, client, {"login": "   "})
-    assert page == Page("flow/identify.html", {"login": ""},
-                        {"login": "Enter your username or email."})
+    assert isinstance(page, Page)
+    assert (page.template, page.values, page.errors) == (
+        "flow/identify.html", {"login": ""}, {"login": "Enter your username or email."}
+    )
     assert run.state == "identify"
     assert (await reload(engine, run)).state == "identify"
 
@@ -175,17 +178,22 @@ async def test_finishing_twice_lets_one_win(engine: FlowEngine, client: ClientRe
     assert await engine.load(run.id) is None
 
 
-async def test_a_run_whose_flow_changed_is_gone(
+async def test_a_run_keeps_its_flows_version_across_reloads(
     engine: FlowEngine, client: ClientRecord, store: Store, passwords: PasswordHashing
 ) -> None:
     run = await start(engine, client)
-    changed = load_flows_text(FLOWS.replace("  default:\n", "  default:\n    description: v2\n"))
-    assert changed.get(None).hash != run.flow_hash
-    assert await FlowEngine(changed, store, passwords, clock=Clock()).load(run.id) is None
-    without = load_flows_text(FLOWS.replace("default_flow: default", "default_flow: one-page")
-                              .replace("  default:", "  other:"))
-    assert await FlowEngine(without, store, passwords, clock=Clock()).load(run.id) is None
-    assert await engine.load(run.id) == run
+    changed = load_flows_text(FLOWS.replace("          success: password\n",
+                                            "          success: done\n").replace(
+        "      password:\n        type: password\n        on:\n          success: done\n  one-page",
+        "  one-page"))
+    assert changed.version != run.flows_version
+    engine.reload(changed)
+    assert (await start(engine, client)).flows_version == changed.version
+    loaded = await reload(engine, run)
+    assert await engine.submit(loaded, client, {"login": "alice"}) is None
+    assert loaded.state == "password"  # the old version's wiring, not the new one's
+    other = FlowEngine(changed, store, passwords, MemoryMailer(), clock=Clock())
+    assert await other.load(run.id) is None  # a process that never knew that version
 
 
 async def test_an_expired_run_is_gone(
@@ -201,9 +209,10 @@ async def test_a_client_flow_picks_that_flow(engine: FlowEngine, client: ClientR
     one_page = client.model_copy(update={"flow": "one-page"})
     run = await start(engine, one_page)
     assert (run.flow, run.state) == ("one-page", "password")
-    assert run.flow_hash == engine.flows.get("one-page").hash
-    page = await engine.render(run, one_page)
-    assert page == Page("flow/password.html", {"login": "", "identified": False})
+    assert run.flows_version == engine.flows.version
+    page = await engine.show(run, one_page)
+    assert page is not None
+    assert (page.template, page.values) == ("flow/password.html", {"login": "", "identified": False})
     assert await engine.submit(run, one_page, {"login": "ALICE", "password": PASSWORD}) is None
     assert (run.state, run.subject) == ("done", "u1")
 

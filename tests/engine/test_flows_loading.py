@@ -10,6 +10,7 @@ from transitions.core import MachineError
 from engine.compiled import CompiledFlow
 from engine.loader import FlowsError, FlowSet, load_flows, load_flows_text
 from engine.yaml_source import parse_yaml
+from steps.registry import BUILTIN_STEPS
 
 SHIPPED_FLOWS = Path(__file__).resolve().parents[2] / "flows.yaml"
 
@@ -58,7 +59,7 @@ def test_duplicate_mapping_key_does_not_flag_its_children() -> None:
 
 def test_unknown_step_type() -> None:
     assert problems(one_step("type: nope\non: {success: done}")) == [
-        "flows.yaml:5:9: unknown step type 'nope' (built-in: identify, password;"
+        f"flows.yaml:5:9: unknown step type 'nope' (built-in: {', '.join(sorted(BUILTIN_STEPS))};"
         " a custom step is named as package.module:ClassName)"
     ]
 
@@ -73,22 +74,22 @@ def test_extra_option_on_a_step_without_options() -> None:
 def test_outcome_the_step_never_emits() -> None:
     text = one_step("type: identify\non:\n  success: done\n  failed: deny")
     assert problems(text) == [
-        "flows.yaml:8:11: step 's' (identify) never emits 'failed'; it emits: success"
+        "flows.yaml:8:11: step 's' (identify) never emits 'failed'; it emits: another_way, register, success"
     ]
 
 
 def test_outcome_not_wired() -> None:
     assert problems(one_step("type: password\non: {}")) == [
-        "flows.yaml:4:7: step 's' can never lead to `done` or `deny`",
+        "flows.yaml:4:7: step 's' can never lead to `done`, `deny` or `error`",
         "flows.yaml:6:9: step 's' does not say where 'success' leads",
     ]
 
 
 def test_unknown_target() -> None:
     assert problems(one_step("type: identify\non:\n  success: nowhere")) == [
-        "flows.yaml:4:7: step 's' can never lead to `done` or `deny`",
+        "flows.yaml:4:7: step 's' can never lead to `done`, `deny` or `error`",
         "flows.yaml:7:11: 'success' leads to 'nowhere', which is neither a step nor a"
-        " terminal (deny, done)",
+        " terminal (deny, done, error)",
     ]
 
 
@@ -100,8 +101,8 @@ def test_unreachable_step() -> None:
 def test_steps_in_a_loop_never_finish() -> None:
     text = TWO_STEPS.replace("success: done", "success: identify")
     assert problems(text) == [
-        "flows.yaml:4:7: step 'identify' can never lead to `done` or `deny`",
-        "flows.yaml:8:7: step 'password' can never lead to `done` or `deny`",
+        "flows.yaml:4:7: step 'identify' can never lead to `done`, `deny` or `error`",
+        "flows.yaml:8:7: step 'password' can never lead to `done`, `deny` or `error`",
     ]
 
 
@@ -141,11 +142,11 @@ flows:
         "flows.yaml:1:1: default_flow 'main' is not a flow",
         "flows.yaml:7:19: flows.default.steps.identify.options.colour:"
         " Extra inputs are not permitted",
-        "flows.yaml:11:9: unknown step type 'passwrd' (built-in: identify, password;"
+        f"flows.yaml:11:9: unknown step type 'passwrd' (built-in: {', '.join(sorted(BUILTIN_STEPS))};"
         " a custom step is named as package.module:ClassName)",
         "flows.yaml:14:7: step 'extra' cannot be reached from the start",
         "flows.yaml:17:11: 'success' leads to 'nowhere', which is neither a step nor a"
-        " terminal (deny, done)",
+        " terminal (deny, done, error)",
     ]
 
 
@@ -203,9 +204,9 @@ def test_the_shared_machine_keeps_no_models(flow: CompiledFlow) -> None:
     assert len(flow.machine.models) == 0
 
 
-def test_flow_hash_changes_with_the_spec() -> None:
-    first = load_flows_text(TWO_STEPS, "flows.yaml").get(None)
-    same = load_flows_text(TWO_STEPS, "flows.yaml").get(None)
+def test_flows_version_changes_with_the_spec() -> None:
+    first = load_flows_text(TWO_STEPS, "flows.yaml")
+    same = load_flows_text(TWO_STEPS, "flows.yaml")
     changed = load_flows_text(TWO_STEPS.replace("  default:\n", "  default:\n    description: x\n"))
-    assert first.hash == same.hash
-    assert first.hash != changed.get(None).hash
+    assert first.version == same.version
+    assert first.version != changed.version

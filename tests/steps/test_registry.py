@@ -27,7 +27,8 @@ def unknown_message(name: str) -> str:
 def test_builtins_resolve() -> None:
     assert resolve_step_type("identify") is IdentifyStep
     assert resolve_step_type("password") is PasswordStep
-    assert {"identify": IdentifyStep, "password": PasswordStep} == BUILTIN_STEPS
+    assert BUILTIN_STEPS["identify"] is IdentifyStep and BUILTIN_STEPS["password"] is PasswordStep
+    assert all(name == cls.type for name, cls in BUILTIN_STEPS.items())
 
 
 def test_a_custom_step_loads_by_dotted_path() -> None:
@@ -66,7 +67,7 @@ def test_a_custom_step_options_are_checked() -> None:
 
 def test_unknown_name_without_colon() -> None:
     assert unknown_message("passwrd") == (
-        "unknown step type 'passwrd' (built-in: identify, password;"
+        f"unknown step type 'passwrd' (built-in: {', '.join(sorted(BUILTIN_STEPS))};"
         " a custom step is named as package.module:ClassName)"
     )
 
@@ -110,8 +111,10 @@ def test_builtin_step_contract(name: str) -> None:
     assert isinstance(cls.Options, type) and issubclass(cls.Options, BaseModel)
     assert isinstance(cls.outcomes, frozenset) and len(cls.outcomes) > 0
     assert all(isinstance(o, str) and o for o in cls.outcomes)
-    assert isinstance(cls.template, str) and cls.template.endswith(".html")
-    assert (TEMPLATES / cls.template).is_file(), f"{cls.template} is not under {TEMPLATES}"
+    assert all(isinstance(label, str) and label for label in cls.optional_outcomes.values())
+    if cls.shows_page:
+        assert isinstance(cls.template, str) and cls.template.endswith(".html")
+        assert (TEMPLATES / cls.template).is_file(), f"{cls.template} is not under {TEMPLATES}"
     assert cls.render is not Step.render and cls.handle is not Step.handle
 
 

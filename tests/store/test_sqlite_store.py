@@ -42,7 +42,7 @@ def user(user_id: str, username: str, email: str | None = None) -> UserRecord:
 
 def run(run_id: str = "run-1", expires_at: float = NOW + 600) -> FlowRunRecord:
     return FlowRunRecord(
-        id=run_id, flow="default", flow_hash="h", state="identify", client_id="app",
+        id=run_id, flow="default", flows_version="h", state="identify", client_id="app",
         request={"scope": "openid"}, browser_hash="b", csrf_token="c",
         created_at=NOW, expires_at=expires_at,
     )

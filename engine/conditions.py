@@ -1,0 +1,304 @@
+"""Conditions: the `if:` of a branch. A condition is a name and an argument, composed with
+`all`, `any` and `not`; custom conditions are classes named by `package.module:ClassName`.
+
+A condition reads the run's facts through the same `StepContext` a step gets; it never changes them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from engine.assurance import ACR_VALUES_SUPPORTED, assess
+from engine.model import RawCondition
+from engine.yaml_source import Path
+from steps.base import StepContext
+
+CredentialKind = Literal["password", "totp", "webauthn", "recovery_codes"]
+
+
+class ConditionError(ValueError):
+    """A condition that cannot be compiled; `path` is where, below the `if:`."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(message)
+        self.path, self.message = path, message
+
+
+class Test(Protocol):
+    """A compiled condition."""
+
+    async def test(self, ctx: StepContext) -> bool: ...
+    def describe(self) -> str: ...
+
+
+class Condition:
+    """Base class of conditions: a `name`, the type of its `Argument`, and `test`."""
+
+    name: ClassVar[str]
+    Argument: ClassVar[Any] = bool
+    summary: ClassVar[str] = ""
+
+    def __init__(self, argument: Any) -> None:
+        self.argument = argument
+
+    async def test(self, ctx: StepContext) -> bool:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        argument = self.argument
+        if isinstance(argument, BaseModel):
+            argument = argument.model_dump(exclude_none=True, by_alias=True)
+        return self.name if argument is True else f"{self.name}: {argument}"
+
+
+def _listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+class HasCredential(Condition):
+    name = "has_credential"
+    Argument = CredentialKind
+    summary = "The user identified so far has a credential of this kind."
+
+    async def test(self, ctx: StepContext) -> bool:
+        user = await ctx.user()
+        if user is None:
+            return False
+        if self.argument == "password":
+            return user.password_hash is not None
+        return any(c.kind == self.argument for c in await ctx.store.credentials.for_user(user.id))
+
+
+class ClientIs(Condition):
+    name = "client"
+    Argument = str | list[str]
+    summary = "The client is one of these client ids."
+
+    async def test(self, ctx: StepContext) -> bool:
+        return ctx.client.client_id in _listed(self.argument)
+
+
+class ClientTag(Condition):
+    name = "client_tag"
+    Argument = str | list[str]
+    summary = "The client has one of these `tags`."
+
+    async def test(self, ctx: StepContext) -> bool:
+        return bool(set(_listed(self.argument)) & set(ctx.client.tags))
+
+
+class AcrRequested(Condition):
+    name = "acr_requested"
+    Argument = str | list[str]
+    summary = "The request's `acr_values` include one of these."
+
+    async def test(self, ctx: StepContext) -> bool:
+        return bool(set(_listed(self.argument)) & set(ctx.request.get("acr_values") or []))
+
+
+class PromptIs(Condition):
+    name = "prompt"
+    Argument = Literal["none", "login", "consent", "select_account", "create"]
+    summary = "The request's `prompt` includes this value."
+
+    async def test(self, ctx: StepContext) -> bool:
+        return self.argument in (ctx.request.get("prompt") or [])
+
+
+class LoginHint(Condition):
+    name = "login_hint"
+    summary = "The request carried a `login_hint` (`false`: it did not)."
+
+    async def test(self, ctx: StepContext) -> bool:
+        return bool(ctx.request.get("login_hint")) is self.argument
+
+
+class SignedIn(Condition):
+    name = "signed_in"
+    summary = "The run already knows who the user is (a session, or an earlier step)."
+
+    async def test(self, ctx: StepContext) -> bool:
+        return (ctx.run.subject is not None) is self.argument
+
+
+class AttributeMatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str
+    equals: Any = None
+    one_of: list[Any] | None = Field(None, alias="in")
+    present: bool | None = None
+
+
+class UserAttribute(Condition):
+    name = "user_attribute"
+    Argument = AttributeMatch
+    summary = "A user attribute (`username`, `email`, `email_verified` or a claim) matches."
+
+    async def test(self, ctx: StepContext) -> bool:
+        user = await ctx.user()
+        if user is None:
+            return False
+        match: AttributeMatch = self.argument
+        fields: dict[str, Any] = {"username": user.username, "email": user.email}
+        fields["email_verified"] = user.email_verified
+        value = fields.get(match.name, user.claims.get(match.name))
+        if match.present is not None:
+            return (value is not None) == match.present
+        if match.one_of is not None:
+            return bool(value in match.one_of)
+        return bool(value == match.equals)
+
+
+class InGroup(Condition):
+    name = "in_group"
+    Argument = str | list[str]
+    summary = "The user is in one of these groups."
+
+    async def test(self, ctx: StepContext) -> bool:
+        user = await ctx.user()
+        return user is not None and bool(set(_listed(self.argument)) & set(user.groups))
+
+
+class AcrBelow(Condition):
+    name = "acr_below"
+    Argument = Literal[tuple(ACR_VALUES_SUPPORTED)]  # type: ignore[valid-type]
+    summary = "What the run has proved so far (a session's proofs included) is below this acr."
+
+    async def test(self, ctx: StepContext) -> bool:
+        if not ctx.run.auth_events:
+            return True
+        reached = assess(ctx.run.auth_events).acr
+        return ACR_VALUES_SUPPORTED.index(reached) < ACR_VALUES_SUPPORTED.index(self.argument)
+
+
+class MfaOlderThan(Condition):
+    name = "mfa_older_than"
+    Argument = int
+    summary = "The last second factor (possession or inherence) is older than this many seconds, or there is none."
+
+    async def test(self, ctx: StepContext) -> bool:
+        times = [e.at for e in ctx.run.auth_events if e.factor != "knowledge"]
+        return not times or ctx.now - max(times) > self.argument
+
+
+class KnownDevice(Condition):
+    name = "known_device"
+    summary = "This browser was remembered for the user (a remember-device step set its cookie)."
+
+    async def test(self, ctx: StepContext) -> bool:
+        known = ctx.run.subject is not None and ctx.run.subject in ctx.browser.remembered_subjects
+        return known is self.argument
+
+
+class AttemptsOver(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    step: str
+    over: int = Field(ge=0)
+
+
+class Attempts(Condition):
+    name = "attempts"
+    Argument = AttemptsOver
+    summary = "The failed attempts at a step of this run exceed `over`."
+
+    async def test(self, ctx: StepContext) -> bool:
+        argument: AttemptsOver = self.argument
+        return ctx.run.attempts.get(argument.step, 0) > argument.over
+
+
+BUILTIN_CONDITIONS: dict[str, type[Condition]] = {
+    cls.name: cls
+    for cls in (
+        HasCredential, ClientIs, ClientTag, AcrRequested, PromptIs, LoginHint, SignedIn,
+        UserAttribute, InGroup, AcrBelow, MfaOlderThan, KnownDevice, Attempts,
+    )
+}
+COMPOSITES = ("all", "any", "not")
+
+
+class _AllOf:
+    def __init__(self, parts: Sequence[Test]) -> None:
+        self.parts = parts
+
+    async def test(self, ctx: StepContext) -> bool:
+        for part in self.parts:
+            if not await part.test(ctx):
+                return False
+        return True
+
+    def describe(self) -> str:
+        return " and ".join(f"({p.describe()})" for p in self.parts)
+
+
+class _AnyOf(_AllOf):
+    async def test(self, ctx: StepContext) -> bool:
+        for part in self.parts:
+            if await part.test(ctx):
+                return True
+        return False
+
+    def describe(self) -> str:
+        return " or ".join(f"({p.describe()})" for p in self.parts)
+
+
+class _Not:
+    def __init__(self, part: Test) -> None:
+        self.part = part
+
+    async def test(self, ctx: StepContext) -> bool:
+        return not await self.part.test(ctx)
+
+    def describe(self) -> str:
+        return f"not ({self.part.describe()})"
+
+
+def compile_condition(raw: RawCondition, path: Path = ()) -> Test:
+    """The compiled form of a written condition; raises `ConditionError` saying where and why."""
+    argument: Any
+    if isinstance(raw, str):
+        name, argument = raw, True
+    elif isinstance(raw, dict) and len(raw) == 1:
+        name, argument = next(iter(raw.items()))
+    else:
+        raise ConditionError(path, "a condition is a name, or a mapping with exactly one key")
+    here: Path = path if isinstance(raw, str) else (*path, name)
+    if name in ("all", "any"):
+        if not isinstance(argument, list) or not argument:
+            raise ConditionError(here, f"`{name}` takes a non-empty list of conditions")
+        parts = [compile_condition(item, (*here, i)) for i, item in enumerate(argument)]
+        return _AllOf(parts) if name == "all" else _AnyOf(parts)
+    if name == "not":
+        if not isinstance(argument, str | dict):
+            raise ConditionError(here, "`not` takes one condition")
+        return _Not(compile_condition(argument, here))
+    cls = resolve_condition(name, here)
+    try:
+        value = TypeAdapter(cls.Argument).validate_python(argument)
+    except ValidationError as exc:
+        detail = "; ".join(e["msg"] for e in exc.errors())
+        raise ConditionError(here, f"condition {name!r}: {detail}") from exc
+    return cls(value)
+
+
+def resolve_condition(name: str, path: Path = ()) -> type[Condition]:
+    """A built-in condition by name, or a custom one by `package.module:ClassName`."""
+    if name in BUILTIN_CONDITIONS:
+        return BUILTIN_CONDITIONS[name]
+    module_name, sep, attribute = name.partition(":")
+    if not sep:
+        known = ", ".join([*sorted(BUILTIN_CONDITIONS), *COMPOSITES])
+        raise ConditionError(path, f"unknown condition {name!r} (known: {known};"
+                             " a custom condition is named as package.module:ClassName)")
+    try:
+        found = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError, ValueError, TypeError) as exc:
+        raise ConditionError(path, f"cannot load condition {name!r}: {exc}") from exc
+    if not (isinstance(found, type) and issubclass(found, Condition)):
+        raise ConditionError(path, f"{name!r} is not a subclass of engine.conditions.Condition")
+    return found

@@ -1,0 +1,20 @@
+"""Which flow a new run follows (OIDC Core §3.1.2.1 `acr_values`, and `prompt=create` from
+Initiating User Registration via OpenID Connect 1.0)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.model import FlowsFile
+from store.records import ClientRecord
+
+
+def select_flow(spec: FlowsFile, client: ClientRecord, request: dict[str, Any]) -> str:
+    """In order: `prompt=create` -> the registration flow; the first requested acr that has a flow
+    in `acr_flows`; the client's own `flow`; the default flow."""
+    if "create" in (request.get("prompt") or []) and spec.registration_flow:
+        return spec.registration_flow
+    for acr in request.get("acr_values") or []:
+        if acr in spec.acr_flows:
+            return spec.acr_flows[acr]
+    return client.flow or spec.default_flow

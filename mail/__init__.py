@@ -1,0 +1,1 @@
+"""Sending email: one-time codes for email verification and password reset."""
