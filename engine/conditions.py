@@ -16,8 +16,7 @@ from engine.assurance import ACR_VALUES_SUPPORTED, assess
 from engine.model import RawCondition
 from engine.yaml_source import Path
 from steps.base import StepContext
-
-CredentialKind = Literal["password", "totp", "webauthn", "recovery_codes"]
+from steps.credentials import CredentialKind, credential_kinds
 
 
 class ConditionError(ValueError):
@@ -65,12 +64,7 @@ class HasCredential(Condition):
     summary = "The user identified so far has a credential of this kind."
 
     async def test(self, ctx: StepContext) -> bool:
-        user = await ctx.user()
-        if user is None:
-            return False
-        if self.argument == "password":
-            return user.password_hash is not None
-        return any(c.kind == self.argument for c in await ctx.store.credentials.for_user(user.id))
+        return self.argument in await credential_kinds(ctx)
 
 
 class ClientIs(Condition):

@@ -201,7 +201,8 @@ class FlowEngine:
         run.state = flow.advance(origin, outcome, truths)
         taken = next(b for k, b in flow.branches(origin, outcome) if truths[k])
         run.message = taken.message if run.state in ("deny", "error") else None
-        self._log(run, "outcome", step=origin, outcome=outcome, to=run.state, conditions=seen)
+        self._log(run, "outcome", flow=run.flow, step=origin, outcome=outcome, to=run.state,
+                  conditions=seen)
         await self._enter(run, ctx)
 
     async def _enter(self, run: FlowRunRecord, ctx: StepContext) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 from engine.assurance import assess
 from engine.loader import FlowSet, load_flows, load_flows_text
 from engine.runs import CHOSEN_OUTCOME, FORM_STEP, SWITCH_USER, FlowEngine, Seed
-from mail.mailer import Mail, MemoryMailer
+from mail.mailer import Mail, Mailer, MemoryMailer
 from steps.base import BrowserFacts, Page
 from steps.password_hashing import PasswordHashing
 from store import Store, open_store
@@ -33,7 +33,9 @@ from store.records import AuthEvent, ClientRecord, FlowRunRecord, UserRecord
 class FlowTester:
     """One flow run at a time, driven like a browser would: `start`, then `submit` forms."""
 
-    def __init__(self, flows: FlowSet | str | Path, now: float | None = None) -> None:
+    def __init__(
+        self, flows: FlowSet | str | Path, now: float | None = None, mailer: Mailer | None = None
+    ) -> None:
         if isinstance(flows, FlowSet):
             self.flows = flows
         elif isinstance(flows, Path) or "\n" not in flows:
@@ -41,7 +43,7 @@ class FlowTester:
         else:
             self.flows = load_flows_text(flows)
         self.now = now if now is not None else time.time()
-        self.mailer = MemoryMailer()
+        self.mailer: Mailer = mailer if mailer is not None else MemoryMailer()
         self.browser = BrowserFacts()
         self.client = ClientRecord(
             client_id="test-client",
@@ -176,4 +178,7 @@ class FlowTester:
 
     @property
     def mail(self) -> list[Mail]:
+        """The messages sent so far (with the default `MemoryMailer`)."""
+        if not isinstance(self.mailer, MemoryMailer):
+            raise TypeError("tester.mail lists messages only when the mailer is a MemoryMailer")
         return self.mailer.sent

@@ -20,6 +20,19 @@ SCOPE_DESCRIPTIONS = {
     "offline_access": N_("Stay connected when you are not using it (a long-lived refresh token)"),
 }
 
+CLAIM_DESCRIPTIONS = {
+    "name": N_("Full name"),
+    "given_name": N_("First name"),
+    "family_name": N_("Last name"),
+    "nickname": N_("Nickname"),
+    "preferred_username": N_("Username"),
+    "picture": N_("Profile picture"),
+    "birthdate": N_("Date of birth"),
+    "email": N_("Email address"),
+    "phone_number": N_("Phone number"),
+    "address": N_("Postal address"),
+}
+
 
 def scopes_needing_consent(client: ClientRecord, scopes: list[str]) -> list[str]:
     """The scopes for which this client needs the user's agreement (empty: none)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import logging
 import secrets
 import sys
 import time
@@ -12,6 +13,7 @@ from typing import TypeVar
 
 import click
 
+from engine.diagram import UnknownFlow, render_dot, render_mermaid
 from engine.loader import FlowsError, load_flows
 from oidc.keys import SUPPORTED_ALGS, KeyRing, rotate
 from server.settings import Settings, SettingsError, load_settings, settings_doc
@@ -62,6 +64,8 @@ def serve(config: str | None, host: str | None, port: int | None) -> None:
     from server.app import create_app
 
     settings = _settings(config)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("gatehouse").setLevel(logging.INFO)
     try:
         app = create_app(settings)
     except FlowsError as exc:
@@ -224,7 +228,7 @@ def keys_rotate(config: str | None, alg: str, activate_in: float) -> None:
 
 @main.group()
 def flows() -> None:
-    """Check the sign-in journeys."""
+    """Check and draw the sign-in journeys."""
 
 
 @flows.command("check")
@@ -239,6 +243,27 @@ def flows_check(config: str | None, file: str | None) -> None:
         click.echo(str(exc), err=True)
         raise SystemExit(1) from exc
     click.echo(f"{path}: {len(loaded.flows)} flows, no problems")
+
+
+@flows.command("graph")
+@config_option
+@click.argument("name")
+@click.argument("file", required=False)
+@click.option(
+    "--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True
+)
+def flows_graph(config: str | None, name: str, file: str | None, fmt: str) -> None:
+    """Draw flow NAME of FILE (default: the config's flows file), conditions on its edges."""
+    path = file or str(_settings(config).path(_settings(config).flows_file))
+    try:
+        loaded = load_flows(path)
+    except FlowsError as exc:
+        click.echo(str(exc), err=True)
+        raise SystemExit(1) from exc
+    try:
+        click.echo((render_dot if fmt == "dot" else render_mermaid)(loaded, name), nl=False)
+    except UnknownFlow as exc:
+        raise click.BadParameter(str(exc), param_hint="NAME") from exc
 
 
 @main.command("config")

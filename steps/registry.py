@@ -5,13 +5,23 @@ from __future__ import annotations
 import importlib
 
 from steps.base import Step
+from steps.choose import ChooseStep
+from steps.consent import ConsentStep
 from steps.decide import DecideStep
 from steps.identify import IdentifyStep
 from steps.password import PasswordStep
+from steps.register import RegisterStep
+from steps.reset_password import ResetPasswordStep
 from steps.subflow import SubflowStep
+from steps.terms import TermsStep
+from steps.verify_email import VerifyEmailStep
 
 BUILTIN_STEPS: dict[str, type[Step]] = {
-    cls.type: cls for cls in (IdentifyStep, PasswordStep, SubflowStep, DecideStep)
+    cls.type: cls
+    for cls in (
+        IdentifyStep, PasswordStep, SubflowStep, DecideStep, ConsentStep, TermsStep, ChooseStep,
+        RegisterStep, VerifyEmailStep, ResetPasswordStep,
+    )
 }
 
 

@@ -33,15 +33,27 @@ class FormBrowser:
 
     async def submit(self, page: httpx2.Response, **fields: str) -> httpx2.Response:
         """Fill the page's form (hidden fields kept) and submit it."""
+        return await self.click(page, None, **fields)
+
+    async def click(
+        self, page: httpx2.Response, button: tuple[str, str] | None, **fields: str
+    ) -> httpx2.Response:
+        """Fill the page's form and submit it with the button whose name and value are given."""
         form = BeautifulSoup(page.text, "html.parser").find("form")
         assert form is not None, f"no form on the page:\n{page.text}"
         data = {
             field["name"]: field.get("value", "")
-            for field in form.find_all("input") if field.get("name")
+            for field in form.find_all("input")
+            if field.get("name") and (field.get("type") != "checkbox" or field.get("checked"))
         }
-        unknown = set(fields) - set(data)
+        boxes = {field["name"] for field in form.find_all("input", type="checkbox")}
+        unknown = set(fields) - set(data) - boxes
         assert not unknown, f"the form has no fields {unknown}"
         data.update(fields)
+        if button is not None:
+            found = form.find("button", attrs={"name": button[0], "value": button[1]})
+            assert found is not None, f"no button {button} on the page:\n{page.text}"
+            data[button[0]] = button[1]
         action = urljoin(str(page.url), form.get("action") or str(page.url))
         return await self._follow(await self.http.post(action, data=data))
 

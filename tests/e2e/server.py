@@ -37,7 +37,7 @@ def client_settings(issuer: str) -> list[dict[str, Any]]:
     return [
         {"client_id": "demo-rp", "client_secret": CONFIDENTIAL_SECRET, "client_name": "Gatehouse Demo",
          "grant_types": ["authorization_code", "refresh_token"],
-         "scope": "openid profile email offline_access",
+         "scope": "openid profile email offline_access", "offline_access_without_consent": True,
          "redirect_uris": [f"{issuer}/demo/callback", "https://rp.example/callback"],
          "policy_uri": "https://rp.example/privacy", "tos_uri": "https://rp.example/terms",
          "logo_uri": "https://rp.example/logo.png",
@@ -59,7 +59,7 @@ def client_settings(issuer: str) -> list[dict[str, Any]]:
         {"client_id": "jwt-client", "token_endpoint_auth_method": "private_key_jwt",
          "jwks": {"keys": [JWT_CLIENT_KEY.as_dict(private=False)]},
          "grant_types": ["authorization_code", "refresh_token"], "scope": "openid offline_access",
-         "redirect_uris": ["https://jwt.example/cb"]},
+         "offline_access_without_consent": True, "redirect_uris": ["https://jwt.example/cb"]},
         {"client_id": "ref-app", "client_secret": REFERENCE_SECRET, "access_token_format": "reference",
          "grant_types": ["authorization_code", "client_credentials"], "scope": "openid profile api:read",
          "redirect_uris": ["https://ref.example/cb"]},
@@ -67,6 +67,14 @@ def client_settings(issuer: str) -> list[dict[str, Any]]:
          "redirect_uris": ["https://q.example/cb?x&y=%20&z=%E9"]},
         {"client_id": "public-app", "client_name": "Public App", "token_endpoint_auth_method": "none",
          "redirect_uris": ["https://spa.example/callback"]},
+        {"client_id": "consent-app", "client_name": "Reports", "token_endpoint_auth_method": "none",
+         "require_consent": True, "grant_types": ["authorization_code", "refresh_token"],
+         "scope": "openid profile email offline_access", "redirect_uris": ["https://consent.example/cb"]},
+        {"client_id": "offline-app", "token_endpoint_auth_method": "none",
+         "grant_types": ["authorization_code", "refresh_token"], "scope": "openid offline_access",
+         "redirect_uris": ["https://offline.example/cb"]},
+        {"client_id": "partner-app", "client_name": "Partner Portal", "token_endpoint_auth_method": "none",
+         "flow": "partner", "redirect_uris": ["https://partner.example/cb"]},
     ]
 
 

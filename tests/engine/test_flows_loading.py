@@ -164,7 +164,10 @@ def test_the_shipped_flows_file_loads() -> None:
     flows = load_flows(SHIPPED_FLOWS)
     assert isinstance(flows, FlowSet)
     assert flows.default == "default"
-    assert sorted(flows.flows) == ["default", "one-page"]
+    assert sorted(flows.flows) == [
+        "default", "one-page", "partner", "recovery", "register", "sign-in"
+    ]
+    assert flows.spec.registration_flow == "register"
     assert flows.get(None).start == "identify"
     assert flows.get("one-page").start == "password"
 
@@ -210,3 +213,184 @@ def test_flows_version_changes_with_the_spec() -> None:
     changed = load_flows_text(TWO_STEPS.replace("  default:\n", "  default:\n    description: x\n"))
     assert first.version == same.version
     assert first.version != changed.version
+
+
+# The flow language's own checks: conditions, branches, sub-flows, selection.
+
+
+def test_check_unknown_condition() -> None:
+    text = """\
+flows:
+  default:
+    steps:
+      s:
+        type: password
+        on:
+          success:
+            - {to: done, if: {has_credentail: totp}}
+            - {to: deny}
+"""
+    assert problems(text) == [
+        "flows.yaml:8:31: unknown condition 'has_credentail' (known: acr_below, acr_requested, attempts, client, client_tag, has_credential, in_group, known_device, login_hint, mfa_older_than, prompt, signed_in, user_attribute, all, any, not; a custom condition is named as package.module:ClassName)",
+    ]
+
+
+def test_check_bad_argument() -> None:
+    text = """\
+flows:
+  default:
+    steps:
+      s:
+        type: password
+        on:
+          success:
+            - to: done
+              if:
+                all:
+                  - signed_in
+                  - {has_credential: fingerprint}
+            - to: deny
+"""
+    assert problems(text) == [
+        "flows.yaml:12:22: condition 'has_credential': Input should be 'password', 'totp', 'webauthn' or 'recovery_codes'",
+    ]
+
+
+def test_check_last_branch_if() -> None:
+    text = """\
+flows:
+  default:
+    steps:
+      s:
+        type: password
+        on:
+          success:
+            - {to: done, if: signed_in}
+"""
+    assert problems(text) == [
+        "flows.yaml:7:11: the last branch of 'success' needs no `if`: it says where to go otherwise",
+    ]
+
+
+def test_check_after_unconditional() -> None:
+    text = """\
+flows:
+  default:
+    steps:
+      s:
+        type: password
+        on:
+          success:
+            - to: done
+            - {to: deny, if: signed_in}
+            - to: deny
+"""
+    assert problems(text) == [
+        "flows.yaml:8:15: branches of 'success' after this one (no `if`) are never taken",
+    ]
+
+
+def test_check_message_on_done() -> None:
+    text = """\
+flows:
+  default:
+    steps:
+      s:
+        type: password
+        on:
+          success: {to: done, message: hi}
+"""
+    assert problems(text) == [
+        'flows.yaml:7:31: only a branch to `deny` or `error` has a message',
+    ]
+
+
+def test_check_subflow_unknown() -> None:
+    text = """\
+flows:
+  default:
+    steps:
+      s:
+        type: flow
+        options: {flow: mfa}
+        on: {done: done, deny: deny}
+"""
+    assert problems(text) == [
+        "flows.yaml:6:19: sub-flow 'mfa' is not a flow",
+    ]
+
+
+def test_check_subflow_cycle() -> None:
+    text = """\
+flows:
+  a:
+    steps:
+      s:
+        type: flow
+        options: {flow: b}
+        on: {done: done, deny: deny}
+  b:
+    steps:
+      t:
+        type: flow
+        options: {flow: a}
+        on: {done: done, deny: deny}
+default_flow: a
+"""
+    assert problems(text) == [
+        "flows.yaml:6:19: sub-flow cycle: 'a' calls 'b', which leads back to 'a'",
+        "flows.yaml:12:19: sub-flow cycle: 'b' calls 'a', which leads back to 'b'",
+    ]
+
+
+def test_check_selection() -> None:
+    text = """\
+default_flow: main
+registration_flow: signup
+acr_flows:
+  urn:gatehouse:loa:9: main
+  urn:gatehouse:loa:2: strong
+flows:
+  main:
+    steps:
+      s: {type: password, on: {success: done}}
+"""
+    assert problems(text) == [
+        "flows.yaml:2:1: registration_flow 'signup' is not a flow",
+        "flows.yaml:4:3: unknown acr 'urn:gatehouse:loa:9' (known: urn:gatehouse:loa:1, urn:gatehouse:loa:2)",
+        "flows.yaml:5:3: acr_flows names 'strong', not a flow",
+    ]
+
+
+def test_check_not_composite() -> None:
+    text = """\
+flows:
+  default:
+    steps:
+      s:
+        type: password
+        on:
+          success:
+            - {to: done, if: {not: [signed_in]}}
+            - to: deny
+"""
+    assert problems(text) == [
+        'flows.yaml:8:31: `not` takes one condition',
+    ]
+
+
+def test_check_two_keys() -> None:
+    text = """\
+flows:
+  default:
+    steps:
+      s:
+        type: password
+        on:
+          success:
+            - {to: done, if: {signed_in: true, login_hint: true}}
+            - to: deny
+"""
+    assert problems(text) == [
+        'flows.yaml:8:26: a condition is a name, or a mapping with exactly one key',
+    ]

@@ -1,0 +1,129 @@
+"""One-time codes sent by email, shared by `verify_email` and `reset_password`.
+
+A code is 8 digits from `secrets`. The run keeps only its SHA-256 digest, when it expires, when it
+was sent and how many wrong tries it had; after `max_attempts` wrong tries it is burnt and the
+user asks for a new one (at most once per `resend_interval`).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import math
+import secrets
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mail.mailer import Mail, MailError
+from oidc.crypto import digest, same_secret
+from steps.base import StepContext
+from ui.messages import N_
+
+log = logging.getLogger("gatehouse.steps")
+
+CODE_DIGITS = 8
+MAX_CODE_INPUT = 32
+ENTER_CODE = N_("Enter the code from the email.")
+MAIL_FAILED = N_("We could not send the email. Try again in a moment.")
+RESEND_TOO_SOON = N_("A new code was sent a moment ago. Wait a little before asking again.")
+# What the digest of a missing code is compared with, so that every check does the same work.
+_NO_CODE = digest("no code")
+
+
+class CodeOptions(BaseModel):
+    """Step options for emailed codes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code_lifetime: int = Field(900, ge=60, le=86400, description="Seconds a code stays valid.")
+    max_attempts: int = Field(
+        5, ge=1, le=20, description="Wrong tries allowed per code before it is burnt."
+    )
+    resend_interval: int = Field(
+        30, ge=0, le=3600, description="Seconds to wait before asking for another code."
+    )
+
+
+class Check(enum.Enum):
+    """What checking a typed code found."""
+
+    OK = "ok"
+    WRONG = "wrong"  # a code is pending, and this is not it
+    EXPIRED = "expired"  # no usable code: none sent, expired, or burnt by too many wrong tries
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def issue(scratch: dict[str, Any], now: float, lifetime: int) -> str:
+    """Make a new code (replacing any earlier one) and keep its digest in `scratch`."""
+    code = new_code()
+    scratch.update(digest=digest(code), expires_at=now + lifetime, attempts=0, sent_at=now)
+    return code
+
+
+def burn(scratch: dict[str, Any]) -> None:
+    """Forget the pending code (used, or tried too often); `sent_at` stays for the interval."""
+    for key in ("digest", "expires_at", "attempts"):
+        scratch.pop(key, None)
+
+
+def may_resend(scratch: dict[str, Any], now: float, interval: int) -> bool:
+    sent_at = scratch.get("sent_at")
+    return not isinstance(sent_at, int | float) or now - sent_at >= interval
+
+
+def normalise(typed: str) -> str:
+    """The code as typed, without the spaces or dashes people add when copying it."""
+    return "".join(typed.split()).replace("-", "")[:MAX_CODE_INPUT]
+
+
+def check(scratch: dict[str, Any], typed: str, now: float, max_attempts: int) -> Check:
+    """Compare `typed` with the pending code in constant time. A wrong try counts against the
+    code; the last allowed one burns it. A right code is not burnt here (see `burn`)."""
+    stored = scratch.get("digest")
+    usable = (
+        isinstance(stored, str)
+        and now < float(scratch.get("expires_at", 0))
+        and int(scratch.get("attempts", 0)) < max_attempts
+    )
+    matches = same_secret(digest(normalise(typed)), stored if isinstance(stored, str) else _NO_CODE)
+    if not usable:
+        burn(scratch)
+        return Check.EXPIRED
+    if matches:
+        return Check.OK
+    scratch["attempts"] = int(scratch.get("attempts", 0)) + 1
+    if scratch["attempts"] >= max_attempts:
+        burn(scratch)
+    return Check.WRONG
+
+
+def code_mail(to: str, subject: str, purpose: str, code: str, lifetime: int) -> Mail:
+    """The plain-text message carrying `code`; `purpose` says what it is for."""
+    minutes = max(1, math.ceil(lifetime / 60))
+    text = (
+        f"{purpose}\n\n"
+        f"Your code is: {code}\n\n"
+        f"It expires in {minutes} minute{'s' if minutes != 1 else ''} and can be used once.\n\n"
+        "If you did not ask for this, ignore this email.\n"
+    )
+    return Mail(to=to, subject=subject, text=text)
+
+
+async def send(ctx: StepContext, mail: Mail) -> bool:
+    """Hand `mail` to the mailer; False (logged) when it could not be sent."""
+    try:
+        await ctx.mailer.send(mail)
+    except MailError as exc:
+        log.warning("step %s could not send a code: %s", ctx.step_name, exc)
+        return False
+    return True
+
+
+def mask_email(address: str) -> str:
+    """An address as a hint (`a•••@example.com`), for pages that should not show it whole."""
+    local, at, domain = address.partition("@")
+    return f"{local[:1]}•••{at}{domain}" if at else "•••"

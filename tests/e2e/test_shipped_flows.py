@@ -1,0 +1,197 @@
+"""The shipped flows.yaml end to end, through a real server that mails codes to a real SMTP
+server: sign-up (prompt=create and the "Create an account" link), recovery by email, the partner
+journey, "not you?", the Back button, and reloading flows.yaml while serving."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from tests.e2e.browser import FormBrowser, page_text, redirect_params
+from tests.e2e.server import ALICE, ROOT, RunningServer, gatehouse, start_server
+from tests.e2e.tokens import CALLBACK, token_request, unverified_claims
+from tests.mail_catcher import MailCatcher
+
+CAROL = ("carol", "carol-password-1", "carol@example.com")
+
+
+@pytest.fixture(scope="module")
+def mail() -> Iterator[MailCatcher]:
+    with MailCatcher() as catcher:
+        yield catcher
+
+
+@pytest.fixture(scope="module")
+def flows_server(tmp_path_factory: pytest.TempPathFactory, mail: MailCatcher) -> Iterator[RunningServer]:
+    workdir = tmp_path_factory.mktemp("shipped-flows")
+    flows = workdir / "flows.yaml"
+    shutil.copy(ROOT / "flows.yaml", flows)
+    running = start_server(workdir, flows_file=flows, smtp_host="127.0.0.1", smtp_port=mail.port,
+                           flows_reload_interval=0.2)
+    added = gatehouse(running.config, "users", "add", CAROL[0], "--email", CAROL[2],
+                      "--password-stdin", stdin=CAROL[1] + "\n")
+    assert added.returncode == 0, added.stderr
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+async def web(flows_server: RunningServer) -> AsyncIterator[FormBrowser]:
+    browser = FormBrowser(flows_server.issuer)
+    yield browser
+    await browser.close()
+
+
+def authorize(**extra: str) -> str:
+    return "/authorize?" + str(httpx2.QueryParams({
+        "client_id": "demo-rp", "redirect_uri": CALLBACK, "response_type": "code",
+        "scope": "openid profile email", "state": "st", "nonce": "n", **extra,
+    }))
+
+
+async def id_token_claims(server: RunningServer, answer: httpx2.Response) -> dict[str, object]:
+    code = redirect_params(answer)[1]["code"]
+    response = await token_request(server, grant_type="authorization_code", code=code,
+                                   redirect_uri=CALLBACK)
+    assert response.status_code == 200, response.text
+    return unverified_claims(response.json()["id_token"])
+
+
+async def sign_up(web: FormBrowser, mail: MailCatcher, page: httpx2.Response, who: str) -> httpx2.Response:
+    assert "Create your account" in page_text(page)
+    page = await web.submit(page, username=who, email=f"{who}@example.com", name=f"{who.title()} Doe",
+                            password="a brand new passphrase", password_confirm="a brand new passphrase")
+    assert "Accept the terms of service" in page_text(page), page_text(page)
+    page = await web.click(page, ("decision", "accept"), accept="yes")
+    assert 'autocomplete="one-time-code"' in page.text
+    return await web.submit(page, code=mail.code_for(f"{who}@example.com"))
+
+
+async def test_prompt_create_runs_the_register_flow(
+    flows_server: RunningServer, web: FormBrowser, mail: MailCatcher
+) -> None:
+    answer = await sign_up(web, mail, await web.open(authorize(prompt="create")), "dana")
+    claims = await id_token_claims(flows_server, answer)
+    assert (claims["amr"], claims["acr"]) == (["pwd"], "urn:gatehouse:loa:1")
+    async with httpx2.AsyncClient() as http:
+        discovery = (await http.get(f"{flows_server.issuer}/.well-known/openid-configuration")).json()
+    assert "create" in discovery["prompt_values_supported"]
+    again = FormBrowser(flows_server.issuer)
+    try:
+        answer = await again.sign_in(authorize(), "dana@example.com", "a brand new passphrase")
+        assert (await id_token_claims(flows_server, answer))["sub"] == claims["sub"]
+    finally:
+        await again.close()
+
+
+async def test_the_create_an_account_link_leads_to_sign_up(
+    flows_server: RunningServer, web: FormBrowser, mail: MailCatcher
+) -> None:
+    page = await web.open(authorize())
+    page = await web.click(page, ("_outcome", "register"))
+    answer = await sign_up(web, mail, page, "erin")
+    assert redirect_params(answer)[1]["state"] == "st"
+
+
+async def test_recovery_resets_the_password_by_email(
+    flows_server: RunningServer, web: FormBrowser, mail: MailCatcher
+) -> None:
+    page = await web.submit(await web.open(authorize()), login=CAROL[0])
+    page = await web.click(page, ("_outcome", "forgot"))
+    page = await web.submit(page, email=CAROL[2])
+    assert f"If an account exists for {CAROL[2]}" in page_text(page)
+    new = "carol's new passphrase"
+    page = await web.submit(page, code=mail.code_for(CAROL[2]), password=new, password_confirm=new)
+    assert "Enter your password" in page_text(page) and CAROL[0] in page_text(page)
+    answer = await web.submit(page, password=new)
+    claims = await id_token_claims(flows_server, answer)
+    assert claims["amr"] == ["pwd"]
+    old = FormBrowser(flows_server.issuer)
+    try:
+        refused = await old.sign_in(authorize(), CAROL[0], CAROL[1])
+        assert "Incorrect username or password" in page_text(refused)
+    finally:
+        await old.close()
+
+
+async def test_the_partner_journey_asks_for_the_partner_terms(
+    flows_server: RunningServer, web: FormBrowser
+) -> None:
+    url = "/authorize?" + str(httpx2.QueryParams({
+        "client_id": "partner-app", "redirect_uri": "https://partner.example/cb",
+        "response_type": "code", "scope": "openid", "code_challenge_method": "S256",
+        "code_challenge": "x" * 43}))
+    page = await web.sign_in(url, *ALICE)
+    assert "Accept the terms of service" in page_text(page)
+    assert "https://example.com/partner-terms" in page.text
+    declined = await web.click(page, ("decision", "decline"))
+    assert redirect_params(declined)[1]["error_description"] == "The partner terms were declined."
+    page = await web.sign_in(url, *ALICE)
+    answer = await web.click(page, ("decision", "accept"), accept="yes")
+    assert "code" in redirect_params(answer)[1]
+    answer = await web.open(url + "&prompt=login")
+    answer = await web.submit(await web.submit(answer, login=ALICE[0]), password=ALICE[1])
+    assert "code" in redirect_params(answer)[1]  # accepted once: not asked again
+
+
+async def test_not_you_goes_back_to_identify(flows_server: RunningServer, web: FormBrowser) -> None:
+    page = await web.submit(await web.open(authorize()), login="carol")
+    assert "Not carol? Use another account" in page_text(page)
+    page = await web.click(page, ("_switch_user", "1"))
+    assert 'name="login"' in page.text and 'value=""' in page.text
+    answer = await web.submit(await web.submit(page, login=ALICE[0]), password=ALICE[1])
+    assert "code" in redirect_params(answer)[1]
+
+
+async def test_a_form_from_the_back_button_shows_the_current_step(
+    flows_server: RunningServer, web: FormBrowser
+) -> None:
+    identify = await web.open(authorize())
+    password = await web.submit(identify, login="alice")
+    again = await web.submit(identify, login="mallory")  # Back, then submit the old page
+    assert again.status_code == 200 and "Signing in as alice" in page_text(again)
+    answer = await web.submit(password, password=ALICE[1])
+    assert "code" in redirect_params(answer)[1]
+
+
+def wait_for(condition: object, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+async def test_flows_reload_on_change_and_keep_runs_in_flight(
+    tmp_path: Path, mail: MailCatcher
+) -> None:
+    flows = tmp_path / "flows.yaml"
+    shutil.copy(ROOT / "flows.yaml", flows)
+    server = start_server(tmp_path, flows_file=flows, flows_reload_interval=0.2)
+    web = FormBrowser(server.issuer)
+    try:
+        in_flight = await web.open(authorize())
+        assert 'name="login"' in in_flight.text and 'name="password"' not in in_flight.text
+        text = flows.read_text()
+        flows.write_text(text.replace("default_flow: default", "default_flow: one-page"))
+        wait_for(lambda: "loaded" in server.log.read_text())
+        fresh = await FormBrowser(server.issuer).open(authorize())
+        assert 'name="password"' in fresh.text and 'name="login"' in fresh.text
+        password = await web.submit(in_flight, login="alice")  # the old version's next step
+        assert "Signing in as alice" in page_text(password)
+        flows.write_text("flows: [broken\n")
+        wait_for(lambda: "is invalid; the previous flows stay in use" in server.log.read_text())
+        assert "code" in redirect_params(await web.submit(password, password=ALICE[1]))[1]
+        flows.write_text(text)
+        server.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: server.log.read_text().count("loaded") >= 2)
+    finally:
+        await web.close()
+        server.stop()

@@ -1,0 +1,24 @@
+"""A second-factor stand-in for engine tests: proves possession with the code 123456."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from steps.base import Outcome, Page, Step, StepContext
+
+
+class FakeOtpStep(Step):
+    type = "fake_otp"
+    outcomes = frozenset({"success"})
+    template = "flow/identify.html"
+
+    async def render(self, ctx: StepContext) -> Page | Outcome:
+        if any(e.factor == "possession" for e in ctx.run.auth_events):
+            return Outcome("success")
+        return Page(self.template)
+
+    async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:
+        if form.get("code") != "123456":
+            return Page(self.template, errors={"code": "wrong"})
+        ctx.record_authentication("otp", "possession")
+        return Outcome("success")
