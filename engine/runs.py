@@ -28,6 +28,7 @@ from store.repositories import Store
 
 MAX_MOVES = 100  # per request: a loop of steps that all pass without a page is a flows.yaml bug
 MAX_LOG = 200
+RESTART_GRACE = 3600  # an expired run is kept this long, so its page can offer "Start again"
 SWITCH_USER = "_switch_user"
 CHOSEN_OUTCOME = "_outcome"
 FORM_STEP = "_step"
@@ -95,7 +96,8 @@ class FlowEngine:
             subject=seed.subject if seed else None,
             auth_events=list(seed.events) if seed else [],
             created_at=now,
-            expires_at=now + self.run_lifetime,
+            deadline=now + self.run_lifetime,
+            expires_at=now + self.run_lifetime + RESTART_GRACE,
             log=[{"at": now, "event": "start", "flow": flow.name, "seeded": seed is not None}],
         )
         ctx = self._context(run, client, browser)
@@ -104,11 +106,14 @@ class FlowEngine:
         return run
 
     async def load(self, run_id: str) -> FlowRunRecord | None:
-        """A run that is still alive, and whose flows version this process still knows."""
-        run = await self.store.runs.get(run_id, self.clock())
-        if run is None or run.flows_version not in self.versions:
-            return None
-        return run
+        """A run, if it exists (see `can_go_on`)."""
+        return await self.store.runs.get(run_id, self.clock())
+
+    def can_go_on(self, run: FlowRunRecord) -> bool:
+        """Before its deadline, and on a flows version this process knows (else: start again)."""
+        return self.clock() < (run.deadline or run.expires_at) and (
+            run.flows_version in self.versions
+        )
 
     @staticmethod
     def is_finished(run: FlowRunRecord) -> bool:

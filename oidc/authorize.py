@@ -32,7 +32,6 @@ from oidc.cookies import (
     set_browser_cookie,
     set_session_cookie,
 )
-from oidc.crypto import same_secret
 from oidc.errors import (
     AccessDeniedError,
     ConsentRequiredError,
@@ -46,6 +45,7 @@ from oidc.grants import issue_code
 from oidc.http import see_other
 from oidc.id_token_hint import hinted_subject
 from oidc.provider import Provider, current_provider
+from oidc.run_access import browser_run
 from oidc.sessions import current_session, start_session
 from store.errors import StaleVersionError
 from store.records import ClientRecord, FlowRunRecord, SessionRecord
@@ -138,15 +138,7 @@ async def _start_run(
 async def resume() -> Response:
     """Where a run sends the browser when it reaches a terminal state."""
     provider, engine = current_provider(), current_provider().engine
-    run_id = request.args.get("run", "")
-    run = await engine.load(run_id) if 0 < len(run_id) <= 100 else None
-    browser_hash, _ = browser_binding(provider, request)
-    if run is None or not same_secret(run.browser_hash, browser_hash):
-        raise ErrorPage(
-            N_("This sign-in has expired"),
-            N_("Go back to the application and sign in again."),
-            status=410,
-        )
+    run = await browser_run(provider, request.args.get("run", ""))
     if not engine.is_finished(run):
         return see_other(url_for("flow.show", run_id=run.id))
     try:

@@ -218,6 +218,14 @@ def build_request(params: Params, client: ClientRecord) -> AuthorizeRequest:
 def revalidate(req: AuthorizeRequest, client: ClientRecord) -> AuthorizeRequest:
     """The stored request checked again against the client as it is now: a run can outlive a
     change of the client's registration (a removed redirect URI must not receive a code)."""
+    params = request_params(req)
+    for check in CHECKS_BEFORE_REDIRECT + CHECKS:
+        check(params, client)
+    return build_request(params, client)
+
+
+def request_params(req: AuthorizeRequest) -> dict[str, list[str]]:
+    """The authorize parameters that make this request again."""
     params: dict[str, list[str]] = {
         name: [value if isinstance(value, str) else str(value)]
         for name, value in req.model_dump(exclude={"prompt", "claims", "acr_values"}).items()
@@ -230,9 +238,7 @@ def revalidate(req: AuthorizeRequest, client: ClientRecord) -> AuthorizeRequest:
     if req.claims:
         members = {target: dict.fromkeys(names) for target, names in req.claims.items()}
         params["claims"] = [json.dumps(members)]
-    for check in CHECKS_BEFORE_REDIRECT + CHECKS:
-        check(params, client)
-    return build_request(params, client)
+    return params
 
 
 def error_target(params: Params) -> ResponseTarget:

@@ -34,9 +34,12 @@ def printable(text: str, limit: int = 40) -> str:
 class ErrorPage(Exception):
     """Shown to the person in the browser; never sent to the client's redirect URI."""
 
-    def __init__(self, title: str, message: str, status: int = 400) -> None:
+    def __init__(
+        self, title: str, message: str, status: int = 400, link: tuple[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.title, self.message, self.status = title, message, status
+        self.link = link  # (href on this server, button label): a way on, e.g. "Start again"
 
 
 class ClientAuthenticationFailed(InvalidClientError):  # type: ignore[misc]

@@ -128,6 +128,7 @@ class FlowRunRecord(BaseModel):
     attempts: dict[str, int] = Field(default_factory=dict)
     log: list[dict[str, Any]] = Field(default_factory=list)
     created_at: float
+    deadline: float = 0  # the run may go on until then; kept until `expires_at` to restart it
     expires_at: float
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, request, url_for
 
-from oidc.cookies import browser_binding
 from oidc.crypto import same_secret
 from oidc.errors import ErrorPage
 from oidc.http import see_other
 from oidc.provider import current_provider
+from oidc.run_access import browser_run
 from steps.base import Page
 from store.errors import StaleVersionError
 from store.records import ClientRecord, FlowRunRecord
@@ -27,18 +27,10 @@ MAX_FIELDS = 50
 
 async def _load(run_id: str) -> tuple[FlowRunRecord, ClientRecord]:
     provider = current_provider()
-    run = await provider.engine.load(run_id) if len(run_id) <= 100 else None
-    browser_hash, _ = browser_binding(provider, request)
-    client = await provider.store.clients.get(run.client_id) if run else None
-    # A run answers only the browser that started it.
-    if run is None or client is None or not same_secret(run.browser_hash, browser_hash):
-        raise ErrorPage(
-            N_("This sign-in has expired"),
-            N_(
-                "Sign-in links are valid for a limited time. Go back to the application and sign in again."
-            ),
-            status=410,
-        )
+    run = await browser_run(provider, run_id)
+    client = await provider.store.clients.get(run.client_id)
+    if client is None:
+        raise ErrorPage(N_("Unknown application"), N_("Go back to the application."), status=410)
     return run, client
 
 

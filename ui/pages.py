@@ -43,14 +43,18 @@ async def render_page(
     return Response(html, status=status, content_type="text/html; charset=utf-8")
 
 
-async def error_page(title: str, message: str, status: int) -> Response:
-    return await render_page("error.html", status=status, title=title, message=message)
+async def error_page(
+    title: str, message: str, status: int, link: tuple[str, str] | None = None
+) -> Response:
+    return await render_page(
+        "error.html", status=status, title=title, message=message, link=link
+    )
 
 
 def register_error_pages(app: Quart) -> None:
     @app.errorhandler(ErrorPage)
     async def on_error_page(error: ErrorPage) -> Response:
-        return await error_page(error.title, error.message, error.status)
+        return await error_page(error.title, error.message, error.status, error.link)
 
     @app.errorhandler(HTTPException)
     async def on_http_error(error: HTTPException) -> Response:

@@ -107,7 +107,7 @@ async def test_start_puts_the_run_at_the_first_step(
     assert (run.flow, run.flows_version, run.state) == ("default", flows.version, "identify")
     assert (run.client_id, run.browser_hash, run.version, run.subject) == ("app", "bh", 0, None)
     assert len(run.csrf_token) >= 32
-    assert (run.created_at, run.expires_at) == (NOW, NOW + 1800)
+    assert (run.created_at, run.deadline) == (NOW, NOW + 1800)
     assert await engine.load(run.id) == run
 
 
@@ -193,14 +193,20 @@ async def test_a_run_keeps_its_flows_version_across_reloads(
     assert await engine.submit(loaded, client, {"login": "alice"}) is None
     assert loaded.state == "password"  # the old version's wiring, not the new one's
     other = FlowEngine(changed, store, passwords, MemoryMailer(), clock=Clock())
-    assert await other.load(run.id) is None  # a process that never knew that version
+    assert engine.can_go_on(loaded)
+    assert not other.can_go_on(loaded)  # a process that never knew that version: start again
 
 
-async def test_an_expired_run_is_gone(
+async def test_an_expired_run_cannot_go_on_and_is_kept_an_hour_to_start_again(
     engine: FlowEngine, client: ClientRecord, clock: Clock
 ) -> None:
     run = await start(engine, client)
+    assert (run.deadline, run.expires_at) == (NOW + 1800, NOW + 1800 + 3600)
+    clock.now = NOW + 1799
+    assert engine.can_go_on(await reload(engine, run))
     clock.now = NOW + 1800
+    assert not engine.can_go_on(await reload(engine, run))
+    clock.now = NOW + 1800 + 3600
     assert await engine.load(run.id) is None
 
 

@@ -1,0 +1,41 @@
+"""Finding the flow run a request names: only for the browser that started it, and with a way to
+start again when it has expired (the original authorize request is kept for that)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from quart import request
+
+from oidc.authorize_request import AuthorizeRequest, request_params
+from oidc.cookies import browser_binding
+from oidc.crypto import same_secret
+from oidc.errors import ErrorPage
+from oidc.provider import Provider
+from store.records import FlowRunRecord
+from ui.messages import N_
+
+EXPIRED = N_("This sign-in has expired")
+
+
+async def browser_run(provider: Provider, run_id: str) -> FlowRunRecord:
+    """The run `run_id` of this browser, able to go on; otherwise an `ErrorPage` (410)."""
+    run = await provider.engine.load(run_id) if 0 < len(run_id) <= 100 else None
+    browser_hash, _ = browser_binding(provider, request)
+    if run is None or not same_secret(run.browser_hash, browser_hash):
+        raise ErrorPage(
+            EXPIRED,
+            N_("Sign-in links are valid for a limited time. Go back to the application and sign in again."),
+            status=410,
+        )
+    if not provider.engine.can_go_on(run):
+        again = "/authorize?" + urlencode(
+            request_params(AuthorizeRequest.model_validate(run.request)), doseq=True
+        )
+        raise ErrorPage(
+            EXPIRED,
+            N_("Sign-in pages are valid for a limited time. Start again to continue to the application."),
+            status=410,
+            link=(again, N_("Start again")),
+        )
+    return run
