@@ -165,10 +165,14 @@ class FlowEngine:
         if chosen and chosen in step.optional_outcomes and chosen in self._wired(run):
             result = Outcome(chosen)
             await self._fire(run, ctx, chosen)
+            await self._settle(run, ctx)
         else:
             result = await step.handle(ctx, form)
             if isinstance(result, Outcome):
                 await self._fire(run, ctx, result.name)
+                # Move past steps with nothing to ask now, so a finished run goes straight back
+                # to the client (the next page itself is shown by the GET that follows).
+                await self._settle(run, ctx)
             elif result.errors:
                 run.attempts[run.state] = run.attempts.get(run.state, 0) + 1
         await self.store.runs.save(run)
