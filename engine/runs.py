@@ -45,6 +45,7 @@ class Seed:
 
     subject: str
     events: list[AuthEvent]
+    sid: str | None = None
 
 
 class FlowEngine:
@@ -95,13 +96,19 @@ class FlowEngine:
             csrf_token=secrets.token_urlsafe(24),
             subject=seed.subject if seed else None,
             auth_events=list(seed.events) if seed else [],
+            session_sid=seed.sid if seed else None,
             created_at=now,
             deadline=now + self.run_lifetime,
             expires_at=now + self.run_lifetime + RESTART_GRACE,
             log=[{"at": now, "event": "start", "flow": flow.name, "seeded": seed is not None}],
         )
+        if seed is not None:
+            user = await self.store.users.get(seed.subject)
+            if user is not None:
+                run.scratch["_flow"] = {"login": user.username}
         ctx = self._context(run, client, browser)
         await self._enter(run, ctx)
+        await self._settle(run, ctx)  # no form may reach a step that would pass without a page
         await self.store.runs.add(run)
         return run
 
@@ -114,6 +121,11 @@ class FlowEngine:
         return self.clock() < (run.deadline or run.expires_at) and (
             run.flows_version in self.versions
         )
+
+    @staticmethod
+    def position(run: FlowRunRecord) -> str:
+        """Where the run is, as forms name it (`flow/step`): a form for any other place is stale."""
+        return f"{run.flow}/{run.state}"
 
     @staticmethod
     def is_finished(run: FlowRunRecord) -> bool:
@@ -152,7 +164,7 @@ class FlowEngine:
         """Hand a form to the current step. A `Page` means: show it again (with errors); None
         means the run moved on (or the form was for another step). Raises `StaleVersionError`
         if another request moved the run first."""
-        if self.is_finished(run) or form.get(FORM_STEP, run.state) != run.state:
+        if self.is_finished(run) or form.get(FORM_STEP, self.position(run)) != self.position(run):
             return None  # a form from an earlier page (the Back button): show the current step
         ctx = self._context(run, client, browser)
         step = self._flow(run).steps[run.state]
@@ -160,6 +172,8 @@ class FlowEngine:
         result: Page | Outcome
         if SWITCH_USER in form:
             self._restart(run)
+            await self._enter(run, ctx)
+            await self._settle(run, ctx)
             await self.store.runs.save(run)
             return None
         if chosen and chosen in step.optional_outcomes and chosen in self._wired(run):
@@ -236,6 +250,7 @@ class FlowEngine:
         """"Not you?": forget who was identified and what they proved; start the flow over."""
         top = run.stack[0].flow if run.stack else run.flow
         run.flow, run.stack, run.subject, run.message = top, [], None, None
+        run.session_sid = None
         run.state = self._flow(run).start
         run.auth_events, run.scratch, run.attempts = [], {}, {}
         self._log(run, "switch_user", flow=top)
@@ -248,7 +263,7 @@ class FlowEngine:
         step = self._flow(run).steps[run.state]
         wired = self._wired(run)
         page.actions = [(o, label) for o, label in step.optional_outcomes.items() if o in wired]
-        page.step = run.state
+        page.step = self.position(run)
         login = run.scratch.get("_flow", {}).get("login")
         page.identified_as = login if isinstance(login, str) else None
         return page

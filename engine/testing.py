@@ -112,7 +112,7 @@ class FlowTester:
     async def submit(self, **form: str) -> Page | None:
         """Post the current step's form; returns the page shown next (None when finished)."""
         run = self.run
-        posted = {FORM_STEP: run.state, **form}
+        posted = {FORM_STEP: self.engine.position(run), **form}
         page = await self.engine.submit(run, self.client, posted, self.browser)
         if page is not None:
             self.page = page

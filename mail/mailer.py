@@ -30,7 +30,8 @@ class MailError(Exception):
 
 @dataclass
 class SmtpMailer:
-    """Hands each message to an SMTP server (STARTTLS when the server offers it, or implicit TLS)."""
+    """Hands each message to an SMTP server over implicit TLS or STARTTLS (plain only when the
+    settings say so, e.g. a relay on the same host)."""
 
     host: str
     port: int
@@ -38,6 +39,7 @@ class SmtpMailer:
     username: str | None = None
     password: str | None = None
     use_tls: bool = False
+    starttls: bool = True  # refuse a server that does not upgrade (no silent downgrade)
     timeout: float = 10.0
 
     async def send(self, mail: Mail) -> None:
@@ -52,6 +54,7 @@ class SmtpMailer:
                 username=self.username,
                 password=self.password,
                 use_tls=self.use_tls,
+                start_tls=False if self.use_tls else self.starttls,
                 timeout=self.timeout,
             )
         except (aiosmtplib.SMTPException, OSError) as exc:

@@ -114,13 +114,15 @@ async def _answer_with_session(
     user's consent is needed: steps whose proof the session holds pass without a page."""
     step_up = _below_requested_acr(req, session)
     consent = "consent" in req.prompt or bool(
-        await missing_consent(provider.store, client, session.subject, req.scopes)
+        await missing_consent(provider.store, client, session.subject, req.scopes, req.claims)
     )
     if not step_up and not consent:
         return await _issue_code(provider, client, req, session)
     if "none" in req.prompt:
         raise InteractionRequiredError() if step_up else ConsentRequiredError()
-    return await _start_run(provider, client, req, Seed(session.subject, session.events))
+    return await _start_run(
+        provider, client, req, Seed(session.subject, session.events, session.sid)
+    )
 
 
 async def _start_run(
@@ -168,7 +170,9 @@ async def resume() -> Response:
         auth_request = await _with_consent(provider, client, auth_request, run)
     except OAuth2Error as error:
         return await error_response(provider, auth_request.target, error)
-    cookie_value, session = await start_session(provider, run.subject, run.auth_events)
+    cookie_value, session = await start_session(
+        provider, run.subject, run.auth_events, run.session_sid
+    )
     response = await _issue_code(provider, client, auth_request, session)
     set_session_cookie(provider, response, cookie_value)
     return response
@@ -180,10 +184,12 @@ async def _with_consent(
     """The request as the user's consent allows it. Without consent, `offline_access` is
     dropped (OIDC Core §11) and a client that requires consent gets consent_required."""
     assert run.subject is not None
-    asked = "consented" in run.scratch.get("_flow", {})
-    if "consent" in req.prompt and not asked:
+    given = run.scratch.get("_flow", {}).get("consented")
+    if "consent" in req.prompt and given is None:
         raise ConsentRequiredError()  # the flow has no consent step to honour prompt=consent
-    missing = await missing_consent(provider.store, client, run.subject, req.scopes)
+    missing = await missing_consent(
+        provider.store, client, run.subject, req.scopes, req.claims, given
+    )
     if not missing:
         return req
     if client.require_consent:

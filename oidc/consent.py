@@ -34,31 +34,45 @@ CLAIM_DESCRIPTIONS = {
 }
 
 
-def scopes_needing_consent(client: ClientRecord, scopes: list[str]) -> list[str]:
-    """The scopes for which this client needs the user's agreement (empty: none)."""
+def consent_items(scopes: list[str], claims: dict[str, list[str]]) -> list[str]:
+    """What a consent covers: the scopes, and the claims requested one by one (`claim:name`)."""
+    named = sorted({f"claim:{name}" for names in claims.values() for name in names})
+    return [*scopes, *named]
+
+
+def needing_consent(
+    client: ClientRecord, scopes: list[str], claims: dict[str, list[str]]
+) -> list[str]:
+    """The items (scopes, `claim:` names) this client needs the user's agreement for."""
     if client.require_consent:
-        return scopes
+        return consent_items(scopes, claims)
     if "offline_access" in scopes and not client.offline_access_without_consent:
-        return scopes
+        return ["offline_access"]
     return []
 
 
 async def missing_consent(
-    store: Store, client: ClientRecord, subject: str, scopes: list[str]
+    store: Store,
+    client: ClientRecord,
+    subject: str,
+    scopes: list[str],
+    claims: dict[str, list[str]],
+    given: list[str] | None = None,
 ) -> list[str]:
-    """The scopes that need consent and that no remembered decision covers."""
-    needed = scopes_needing_consent(client, scopes)
+    """The items that need consent and that neither a remembered decision nor `given` (the
+    answer of this run) covers."""
+    needed = needing_consent(client, scopes, claims)
     if not needed:
         return []
     record = await store.consents.get(client.client_id, subject)
-    granted = set(record.scopes) if record else set()
-    return [scope for scope in needed if scope not in granted]
+    granted = {*(record.scopes if record else []), *(given or [])}
+    return [item for item in needed if item not in granted]
 
 
 async def remember_consent(
-    store: Store, client: ClientRecord, subject: str, scopes: list[str], now: float
+    store: Store, client: ClientRecord, subject: str, items: list[str], now: float
 ) -> None:
-    """Add `scopes` to what the user agreed to share with the client."""
+    """Add `items` (see `consent_items`) to what the user agreed to share with the client."""
     record = await store.consents.get(client.client_id, subject)
     kept = record.scopes if record else []
     await store.consents.put(
@@ -66,7 +80,7 @@ async def remember_consent(
             id=f"{client.client_id} {subject}",
             subject=subject,
             client_id=client.client_id,
-            scopes=list(dict.fromkeys([*kept, *scopes])),
+            scopes=list(dict.fromkeys([*kept, *items])),
             updated_at=now,
         )
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from quart import request
+from quart import request, url_for
 
 from oidc.authorize_request import AuthorizeRequest, request_params
 from oidc.cookies import browser_binding
@@ -29,7 +29,7 @@ async def browser_run(provider: Provider, run_id: str) -> FlowRunRecord:
             status=410,
         )
     if not provider.engine.can_go_on(run):
-        again = "/authorize?" + urlencode(
+        again = url_for("authorize.authorize") + "?" + urlencode(
             request_params(AuthorizeRequest.model_validate(run.request)), doseq=True
         )
         raise ErrorPage(

@@ -20,10 +20,11 @@ async def current_session(provider: Provider) -> SessionRecord | None:
 
 
 async def start_session(
-    provider: Provider, subject: str, events: list[AuthEvent]
+    provider: Provider, subject: str, events: list[AuthEvent], sid: str | None = None
 ) -> tuple[str, SessionRecord]:
     """A new session (and its cookie value) at every sign-in, against session fixation; the old
-    one is ended. Set the cookie with `set_session_cookie`."""
+    one is ended. A run that only added to a session (step-up, consent) passes its `sid`, so the
+    tokens issued in it still end with it. Set the cookie with `set_session_cookie`."""
     old = session_cookie_digest(provider, request)
     if old:
         await provider.store.sessions.delete(old)
@@ -31,7 +32,7 @@ async def start_session(
     value, now = secrets.token_urlsafe(32), provider.clock()
     session = SessionRecord(
         id=digest(value),
-        sid=secrets.token_urlsafe(16),
+        sid=sid or secrets.token_urlsafe(16),
         subject=subject,
         auth_time=assurance.auth_time,
         amr=assurance.amr,

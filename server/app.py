@@ -31,7 +31,7 @@ from steps.password_hashing import PasswordHashing
 from store import Store, open_store
 from store.records import ClientRecord
 from ui import flow_pages
-from ui.i18n import available_locales, translate, translate_plural
+from ui.i18n import available_locales, install_translations
 from ui.pages import register_error_pages
 from ui.security import add_security_headers
 
@@ -58,6 +58,7 @@ def mailer_for(settings: Settings) -> Mailer:
     return SmtpMailer(
         settings.smtp_host, settings.smtp_port, settings.mail_from,
         settings.smtp_username, settings.smtp_password, settings.smtp_tls,
+        settings.smtp_starttls,
     )
 
 
@@ -68,8 +69,7 @@ def create_app(settings: Settings) -> Quart:
         template_folder=str(UI_DIR / "templates"),
     )
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
-    app.jinja_env.add_extension("jinja2.ext.i18n")
-    app.jinja_env.install_gettext_callables(translate, translate_plural, newstyle=True)  # type: ignore[attr-defined]
+    install_translations(app.jinja_env)
     # Fail before serving if flows.yaml is invalid: every problem is listed with file:line:column.
     flows = load_flows(settings.path(settings.flows_file))
     for client in settings.clients:

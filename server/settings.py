@@ -184,7 +184,10 @@ class Settings(BaseModel):
         None, description="SMTP server for email codes; unset: codes are written to the log."
     )
     smtp_port: int = Field(587, description="SMTP port (587 STARTTLS, 465 TLS).")
-    smtp_tls: bool = Field(False, description="Implicit TLS (port 465); else STARTTLS if offered.")
+    smtp_tls: bool = Field(False, description="Implicit TLS (port 465); else STARTTLS.")
+    smtp_starttls: bool = Field(
+        True, description="Require STARTTLS (off only for a relay on a trusted local network)."
+    )
     smtp_username: str | None = Field(None, description="SMTP login, if the server needs one.")
     smtp_password: str | None = Field(None, description="SMTP password.")
     mail_from: str = Field(

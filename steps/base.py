@@ -84,8 +84,17 @@ class StepContext:
         return self._user
 
     def identify(self, user: UserRecord) -> None:
-        """Say who the run is about (a proof must still be recorded to sign them in)."""
+        """Say who the run is about (a proof must still be recorded to sign them in). Proofs
+        gathered for someone else (a session the run started on) never count for this user."""
+        if self.run.subject != user.id:
+            self.run.auth_events, self.run.session_sid = [], None
         self.run.subject, self._user = user.id, user
+
+    async def checkpoint(self) -> None:
+        """Save the run now (raises `StaleVersionError` if another request moved it): a step
+        that counts guesses saves the count before it compares, so parallel guesses cannot
+        share one attempt."""
+        await self.store.runs.save(self.run)
 
     @property
     def request(self) -> dict[str, Any]:

@@ -14,9 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from oidc.consent import (
     CLAIM_DESCRIPTIONS,
     SCOPE_DESCRIPTIONS,
+    consent_items,
     missing_consent,
+    needing_consent,
     remember_consent,
-    scopes_needing_consent,
 )
 from steps.base import Outcome, Page, Step, StepContext
 
@@ -33,23 +34,26 @@ class ConsentStep(Step):
     outcomes = frozenset({"accepted", "denied"})
     template = "flow/consent.html"
 
-    def _scopes(self, ctx: StepContext) -> list[str]:
-        return str(ctx.request.get("scope") or "").split()
+    @staticmethod
+    def _asked(ctx: StepContext) -> tuple[list[str], dict[str, list[str]]]:
+        claims = ctx.request.get("claims") or {}
+        return str(ctx.request.get("scope") or "").split(), claims
 
     async def render(self, ctx: StepContext) -> Page | Outcome:
-        scopes = self._scopes(ctx)
-        asked = "consent" in (ctx.request.get("prompt") or [])
-        if not asked and ctx.run.subject is not None:
-            if not await missing_consent(ctx.store, ctx.client, ctx.run.subject, scopes):
+        scopes, claims = self._asked(ctx)
+        if "consent" not in (ctx.request.get("prompt") or []):
+            if ctx.run.subject is not None:
+                missing = await missing_consent(ctx.store, ctx.client, ctx.run.subject, scopes, claims)
+            else:
+                missing = needing_consent(ctx.client, scopes, claims)
+            if not missing:
                 return Outcome("accepted")
-        elif not asked and not scopes_needing_consent(ctx.client, scopes):
-            return Outcome("accepted")
-        claims = ctx.request.get("claims") or {}
         requested = sorted({name for names in claims.values() for name in names})
         return Page(
             self.template,
             {
-                "scopes": [(s, SCOPE_DESCRIPTIONS[s]) for s in scopes if s in SCOPE_DESCRIPTIONS],
+                # Every scope is listed: one without a description shows its name.
+                "scopes": [(s, SCOPE_DESCRIPTIONS.get(s)) for s in scopes],
                 "claims": [CLAIM_DESCRIPTIONS.get(name, name) for name in requested],
             },
         )
@@ -57,8 +61,8 @@ class ConsentStep(Step):
     async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:
         if form.get("decision") != "allow":
             return Outcome("denied")
-        scopes = self._scopes(ctx)
+        items = consent_items(*self._asked(ctx))
         if self.options.remember and ctx.run.subject is not None:  # type: ignore[attr-defined]
-            await remember_consent(ctx.store, ctx.client, ctx.run.subject, scopes, ctx.now)
-        ctx.flow_data()["consented"] = scopes
+            await remember_consent(ctx.store, ctx.client, ctx.run.subject, items, ctx.now)
+        ctx.flow_data()["consented"] = items
         return Outcome("accepted")

@@ -80,22 +80,22 @@ def normalise(typed: str) -> str:
     return "".join(typed.split()).replace("-", "")[:MAX_CODE_INPUT]
 
 
-def check(scratch: dict[str, Any], typed: str, now: float, max_attempts: int) -> Check:
-    """Compare `typed` with the pending code in constant time. A wrong try counts against the
-    code; the last allowed one burns it. A right code is not burnt here (see `burn`)."""
+async def check(ctx: StepContext, typed: str, max_attempts: int) -> Check:
+    """Compare `typed` with the pending code in constant time. Every try counts, and the count is
+    saved before comparing (parallel guesses on one run version cannot share an attempt); the
+    last allowed wrong try burns the code. A right code is not burnt here (see `burn`)."""
+    scratch, now = ctx.scratch, ctx.now
     stored = scratch.get("digest")
-    usable = (
-        isinstance(stored, str)
-        and now < float(scratch.get("expires_at", 0))
-        and int(scratch.get("attempts", 0)) < max_attempts
-    )
+    tries = int(scratch.get("attempts", 0))
+    usable = isinstance(stored, str) and now < float(scratch.get("expires_at", 0))
     matches = same_secret(digest(normalise(typed)), stored if isinstance(stored, str) else _NO_CODE)
-    if not usable:
+    if not usable or tries >= max_attempts:
         burn(scratch)
         return Check.EXPIRED
+    scratch["attempts"] = tries + 1
+    await ctx.checkpoint()
     if matches:
         return Check.OK
-    scratch["attempts"] = int(scratch.get("attempts", 0)) + 1
     if scratch["attempts"] >= max_attempts:
         burn(scratch)
     return Check.WRONG

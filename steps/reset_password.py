@@ -125,7 +125,7 @@ class ResetPasswordStep(Step):
             errors["password_confirm"] = N_("The passwords do not match.")
         if errors:
             return self._code_page(ctx, errors)
-        result = email_codes.check(ctx.scratch, code, ctx.now, self.settings.max_attempts)
+        result = await email_codes.check(ctx, code, self.settings.max_attempts)
         user = await self._account(ctx)
         if result is not email_codes.Check.OK or user is None:
             return self._code_page(ctx, {"code": INVALID_CODE})

@@ -85,7 +85,7 @@ class VerifyEmailStep(Step):
             return self._page(ctx.scratch, errors={"code": email_codes.ENTER_CODE})
         if ctx.scratch.get("to") != user.email:  # the address changed since the code went out
             email_codes.burn(ctx.scratch)
-        result = email_codes.check(ctx.scratch, typed, ctx.now, self.settings.max_attempts)
+        result = await email_codes.check(ctx, typed, self.settings.max_attempts)
         if result is email_codes.Check.WRONG:
             return self._page(ctx.scratch, errors={"code": WRONG_CODE})
         if result is email_codes.Check.EXPIRED:

@@ -117,6 +117,7 @@ class FlowRunRecord(BaseModel):
     state: str
     stack: list[Frame] = Field(default_factory=list)
     message: str | None = None
+    session_sid: str | None = None  # the SSO session a run adds to (step-up, consent) keeps its sid
     version: int = 0
     client_id: str
     request: dict[str, Any]

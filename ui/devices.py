@@ -15,6 +15,8 @@ MAX_REMEMBERED = 5
 
 
 def _serializer(provider: Provider) -> URLSafeSerializer:
+    if len(provider.device_key) < 32:
+        raise RuntimeError("the provider has no key for remembered-device cookies")
     return URLSafeSerializer(provider.device_key, salt="gatehouse.remembered-devices")
 
 

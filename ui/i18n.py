@@ -14,7 +14,7 @@ from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from quart import g, request
+from quart import g, has_app_context, request
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 DEFAULT_LOCALE = "en"
@@ -56,6 +56,8 @@ def set_locale(locale: str) -> None:
 
 
 def current_locale() -> str:
+    if not has_app_context():  # rendering outside a request (tests of templates)
+        return DEFAULT_LOCALE
     return str(getattr(g, "locale", None) or DEFAULT_LOCALE)
 
 
@@ -69,3 +71,12 @@ def translate_plural(singular: str, plural: str, n: int, **variables: Any) -> st
         catalogs().get(current_locale(), catalogs()[DEFAULT_LOCALE]).ngettext(singular, plural, n)
     )
     return text % {"num": n, **variables}
+
+
+def install_translations(env: Any) -> None:
+    """Give a Jinja environment `_()` and `ngettext()` for the catalogs' messages, and the `tr`
+    filter for texts written in configuration (flows.yaml labels and messages): translated when
+    a catalog has them, and always escaped, never %-formatted."""
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(translate, translate_plural, newstyle=True)
+    env.filters["tr"] = translate

@@ -32,7 +32,7 @@ def flows_server(tmp_path_factory: pytest.TempPathFactory, mail: MailCatcher) ->
     workdir = tmp_path_factory.mktemp("shipped-flows")
     flows = workdir / "flows.yaml"
     shutil.copy(ROOT / "flows.yaml", flows)
-    running = start_server(workdir, flows_file=flows, smtp_host="127.0.0.1", smtp_port=mail.port,
+    running = start_server(workdir, flows_file=flows, smtp_host="127.0.0.1", smtp_port=mail.port, smtp_starttls=False,
                            flows_reload_interval=0.2)
     added = gatehouse(running.config, "users", "add", CAROL[0], "--email", CAROL[2],
                       "--password-stdin", stdin=CAROL[1] + "\n")

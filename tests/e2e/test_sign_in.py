@@ -69,7 +69,7 @@ async def test_code_flow_with_pkce_issues_verified_id_token_and_userinfo(
     assert "email" not in claims  # code flow: profile claims come from userinfo
     assert userinfo == {
         "sub": claims["sub"], "name": "Alice Example", "preferred_username": "alice",
-        "email": "alice@example.com", "email_verified": False,
+        "email": "alice@example.com", "email_verified": True,
     }
 
 

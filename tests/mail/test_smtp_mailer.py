@@ -70,7 +70,7 @@ def smtp_server() -> Iterator[tuple[Collector, int]]:
 
 async def test_smtp_mailer_delivers_to_a_real_server(smtp_server: tuple[Collector, int]) -> None:
     collector, port = smtp_server
-    mailer = SmtpMailer(host="127.0.0.1", port=port, sender=SENDER, timeout=5)
+    mailer = SmtpMailer(host="127.0.0.1", port=port, sender=SENDER, starttls=False, timeout=5)
     text = "Line one.\nCafé: ouvert.\n"
     await mailer.send(Mail(to="alice@example.com", subject="Hello Alice, ça va?", text=text))
     [got] = collector.received
@@ -91,7 +91,7 @@ async def test_smtp_mailer_raises_mail_error_when_nothing_listens() -> None:
 
 async def test_verify_email_journey_over_smtp(smtp_server: tuple[Collector, int]) -> None:
     collector, port = smtp_server
-    mailer = SmtpMailer(host="127.0.0.1", port=port, sender=SENDER, timeout=5)
+    mailer = SmtpMailer(host="127.0.0.1", port=port, sender=SENDER, starttls=False, timeout=5)
     async with FlowTester(FLOWS, mailer=mailer) as tester:
         user = await tester.add_user("alice", password=PASSWORD, email="alice@example.com")
         await tester.start()
@@ -109,3 +109,12 @@ async def test_verify_email_journey_over_smtp(smtp_server: tuple[Collector, int]
         assert tester.result == "done" and tester.amr == ["pwd"]
         verified = await tester.store.users.get(user.id)
         assert verified is not None and verified.email_verified
+
+
+async def test_a_server_without_starttls_is_refused_by_default(
+    smtp_server: tuple[Collector, int],
+) -> None:
+    collector, port = smtp_server
+    mailer = SmtpMailer(host="127.0.0.1", port=port, sender=SENDER, timeout=5)
+    with pytest.raises(MailError):
+        await mailer.send(Mail(to="alice@example.com", subject="Hello", text="Hi.\n"))

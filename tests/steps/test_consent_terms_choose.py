@@ -88,14 +88,16 @@ async def test_consent_lists_the_scopes_and_is_remembered(tester: FlowTester) ->
     await tester.submit(decision="allow")
     assert tester.result == "done"
     consent = await tester.store.consents.get("c", user.id)
-    assert consent is not None and consent.scopes == ["openid", "email"]
+    assert consent is not None and consent.scopes == ["openid", "email", "claim:given_name"]
     await signed_in_to_consent(tester, CONSENTING, scope="openid email")
     assert tester.result == "done"  # remembered: no page
     await signed_in_to_consent(tester, CONSENTING, scope="openid email profile")
     assert tester.step == "consent"  # a scope not agreed to yet asks again
     await tester.submit(decision="allow")
     consent = await tester.store.consents.get("c", user.id)
-    assert consent is not None and consent.scopes == ["openid", "email", "profile"]
+    assert consent is not None and consent.scopes == ["openid", "email", "claim:given_name", "profile"]
+    await signed_in_to_consent(tester, CONSENTING, scope="openid", claims={"id_token": ["birthdate"]})
+    assert tester.step == "consent"  # a claim asked for by name needs its own agreement
 
 
 async def test_prompt_consent_asks_again(tester: FlowTester) -> None:
@@ -106,6 +108,25 @@ async def test_prompt_consent_asks_again(tester: FlowTester) -> None:
     assert tester.step == "consent"
     await tester.submit(decision="allow")
     assert tester.result == "done" and tester.run.scratch["_flow"]["consented"] == ["openid"]
+
+
+async def test_an_answer_not_remembered_still_counts_for_this_run(tester: FlowTester) -> None:
+    flows = FLOWS.replace("        type: consent\n", "        type: consent\n        options: {remember: false}\n")
+    async with FlowTester(flows) as once:
+        user = await once.add_user("alice", PASSWORD)
+        await signed_in_to_consent(once, CONSENTING, scope="openid")
+        await once.submit(decision="allow")
+        assert once.result == "done" and once.run.scratch["_flow"]["consented"] == ["openid"]
+        assert await once.store.consents.get("c", user.id) is None
+
+
+async def test_every_requested_scope_is_listed(tester: FlowTester) -> None:
+    await tester.add_user("alice", PASSWORD)
+    odd = CONSENTING.model_copy(update={"scope": "openid payments:write"})
+    await signed_in_to_consent(tester, odd, scope="openid payments:write")
+    assert tester.page is not None
+    assert [scope for scope, _ in tester.page.values["scopes"]] == ["openid", "payments:write"]
+    assert tester.page.values["scopes"][1] == ("payments:write", None)
 
 
 async def test_offline_access_needs_consent_unless_the_client_waives_it(

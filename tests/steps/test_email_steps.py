@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from jinja2 import Environment, FileSystemLoader
 
 from engine.testing import FlowTester
 from mail.mailer import Mail, MailError
@@ -18,6 +17,7 @@ from steps.base import Page
 from steps.reset_password import INVALID_CODE
 from steps.verify_email import EXPIRED_CODE, WRONG_CODE
 from store.records import UserRecord
+from tests.steps.pages import render_step_page
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "ui" / "templates"
 NOW = 1_700_000_000.0
@@ -357,16 +357,7 @@ async def test_reset_password_scratch_keeps_no_plaintext_code(tester: FlowTester
 
 
 def render(page: Page) -> BeautifulSoup:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
-                      extensions=["jinja2.ext.i18n"])
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-    env.globals["url_for"] = lambda *args, **kwargs: "/static/gatehouse.css"
-    html = env.get_template(page.template).render(
-        values=page.values, errors=page.errors, step=page.step, actions=page.actions,
-        identified_as=page.identified_as, csrf_token="t", action="/flow/x", client={},
-        locale="en",
-    )
-    return BeautifulSoup(html, "html.parser")
+    return BeautifulSoup(render_step_page(page), "html.parser")
 
 
 def field(soup: BeautifulSoup, name: str) -> dict[str, str]:
@@ -402,3 +393,29 @@ async def test_code_and_password_fields_help_browsers_and_password_managers(
     assert field(soup, "password_confirm")["autocomplete"] == "new-password"
     assert "If an account exists for alice@example.com, we sent a code to it." in soup.get_text()
     assert soup.find("button", attrs={"value": "cancel"})  # "Back to sign in", wired
+
+
+async def test_parallel_guesses_on_one_run_version_cannot_share_an_attempt() -> None:
+    from store import StaleVersionError
+
+    flows = """\
+flows:
+  default:
+    steps:
+      password: {type: password, on: {success: verify}}
+      verify: {type: verify_email, on: {success: done, no_email: deny}}
+"""
+    async with FlowTester(flows) as tester:
+        await tester.add_user("zoe", "a long passphrase", email="zoe@example.com")
+        await tester.start()
+        await tester.submit(login="zoe", password="a long passphrase")
+        assert tester.step == "verify"
+        copies = [await tester.store.runs.get(tester.run.id, tester.now) for _ in range(2)]
+        first, second = copies
+        assert first is not None and second is not None
+        form = {"_step": tester.engine.position(first), "code": "00000000"}
+        await tester.engine.submit(first, tester.client, form)
+        with pytest.raises(StaleVersionError):
+            await tester.engine.submit(second, tester.client, form)
+        stored = await tester.store.runs.get(tester.run.id, tester.now)
+        assert stored is not None and stored.scratch["default/verify"]["attempts"] == 1

@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jinja2 import Environment, FileSystemLoader
 
 from engine.loader import FlowsError, load_flows_text
 from engine.testing import FlowTester
 from steps.base import Page
 from steps.register import RegisterStep
 from store.records import ClientRecord
+from tests.steps.pages import render_step_page
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "ui" / "templates"
 PASSWORD = "correct horse battery staple"
@@ -303,16 +303,7 @@ def test_the_defaults_load() -> None:
 
 
 def render(page: Page, **context: Any) -> str:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES), autoescape=True, extensions=["jinja2.ext.i18n"]
-    )
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-    env.globals["url_for"] = lambda *args, **kwargs: "/static/gatehouse.css"
-    return env.get_template(page.template).render(
-        values=page.values, errors=page.errors, step=page.step, actions=page.actions,
-        identified_as=page.identified_as, csrf_token="t", action="/flow/x", client={},
-        locale="en", **context,
-    )
+    return render_step_page(page, **context)
 
 
 async def test_the_page_shows_fields_in_order_with_accessible_errors(tester: FlowTester) -> None:
