@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.compiled import CompiledFlow
+from engine.compiled import BranchKey, CompiledFlow
 from engine.loader import FlowSet
 from engine.model import TERMINALS
 from engine.selection import select_flow
@@ -209,20 +209,19 @@ class FlowEngine:
 
     async def _fire(self, run: FlowRunRecord, ctx: StepContext, outcome: str) -> None:
         """Take the branch of `outcome` whose condition holds, then enter where it leads."""
-        flow = self._flow(run)
-        truths, seen = {}, {}
-        for key, _ in flow.branches(run.state, outcome):
+        flow, origin = self._flow(run), run.state
+        truths: dict[BranchKey, bool] = {}
+        seen: dict[str, bool] = {}
+        for key, branch in flow.branches(origin, outcome):
             test = flow.conditions.get(key)
-            truths[key] = await test.test(ctx) if test else True
-            if test:
-                seen[test.describe()] = truths[key]
-            if truths[key]:
+            if test is None:
+                taken = branch
                 break
-        for key, _ in flow.branches(run.state, outcome):
-            truths.setdefault(key, False)
-        origin = run.state
+            truths[key] = seen[test.describe()] = await test.test(ctx)
+            if truths[key]:
+                taken = branch
+                break
         run.state = flow.advance(origin, outcome, truths)
-        taken = next(b for k, b in flow.branches(origin, outcome) if truths[k])
         run.message = taken.message if run.state in ("deny", "error") else None
         self._log(run, "outcome", flow=run.flow, step=origin, outcome=outcome, to=run.state,
                   conditions=seen)

@@ -128,7 +128,6 @@ class FlowTester:
         return await self.submit(**{SWITCH_USER: "1"})
 
     async def _show(self) -> Page | None:
-        self._run = await self.store.runs.get(self.run.id, self.now) or self.run
         self.page = await self.engine.show(self.run, self.client, self.browser)
         return self.page
 

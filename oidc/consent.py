@@ -77,7 +77,7 @@ async def remember_consent(
     kept = record.scopes if record else []
     await store.consents.put(
         ConsentRecord(
-            id=f"{client.client_id} {subject}",
+            id=ConsentRecord.key(client.client_id, subject),
             subject=subject,
             client_id=client.client_id,
             scopes=list(dict.fromkeys([*kept, *items])),

@@ -88,6 +88,10 @@ class ConsentRecord(BaseModel):
     scopes: list[str]
     updated_at: float
 
+    @staticmethod
+    def key(client_id: str, subject: str) -> str:
+        return f"{client_id} {subject}"
+
 
 class AuthEvent(BaseModel):
     """One proof of identity gathered during a run (RFC 8176 `amr` value and its factor class)."""

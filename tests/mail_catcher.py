@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import time
-from email import message_from_bytes
-from email.message import Message
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -13,12 +14,23 @@ from aiosmtpd.controller import Controller
 from tests.e2e.server import free_port
 
 
+@dataclass
+class Received:
+    """One message as the server got it: the envelope and the parsed message."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+
+
+@dataclass
 class _Keep:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
+    received: list[Received] = field(default_factory=list)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(message_from_bytes(envelope.original_content))
+        parsed = message_from_bytes(envelope.original_content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
         return "250 OK"
 
 
@@ -38,23 +50,22 @@ class MailCatcher:
         self._controller.stop()
 
     @property
-    def messages(self) -> list[Message]:
-        return self._keep.messages
+    def received(self) -> list[Received]:
+        return self._keep.received
 
-    def wait_for(self, to: str, count: int = 1, timeout: float = 10) -> Message:
+    def wait_for(self, to: str, count: int = 1, timeout: float = 10) -> EmailMessage:
         """The `count`-th message to `to` (waiting for it to arrive)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            sent = [m for m in self.messages if to in str(m["To"])]
+            sent = [r.message for r in self.received if to in r.rcpt_tos]
             if len(sent) >= count:
                 return sent[count - 1]
             time.sleep(0.05)
-        raise AssertionError(f"no message {count} to {to}; got {[m['To'] for m in self.messages]}")
+        raise AssertionError(f"no message {count} to {to}; got {[r.rcpt_tos for r in self.received]}")
 
     def code_for(self, to: str, count: int = 1) -> str:
         """The one-time code in the `count`-th message to `to`."""
-        body = self.wait_for(to, count).get_payload(decode=True)
-        assert isinstance(body, bytes)
-        found = re.search(r"\b(\d{6,8})\b", body.decode())
+        body = self.wait_for(to, count).get_content()
+        found = re.search(r"\b(\d{6,8})\b", body)
         assert found, body
         return found.group(1)

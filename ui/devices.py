@@ -1,17 +1,17 @@
 """The remembered-device cookie: a signed list of (user, until when) that the `known_device`
-condition reads, so a flow can skip a second factor on a browser the user chose to trust."""
+condition reads, so a flow can skip a second factor on a browser the user chose to trust. (The
+step that sets it arrives with the second-factor steps.)"""
 
 from __future__ import annotations
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from quart import Response, request
+from quart import request
 
-from oidc.cookies import cookie_name, set_cookie
+from oidc.cookies import cookie_name
 from oidc.provider import Provider, current_provider
 from steps.base import BrowserFacts
 
 DEVICE = "gh_device"
-MAX_REMEMBERED = 5
 
 
 def _serializer(provider: Provider) -> URLSafeSerializer:
@@ -41,12 +41,3 @@ def browser_facts() -> BrowserFacts:
     provider = current_provider()
     return BrowserFacts(frozenset(subject for subject, _ in _entries(provider)))
 
-
-def remember_device(response: Response, subject: str, seconds: int) -> None:
-    """Trust this browser for `subject` for `seconds` (keeps the others it remembers)."""
-    provider = current_provider()
-    kept = [(s, u) for s, u in _entries(provider) if s != subject][-(MAX_REMEMBERED - 1) :]
-    entries = [*kept, (subject, provider.clock() + seconds)]
-    value = _serializer(provider).dumps([[s, u] for s, u in entries])
-    longest = max(int(u - provider.clock()) for _, u in entries)
-    set_cookie(provider, response, DEVICE, value, max_age=longest)

@@ -94,22 +94,18 @@ class SqliteCredentials:
         await self.table.delete(credential_id)
 
 
-def consent_id(client_id: str, subject: str) -> str:
-    return f"{client_id} {subject}"
-
-
 class SqliteConsents:
     def __init__(self, table: DocumentTable[ConsentRecord]) -> None:
         self.table = table
 
     async def get(self, client_id: str, subject: str) -> ConsentRecord | None:
-        return await self.table.get(consent_id(client_id, subject))
+        return await self.table.get(ConsentRecord.key(client_id, subject))
 
     async def put(self, consent: ConsentRecord) -> None:
         await self.table.upsert(consent)
 
     async def delete(self, client_id: str, subject: str) -> None:
-        await self.table.delete(consent_id(client_id, subject))
+        await self.table.delete(ConsentRecord.key(client_id, subject))
 
 
 class SqliteRuns:

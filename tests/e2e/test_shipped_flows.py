@@ -182,7 +182,9 @@ async def test_flows_reload_on_change_and_keep_runs_in_flight(
         text = flows.read_text()
         flows.write_text(text.replace("default_flow: default", "default_flow: one-page"))
         wait_for(lambda: "loaded" in server.log.read_text())
-        fresh = await FormBrowser(server.issuer).open(authorize())
+        newcomer = FormBrowser(server.issuer)
+        fresh = await newcomer.open(authorize())
+        await newcomer.close()
         assert 'name="password"' in fresh.text and 'name="login"' in fresh.text
         password = await web.submit(in_flight, login="alice")  # the old version's next step
         assert "Signing in as alice" in page_text(password)

@@ -219,102 +219,78 @@ def test_flows_version_changes_with_the_spec() -> None:
 
 
 def test_check_unknown_condition() -> None:
-    text = """\
-flows:
-  default:
-    steps:
-      s:
-        type: password
-        on:
-          success:
-            - {to: done, if: {has_credentail: totp}}
-            - {to: deny}
-"""
+    text = one_step("""\
+type: password
+on:
+  success:
+    - {to: done, if: {has_credentail: totp}}
+    - {to: deny}
+""")
     assert problems(text) == [
         "flows.yaml:8:31: unknown condition 'has_credentail' (known: acr_below, acr_requested, attempts, client, client_tag, has_credential, in_group, known_device, login_hint, mfa_older_than, prompt, signed_in, user_attribute, all, any, not; a custom condition is named as package.module:ClassName)",
     ]
 
 
 def test_check_bad_argument() -> None:
-    text = """\
-flows:
-  default:
-    steps:
-      s:
-        type: password
-        on:
-          success:
-            - to: done
-              if:
-                all:
-                  - signed_in
-                  - {has_credential: fingerprint}
-            - to: deny
-"""
+    text = one_step("""\
+type: password
+on:
+  success:
+    - to: done
+      if:
+        all:
+          - signed_in
+          - {has_credential: fingerprint}
+    - to: deny
+""")
     assert problems(text) == [
         "flows.yaml:12:22: condition 'has_credential': Input should be 'password', 'totp', 'webauthn' or 'recovery_codes'",
     ]
 
 
 def test_check_last_branch_if() -> None:
-    text = """\
-flows:
-  default:
-    steps:
-      s:
-        type: password
-        on:
-          success:
-            - {to: done, if: signed_in}
-"""
+    text = one_step("""\
+type: password
+on:
+  success:
+    - {to: done, if: signed_in}
+""")
     assert problems(text) == [
         "flows.yaml:7:11: the last branch of 'success' needs no `if`: it says where to go otherwise",
     ]
 
 
 def test_check_after_unconditional() -> None:
-    text = """\
-flows:
-  default:
-    steps:
-      s:
-        type: password
-        on:
-          success:
-            - to: done
-            - {to: deny, if: signed_in}
-            - to: deny
-"""
+    text = one_step("""\
+type: password
+on:
+  success:
+    - to: done
+    - {to: deny, if: signed_in}
+    - to: deny
+""")
     assert problems(text) == [
         "flows.yaml:8:15: branches of 'success' after this one (no `if`) are never taken",
     ]
 
 
 def test_check_message_on_done() -> None:
-    text = """\
-flows:
-  default:
-    steps:
-      s:
-        type: password
-        on:
-          success: {to: done, message: hi}
-"""
+    text = one_step("""\
+type: password
+on:
+  success: {to: done, message: hi}
+""")
     assert problems(text) == [
         'flows.yaml:7:31: only a branch to `deny` or `error` has a message',
     ]
 
 
 def test_check_subflow_unknown() -> None:
-    text = """\
-flows:
-  default:
-    steps:
-      s:
-        type: flow
-        options: {flow: mfa}
-        on: {done: done, deny: deny}
-"""
+    text = one_step("""\
+type: flow
+options: {flow: mfa}
+on: {done: done, deny: deny}
+""")
     assert problems(text) == [
         "flows.yaml:6:19: sub-flow 'mfa' is not a flow",
     ]
@@ -363,34 +339,26 @@ flows:
 
 
 def test_check_not_composite() -> None:
-    text = """\
-flows:
-  default:
-    steps:
-      s:
-        type: password
-        on:
-          success:
-            - {to: done, if: {not: [signed_in]}}
-            - to: deny
-"""
+    text = one_step("""\
+type: password
+on:
+  success:
+    - {to: done, if: {not: [signed_in]}}
+    - to: deny
+""")
     assert problems(text) == [
         'flows.yaml:8:31: `not` takes one condition',
     ]
 
 
 def test_check_two_keys() -> None:
-    text = """\
-flows:
-  default:
-    steps:
-      s:
-        type: password
-        on:
-          success:
-            - {to: done, if: {signed_in: true, login_hint: true}}
-            - to: deny
-"""
+    text = one_step("""\
+type: password
+on:
+  success:
+    - {to: done, if: {signed_in: true, login_hint: true}}
+    - to: deny
+""")
     assert problems(text) == [
         'flows.yaml:8:26: a condition is a name, or a mapping with exactly one key',
     ]

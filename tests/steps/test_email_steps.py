@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
@@ -19,7 +18,6 @@ from steps.verify_email import EXPIRED_CODE, WRONG_CODE
 from store.records import UserRecord
 from tests.steps.pages import render_step_page
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "ui" / "templates"
 NOW = 1_700_000_000.0
 PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "a brand new passphrase"

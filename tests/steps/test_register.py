@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from steps.register import RegisterStep
 from store.records import ClientRecord
 from tests.steps.pages import render_step_page
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "ui" / "templates"
 PASSWORD = "correct horse battery staple"
 
 FLOWS = """\
