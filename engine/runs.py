@@ -19,12 +19,9 @@ from engine.compiled import BranchKey, CompiledFlow
 from engine.loader import FlowSet
 from engine.model import TERMINALS
 from engine.selection import select_flow
-from mail.mailer import Mailer
-from steps.base import BrowserFacts, Outcome, Page, StepContext
-from steps.password_hashing import PasswordHashing
+from steps.base import BrowserFacts, Outcome, Page, Services, StepContext
 from steps.subflow import SubflowStep
 from store.records import AuthEvent, ClientRecord, FlowRunRecord, Frame
-from store.repositories import Store
 
 MAX_MOVES = 100  # per request: a loop of steps that all pass without a page is a flows.yaml bug
 MAX_LOG = 200
@@ -54,14 +51,12 @@ class FlowEngine:
     def __init__(
         self,
         flows: FlowSet,
-        store: Store,
-        passwords: PasswordHashing,
-        mailer: Mailer,
+        services: Services,
         run_lifetime: int = 1800,
         clock: Callable[[], float] = time.time,
         versions_kept: int = 20,
     ) -> None:
-        self.store, self.passwords, self.mailer = store, passwords, mailer
+        self.services, self.store = services, services.store
         self.run_lifetime, self.clock, self.versions_kept = run_lifetime, clock, versions_kept
         self.versions: OrderedDict[str, FlowSet] = OrderedDict()
         self.flows = flows
@@ -138,8 +133,7 @@ class FlowEngine:
         self, run: FlowRunRecord, client: ClientRecord, browser: BrowserFacts | None
     ) -> StepContext:
         return StepContext(
-            run, run.state, client, self.store, self.passwords, self.mailer, self.clock(),
-            browser or BrowserFacts(),
+            run, run.state, client, self.services, self.clock(), browser or BrowserFacts(),
         )
 
     async def show(

@@ -24,10 +24,25 @@ from engine.assurance import assess
 from engine.loader import FlowSet, load_flows, load_flows_text
 from engine.runs import CHOSEN_OUTCOME, FORM_STEP, SWITCH_USER, FlowEngine, Seed
 from mail.mailer import Mail, Mailer, MemoryMailer
-from steps.base import BrowserFacts, Page
+from steps.base import BrowserFacts, Page, RelyingParty, Services
 from steps.password_hashing import PasswordHashing
+from steps.sealing import Sealer
 from store import Store, open_store
 from store.records import AuthEvent, ClientRecord, FlowRunRecord, UserRecord
+
+TEST_RELYING_PARTY = RelyingParty("localhost", "Gatehouse", ("http://localhost:8000",))
+
+
+def test_services(
+    store: Store, passwords: PasswordHashing, mailer: Mailer | None = None
+) -> Services:
+    """Services for tests: a fresh sealing key, a fake mailer, WebAuthn for localhost:8000."""
+    return Services(
+        store, passwords, mailer or MemoryMailer(), Sealer([Sealer.new_key()]), TEST_RELYING_PARTY
+    )
+
+
+test_services.__test__ = False  # type: ignore[attr-defined]  # not a test, despite its name
 
 
 class FlowTester:
@@ -57,9 +72,8 @@ class FlowTester:
         self.store: Store = await open_store("sqlite://:memory:")
         # Cheap argon2 parameters: the tests exercise flows, not hashing strength.
         self.passwords = PasswordHashing(threads=1, time_cost=1, memory_cost=8, parallelism=1)
-        self.engine = FlowEngine(
-            self.flows, self.store, self.passwords, self.mailer, clock=lambda: self.now
-        )
+        self.services = test_services(self.store, self.passwords, self.mailer)
+        self.engine = FlowEngine(self.flows, self.services, clock=lambda: self.now)
         return self
 
     async def __aexit__(

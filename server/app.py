@@ -27,7 +27,9 @@ from oidc.provider import EXTENSION_KEY, Provider
 from server.flows_reload import watch_flows
 from server.maintenance import start_maintenance
 from server.settings import ClientSettings, Settings
+from steps.base import Services
 from steps.password_hashing import PasswordHashing
+from steps.sealing import Sealer
 from store import Store, open_store
 from store.records import ClientRecord
 from ui import flow_pages
@@ -62,6 +64,16 @@ def mailer_for(settings: Settings) -> Mailer:
     )
 
 
+async def sealer_for(settings: Settings, store: Store) -> Sealer:
+    """The sealer of TOTP secrets: the configured keys, else one generated and kept in the store."""
+    if settings.credential_keys:
+        return Sealer(settings.credential_keys)
+    log.warning(
+        "credential_keys is not set: TOTP secrets are sealed with a key kept in the store itself"
+    )
+    return Sealer([await store.secrets.get_or_create("credential-key", Sealer.new_key())])
+
+
 def create_app(settings: Settings) -> Quart:
     app = Quart(
         "gatehouse",
@@ -90,7 +102,12 @@ def create_app(settings: Settings) -> Quart:
             store=store,
             keys=await KeyRing.load(store),
             engine=FlowEngine(
-                flows, store, passwords, mailer_for(settings), run_lifetime=settings.run_lifetime
+                flows,
+                Services(
+                    store, passwords, mailer_for(settings), await sealer_for(settings, store),
+                    settings.relying_party,
+                ),
+                run_lifetime=settings.run_lifetime,
             ),
             code_lifetime=settings.code_lifetime,
             access_token_lifetime=settings.access_token_lifetime,

@@ -18,6 +18,7 @@ from engine.loader import FlowsError, load_flows
 from oidc.keys import SUPPORTED_ALGS, KeyRing, rotate
 from server.settings import Settings, SettingsError, load_settings, settings_doc
 from steps.password_hashing import PasswordHashing
+from steps.sealing import Sealer
 from store import DuplicateError, Store, open_store
 from store.records import UserRecord
 
@@ -163,7 +164,7 @@ def clients_list(config: str | None) -> None:
 
 @main.group()
 def keys() -> None:
-    """Signing keys: list and rotate."""
+    """Signing keys (list, rotate) and keys that seal secrets at rest."""
 
 
 @keys.command("list")
@@ -225,6 +226,12 @@ def keys_rotate(config: str | None, alg: str, activate_in: float) -> None:
 
     for line in _with_store(settings, work):
         click.echo(line)
+
+
+@keys.command("new-sealing-key")
+def keys_new_sealing_key() -> None:
+    """Print a new key for `credential_keys` (put it first to rotate; keep the old ones after)."""
+    click.echo(Sealer.new_key())
 
 
 @main.group()

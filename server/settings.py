@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from engine.yaml_source import YamlSourceError, parse_yaml, pydantic_problems
 from oidc.client_auth import AUTH_METHODS_SUPPORTED
+from steps.base import RelyingParty
+from steps.sealing import Sealer
 
 UNSAFE_SCHEMES = frozenset({"javascript", "data", "vbscript", "file"})
 
@@ -193,6 +195,20 @@ class Settings(BaseModel):
     mail_from: str = Field(
         "Gatehouse <no-reply@localhost>", description="The From address of emails."
     )
+    credential_keys: list[str] = Field(
+        default_factory=list,
+        description="Fernet keys (`gatehouse keys new-sealing-key`) sealing TOTP secrets at rest; the"
+        " first seals, all open (rotation). Unset: a key is generated and kept in the store, which"
+        " protects nothing if the store leaks.",
+    )
+    webauthn_rp_id: str | None = Field(
+        None, description="The WebAuthn relying party id (a domain); unset: the issuer's host."
+    )
+    webauthn_rp_name: str = Field("Gatehouse", description="The name authenticators show.")
+    webauthn_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins passkey pages are served from; unset: the issuer's origin.",
+    )
     demo: bool = Field(False, description="Serve the demo relying party at /demo.")
     demo_client_id: str = Field("demo-rp", description="The client the demo signs in with.")
     clients: list[ClientSettings] = Field(
@@ -206,6 +222,27 @@ class Settings(BaseModel):
         if not value.startswith(("https://", "http://")) or "?" in value or "#" in value:
             raise ValueError("must be an http(s) URL without query or fragment")
         return value.rstrip("/")
+
+    @field_validator("credential_keys")
+    @classmethod
+    def _fernet_keys(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            try:
+                Sealer([key])
+            except ValueError as exc:
+                raise ValueError("each key is 32 random bytes in base64url (44 characters)") from exc
+        return keys
+
+    @property
+    def relying_party(self) -> RelyingParty:
+        """The WebAuthn relying party: by default the issuer's host and origin."""
+        parts = urlsplit(self.issuer)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        return RelyingParty(
+            id=self.webauthn_rp_id or parts.hostname or "localhost",
+            name=self.webauthn_rp_name,
+            origins=tuple(self.webauthn_origins or [origin]),
+        )
 
     def path(self, relative: str) -> Path:
         """A path from the config, relative to the config file's folder."""

@@ -21,6 +21,7 @@ from ui.messages import N_
 if TYPE_CHECKING:
     from mail.mailer import Mailer
     from steps.password_hashing import PasswordHashing
+    from steps.sealing import Sealer
     from store.repositories import Store
 
 
@@ -61,6 +62,28 @@ class BrowserFacts:
     remembered_subjects: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class RelyingParty:
+    """Who WebAuthn credentials are for: the RP id (a registrable domain, e.g. `example.com`),
+    the name authenticators show, and the origins pages are served from (`https://login.example.com`)."""
+
+    id: str
+    name: str
+    origins: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Services:
+    """What steps use besides the run: the store, password hashing, mail, the sealer of secrets
+    kept at rest, and the WebAuthn relying party."""
+
+    store: Store
+    passwords: PasswordHashing
+    mailer: Mailer
+    sealer: Sealer
+    relying_party: RelyingParty
+
+
 @dataclass
 class StepContext:
     """What a step (or a condition) may use while it renders or handles a form."""
@@ -68,12 +91,22 @@ class StepContext:
     run: FlowRunRecord
     step_name: str
     client: ClientRecord
-    store: Store
-    passwords: PasswordHashing
-    mailer: Mailer
+    services: Services
     now: float
     browser: BrowserFacts = field(default_factory=BrowserFacts)
     _user: UserRecord | None = field(default=None, repr=False)
+
+    @property
+    def store(self) -> Store:
+        return self.services.store
+
+    @property
+    def passwords(self) -> PasswordHashing:
+        return self.services.passwords
+
+    @property
+    def mailer(self) -> Mailer:
+        return self.services.mailer
 
     async def user(self) -> UserRecord | None:
         """The user identified so far in this run (loaded once per request)."""

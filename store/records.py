@@ -69,14 +69,16 @@ class UserRecord(BaseModel):
 
 
 class CredentialRecord(BaseModel):
-    """A credential besides the password (TOTP secret, passkey, recovery codes), by `kind`."""
+    """A credential besides the password (TOTP secret, passkey, recovery code), by `kind`."""
 
     id: str
     user_id: str
     kind: str
     name: str = ""
     data: dict[str, Any] = Field(default_factory=dict)
+    version: int = 0
     created_at: float
+    last_used_at: float | None = None
 
 
 class ConsentRecord(BaseModel):

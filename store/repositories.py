@@ -45,10 +45,20 @@ class UserRepository(Protocol):
 
 
 class CredentialRepository(Protocol):
-    async def add(self, credential: CredentialRecord) -> None: ...
-    async def for_user(self, user_id: str) -> list[CredentialRecord]: ...
-    async def update(self, credential: CredentialRecord) -> None: ...
-    async def delete(self, credential_id: str) -> None: ...
+    async def add(self, credential: CredentialRecord) -> None:
+        """Raises `DuplicateError` when the id is taken."""
+
+    async def get(self, credential_id: str) -> CredentialRecord | None: ...
+    async def for_user(self, user_id: str) -> list[CredentialRecord]:
+        """Oldest first."""
+
+    async def update(self, credential: CredentialRecord) -> None:
+        """Store `credential` if it is still at `credential.version`, then bump the version
+        (raises `StaleVersionError` otherwise): a TOTP time step or a passkey's signature
+        counter moves forward once, whatever the concurrency."""
+
+    async def delete(self, credential_id: str) -> bool:
+        """True when this call deleted it (a recovery code is used once)."""
 
 
 class ConsentRepository(Protocol):

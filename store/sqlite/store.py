@@ -87,11 +87,14 @@ class SqliteCredentials:
         found = await self.table.find_all_json("user_id", user_id)
         return sorted(found, key=lambda c: (c.created_at, c.id))
 
-    async def update(self, credential: CredentialRecord) -> None:
-        await self.table.replace(credential)
+    async def get(self, credential_id: str) -> CredentialRecord | None:
+        return await self.table.get(credential_id)
 
-    async def delete(self, credential_id: str) -> None:
-        await self.table.delete(credential_id)
+    async def update(self, credential: CredentialRecord) -> None:
+        await self.table.replace_versioned(credential)
+
+    async def delete(self, credential_id: str) -> bool:
+        return await self.table.delete(credential_id)
 
 
 class SqliteConsents:

@@ -9,7 +9,7 @@ import pytest
 from engine.assurance import assess
 from engine.loader import FlowSet, load_flows_text
 from engine.runs import FlowEngine
-from mail.mailer import MemoryMailer
+from engine.testing import test_services
 from steps.base import Page
 from steps.password_hashing import PasswordHashing
 from store import StaleVersionError, Store, open_store
@@ -82,7 +82,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def engine(flows: FlowSet, store: Store, passwords: PasswordHashing, clock: Clock) -> FlowEngine:
-    return FlowEngine(flows, store, passwords, MemoryMailer(), run_lifetime=1800, clock=clock)
+    return FlowEngine(flows, test_services(store, passwords), run_lifetime=1800, clock=clock)
 
 
 @pytest.fixture
@@ -192,7 +192,7 @@ async def test_a_run_keeps_its_flows_version_across_reloads(
     loaded = await reload(engine, run)
     assert await engine.submit(loaded, client, {"login": "alice"}) is None
     assert loaded.state == "password"  # the old version's wiring, not the new one's
-    other = FlowEngine(changed, store, passwords, MemoryMailer(), clock=Clock())
+    other = FlowEngine(changed, test_services(store, passwords), clock=Clock())
     assert engine.can_go_on(loaded)
     assert not other.can_go_on(loaded)  # a process that never knew that version: start again
 

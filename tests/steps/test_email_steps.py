@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 from bs4 import BeautifulSoup
@@ -175,7 +176,8 @@ async def test_verify_email_resend_waits_for_the_interval(tester: FlowTester) ->
 
 
 async def test_verify_email_mail_failure_is_a_page_error(tester: FlowTester) -> None:
-    tester.engine.mailer = mailer = FailingMailer()
+    mailer = FailingMailer()
+    tester.engine.services = replace(tester.engine.services, mailer=mailer)
     await alice(tester)
     await signed_in(tester)
     assert tester.page and tester.page.errors == {"page": email_codes.MAIL_FAILED}
@@ -335,7 +337,7 @@ async def test_reset_password_resend_interval_cancel_and_restart(tester: FlowTes
 
 
 async def test_reset_password_mail_failure_looks_the_same(tester: FlowTester) -> None:
-    tester.engine.mailer = FailingMailer()
+    tester.engine.services = replace(tester.engine.services, mailer=FailingMailer())
     await alice(tester)
     await forgot(tester)
     page = await tester.submit(email="alice@example.com")

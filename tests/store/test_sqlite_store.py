@@ -12,6 +12,7 @@ from store import DuplicateError, StaleVersionError, Store, open_store
 from store.records import (
     ClientRecord,
     CodeRecord,
+    CredentialRecord,
     FlowRunRecord,
     GrantRecord,
     SessionRecord,
@@ -276,3 +277,37 @@ async def test_another_client_cannot_redeem_or_burn_a_code(store: Store) -> None
     won = await store.codes.redeem("code-1", NOW, "app")
     assert won is not None and won.first
     assert await store.codes.redeem("code-1", NOW, "thief") is None  # not even told it was used
+
+
+def credential(credential_id: str, user_id: str = "u1", **data: object) -> CredentialRecord:
+    return CredentialRecord(
+        id=credential_id, user_id=user_id, kind="totp", data=dict(data), created_at=NOW
+    )
+
+
+async def test_credentials_of_a_user_oldest_first_and_ids_unique(store: Store) -> None:
+    await store.credentials.add(credential("c2"))
+    await store.credentials.add(credential("c1").model_copy(update={"created_at": NOW - 5}))
+    await store.credentials.add(credential("c3", user_id="u2"))
+    assert [c.id for c in await store.credentials.for_user("u1")] == ["c1", "c2"]
+    with pytest.raises(DuplicateError):
+        await store.credentials.add(credential("c1"))
+
+
+async def test_credential_update_is_versioned_so_a_counter_moves_once(store: Store) -> None:
+    await store.credentials.add(credential("c1", last_step=10))
+    first, second = await store.credentials.get("c1"), await store.credentials.get("c1")
+    assert first is not None and second is not None
+    first.data["last_step"] = second.data["last_step"] = 11
+    await store.credentials.update(first)
+    with pytest.raises(StaleVersionError):
+        await store.credentials.update(second)  # the same code used twice at once: one wins
+    stored = await store.credentials.get("c1")
+    assert stored is not None and stored.version == 1 and stored.data["last_step"] == 11
+
+
+async def test_credential_delete_says_whether_it_deleted(store: Store) -> None:
+    await store.credentials.add(credential("c1"))
+    assert await store.credentials.delete("c1") is True
+    assert await store.credentials.delete("c1") is False
+    assert await store.credentials.get("c1") is None
