@@ -17,6 +17,7 @@ from engine.model import RawCondition
 from engine.yaml_source import Path
 from steps.base import StepContext
 from steps.credentials import CredentialKind, credential_kinds
+from store.records import Factor
 
 
 class ConditionError(ValueError):
@@ -60,11 +61,11 @@ def _listed(value: str | list[str]) -> list[str]:
 
 class HasCredential(Condition):
     name = "has_credential"
-    Argument = CredentialKind
-    summary = "The user identified so far has a credential of this kind."
+    Argument = CredentialKind | list[CredentialKind]
+    summary = "The user identified so far has a credential of this kind (or of one of these)."
 
     async def test(self, ctx: StepContext) -> bool:
-        return self.argument in await credential_kinds(ctx)
+        return bool(set(_listed(self.argument)) & await credential_kinds(ctx))
 
 
 class ClientIs(Condition):
@@ -170,6 +171,18 @@ class AcrBelow(Condition):
         return ACR_VALUES_SUPPORTED.index(reached) < ACR_VALUES_SUPPORTED.index(self.argument)
 
 
+class Proved(Condition):
+    name = "proved"
+    Argument = Factor | list[Factor]
+    summary = (
+        "The run (a session's proofs included) has a proof of this factor class: knowledge,"
+        " possession or inherence (or of one of these)."
+    )
+
+    async def test(self, ctx: StepContext) -> bool:
+        return any(e.factor in _listed(self.argument) for e in ctx.run.auth_events)
+
+
 class MfaOlderThan(Condition):
     name = "mfa_older_than"
     Argument = int
@@ -182,10 +195,15 @@ class MfaOlderThan(Condition):
 
 class KnownDevice(Condition):
     name = "known_device"
-    summary = "This browser was remembered for the user (a remember-device step set its cookie)."
+    summary = (
+        "The user chose to remember this browser (a `remember_device` step), and has not asked"
+        " since to forget remembered browsers."
+    )
 
     async def test(self, ctx: StepContext) -> bool:
-        known = ctx.run.subject is not None and ctx.run.subject in ctx.browser.remembered_subjects
+        user = await ctx.user()
+        at = ctx.browser.remembered.get(user.id) if user else None
+        known = user is not None and at is not None and at >= user.devices_forgotten_at
         return known is self.argument
 
 
@@ -210,7 +228,7 @@ BUILTIN_CONDITIONS: dict[str, type[Condition]] = {
     cls.name: cls
     for cls in (
         HasCredential, ClientIs, ClientTag, AcrRequested, PromptIs, LoginHint, SignedIn,
-        UserAttribute, InGroup, AcrBelow, MfaOlderThan, KnownDevice, Attempts,
+        UserAttribute, InGroup, AcrBelow, Proved, MfaOlderThan, KnownDevice, Attempts,
     )
 }
 COMPOSITES = ("all", "any", "not")

@@ -103,12 +103,16 @@ class FlowTester:
         self,
         client: ClientRecord | None = None,
         session: tuple[UserRecord, list[AuthEvent]] | None = None,
+        flow: str | None = None,
         **request: Any,
     ) -> Page | None:
         """Start a run as the authorize endpoint would, with request parameters such as
         `scope="openid"`, `acr_values=[...]`, `prompt=["login"]`, `login_hint="alice"`;
-        `session` stands for an existing sign-in (its user and proofs) that the run adds to."""
+        `session` stands for an existing sign-in (its user and proofs) that the run adds to;
+        `flow` runs that flow, as for a client whose `flow` names it."""
         self.client = client or self.client
+        if flow is not None:
+            self.client = self.client.model_copy(update={"flow": flow})
         await self.store.clients.put(self.client)
         full = {
             "client_id": self.client.client_id,

@@ -57,9 +57,10 @@ class Outcome:
 
 @dataclass(frozen=True)
 class BrowserFacts:
-    """What the browser's cookies say, checked by ui before the engine sees them."""
+    """What the browser's cookies say, checked by ui before the engine sees them: the users who
+    chose to remember this browser, and when they did."""
 
-    remembered_subjects: frozenset[str] = frozenset()
+    remembered: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

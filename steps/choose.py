@@ -29,6 +29,7 @@ class ChooseOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     choices: list[Choice] = Field(min_length=1, description="The ways on, in order.")
+    title: str = Field(N_("Choose how to sign in"), min_length=1, description="The page heading.")
 
     @field_validator("choices")
     @classmethod
@@ -51,16 +52,22 @@ class ChooseStep(Step):
         assert isinstance(options, ChooseOptions)
         return frozenset(choice.outcome for choice in options.choices)
 
+    @property
+    def settings(self) -> ChooseOptions:
+        assert isinstance(self.options, ChooseOptions)
+        return self.options
+
     async def _available(self, ctx: StepContext) -> list[Choice]:
         kinds = await credential_kinds(ctx)
-        options: ChooseOptions = self.options  # type: ignore[assignment]
-        return [c for c in options.choices if c.requires is None or c.requires in kinds]
+        return [c for c in self.settings.choices if c.requires is None or c.requires in kinds]
 
     async def render(self, ctx: StepContext) -> Page | Outcome:
         available = await self._available(ctx)
         if len(available) == 1:
             return Outcome(available[0].outcome)
-        page = Page(self.template, {"choices": [(c.outcome, c.label) for c in available]})
+        page = Page(self.template, {
+            "choices": [(c.outcome, c.label) for c in available], "title": self.settings.title,
+        })
         if not available:
             page.errors["choice"] = N_("There is no other way to sign in to this account here.")
         return page

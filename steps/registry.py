@@ -9,18 +9,27 @@ from steps.choose import ChooseStep
 from steps.consent import ConsentStep
 from steps.decide import DecideStep
 from steps.identify import IdentifyStep
+from steps.passkey import PasskeyStep
+from steps.passkey_setup import PasskeySetupStep
 from steps.password import PasswordStep
+from steps.recovery_code import RecoveryCodeStep
+from steps.recovery_codes_setup import RecoveryCodesSetupStep
 from steps.register import RegisterStep
+from steps.remember_device import RememberDeviceStep
 from steps.reset_password import ResetPasswordStep
 from steps.subflow import SubflowStep
 from steps.terms import TermsStep
+from steps.totp import TotpStep
+from steps.totp_setup import TotpSetupStep
 from steps.verify_email import VerifyEmailStep
 
 BUILTIN_STEPS: dict[str, type[Step]] = {
     cls.type: cls
     for cls in (
         IdentifyStep, PasswordStep, SubflowStep, DecideStep, ConsentStep, TermsStep, ChooseStep,
-        RegisterStep, VerifyEmailStep, ResetPasswordStep,
+        RegisterStep, VerifyEmailStep, ResetPasswordStep, TotpSetupStep, TotpStep,
+        RecoveryCodesSetupStep, RecoveryCodeStep,
+        PasskeyStep, PasskeySetupStep, RememberDeviceStep,
     )
 }
 

@@ -65,6 +65,7 @@ class UserRecord(BaseModel):
     claims: dict[str, Any] = Field(default_factory=dict)
     groups: list[str] = Field(default_factory=list)
     terms_accepted: dict[str, float] = Field(default_factory=dict)  # terms version -> when
+    devices_forgotten_at: float = 0  # browsers remembered before this no longer skip MFA
     created_at: float
 
 
@@ -110,6 +111,14 @@ class Frame(BaseModel):
     step: str
 
 
+class RememberDevice(BaseModel):
+    """A run's request that the browser be remembered for its user (the pages set the cookie)."""
+
+    subject: str
+    at: float
+    until: float
+
+
 class FlowRunRecord(BaseModel):
     """One login journey in progress: a versioned document, loaded and saved once per request.
 
@@ -124,6 +133,7 @@ class FlowRunRecord(BaseModel):
     stack: list[Frame] = Field(default_factory=list)
     message: str | None = None
     session_sid: str | None = None  # the SSO session a run adds to (step-up, consent) keeps its sid
+    remember_device: RememberDevice | None = None
     version: int = 0
     client_id: str
     request: dict[str, Any]

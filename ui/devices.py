@@ -1,17 +1,22 @@
-"""The remembered-device cookie: a signed list of (user, until when) that the `known_device`
-condition reads, so a flow can skip a second factor on a browser the user chose to trust. (The
-step that sets it arrives with the second-factor steps.)"""
+"""The remembered-device cookie: a signed list of [user, remembered at, until] that the
+`known_device` condition reads, so a flow can skip a second factor on a browser its user chose
+to trust. It is written when a run's `remember_device` step said yes."""
 
 from __future__ import annotations
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from quart import request
+from quart import Response, request
 
-from oidc.cookies import cookie_name
+from oidc.cookies import cookie_name, set_cookie
 from oidc.provider import Provider, current_provider
 from steps.base import BrowserFacts
+from store.records import RememberDevice
 
 DEVICE = "gh_device"
+MAX_USERS = 5  # a shared browser remembers a few people at most
+MAX_COOKIE = 2000
+
+Entry = tuple[str, float, float]
 
 
 def _serializer(provider: Provider) -> URLSafeSerializer:
@@ -20,24 +25,35 @@ def _serializer(provider: Provider) -> URLSafeSerializer:
     return URLSafeSerializer(provider.device_key, salt="gatehouse.remembered-devices")
 
 
-def _entries(provider: Provider) -> list[tuple[str, float]]:
+def _entries(provider: Provider) -> list[Entry]:
     value = request.cookies.get(cookie_name(provider, DEVICE), "")
-    if not value or len(value) > 2000:
+    if not value or len(value) > MAX_COOKIE:
         return []
     try:
         loaded = _serializer(provider).loads(value)
     except BadSignature:
         return []
     now = provider.clock()
-    return [
-        (str(subject), float(until))
-        for subject, until in (loaded if isinstance(loaded, list) else [])
-        if isinstance(until, int | float) and until > now
-    ]
+    entries: list[Entry] = []
+    for item in loaded if isinstance(loaded, list) else []:
+        if (
+            isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)
+            and all(isinstance(n, int | float) for n in item[1:]) and item[2] > now
+        ):
+            entries.append((item[0], float(item[1]), float(item[2])))
+    return entries
 
 
 def browser_facts() -> BrowserFacts:
     """What this request's cookies prove about the browser."""
-    provider = current_provider()
-    return BrowserFacts(frozenset(subject for subject, _ in _entries(provider)))
+    return BrowserFacts({subject: at for subject, at, _ in _entries(current_provider())})
 
+
+def remember_device(response: Response, memory: RememberDevice) -> None:
+    """Add (or renew) the user's entry in this browser's remembered-device cookie."""
+    provider = current_provider()
+    kept = [e for e in _entries(provider) if e[0] != memory.subject][-(MAX_USERS - 1):]
+    entries = [*kept, (memory.subject, memory.at, memory.until)]
+    value = _serializer(provider).dumps([list(e) for e in entries])
+    lasting = max(e[2] for e in entries) - provider.clock()
+    set_cookie(provider, response, DEVICE, value, max_age=max(int(lasting), 0))

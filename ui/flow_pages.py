@@ -16,7 +16,7 @@ from oidc.run_access import browser_run
 from steps.base import Page
 from store.errors import StaleVersionError
 from store.records import ClientRecord, FlowRunRecord
-from ui.devices import browser_facts
+from ui.devices import browser_facts, remember_device
 from ui.messages import N_
 from ui.pages import render_page
 
@@ -36,8 +36,12 @@ async def _load(run_id: str) -> tuple[FlowRunRecord, ClientRecord]:
 
 def _next(run: FlowRunRecord) -> Response:
     if current_provider().engine.is_finished(run):
-        return see_other(url_for("authorize.resume", run=run.id))
-    return see_other(url_for("flow.show", run_id=run.id))
+        response = see_other(url_for("authorize.resume", run=run.id))
+    else:
+        response = see_other(url_for("flow.show", run_id=run.id))
+    if run.remember_device is not None:
+        remember_device(response, run.remember_device)
+    return response
 
 
 async def _show(run: FlowRunRecord, client: ClientRecord, page: Page) -> Response:

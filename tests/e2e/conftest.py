@@ -4,8 +4,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser, async_playwright
 
 from tests.e2e.browser import FormBrowser
+from tests.e2e.chromium import CHROMIUM_ARGS, chromium_path
 from tests.e2e.server import RunningServer, start_server
 
 
@@ -21,6 +23,17 @@ async def browser(server: RunningServer) -> AsyncIterator[FormBrowser]:
     b = FormBrowser(server.issuer)
     yield b
     await b.close()
+
+
+@pytest.fixture(scope="module")
+async def chromium() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless (never a downloaded browser)."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium_path(), args=CHROMIUM_ARGS
+        )
+        yield browser
+        await browser.close()
 
 
 @pytest.fixture

@@ -75,6 +75,10 @@ def client_settings(issuer: str) -> list[dict[str, Any]]:
          "redirect_uris": ["https://offline.example/cb"]},
         {"client_id": "partner-app", "client_name": "Partner Portal", "token_endpoint_auth_method": "none",
          "flow": "partner", "redirect_uris": ["https://partner.example/cb"]},
+        {"client_id": "mfa-app", "client_name": "Payroll", "token_endpoint_auth_method": "none",
+         "tags": ["mfa-required"], "redirect_uris": ["https://mfa.example/cb"]},
+        {"client_id": "passwordless-app", "client_name": "Team Chat", "token_endpoint_auth_method": "none",
+         "flow": "passwordless", "redirect_uris": ["https://chat.example/cb"]},
     ]
 
 
@@ -101,10 +105,12 @@ def gatehouse(config: Path, *args: str, stdin: str | None = None) -> subprocess.
 
 
 def start_server(
-    workdir: Path, flows_file: Path | None = None, **settings: Any
+    workdir: Path, flows_file: Path | None = None, host: str = "127.0.0.1", **settings: Any
 ) -> RunningServer:
+    """A server on a free port; `host` names it in the issuer (passkeys need `localhost`, a
+    secure context and a valid WebAuthn RP id), it always listens on 127.0.0.1."""
     port = free_port()
-    issuer = f"http://127.0.0.1:{port}"
+    issuer = f"http://{host}:{port}"
     config = workdir / "gatehouse.yaml"
     config.write_text(yaml.safe_dump({
         "issuer": issuer, "port": port, "store": f"sqlite:///{workdir / 'gatehouse.db'}",

@@ -353,7 +353,7 @@ async def test_pages_carry_security_headers_and_client_branding(
     assert page.headers["x-content-type-options"] == "nosniff"
     assert "Gatehouse Demo" in page.text and "https://rp.example/privacy" in page.text
     assert '<img class="brand-logo" src="https://rp.example/logo.png" alt="Gatehouse Demo">' in page.text
-    assert 'autocomplete="username"' in page.text
+    assert 'autocomplete="username webauthn"' in page.text  # passkeys in the autofill too
     password_page = await browser.submit(page, login="alice")
     assert 'autocomplete="current-password"' in password_page.text
 

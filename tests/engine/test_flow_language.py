@@ -224,6 +224,8 @@ CONDITION_CASES = [
     ({"in_group": ["admins", "staff"]}, {}, True),
     ({"acr_below": LOA2}, {}, True),
     ({"mfa_older_than": 3600}, {}, True),
+    ({"proved": "knowledge"}, {}, True),
+    ({"proved": ["possession", "inherence"]}, {}, False),
     ("known_device", {}, False),
     ({"attempts": {"step": "password", "over": 0}}, {}, False),
     ({"has_credential": "password"}, {}, True),

@@ -165,8 +165,10 @@ def test_the_shipped_flows_file_loads() -> None:
     assert isinstance(flows, FlowSet)
     assert flows.default == "default"
     assert sorted(flows.flows) == [
-        "default", "one-page", "partner", "recovery", "register", "sign-in"
+        "default", "enroll-mfa", "mfa", "one-page", "partner", "passwordless", "recovery",
+        "register", "sign-in", "step-up",
     ]
+    assert flows.spec.acr_flows == {"urn:gatehouse:loa:2": "step-up"}
     assert flows.spec.registration_flow == "register"
     assert flows.get(None).start == "identify"
     assert flows.get("one-page").start == "password"
@@ -227,7 +229,7 @@ on:
     - {to: deny}
 """)
     assert problems(text) == [
-        "flows.yaml:8:31: unknown condition 'has_credentail' (known: acr_below, acr_requested, attempts, client, client_tag, has_credential, in_group, known_device, login_hint, mfa_older_than, prompt, signed_in, user_attribute, all, any, not; a custom condition is named as package.module:ClassName)",
+        "flows.yaml:8:31: unknown condition 'has_credentail' (known: acr_below, acr_requested, attempts, client, client_tag, has_credential, in_group, known_device, login_hint, mfa_older_than, prompt, proved, signed_in, user_attribute, all, any, not; a custom condition is named as package.module:ClassName)",
     ]
 
 
@@ -244,7 +246,7 @@ on:
     - to: deny
 """)
     assert problems(text) == [
-        "flows.yaml:12:22: condition 'has_credential': Input should be 'password', 'totp', 'webauthn' or 'recovery_codes'",
+        "flows.yaml:12:22: condition 'has_credential': Input should be 'password', 'totp', 'webauthn' or 'recovery_codes'; Input should be a valid list",
     ]
 
 

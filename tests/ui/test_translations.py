@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from babel.messages.extract import extract
 from babel.messages.pofile import read_po
 from jinja2.ext import babel_extract
@@ -27,12 +28,23 @@ def message_ids() -> set[str]:
                 for m in extract(babel_extract, handle, keywords={"_": None},
                                  options={"extensions": "jinja2.ext.i18n"})
             }
-    return found
+    return found | flows_texts(yaml.safe_load((ROOT / "flows.yaml").read_text()))
+
+
+def flows_texts(node: object) -> set[str]:
+    """The shipped flows.yaml's texts that pages show: labels, titles and deny messages."""
+    if isinstance(node, dict):
+        texts = {v for k, v in node.items() if k in ("label", "title", "message") and isinstance(v, str)}
+        return texts.union(*(flows_texts(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(flows_texts(v) for v in node))
+    return set()
 
 
 def test_extraction_finds_the_messages() -> None:
     ids = message_ids()
     assert {"Incorrect username or password.", "Username or email", "Unknown application"} <= ids
+    assert {"Use a recovery code", "The user did not allow access.", "Full name"} <= ids
 
 
 @pytest.mark.parametrize("locale", [loc for loc in available_locales() if loc != "en"])

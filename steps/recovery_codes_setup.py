@@ -1,0 +1,101 @@
+"""`recovery_codes_setup`: give the identified user a set of recovery codes, shown once.
+
+A user who has recovery codes already passes without a page. Otherwise the codes are made and
+stored when the page first shows; until the user confirms they saved them, the run keeps them
+sealed in the step's scratch (a reload shows the same codes), and the confirmation wipes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from steps import recovery_codes
+from steps.base import Outcome, Page, Step, StepContext
+from steps.sealing import SealError
+from ui.messages import N_
+
+NO_USER = N_("Sign in before setting up recovery codes.")
+NOT_CONFIRMED = N_("Confirm that you have saved the codes.")
+CODES_CHANGED = N_("Your recovery codes were changed in the meantime. Save these new codes.")
+
+
+class RecoveryCodesSetupOptions(BaseModel):
+    """Options of `recovery_codes_setup`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(
+        recovery_codes.DEFAULT_COUNT, ge=5, le=20, description="How many codes to make."
+    )
+
+
+class RecoveryCodesSetupStep(Step):
+    type = "recovery_codes_setup"
+    Options = RecoveryCodesSetupOptions
+    outcomes = frozenset({"success"})
+    template = "flow/recovery_codes_setup.html"
+
+    @property
+    def settings(self) -> RecoveryCodesSetupOptions:
+        assert isinstance(self.options, RecoveryCodesSetupOptions)
+        return self.options
+
+    def _page(self, codes: list[str], errors: dict[str, str] | None = None) -> Page:
+        return Page(self.template, {"codes": codes}, errors or {})
+
+    @staticmethod
+    def _shown(ctx: StepContext, user_id: str) -> list[str] | None:
+        """The codes this step is showing the user, if any (sealed in the run)."""
+        sealed = ctx.scratch.get("codes")
+        if ctx.scratch.get("user") != user_id or not isinstance(sealed, list):
+            return None
+        try:
+            return [ctx.services.sealer.open(str(code)) for code in sealed]
+        except SealError:
+            return None
+
+    async def _issue(self, ctx: StepContext, user_id: str) -> list[str]:
+        """Make new codes, note them in the run, then store them."""
+        codes = recovery_codes.generate(self.settings.count)
+        sealer = ctx.services.sealer
+        ctx.scratch.clear()
+        ctx.scratch.update(user=user_id, codes=[sealer.seal(code) for code in codes])
+        if await ctx.store.runs.get(ctx.run.id, ctx.now) is not None:
+            # Of two loads of the page at once, only the one that saves the run first stores its
+            # codes (the other raises `StaleVersionError`); a run being started is not stored
+            # yet, so nobody else can load it.
+            await ctx.checkpoint()
+        await recovery_codes.store_codes(ctx.store, user_id, codes, ctx.now)
+        return codes
+
+    async def render(self, ctx: StepContext) -> Page | Outcome:
+        user = await ctx.user()
+        if user is None:
+            return self._page([], {"page": NO_USER})
+        shown = self._shown(ctx, user.id)
+        if shown is not None:
+            return self._page(shown)
+        if await recovery_codes.codes_left(ctx.store, user.id):
+            return Outcome("success")
+        return self._page(await self._issue(ctx, user.id))
+
+    async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:
+        user = await ctx.user()
+        if user is None:
+            return self._page([], {"page": NO_USER})
+        shown = self._shown(ctx, user.id)
+        if shown is None:  # none on show (wiped, or sealed with a key dropped since)
+            result = await self.render(ctx)
+            if isinstance(result, Page) and not result.errors:
+                result.errors["page"] = CODES_CHANGED
+            return result
+        expected = {recovery_codes.credential_id(user.id, code) for code in shown}
+        if await recovery_codes.stored_ids(ctx.store, user.id) != expected:
+            # Another request replaced them (or used one) since they were shown.
+            return self._page(await self._issue(ctx, user.id), {"page": CODES_CHANGED})
+        if not form.get("confirm"):
+            return self._page(shown, {"confirm": NOT_CONFIRMED})
+        ctx.scratch.clear()
+        return Outcome("success")

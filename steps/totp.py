@@ -1,0 +1,151 @@
+"""`totp`: a code from an authenticator app (RFC 6238), for the user identified so far.
+
+A code of the current 30-second time step or the one before or after is accepted, once: the
+credential keeps the last time step used, and a code of that step or an earlier one is a replay.
+Every checked code counts against the credential (not the run) before it is compared, so
+parallel guesses cannot share a try; after `max_failures` wrong codes in a row the factor is
+locked for `lockout_seconds`, whatever is typed. A user who proved possession already in this
+run or its session passes without a page (step-up).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import pyotp
+from pydantic import BaseModel, ConfigDict, Field
+from pyotp.exceptions import OTPVerificationError
+
+from steps.base import Outcome, Page, Step, StepContext
+from store.errors import StaleVersionError
+from store.records import CredentialRecord, UserRecord
+from ui.messages import N_
+
+log = logging.getLogger("gatehouse.steps")
+
+KIND = "totp"
+MAX_CODE_INPUT = 32
+WRONG_CODE = N_("That code is not right. Check the time on your device and try again.")
+ENTER_CODE = N_("Enter the code your authenticator app shows.")
+REPLAYED_CODE = N_("That code was already used. Wait for the next one.")
+LOCKED = N_("Too many wrong codes. Try again in a few minutes.")
+NO_AUTHENTICATOR = N_("No authenticator app is set up for this account.")
+NO_USER = N_("Sign in first: we do not know who you are yet.")
+
+
+def normalise_code(typed: str, digits: int) -> str | None:
+    """The code as typed without spaces; None unless it is exactly `digits` ASCII digits."""
+    code = "".join(typed.split())[:MAX_CODE_INPUT]
+    return code if re.fullmatch(rf"[0-9]{{{digits}}}", code) else None
+
+
+def matched_step(secret: str, digits: int, code: str, now: float) -> int | None:
+    """The time step whose code `code` is (the current one, or one either side), else None."""
+    try:
+        return pyotp.TOTP(secret, digits=digits).verify_and_get_timecode(
+            code, for_time=now, valid_window=1
+        )
+    except OTPVerificationError:
+        return None
+
+
+async def totp_credential(ctx: StepContext, user: UserRecord) -> CredentialRecord | None:
+    """The user's authenticator app (the oldest, should there be several)."""
+    found = [c for c in await ctx.store.credentials.for_user(user.id) if c.kind == KIND]
+    return found[0] if found else None
+
+
+def misplaced(ctx: StepContext, template: str) -> Page:
+    """The page for a flow that asks for TOTP before anyone is identified (a flows.yaml mistake)."""
+    log.warning("step %s (%s) runs before a user is identified", ctx.step_name, template)
+    return Page(template, {"usable": False}, {"page": NO_USER})
+
+
+class TotpOptions(BaseModel):
+    """Options of `totp`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_failures: int = Field(
+        5, ge=1, description="Wrong codes in a row before the authenticator app is locked."
+    )
+    lockout_seconds: int = Field(
+        300, ge=1, description="Seconds the authenticator app stays locked after too many wrong codes."
+    )
+
+
+class TotpStep(Step):
+    type = "totp"
+    Options = TotpOptions
+    outcomes = frozenset({"success"})
+    template = "flow/totp.html"
+
+    @property
+    def settings(self) -> TotpOptions:
+        assert isinstance(self.options, TotpOptions)
+        return self.options
+
+    def _page(self, errors: dict[str, str] | None = None, usable: bool = True) -> Page:
+        return Page(self.template, {"usable": usable}, errors or {})
+
+    async def render(self, ctx: StepContext) -> Page | Outcome:
+        if ctx.run.subject and any(e.factor == "possession" for e in ctx.run.auth_events):
+            return Outcome("success")  # proved already in this run or its session (step-up)
+        user = await ctx.user()
+        if user is None:
+            return misplaced(ctx, self.template)
+        if await totp_credential(ctx, user) is None:
+            return self._page({"page": NO_AUTHENTICATOR}, usable=False)
+        return self._page()
+
+    async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:
+        user = await ctx.user()
+        if user is None:
+            return misplaced(ctx, self.template)
+        credential = await totp_credential(ctx, user)
+        if credential is None:
+            return self._page({"page": NO_AUTHENTICATOR}, usable=False)
+        data = credential.data
+        typed = form.get("code", "")
+        if not typed.strip():
+            return self._page({"code": ENTER_CODE})
+        if float(data.get("blocked_until", 0)) > ctx.now:
+            return self._page({"code": LOCKED})
+        digits = int(data.get("digits", 6))
+        code = normalise_code(typed, digits)
+        if code is None:
+            return self._page({"code": WRONG_CODE})  # cannot match: not worth a try
+        if not await self._count_try(ctx, credential):
+            return self._page({"code": WRONG_CODE})  # a parallel request used the credential
+        step = matched_step(ctx.services.sealer.open(data["secret"]), digits, code, ctx.now)
+        if step is None:
+            return self._page({"code": WRONG_CODE})
+        if step <= int(data.get("last_step", -1)):
+            return self._page({"code": REPLAYED_CODE})
+        data.update(last_step=step, failures=0, blocked_until=0)
+        credential.last_used_at = ctx.now
+        try:
+            await ctx.store.credentials.update(credential)
+        except StaleVersionError:  # a parallel request came first: this code counts as used
+            return self._page({"code": REPLAYED_CODE})
+        ctx.record_authentication("otp", "possession")
+        return Outcome("success")
+
+    async def _count_try(self, ctx: StepContext, credential: CredentialRecord) -> bool:
+        """Save one more try on the credential before comparing; the try that reaches
+        `max_failures` locks it (a right code unlocks it again). False if another request
+        updated the credential first."""
+        data: dict[str, Any] = credential.data
+        failures = int(data.get("failures", 0)) + 1
+        if failures >= self.settings.max_failures:
+            data.update(failures=0, blocked_until=ctx.now + self.settings.lockout_seconds)
+        else:
+            data["failures"] = failures
+        try:
+            await ctx.store.credentials.update(credential)
+        except StaleVersionError:
+            return False
+        return True

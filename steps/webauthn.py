@@ -1,0 +1,253 @@
+"""WebAuthn ceremonies shared by the passkey steps (py_webauthn does the verification).
+
+A passkey is stored as a `webauthn` credential whose id is `webauthn:` + the credential id
+(base64url), so an assertion finds its credential without knowing the user first (usernameless
+sign-in). The WebAuthn user handle is the user's id, which is random and says nothing about them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+from webauthn import (
+    generate_authentication_options,
+    generate_registration_options,
+    options_to_json,
+    verify_authentication_response,
+    verify_registration_response,
+)
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+from webauthn.helpers.exceptions import WebAuthnException
+from webauthn.helpers.structs import (
+    AttestationConveyancePreference,
+    AuthenticatorSelectionCriteria,
+    AuthenticatorTransport,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
+
+from steps.base import StepContext
+from store.errors import StaleVersionError
+from store.records import CredentialRecord, UserRecord
+from ui.messages import N_
+
+log = logging.getLogger("gatehouse.webauthn")
+
+UserVerification = Literal["required", "preferred", "discouraged"]
+KIND = "webauthn"
+MAX_RESPONSE = 16 * 1024  # a WebAuthn response is a few kilobytes at most
+NOT_CHECKED = N_("That passkey could not be checked. Try again.")
+UNKNOWN = N_("This passkey is not registered here. Try another way to sign in.")
+CLONED = N_(
+    "This passkey looks copied, so it was not accepted. Sign in another way and replace it."
+)
+
+
+def _text(value: object) -> str:
+    """An enum's value, or the string py_webauthn returned."""
+    return str(getattr(value, "value", value))
+
+
+def credential_id(raw_id: bytes) -> str:
+    return f"{KIND}:{bytes_to_base64url(raw_id)}"
+
+
+def _descriptor(credential: CredentialRecord) -> PublicKeyCredentialDescriptor:
+    transports = [
+        AuthenticatorTransport(t)
+        for t in credential.data.get("transports", [])
+        if t in AuthenticatorTransport._value2member_map_
+    ]
+    return PublicKeyCredentialDescriptor(
+        id=base64url_to_bytes(credential.data["credential_id"]), transports=transports or None
+    )
+
+
+async def passkeys_of(ctx: StepContext, user_id: str) -> list[CredentialRecord]:
+    return [c for c in await ctx.store.credentials.for_user(user_id) if c.kind == KIND]
+
+
+async def creation_options(
+    ctx: StepContext, user: UserRecord, verification: UserVerification,
+    attestation: Literal["none", "direct"],
+) -> str:
+    """`PublicKeyCredentialCreationOptions` as JSON for the page; the challenge stays in the run."""
+    options = generate_registration_options(
+        rp_id=ctx.services.relying_party.id,
+        rp_name=ctx.services.relying_party.name,
+        user_id=user.id.encode(),
+        user_name=user.username,
+        user_display_name=str(user.claims.get("name") or user.username),
+        attestation=AttestationConveyancePreference(attestation),
+        # Passkeys: discoverable credentials, so the next sign-in needs no username.
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.REQUIRED,
+            require_resident_key=True,
+            user_verification=UserVerificationRequirement(verification),
+        ),
+        exclude_credentials=[_descriptor(c) for c in await passkeys_of(ctx, user.id)],
+    )
+    ctx.scratch["challenge"] = bytes_to_base64url(options.challenge)
+    return options_to_json(options)
+
+
+async def request_options(
+    ctx: StepContext, user: UserRecord | None, verification: UserVerification
+) -> str:
+    """`PublicKeyCredentialRequestOptions` as JSON: the user's passkeys when the run knows the
+    user, else none listed (the browser offers its discoverable credentials for this RP)."""
+    allowed = [_descriptor(c) for c in await passkeys_of(ctx, user.id)] if user else []
+    options = generate_authentication_options(
+        rp_id=ctx.services.relying_party.id,
+        allow_credentials=allowed,
+        user_verification=UserVerificationRequirement(verification),
+    )
+    ctx.scratch["challenge"] = bytes_to_base64url(options.challenge)
+    return options_to_json(options)
+
+
+def _take_challenge(ctx: StepContext) -> bytes | None:
+    """The challenge of the page just shown, usable once."""
+    challenge = ctx.scratch.pop("challenge", None)
+    return base64url_to_bytes(challenge) if isinstance(challenge, str) else None
+
+
+async def register(
+    ctx: StepContext, user: UserRecord, response: str, name: str, verification: UserVerification
+) -> CredentialRecord | str:
+    """Verify a registration response and store the passkey; a message id when it fails."""
+    challenge = _take_challenge(ctx)
+    if challenge is None or not response or len(response) > MAX_RESPONSE:
+        return NOT_CHECKED
+    try:
+        verified = verify_registration_response(
+            credential=response,
+            expected_challenge=challenge,
+            expected_rp_id=ctx.services.relying_party.id,
+            expected_origin=list(ctx.services.relying_party.origins),
+            require_user_verification=verification == "required",
+        )
+        transports = json.loads(response).get("response", {}).get("transports", [])
+    except (WebAuthnException, ValueError, TypeError, KeyError, AttributeError) as exc:
+        log.info("passkey registration refused: %s", exc)
+        return NOT_CHECKED
+    credential = CredentialRecord(
+        id=credential_id(verified.credential_id),
+        user_id=user.id,
+        kind=KIND,
+        name=name,
+        data={
+            "credential_id": bytes_to_base64url(verified.credential_id),
+            "public_key": bytes_to_base64url(verified.credential_public_key),
+            "sign_count": verified.sign_count,
+            "transports": [t for t in transports if isinstance(t, str)][:8],
+            "device_type": _text(verified.credential_device_type),
+            "backed_up": verified.credential_backed_up,
+            "aaguid": verified.aaguid,
+        },
+        created_at=ctx.now,
+    )
+    await ctx.store.credentials.add(credential)
+    record(ctx, credential, verified.user_verified)
+    return credential
+
+
+@dataclass
+class Assertion:
+    """A passkey that signed this run's challenge; `record` it once the run knows the user."""
+
+    user: UserRecord
+    credential: CredentialRecord
+    user_verified: bool
+
+
+async def authenticate(
+    ctx: StepContext, response: str, user: UserRecord | None, verification: UserVerification
+) -> Assertion | str:
+    """Verify an assertion: for `user`'s passkeys, or (usernameless) for whoever the passkey
+    belongs to. A message id when it fails."""
+    challenge = _take_challenge(ctx)
+    if challenge is None or not response or len(response) > MAX_RESPONSE:
+        return NOT_CHECKED
+    try:
+        raw_id = json.loads(response)["rawId"]
+    except (ValueError, TypeError, KeyError):
+        return NOT_CHECKED
+    if not isinstance(raw_id, str) or len(raw_id) > 1400:
+        return NOT_CHECKED
+    credential = await ctx.store.credentials.get(f"{KIND}:{raw_id}")
+    if credential is None or credential.kind != KIND:
+        return UNKNOWN
+    if user is not None and credential.user_id != user.id:
+        return UNKNOWN
+    owner = user or await ctx.store.users.get(credential.user_id)
+    if owner is None:
+        return UNKNOWN
+    if credential.data.get("clone_suspected"):
+        return CLONED
+    try:
+        handle = json.loads(response).get("response", {}).get("userHandle")
+        if handle and base64url_to_bytes(handle) != owner.id.encode():
+            return UNKNOWN
+        # The counter is compared below, after the signature is known to be good.
+        verified = verify_authentication_response(
+            credential=response,
+            expected_challenge=challenge,
+            expected_rp_id=ctx.services.relying_party.id,
+            expected_origin=list(ctx.services.relying_party.origins),
+            credential_public_key=base64url_to_bytes(credential.data["public_key"]),
+            credential_current_sign_count=0,
+            require_user_verification=verification == "required",
+        )
+    except (WebAuthnException, ValueError, TypeError, KeyError, AttributeError) as exc:
+        log.info("passkey assertion refused: %s", exc)
+        return NOT_CHECKED
+    # The backup state can change (a passkey later synced): `amr` follows the latest.
+    credential.data["device_type"] = _text(verified.credential_device_type)
+    credential.data["backed_up"] = verified.credential_backed_up
+    return await _count_use(ctx, owner, credential, verified.new_sign_count,
+                            verified.user_verified)
+
+
+async def _count_use(
+    ctx: StepContext, owner: UserRecord, credential: CredentialRecord, count: int,
+    user_verified: bool,
+) -> Assertion | str:
+    """WebAuthn §6.1.1: a signature counter that did not grow may mean a cloned authenticator
+    (authenticators that keep no counter always say 0). Such a passkey is flagged and refused."""
+    stored = int(credential.data.get("sign_count", 0))
+    if (count or stored) and count <= stored:
+        log.warning("passkey %s of user %s: counter %d after %d, flagged as possibly cloned",
+                    credential.id, owner.id, count, stored)
+        credential.data["clone_suspected"] = True
+        result: Assertion | str = CLONED
+    else:
+        credential.data["sign_count"] = count
+        result = Assertion(owner, credential, user_verified)
+    credential.last_used_at = ctx.now
+    try:
+        await ctx.store.credentials.update(credential)
+    except StaleVersionError:
+        return NOT_CHECKED  # the same passkey used by a parallel request: one of them wins
+    return result
+
+
+def accept(ctx: StepContext, assertion: Assertion) -> None:
+    """The passkey's owner signs in: identified (usernameless) and the proof recorded."""
+    if ctx.run.subject != assertion.user.id:
+        ctx.identify(assertion.user)
+        ctx.flow_data()["login"] = assertion.user.username
+    record(ctx, assertion.credential, assertion.user_verified)
+
+
+def record(ctx: StepContext, credential: CredentialRecord, user_verified: bool) -> None:
+    """RFC 8176 `amr`: `hwk` for a key bound to one device, `swk` for a synced passkey; `user`
+    for the presence test. User verification (a PIN or biometric checked by the authenticator)
+    makes it a multi-factor proof on its own, so it also counts as an inherence factor."""
+    synced = credential.data.get("device_type") == "multi_device"
+    ctx.record_authentication("swk" if synced else "hwk", "possession")
+    ctx.record_authentication("user", "inherence" if user_verified else "possession")
