@@ -52,6 +52,11 @@ def _check_selection(source: YamlSource, spec: FlowsFile) -> Iterator[Problem]:
             )
         if name not in spec.flows:
             yield source.problem(("acr_flows", acr), f"acr_flows names {name!r}, not a flow")
+    for action, name in spec.account_flows.items():
+        if name not in spec.flows:
+            yield source.problem(
+                ("account_flows", action), f"account_flows names {name!r}, not a flow"
+            )
 
 
 def _check_flow(

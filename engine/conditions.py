@@ -193,6 +193,22 @@ class MfaOlderThan(Condition):
         return not times or ctx.now - max(times) > self.argument
 
 
+class PasswordOlderThan(Condition):
+    name = "password_older_than"
+    Argument = int
+    summary = (
+        "The user's password was set more than this many days ago (for a `change_password`"
+        " required action)."
+    )
+
+    async def test(self, ctx: StepContext) -> bool:
+        user = await ctx.user()
+        if user is None or user.password_hash is None:
+            return False
+        changed = user.password_changed_at or user.created_at
+        return bool(ctx.now - changed > int(self.argument) * 24 * 3600)
+
+
 class KnownDevice(Condition):
     name = "known_device"
     summary = (
@@ -228,7 +244,8 @@ BUILTIN_CONDITIONS: dict[str, type[Condition]] = {
     cls.name: cls
     for cls in (
         HasCredential, ClientIs, ClientTag, AcrRequested, PromptIs, LoginHint, SignedIn,
-        UserAttribute, InGroup, AcrBelow, Proved, MfaOlderThan, KnownDevice, Attempts,
+        UserAttribute, InGroup, AcrBelow, Proved, MfaOlderThan, PasswordOlderThan, KnownDevice,
+        Attempts,
     )
 }
 COMPOSITES = ("all", "any", "not")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -67,6 +67,9 @@ class FlowSpec(BaseModel):
         return self.start or next(iter(self.steps))
 
 
+AccountAction = Literal["add-passkey", "set-up-totp", "new-recovery-codes", "change-password"]
+
+
 class FlowsFile(BaseModel):
     """The whole `flows.yaml`."""
 
@@ -79,5 +82,11 @@ class FlowsFile(BaseModel):
     acr_flows: dict[str, str] = Field(
         default_factory=dict,
         description="acr value -> flow, for requests whose `acr_values` ask for that level.",
+    )
+    account_flows: dict[AccountAction, str] = Field(
+        default_factory=dict,
+        description="Account page action -> flow: what runs when a signed-in user adds a"
+        " passkey, sets up an authenticator app, gets new recovery codes or changes their"
+        " password. An action without a flow is not offered.",
     )
     flows: dict[str, FlowSpec] = Field(min_length=1)

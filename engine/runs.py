@@ -77,8 +77,11 @@ class FlowEngine:
         browser_hash: str,
         seed: Seed | None = None,
         browser: BrowserFacts | None = None,
+        flow_name: str | None = None,
     ) -> FlowRunRecord:
-        flow = self.flows.get(select_flow(self.flows.spec, client, request))
+        """A run for `request`, on the flow selection picks (or `flow_name`, for the account
+        page's actions), saved after moving past the steps that have nothing to ask."""
+        flow = self.flows.get(flow_name or select_flow(self.flows.spec, client, request))
         now = self.clock()
         run = FlowRunRecord(
             id=secrets.token_urlsafe(24),

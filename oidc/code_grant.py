@@ -13,7 +13,7 @@ from oidc.crypto import digest
 from oidc.errors import InvalidGrantError, InvalidRequestError
 from oidc.provider import Provider
 from oidc.token_response import token_response
-from store.records import ClientRecord, CodeRecord
+from store.records import ClientRecord, CodeRecord, GrantRecord
 
 # RFC 7636 §4.1: 43 to 128 unreserved characters.
 PKCE_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
@@ -27,6 +27,15 @@ async def redeem_code(
         raise InvalidRequestError("code is required")
     if verifier is not None and not PKCE_VERIFIER.fullmatch(verifier):
         raise InvalidGrantError("code_verifier is malformed (RFC 7636 4.1)")
+    grant, record = await use_code(provider, client, code, form.get("redirect_uri"), verifier)
+    return await token_response(provider, client, grant, nonce=record.nonce)
+
+
+async def use_code(
+    provider: Provider, client: ClientRecord, code: str, redirect_uri: str | None,
+    verifier: str | None,
+) -> tuple[GrantRecord, CodeRecord]:
+    """Redeem `code` for `client`: the grant it was issued from, once every rule holds."""
     store, now, code_id = provider.store, provider.clock(), digest(code)
     # Marked used before anything else is checked: a code is single use whatever happens next.
     # The store checks that it was issued to this client (RFC 6749 §4.1.3) in the same step, so
@@ -40,13 +49,13 @@ async def redeem_code(
         await store.grants.revoke(record.grant_id)
         raise InvalidGrantError("the code was already used; the tokens issued from it are revoked")
     # RFC 6749 §4.1.3: redirect_uri must be present and identical when it was in the request.
-    if form.get("redirect_uri") != record.redirect_uri:
+    if redirect_uri != record.redirect_uri:
         raise InvalidGrantError("redirect_uri does not match the authorization request")
     _check_pkce(record, verifier)
     grant = await store.grants.get(record.grant_id, now)
     if grant is None or grant.revoked:
         raise InvalidGrantError("the grant behind this code has ended")
-    return await token_response(provider, client, grant, nonce=record.nonce)
+    return grant, record
 
 
 def _check_pkce(code: CodeRecord, verifier: str | None) -> None:

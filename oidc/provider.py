@@ -28,6 +28,7 @@ class Provider:
     ui_locales: list[str] = field(default_factory=lambda: ["en"])
     outbound: OutboundHttp = field(default_factory=OutboundHttp)
     device_key: str = field(default="", repr=False)  # signs the remembered-device cookie
+    account_reauth_seconds: int = 300
     clock: Callable[[], float] = field(default=time.time)
 
     @property

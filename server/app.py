@@ -32,7 +32,9 @@ from steps.password_hashing import PasswordHashing
 from steps.sealing import Sealer
 from store import Store, open_store
 from store.records import ClientRecord
-from ui import flow_pages
+from ui import account, account_sign_in, flow_pages
+from ui.account_sign_in import CLIENT_ID as ACCOUNT_CLIENT_ID
+from ui.account_sign_in import account_client
 from ui.i18n import available_locales, install_translations
 from ui.pages import register_error_pages
 from ui.security import add_security_headers
@@ -47,10 +49,12 @@ def client_record(client: ClientSettings) -> ClientRecord:
     return ClientRecord(**data, client_secret_sha256=secret_digest(secret) if secret else None)
 
 
-async def sync_clients(store: Store, clients: list[ClientSettings]) -> None:
-    """Clients declared in the config are written to the store at start-up."""
-    for client in clients:
+async def sync_clients(store: Store, settings: Settings) -> None:
+    """Clients declared in the config are written to the store at start-up, with the account
+    page's own client."""
+    for client in settings.clients:
         await store.clients.put(client_record(client))
+    await store.clients.put(account_client(settings.issuer))
 
 
 def mailer_for(settings: Settings) -> Mailer:
@@ -85,6 +89,8 @@ def create_app(settings: Settings) -> Quart:
     # Fail before serving if flows.yaml is invalid: every problem is listed with file:line:column.
     flows = load_flows(settings.path(settings.flows_file))
     for client in settings.clients:
+        if client.client_id == ACCOUNT_CLIENT_ID:
+            raise ValueError(f"client id {ACCOUNT_CLIENT_ID!r} is the account page's own")
         if client.flow is not None and client.flow not in flows.flows:
             raise ValueError(
                 f"client {client.client_id}: flow {client.flow!r} is not in flows.yaml"
@@ -96,7 +102,7 @@ def create_app(settings: Settings) -> Quart:
     @app.before_serving
     async def start() -> None:
         store = await open_store(settings.store)
-        await sync_clients(store, settings.clients)
+        await sync_clients(store, settings)
         app.extensions[EXTENSION_KEY] = Provider(
             issuer=settings.issuer,
             store=store,
@@ -120,6 +126,7 @@ def create_app(settings: Settings) -> Quart:
             device_key=await store.secrets.get_or_create(
                 "remembered-device-key", secrets.token_urlsafe(32)
             ),
+            account_reauth_seconds=settings.account_reauth_seconds,
         )
         provider = app.extensions[EXTENSION_KEY]
         app.extensions["gatehouse.tasks"] = [
@@ -148,6 +155,8 @@ def create_app(settings: Settings) -> Quart:
         token.blueprint,
         userinfo.blueprint,
         flow_pages.blueprint,
+        account.blueprint,
+        account_sign_in.blueprint,
     ):
         app.register_blueprint(blueprint)
     if settings.demo:

@@ -155,7 +155,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     issuer: str = Field(
-        "http://127.0.0.1:8000", description="The issuer URL; never taken from Host."
+        "http://localhost:8000", description="The issuer URL; never taken from Host."
     )
     store: str = Field(
         "sqlite:///gatehouse.db", description="sqlite:///relative.db or sqlite:////abs.db"
@@ -170,6 +170,10 @@ class Settings(BaseModel):
     id_token_lifetime: int = Field(3600, ge=60, description="Seconds an ID token lives.")
     session_lifetime: int = Field(8 * 3600, ge=60, description="Seconds an SSO session lives.")
     run_lifetime: int = Field(1800, ge=60, description="Seconds a sign-in journey may take.")
+    account_reauth_seconds: int = Field(
+        300, ge=30, description="Seconds after signing in that the account page allows changes"
+        " (adding or removing a second factor, a new password); later, it asks to sign in again.",
+    )
     password_hash_threads: int = Field(2, ge=1, description="Threads for argon2 hashing.")
     outbound_allow_private_addresses: bool = Field(
         False,

@@ -1,6 +1,6 @@
 """`recovery_codes_setup`: give the identified user a set of recovery codes, shown once.
 
-A user who has recovery codes already passes without a page. Otherwise the codes are made and
+A user who has recovery codes already passes without a page (unless `replace` is set). Otherwise the codes are made and
 stored when the page first shows; until the user confirms they saved them, the run keeps them
 sealed in the step's scratch (a reload shows the same codes), and the confirmation wipes them.
 """
@@ -28,6 +28,11 @@ class RecoveryCodesSetupOptions(BaseModel):
 
     count: int = Field(
         recovery_codes.DEFAULT_COUNT, ge=5, le=20, description="How many codes to make."
+    )
+    replace: bool = Field(
+        False,
+        description="Make new codes even for a user who has some (they replace the old ones);"
+        " for the account page's \"new recovery codes\".",
     )
 
 
@@ -77,7 +82,7 @@ class RecoveryCodesSetupStep(Step):
         shown = self._shown(ctx, user.id)
         if shown is not None:
             return self._page(shown)
-        if await recovery_codes.codes_left(ctx.store, user.id):
+        if not self.settings.replace and await recovery_codes.codes_left(ctx.store, user.id):
             return Outcome("success")
         return self._page(await self._issue(ctx, user.id))
 

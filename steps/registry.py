@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 
 from steps.base import Step
+from steps.change_password import ChangePasswordStep
 from steps.choose import ChooseStep
 from steps.consent import ConsentStep
 from steps.decide import DecideStep
@@ -29,7 +30,7 @@ BUILTIN_STEPS: dict[str, type[Step]] = {
         IdentifyStep, PasswordStep, SubflowStep, DecideStep, ConsentStep, TermsStep, ChooseStep,
         RegisterStep, VerifyEmailStep, ResetPasswordStep, TotpSetupStep, TotpStep,
         RecoveryCodesSetupStep, RecoveryCodeStep,
-        PasskeyStep, PasskeySetupStep, RememberDeviceStep,
+        PasskeyStep, PasskeySetupStep, RememberDeviceStep, ChangePasswordStep,
     )
 }
 

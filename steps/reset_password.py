@@ -134,6 +134,7 @@ class ResetPasswordStep(Step):
             return self._code_page(ctx, {"password": problem})
         ctx.scratch.clear()
         user.password_hash = await ctx.passwords.hash(password)
+        user.password_changed_at = ctx.now
         user.email_verified = True
         await ctx.store.users.update(user)
         ctx.flow_data()["login"] = user.username

@@ -66,6 +66,7 @@ class UserRecord(BaseModel):
     groups: list[str] = Field(default_factory=list)
     terms_accepted: dict[str, float] = Field(default_factory=dict)  # terms version -> when
     devices_forgotten_at: float = 0  # browsers remembered before this no longer skip MFA
+    password_changed_at: float | None = None  # None: since the account was created
     created_at: float
 
 

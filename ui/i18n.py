@@ -7,11 +7,13 @@ browser's Accept-Language, then English.
 from __future__ import annotations
 
 import gettext
+from datetime import UTC, datetime
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from quart import g, has_app_context, request
@@ -80,3 +82,10 @@ def install_translations(env: Any) -> None:
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(translate, translate_plural, newstyle=True)
     env.filters["tr"] = translate
+    env.filters["date"] = local_date
+
+
+def local_date(timestamp: float) -> str:
+    """A Unix time as a date in the page's language (e.g. "25 Nov 2026")."""
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return format_date(moment, format="medium", locale=current_locale())

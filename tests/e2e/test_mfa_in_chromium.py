@@ -53,7 +53,8 @@ class Journey:
 
     async def shot(self, what: str) -> None:
         self.count += 1
-        await self.page.screenshot(path=self.shots / f"{self.name}-{self.count:02d}-{what}.png")
+        await self.page.screenshot(path=self.shots / f"{self.name}-{self.count:02d}-{what}.png",
+                                   full_page=True)
 
     async def authorize(self, client: tuple[str, str], **extra: str) -> None:
         query = httpx2.QueryParams({
@@ -280,3 +281,52 @@ async def test_passkey_as_second_factor(server: RunningServer, journey: Journey)
     await page.get_by_role("button", name="Not now").click()
     claims = await journey.tokens(MFA_APP)
     assert claims["amr"] == ["pwd", "hwk", "user", "mfa"]
+
+
+async def test_account_page_adds_and_removes_second_factors(
+    server: RunningServer, journey: Journey
+) -> None:
+    await VirtualAuthenticator.attach(journey)
+    add_user(server, "frank")
+    page = journey.page
+    await page.goto(f"{server.issuer}/account")
+    await expect(page.get_by_text("to continue to Your account")).to_be_visible()
+    await journey.sign_in("frank")
+    await expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    await expect(page.get_by_text("No passkeys yet.")).to_be_visible()
+    await journey.shot("account")
+
+    await page.get_by_role("button", name="Add a passkey").click()
+    await page.get_by_label("Name for this passkey").fill("Work laptop")
+    await page.get_by_role("button", name="Create a passkey").click()
+    await expect(page.get_by_role("status")).to_have_text("Your passkey was added.")
+    await expect(page.locator('[data-credential="passkey"]')).to_contain_text("Work laptop")
+
+    await page.get_by_role("button", name="Set up an authenticator app").click()
+    totp = pyotp.TOTP((await page.locator(".secret-key").inner_text()).replace(" ", ""))
+    await page.get_by_label("Authentication code").fill(totp.now())
+    await page.get_by_role("button", name="Turn on").click()
+    first_codes = await save_recovery_codes(journey)
+    await expect(page.get_by_role("status")).to_have_text("Your authenticator app is set up.")
+    await expect(page.locator('[data-credential="recovery-codes"]')).to_have_text("10 unused codes left.")
+    await journey.shot("account-with-factors")
+
+    await page.get_by_role("button", name="Get new recovery codes").click()
+    new_codes = await save_recovery_codes(journey)
+    assert not set(new_codes) & set(first_codes)
+    await expect(page.get_by_role("status")).to_contain_text("You have new recovery codes.")
+
+    await page.get_by_role("button", name="Change password").click()
+    await expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+    await page.get_by_label("New password", exact=True).fill("another-long-password-2")
+    await page.get_by_label("Confirm new password").fill("another-long-password-2")
+    await journey.shot("change-password")
+    await page.get_by_role("button", name="Change password").click()
+    await expect(page.get_by_role("status")).to_have_text("Your password was changed.")
+
+    await page.get_by_role("button", name="Remove the authenticator app").click()
+    await expect(page.get_by_role("status")).to_have_text("The authenticator app was removed.")
+    await page.locator('[data-credential="passkey"]').get_by_role("button", name="Remove").click()
+    await expect(page.get_by_role("status")).to_have_text("The passkey was removed.")
+    await expect(page.get_by_text("No passkeys yet.")).to_be_visible()
+    await journey.shot("account-after-removals")

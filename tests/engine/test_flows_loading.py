@@ -165,8 +165,9 @@ def test_the_shipped_flows_file_loads() -> None:
     assert isinstance(flows, FlowSet)
     assert flows.default == "default"
     assert sorted(flows.flows) == [
-        "default", "enroll-mfa", "mfa", "one-page", "partner", "passwordless", "recovery",
-        "register", "sign-in", "step-up",
+        "add-passkey", "change-password", "default", "enroll-mfa", "mfa", "new-recovery-codes",
+        "one-page", "partner", "passwordless", "recovery", "register", "set-up-totp", "sign-in",
+        "step-up",
     ]
     assert flows.spec.acr_flows == {"urn:gatehouse:loa:2": "step-up"}
     assert flows.spec.registration_flow == "register"
@@ -229,7 +230,7 @@ on:
     - {to: deny}
 """)
     assert problems(text) == [
-        "flows.yaml:8:31: unknown condition 'has_credentail' (known: acr_below, acr_requested, attempts, client, client_tag, has_credential, in_group, known_device, login_hint, mfa_older_than, prompt, proved, signed_in, user_attribute, all, any, not; a custom condition is named as package.module:ClassName)",
+        "flows.yaml:8:31: unknown condition 'has_credentail' (known: acr_below, acr_requested, attempts, client, client_tag, has_credential, in_group, known_device, login_hint, mfa_older_than, password_older_than, prompt, proved, signed_in, user_attribute, all, any, not; a custom condition is named as package.module:ClassName)",
     ]
 
 

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_demo_config_loads() -> None:
     settings = load_settings(ROOT / "gatehouse.yaml")
-    assert settings.issuer == "http://127.0.0.1:8000" and settings.demo
+    assert settings.issuer == "http://localhost:8000" and settings.demo
     assert [c.client_id for c in settings.clients] == ["demo-rp", "demo-spa"]
 
 

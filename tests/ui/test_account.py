@@ -1,0 +1,166 @@
+"""The account page's guards, in process with a clock we move: sign-in through its own client,
+CSRF, a recent sign-in before changes, another user's credentials, the callback's state and
+single-use code. (Adding second factors through the page runs in Chromium: tests/e2e.)"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from quart import Quart
+from quart.typing import TestClientProtocol as Client
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from oidc.provider import EXTENSION_KEY, Provider
+from server.app import create_app
+from server.settings import Settings
+from store.records import CredentialRecord, UserRecord
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "a long passphrase"
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> AsyncIterator[Quart]:
+    settings = Settings(issuer="http://localhost", store="sqlite://:memory:",
+                        flows_file=str(ROOT / "flows.yaml"), base_dir=tmp_path)
+    quart_app = create_app(settings)
+    async with quart_app.test_app():
+        provider: Provider = quart_app.extensions[EXTENSION_KEY]
+        for name in ("alice", "bob"):
+            await provider.store.users.add(UserRecord(
+                id=name, username=name, email_verified=True, created_at=time.time(),
+                password_hash=await provider.engine.services.passwords.hash(PASSWORD),
+            ))
+        yield quart_app
+
+
+def provider_of(app: Quart) -> Provider:
+    provider: Provider = app.extensions[EXTENSION_KEY]
+    return provider
+
+
+def path_of(response: WerkzeugResponse) -> str:
+    parts = urlsplit(response.headers["location"])
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+async def follow(client: Client, response: WerkzeugResponse) -> WerkzeugResponse:
+    while response.status_code in (302, 303):
+        response = await client.get(path_of(response))
+    return response
+
+
+def csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+async def submit(client: Client, page: WerkzeugResponse, **form: str) -> WerkzeugResponse:
+    html = await page.get_data(as_text=True)
+    step = re.search(r'name="_step" value="([^"]+)"', html)
+    assert step, html
+    action = re.search(r'<form method="post" action="([^"]+)"', html)
+    assert action
+    return await client.post(action.group(1), form={
+        "csrf_token": csrf(html), "_step": step.group(1), **form})
+
+
+async def signed_in(client: Client, username: str = "alice") -> WerkzeugResponse:
+    """Open /account, sign in through its client; the account page."""
+    page = await follow(client, await client.get("/account"))
+    assert "to continue to Your account" in await page.get_data(as_text=True)
+    page = await follow(client, await submit(client, page, login=username))
+    return await follow(client, await submit(client, page, password=PASSWORD))
+
+
+async def test_the_page_signs_people_in_through_its_own_client(app: Quart) -> None:
+    client = app.test_client()
+    first = await client.get("/account")
+    query = parse_qs(urlsplit(first.headers["location"]).query)
+    assert query["client_id"] == ["gatehouse-account"] and query["code_challenge_method"] == ["S256"]
+    page = await signed_in(client)
+    html = await page.get_data(as_text=True)
+    assert page.status_code == 200 and "Signed in as" in html and "alice" in html
+    assert "Add a passkey" in html and "Sign in again" not in html
+
+
+async def test_a_change_without_the_csrf_token_is_refused(app: Quart) -> None:
+    client = app.test_client()
+    await signed_in(client)
+    refused = await client.post("/account/forget-browsers", form={"csrf_token": "forged"})
+    assert refused.status_code == 400
+    user = await provider_of(app).store.users.get("alice")
+    assert user is not None and user.devices_forgotten_at == 0
+
+
+async def test_changes_need_a_recent_sign_in(app: Quart) -> None:
+    client = app.test_client()
+    page = await signed_in(client)
+    token = csrf(await page.get_data(as_text=True))
+    provider = provider_of(app)
+    later = time.time() + provider.account_reauth_seconds + 5
+    provider.clock = lambda: later
+    html = await (await client.get("/account")).get_data(as_text=True)
+    assert "Sign in again" in html and "Add a passkey" not in html
+    asked = await client.post("/account/actions/add-passkey", form={"csrf_token": token})
+    query = parse_qs(urlsplit(asked.headers["location"]).query)
+    assert query["prompt"] == ["login"] and query["login_hint"] == ["alice"]
+    forget = await client.post("/account/forget-browsers", form={"csrf_token": token})
+    assert "prompt=login" in forget.headers["location"]
+    user = await provider.store.users.get("alice")
+    assert user is not None and user.devices_forgotten_at == 0
+
+
+async def test_forgetting_browsers_voids_remembered_ones(app: Quart) -> None:
+    client = app.test_client()
+    page = await signed_in(client)
+    done = await client.post("/account/forget-browsers",
+                             form={"csrf_token": csrf(await page.get_data(as_text=True))})
+    assert path_of(done) == "/account?done=browsers-forgotten"
+    user = await provider_of(app).store.users.get("alice")
+    assert user is not None and user.devices_forgotten_at > 0
+
+
+async def test_another_users_credential_cannot_be_removed(app: Quart) -> None:
+    store = provider_of(app).store
+    await store.credentials.add(CredentialRecord(
+        id="webauthn:bobs-key", user_id="bob", kind="webauthn", name="Bob's key",
+        created_at=time.time()))
+    client = app.test_client()
+    page = await signed_in(client)
+    token = csrf(await page.get_data(as_text=True))
+    refused = await client.post("/account/passkeys/webauthn:bobs-key/remove",
+                                form={"csrf_token": token})
+    assert refused.status_code == 404
+    assert await store.credentials.get("webauthn:bobs-key") is not None
+
+
+async def test_an_unknown_action_is_not_found(app: Quart) -> None:
+    client = app.test_client()
+    page = await signed_in(client)
+    refused = await client.post("/account/actions/delete-everything",
+                                form={"csrf_token": csrf(await page.get_data(as_text=True))})
+    assert refused.status_code == 404
+
+
+async def test_the_callback_checks_state_and_uses_a_code_once(app: Quart) -> None:
+    client = app.test_client()
+    await signed_in(client)
+    page = await follow(client, await client.get("/account/sign-in-again"))
+    assert 'value="alice"' in await page.get_data(as_text=True)  # prompt=login, login_hint
+    page = await follow(client, await submit(client, page, login="alice"))
+    response = await submit(client, page, password=PASSWORD)
+    while not path_of(response).startswith("/account/signed-in"):
+        response = await client.get(path_of(response))
+    callback = path_of(response)
+    assert path_of(await client.get(callback)) == "/account"
+    assert (await client.get(callback)).status_code == 400  # the code is used, the state gone
+    forged = await client.get("/account/signed-in?code=x&state=forged")
+    assert forged.status_code == 400
+    assert "Sign-in cannot continue" in await forged.get_data(as_text=True)

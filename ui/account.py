@@ -1,0 +1,149 @@
+"""The account page: a signed-in user sees and manages their passkeys, authenticator app,
+recovery codes, password and remembered browsers.
+
+Every change needs a recent sign-in (`account_reauth_seconds`); an older one is asked to sign in
+again first. Adding things runs the flows `account_flows` names in flows.yaml, with the same
+steps as sign-in; removing things happens here. Forms carry a CSRF token bound to the session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from quart import Blueprint, Response, request, url_for
+
+from oidc.crypto import same_secret
+from oidc.errors import ErrorPage
+from oidc.http import see_other
+from oidc.provider import Provider, current_provider
+from oidc.sessions import current_session
+from steps.recovery_codes import codes_left
+from store.records import CredentialRecord, SessionRecord, UserRecord
+from ui.account_sign_in import sign_in, start_action
+from ui.messages import N_
+from ui.pages import render_page
+
+blueprint = Blueprint("account", __name__)
+
+NOTICES = {
+    "add-passkey": N_("Your passkey was added."),
+    "set-up-totp": N_("Your authenticator app is set up."),
+    "new-recovery-codes": N_("You have new recovery codes. The old ones no longer work."),
+    "change-password": N_("Your password was changed."),
+    "passkey-removed": N_("The passkey was removed."),
+    "totp-removed": N_("The authenticator app was removed."),
+    "browsers-forgotten": N_("Remembered browsers will ask for a second factor again."),
+}
+
+
+def _csrf(provider: Provider, session: SessionRecord) -> str:
+    key = provider.device_key.encode()
+    return hmac.new(key, f"account:{session.sid}".encode(), hashlib.sha256).hexdigest()
+
+
+def _recent(provider: Provider, session: SessionRecord) -> bool:
+    return provider.clock() - session.auth_time <= provider.account_reauth_seconds
+
+
+async def _signed_in(provider: Provider) -> tuple[SessionRecord, UserRecord] | None:
+    session = await current_session(provider)
+    user = await provider.store.users.get(session.subject) if session else None
+    return (session, user) if session and user else None
+
+
+@blueprint.get("/account")
+async def page() -> Response:
+    provider = current_provider()
+    signed_in = await _signed_in(provider)
+    if signed_in is None:
+        return sign_in()
+    session, user = signed_in
+    credentials = await provider.store.credentials.for_user(user.id)
+    return await render_page(
+        "account/index.html",
+        user=user,
+        passkeys=[c for c in credentials if c.kind == "webauthn"],
+        totp=next((c for c in credentials if c.kind == "totp"), None),
+        recovery_codes=await codes_left(provider.store, user.id),
+        actions=set(provider.engine.flows.spec.account_flows),
+        recent=_recent(provider, session),
+        notice=NOTICES.get(request.args.get("done", "")),
+        csrf_token=_csrf(provider, session),
+        ui_locales=None,
+    )
+
+
+@blueprint.get("/account/sign-in-again")
+async def sign_in_again() -> Response:
+    signed_in = await _signed_in(current_provider())
+    return sign_in(signed_in[1].username if signed_in else None)
+
+
+async def _change(provider: Provider) -> tuple[SessionRecord, UserRecord] | Response:
+    """The signed-in user, for a form that changes their account; a response when it may not."""
+    signed_in = await _signed_in(provider)
+    if signed_in is None:
+        return sign_in()
+    session, user = signed_in
+    form = await request.form
+    if not same_secret(form.get("csrf_token", ""), _csrf(provider, session)):
+        raise ErrorPage(
+            N_("This form has expired"), N_("Go back, reload the page and try again."), status=400
+        )
+    if not _recent(provider, session):
+        return sign_in(user.username)
+    return signed_in
+
+
+@blueprint.post("/account/actions/<action>")
+async def run_action(action: str) -> Response:
+    provider = current_provider()
+    flows = provider.engine.flows.spec.account_flows
+    flow = next((name for key, name in flows.items() if key == action), None)
+    if flow is None:
+        raise ErrorPage(N_("Page not found"), N_("Check the address, or go back and try again."),
+                        status=404)
+    checked = await _change(provider)
+    if isinstance(checked, Response):
+        return checked
+    return await start_action(checked[0], action, flow)
+
+
+async def _remove(kind: str, credential_id: str, done: str) -> Response:
+    provider = current_provider()
+    checked = await _change(provider)
+    if isinstance(checked, Response):
+        return checked
+    _, user = checked
+    credential: CredentialRecord | None = await provider.store.credentials.get(credential_id)
+    if credential is None or credential.user_id != user.id or credential.kind != kind:
+        raise ErrorPage(N_("Page not found"), N_("Check the address, or go back and try again."),
+                        status=404)
+    await provider.store.credentials.delete(credential.id)
+    # A browser remembered to skip the removed factor should not skip its replacement.
+    user.devices_forgotten_at = provider.clock()
+    await provider.store.users.update(user)
+    return see_other(url_for("account.page", done=done))
+
+
+@blueprint.post("/account/passkeys/<path:credential_id>/remove")
+async def remove_passkey(credential_id: str) -> Response:
+    return await _remove("webauthn", credential_id, "passkey-removed")
+
+
+@blueprint.post("/account/totp/<credential_id>/remove")
+async def remove_totp(credential_id: str) -> Response:
+    return await _remove("totp", credential_id, "totp-removed")
+
+
+@blueprint.post("/account/forget-browsers")
+async def forget_browsers() -> Response:
+    provider = current_provider()
+    checked = await _change(provider)
+    if isinstance(checked, Response):
+        return checked
+    _, user = checked
+    user.devices_forgotten_at = provider.clock()
+    await provider.store.users.update(user)
+    return see_other(url_for("account.page", done="browsers-forgotten"))
