@@ -67,6 +67,7 @@ class FlowTester:
         )
         self.page: Page | None = None
         self._run: FlowRunRecord | None = None
+        self._flow_run: tuple[ClientRecord, ClientRecord] | None = None
 
     async def __aenter__(self) -> FlowTester:
         self.store: Store = await open_store("sqlite://:memory:")
@@ -110,9 +111,11 @@ class FlowTester:
         `scope="openid"`, `acr_values=[...]`, `prompt=["login"]`, `login_hint="alice"`;
         `session` stands for an existing sign-in (its user and proofs) that the run adds to;
         `flow` runs that flow, as for a client whose `flow` names it."""
-        self.client = client or self.client
-        if flow is not None:
-            self.client = self.client.model_copy(update={"flow": flow})
+        base = client or self.client
+        if client is None and self._flow_run is not None and self.client is self._flow_run[1]:
+            base = self._flow_run[0]  # an earlier start's `flow` was for that run only
+        self.client = base.model_copy(update={"flow": flow}) if flow else base
+        self._flow_run = (base, self.client) if flow else None
         await self.store.clients.put(self.client)
         full = {
             "client_id": self.client.client_id,

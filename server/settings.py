@@ -172,7 +172,8 @@ class Settings(BaseModel):
     run_lifetime: int = Field(1800, ge=60, description="Seconds a sign-in journey may take.")
     account_reauth_seconds: int = Field(
         300, ge=30, description="Seconds after signing in that the account page allows changes"
-        " (adding or removing a second factor, a new password); later, it asks to sign in again.",
+        " (adding or removing a second factor, a new password), with the second factor for users"
+        " who have one; later, it asks to sign in again.",
     )
     password_hash_threads: int = Field(2, ge=1, description="Threads for argon2 hashing.")
     outbound_allow_private_addresses: bool = Field(

@@ -62,5 +62,6 @@ class ChangePasswordStep(Step):
             return await self._page(ctx, {"password": N_("Choose a password you have not used here.")})
         user.password_hash = await ctx.passwords.hash(password)
         user.password_changed_at = ctx.now
+        user.devices_forgotten_at = ctx.now  # remembered browsers ask for the second factor again
         await ctx.store.users.update(user)
         return Outcome("success")

@@ -1,6 +1,7 @@
 """`remember_device`: offer to remember this browser for N days, so the `known_device`
 condition can skip the second factor here. The answer becomes a signed cookie bound to the user;
-asking the account page to forget remembered browsers (or a new second factor) voids it."""
+forgetting remembered browsers on the account page, removing a second factor there, or a new
+password voids it."""
 
 from __future__ import annotations
 

@@ -135,6 +135,7 @@ class ResetPasswordStep(Step):
         ctx.scratch.clear()
         user.password_hash = await ctx.passwords.hash(password)
         user.password_changed_at = ctx.now
+        user.devices_forgotten_at = ctx.now  # remembered browsers ask for the second factor again
         user.email_verified = True
         await ctx.store.users.update(user)
         ctx.flow_data()["login"] = user.username

@@ -4,7 +4,7 @@ A code of the current 30-second time step or the one before or after is accepted
 credential keeps the last time step used, and a code of that step or an earlier one is a replay.
 Every checked code counts against the credential (not the run) before it is compared, so
 parallel guesses cannot share a try; after `max_failures` wrong codes in a row the factor is
-locked for `lockout_seconds`, whatever is typed. A user who proved possession already in this
+locked for `lockout_seconds` (doubled at each lockout in a row, up to a day), whatever is typed. A user who proved possession already in this
 run or its session passes without a page (step-up).
 """
 
@@ -28,6 +28,7 @@ log = logging.getLogger("gatehouse.steps")
 
 KIND = "totp"
 MAX_CODE_INPUT = 32
+MAX_LOCKOUT = 24 * 3600
 WRONG_CODE = N_("That code is not right. Check the time on your device and try again.")
 ENTER_CODE = N_("Enter the code your authenticator app shows.")
 REPLAYED_CODE = N_("That code was already used. Wait for the next one.")
@@ -125,7 +126,7 @@ class TotpStep(Step):
             return self._page({"code": WRONG_CODE})
         if step <= int(data.get("last_step", -1)):
             return self._page({"code": REPLAYED_CODE})
-        data.update(last_step=step, failures=0, blocked_until=0)
+        data.update(last_step=step, failures=0, lockouts=0, blocked_until=0)
         credential.last_used_at = ctx.now
         try:
             await ctx.store.credentials.update(credential)
@@ -141,7 +142,10 @@ class TotpStep(Step):
         data: dict[str, Any] = credential.data
         failures = int(data.get("failures", 0)) + 1
         if failures >= self.settings.max_failures:
-            data.update(failures=0, blocked_until=ctx.now + self.settings.lockout_seconds)
+            # Each lockout in a row lasts twice as long (up to a day), so guessing stays slow.
+            lockouts = int(data.get("lockouts", 0)) + 1
+            lasting = min(self.settings.lockout_seconds * 2 ** (lockouts - 1), MAX_LOCKOUT)
+            data.update(failures=0, lockouts=lockouts, blocked_until=ctx.now + lasting)
         else:
             data["failures"] = failures
         try:

@@ -31,7 +31,7 @@ from webauthn.helpers.structs import (
 )
 
 from steps.base import StepContext
-from store.errors import StaleVersionError
+from store.errors import DuplicateError, StaleVersionError
 from store.records import CredentialRecord, UserRecord
 from ui.messages import N_
 
@@ -132,7 +132,8 @@ async def register(
             require_user_verification=verification == "required",
         )
         transports = json.loads(response).get("response", {}).get("transports", [])
-    except (WebAuthnException, ValueError, TypeError, KeyError, AttributeError) as exc:
+    except (WebAuthnException, ValueError, TypeError, KeyError, AttributeError,
+            RecursionError) as exc:
         log.info("passkey registration refused: %s", exc)
         return NOT_CHECKED
     credential = CredentialRecord(
@@ -144,14 +145,18 @@ async def register(
             "credential_id": bytes_to_base64url(verified.credential_id),
             "public_key": bytes_to_base64url(verified.credential_public_key),
             "sign_count": verified.sign_count,
-            "transports": [t for t in transports if isinstance(t, str)][:8],
+            "transports": [t for t in transports if isinstance(t, str)][:8]
+            if isinstance(transports, list) else [],
             "device_type": _text(verified.credential_device_type),
             "backed_up": verified.credential_backed_up,
             "aaguid": verified.aaguid,
         },
         created_at=ctx.now,
     )
-    await ctx.store.credentials.add(credential)
+    try:
+        await ctx.store.credentials.add(credential)
+    except DuplicateError:  # registered already (by this user or another): keep the first
+        return NOT_CHECKED
     record(ctx, credential, verified.user_verified)
     return credential
 
@@ -175,7 +180,7 @@ async def authenticate(
         return NOT_CHECKED
     try:
         raw_id = json.loads(response)["rawId"]
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, RecursionError):
         return NOT_CHECKED
     if not isinstance(raw_id, str) or len(raw_id) > 1400:
         return NOT_CHECKED
@@ -203,7 +208,8 @@ async def authenticate(
             credential_current_sign_count=0,
             require_user_verification=verification == "required",
         )
-    except (WebAuthnException, ValueError, TypeError, KeyError, AttributeError) as exc:
+    except (WebAuthnException, ValueError, TypeError, KeyError, AttributeError,
+            RecursionError) as exc:
         log.info("passkey assertion refused: %s", exc)
         return NOT_CHECKED
     # The backup state can change (a passkey later synced): `amr` follows the latest.

@@ -1,8 +1,8 @@
 """The account page: a signed-in user sees and manages their passkeys, authenticator app,
 recovery codes, password and remembered browsers.
 
-Every change needs a recent sign-in (`account_reauth_seconds`); an older one is asked to sign in
-again first. Adding things runs the flows `account_flows` names in flows.yaml, with the same
+Every change needs a recent sign-in (`account_reauth_seconds`) that proved the second factor when
+the user has one; otherwise they are asked to sign in again first (with both factors). Adding things runs the flows `account_flows` names in flows.yaml, with the same
 steps as sign-in; removing things happens here. Forms carry a CSRF token bound to the session.
 """
 
@@ -26,6 +26,8 @@ from ui.pages import render_page
 
 blueprint = Blueprint("account", __name__)
 
+SECOND_FACTORS = frozenset({"totp", "webauthn"})
+
 NOTICES = {
     "add-passkey": N_("Your passkey was added."),
     "set-up-totp": N_("Your authenticator app is set up."),
@@ -42,8 +44,22 @@ def _csrf(provider: Provider, session: SessionRecord) -> str:
     return hmac.new(key, f"account:{session.sid}".encode(), hashlib.sha256).hexdigest()
 
 
-def _recent(provider: Provider, session: SessionRecord) -> bool:
-    return provider.clock() - session.auth_time <= provider.account_reauth_seconds
+async def _two_factor(provider: Provider, user: UserRecord) -> bool:
+    kinds = {c.kind for c in await provider.store.credentials.for_user(user.id)}
+    return bool(kinds & SECOND_FACTORS)
+
+
+async def _may_change(provider: Provider, session: SessionRecord, user: UserRecord) -> bool:
+    """Signed in recently, with the second factor when the user has one (a password alone,
+    or a remembered browser, must not be enough to replace the factors themselves)."""
+    if provider.clock() - session.auth_time > provider.account_reauth_seconds:
+        return False
+    proved_more = any(event.factor != "knowledge" for event in session.events)
+    return proved_more or not await _two_factor(provider, user)
+
+
+async def _sign_in_again(provider: Provider, user: UserRecord) -> Response:
+    return sign_in(user.username, two_factors=await _two_factor(provider, user))
 
 
 async def _signed_in(provider: Provider) -> tuple[SessionRecord, UserRecord] | None:
@@ -67,7 +83,7 @@ async def page() -> Response:
         totp=next((c for c in credentials if c.kind == "totp"), None),
         recovery_codes=await codes_left(provider.store, user.id),
         actions=set(provider.engine.flows.spec.account_flows),
-        recent=_recent(provider, session),
+        recent=await _may_change(provider, session, user),
         notice=NOTICES.get(request.args.get("done", "")),
         csrf_token=_csrf(provider, session),
         ui_locales=None,
@@ -76,8 +92,9 @@ async def page() -> Response:
 
 @blueprint.get("/account/sign-in-again")
 async def sign_in_again() -> Response:
-    signed_in = await _signed_in(current_provider())
-    return sign_in(signed_in[1].username if signed_in else None)
+    provider = current_provider()
+    signed_in = await _signed_in(provider)
+    return await _sign_in_again(provider, signed_in[1]) if signed_in else sign_in()
 
 
 async def _change(provider: Provider) -> tuple[SessionRecord, UserRecord] | Response:
@@ -91,8 +108,8 @@ async def _change(provider: Provider) -> tuple[SessionRecord, UserRecord] | Resp
         raise ErrorPage(
             N_("This form has expired"), N_("Go back, reload the page and try again."), status=400
         )
-    if not _recent(provider, session):
-        return sign_in(user.username)
+    if not await _may_change(provider, session, user):
+        return await _sign_in_again(provider, user)
     return signed_in
 
 

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from quart import Blueprint, Response, request, url_for
 
+from engine.assurance import ACR_BY_FACTORS
 from engine.runs import Seed
 from oidc.authorize_request import build_request
 from oidc.code_grant import use_code
@@ -69,10 +70,13 @@ def _remembering(provider: Provider, response: Response, pending: dict[str, str]
     return response
 
 
-def sign_in(again_as: str | None = None) -> Response:
-    """Off to `/authorize`; `again_as` (a username) asks that user to prove it is them now."""
+def sign_in(again_as: str | None = None, two_factors: bool = False) -> Response:
+    """Off to `/authorize`; `again_as` (a username) asks that user to prove it is them now,
+    with two factors (the acr that `acr_flows` maps to step-up) when `two_factors`."""
     provider = current_provider()
     extra = {"prompt": "login", "login_hint": again_as} if again_as else {}
+    if two_factors:
+        extra["acr_values"] = ACR_BY_FACTORS[2]
     params, pending = _request(provider, **extra)
     query = urlencode({name: values[0] for name, values in params.items()})
     return _remembering(provider, see_other(url_for("authorize.authorize") + "?" + query), pending)

@@ -44,11 +44,12 @@ class SoftAuthenticator:
             {"type": kind, "challenge": challenge, "origin": self.origin, "crossOrigin": False}
         ).encode()
 
-    def create(self, options_json: str) -> str:
-        """`navigator.credentials.create()`: a new discoverable credential."""
+    def create(self, options_json: str, credential_id: bytes | None = None) -> str:
+        """`navigator.credentials.create()`: a new discoverable credential (with the given id:
+        as a copied or replayed registration would have)."""
         options = json.loads(options_json)
         key = Key(
-            secrets.token_bytes(16), ec.generate_private_key(ec.SECP256R1()),
+            credential_id or secrets.token_bytes(16), ec.generate_private_key(ec.SECP256R1()),
             base64url_to_bytes(options["user"]["id"]),
         )
         self.keys.append(key)

@@ -131,7 +131,7 @@ async def test_passkey_as_second_factor_then_remember_the_browser(tester: FlowTe
     assert passkey.data["sign_count"] == 1 and passkey.last_used_at == tester.now
 
 
-async def test_a_remembered_browser_is_not_asked_again(tester: FlowTester) -> None:
+async def test_a_remembered_browser_is_not_offered_to_be_remembered_again(tester: FlowTester) -> None:
     authenticator = SoftAuthenticator()
     user = await enrolled(tester, authenticator)
     tester.browser = BrowserFacts({user.id: tester.now})
@@ -273,3 +273,24 @@ async def test_known_device_holds_until_the_user_forgets_remembered_browsers() -
         user.devices_forgotten_at = tester.now
         await tester.store.users.update(user)
         assert await result("alice") == "deny"
+
+
+async def test_hostile_registration_responses_get_the_page_again(tester: FlowTester) -> None:
+    authenticator = SoftAuthenticator()
+    user = await enrolled(tester, authenticator)
+    await tester.start(flow="enroll", session=(user, []))
+    await tester.submit(password=PASSWORD)
+    taken = authenticator.keys[0].credential_id
+    page = await tester.submit(credential=authenticator.create(options(tester), taken))
+    assert page is not None and page.errors == {"credential": NOT_CHECKED}
+    for junk in ("[" * 5000 + "]" * 5000, '{"response": {"transports": 5}}'):
+        page = await tester.submit(credential=junk)
+        assert page is not None and page.errors == {"credential": NOT_CHECKED}
+    odd = json.loads(authenticator.create(options(tester)))
+    odd["response"]["transports"] = "usb"
+    await tester.submit(credential=json.dumps(odd))
+    assert tester.result == "done"
+    stored = {c.id: c for c in await tester.store.credentials.for_user(user.id)}
+    assert len(stored) == 2
+    added = stored.pop(f"webauthn:{odd['rawId']}")
+    assert added.data["transports"] == []

@@ -14,6 +14,7 @@ from steps.base import BrowserFacts
 from steps.recovery_codes import replace_codes
 from store.records import AuthEvent, ClientRecord, CredentialRecord, UserRecord
 from tests.steps.soft_authenticator import SoftAuthenticator
+from tests.steps.test_email_steps import code_in
 
 SHIPPED = Path(__file__).resolve().parents[2] / "flows.yaml"
 PASSWORD = "a long passphrase"
@@ -153,3 +154,51 @@ async def test_passwordless_falls_back_to_username_and_password(tester: FlowTest
     await tester.submit(login="carol")
     await tester.submit(password=PASSWORD)
     assert tester.result == "done" and tester.amr == ["pwd"]
+
+
+async def test_a_password_reset_does_not_skip_the_second_factor(tester: FlowTester) -> None:
+    user, totp = await with_totp(tester)
+    user.email = "alice@example.com"
+    await tester.store.users.update(user)
+    await tester.start()
+    await tester.submit(login="alice")
+    await tester.choose("forgot")
+    await tester.submit(email="alice@example.com")
+    await tester.submit(code=code_in(tester.mail[-1]), password="a brand new passphrase",
+                        password_confirm="a brand new passphrase")
+    await tester.submit(password="a brand new passphrase")
+    assert (tester.flow, tester.step) == ("mfa", "totp")
+    await tester.submit(code=totp.at(tester.now))
+    await tester.submit(remember="no")
+    assert tester.result == "done" and tester.amr == ["pwd", "otp", "mfa"]
+
+
+@pytest.mark.parametrize("path", ["prompt=create", "register, then sign in instead"])
+async def test_every_way_in_sets_up_the_second_factor_a_client_requires(
+    tester: FlowTester, path: str
+) -> None:
+    await tester.add_user("bob", PASSWORD, email_verified=True)
+    payroll = ClientRecord(client_id="payroll", redirect_uris=["https://p.example/cb"],
+                           tags=["mfa-required"])
+    if path == "prompt=create":
+        await tester.start(client=payroll, prompt=["create"])
+        await tester.submit(username="carol", email="carol@example.com", name="",
+                            password=PASSWORD + "!", password_confirm=PASSWORD + "!")
+        await tester.submit(accept="yes")
+        await tester.submit(code=code_in(tester.mail[-1]))
+    else:
+        await tester.start(client=payroll)
+        await tester.choose("register")
+        await tester.choose("sign_in")
+        await tester.submit(login="bob")
+        await tester.submit(password=PASSWORD)
+    assert (tester.flow, tester.step) == ("enroll-mfa", "choose"), tester.path
+
+
+async def test_a_passkey_on_the_sign_in_page_must_verify_the_user(tester: FlowTester) -> None:
+    authenticator = SoftAuthenticator(verifies_user=False)
+    await with_passkey(tester, authenticator)
+    await tester.start()
+    page = await tester.submit(credential=authenticator.get(options(tester)))
+    assert page is not None and page.errors == {"credential": "That passkey could not be checked. Try again."}
+    assert tester.step == "identify" and tester.amr == []

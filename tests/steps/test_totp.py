@@ -370,3 +370,16 @@ async def test_code_page_marks_the_field_invalid_on_error(tester: FlowTester) ->
     assert field["autocomplete"] == "one-time-code" and field["pattern"] == "[0-9 ]*"
     error = soup.find(id="code-error")
     assert error is not None and error.get_text() == totp.WRONG_CODE
+
+
+async def test_each_lockout_in_a_row_lasts_twice_as_long(tester: FlowTester) -> None:
+    await with_totp(tester)
+    await sign_in(tester)
+    for lasting in (300, 600, 1200):
+        for _ in range(3):
+            await tester.submit(code=wrong_code(tester.now))
+        assert (await stored(tester)).data["blocked_until"] == tester.now + lasting
+        tester.advance_clock(lasting)
+    await tester.submit(code=code(tester.now))
+    assert tester.result == "done"
+    assert (await stored(tester)).data["lockouts"] == 0  # a right code starts over

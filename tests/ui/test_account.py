@@ -164,3 +164,20 @@ async def test_the_callback_checks_state_and_uses_a_code_once(app: Quart) -> Non
     forged = await client.get("/account/signed-in?code=x&state=forged")
     assert forged.status_code == 400
     assert "Sign-in cannot continue" in await forged.get_data(as_text=True)
+
+
+async def test_a_password_alone_cannot_change_a_two_factor_account(app: Quart) -> None:
+    store = provider_of(app).store
+    client = app.test_client()
+    page = await signed_in(client)  # alice has no second factor yet: the password is enough
+    token = csrf(await page.get_data(as_text=True))
+    await store.credentials.add(CredentialRecord(
+        id="webauthn:alices-key", user_id="alice", kind="webauthn", name="Key",
+        created_at=time.time()))
+    html = await (await client.get("/account")).get_data(as_text=True)
+    assert "Sign in again" in html and "Remove" not in html
+    asked = await client.post("/account/passkeys/webauthn:alices-key/remove",
+                              form={"csrf_token": token})
+    query = parse_qs(urlsplit(asked.headers["location"]).query)
+    assert query["prompt"] == ["login"] and query["acr_values"] == ["urn:gatehouse:loa:2"]
+    assert await store.credentials.get("webauthn:alices-key") is not None
