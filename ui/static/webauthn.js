@@ -44,7 +44,10 @@
       field.value = JSON.stringify(credential.toJSON());
       form.submit();
     } catch (error) {
-      if (error.name !== "AbortError" && problem) show(problem.dataset.failed);
+      // The autofill request fails quietly: the person did not ask for anything yet.
+      if (mediation !== "conditional" && error.name !== "AbortError" && problem) {
+        show(problem.dataset.failed);
+      }
     }
   }
 
