@@ -1,8 +1,9 @@
 """The authorization endpoint (OIDC Core §3.1.2) and its resume point.
 
-The seam between protocol and flows: when no good-enough session exists, authorize starts a flow
-run and sends the browser to its pages; a finished run sends the browser to `/authorize/resume`,
-which starts the SSO session and answers the client.
+The seam between protocol and flows: authorize starts a run of the client's flow (on top of the
+SSO session when there is a good-enough one, so steps it proved pass without a page) and sends
+the browser to its pages, or answers at once when the run finished without one; a run finished
+later sends the browser to `/authorize/resume`, which starts the SSO session and answers.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from oidc.run_access import browser_run
 from oidc.sessions import current_session, start_session
 from store.errors import StaleVersionError
 from store.records import ClientRecord, FlowRunRecord, SessionRecord
+from ui.devices import browser_facts
 from ui.messages import N_
 
 blueprint = Blueprint("authorize", __name__)
@@ -110,27 +112,35 @@ def _below_requested_acr(req: AuthorizeRequest, session: SessionRecord) -> bool:
 async def _answer_with_session(
     provider: Provider, client: ClientRecord, req: AuthorizeRequest, session: SessionRecord
 ) -> Response:
-    """Answer from the SSO session, or run the flow on top of it when a higher acr or the
-    user's consent is needed: steps whose proof the session holds pass without a page."""
-    step_up = _below_requested_acr(req, session)
-    consent = "consent" in req.prompt or bool(
-        await missing_consent(provider.store, client, session.subject, req.scopes, req.claims)
-    )
-    if not step_up and not consent:
-        return await _issue_code(provider, client, req, session)
+    """Answer from the SSO session through the client's flow, run on top of it: steps whose
+    proof the session holds pass without a page, so usually the code goes back at once; a
+    required action (terms, a second factor the client requires, a higher acr, consent) shows."""
     if "none" in req.prompt:
-        raise InteractionRequiredError() if step_up else ConsentRequiredError()
-    return await _start_run(
-        provider, client, req, Seed(session.subject, session.events, session.sid)
-    )
+        if _below_requested_acr(req, session):
+            raise InteractionRequiredError()
+        if "consent" in req.prompt or await missing_consent(
+            provider.store, client, session.subject, req.scopes, req.claims
+        ):
+            raise ConsentRequiredError()
+    return await _start_run(provider, client, req, session)
 
 
 async def _start_run(
-    provider: Provider, client: ClientRecord, req: AuthorizeRequest, seed: Seed | None = None
+    provider: Provider, client: ClientRecord, req: AuthorizeRequest,
+    session: SessionRecord | None = None,
 ) -> Response:
+    """Start the client's flow (on `session`), then show its page or answer at once."""
+    engine = provider.engine
+    seed = Seed(session.subject, session.events, session.sid) if session else None
     browser_hash, new_cookie = browser_binding(provider, request)
-    run = await provider.engine.start(client, req.model_dump(), browser_hash, seed)
-    response = see_other(url_for("flow.show", run_id=run.id))
+    run = await engine.start(client, req.model_dump(), browser_hash, seed, browser_facts())
+    if engine.is_finished(run):
+        response = await _complete(provider, run, session)
+    elif "none" in req.prompt:
+        await engine.finish(run)
+        raise InteractionRequiredError()  # OIDC Core §3.1.2.6: a page would be needed
+    else:
+        response = see_other(url_for("flow.show", run_id=run.id))
     if new_cookie:
         set_browser_cookie(provider, response, new_cookie)
     return response
@@ -143,8 +153,16 @@ async def resume() -> Response:
     run = await browser_run(provider, request.args.get("run", ""))
     if not engine.is_finished(run):
         return see_other(url_for("flow.show", run_id=run.id))
+    return await _complete(provider, run)
+
+
+async def _complete(
+    provider: Provider, run: FlowRunRecord, session: SessionRecord | None = None
+) -> Response:
+    """Consume a finished run and answer the client: an error, or a code in a session (the one
+    the run started on when it proved nothing new, else a new one)."""
     try:
-        await engine.finish(run)
+        await provider.engine.finish(run)
     except StaleVersionError as exc:
         raise ErrorPage(
             N_("This sign-in is already complete"), N_("Go back to the application."), status=409
@@ -170,10 +188,12 @@ async def resume() -> Response:
         auth_request = await _with_consent(provider, client, auth_request, run)
     except OAuth2Error as error:
         return await error_response(provider, auth_request.target, error)
-    cookie_value, session = await start_session(
+    if session is not None and run.subject == session.subject and run.auth_events == session.events:
+        return await _issue_code(provider, client, auth_request, session)
+    cookie_value, new_session = await start_session(
         provider, run.subject, run.auth_events, run.session_sid
     )
-    response = await _issue_code(provider, client, auth_request, session)
+    response = await _issue_code(provider, client, auth_request, new_session)
     set_session_cookie(provider, response, cookie_value)
     return response
 

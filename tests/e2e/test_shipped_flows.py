@@ -197,3 +197,29 @@ async def test_flows_reload_on_change_and_keep_runs_in_flight(
     finally:
         await web.close()
         server.stop()
+
+
+async def test_a_session_from_another_client_still_runs_this_clients_required_actions(
+    flows_server: RunningServer, web: FormBrowser
+) -> None:
+    """Single sign-on answers through the client's own flow: its terms, and the second factor
+    it requires, are asked on top of a session that was good enough for another client."""
+    added = gatehouse(flows_server.config, "users", "add", "dora", "--password-stdin",
+                      stdin="dora-password-1\n")
+    assert added.returncode == 0, added.stderr
+    signed_in = await web.sign_in(authorize(), "dora", "dora-password-1")
+    assert "code" in redirect_params(signed_in)[1]
+    again = await web.open(authorize())
+    assert "code" in redirect_params(again)[1]  # same client: answered at once, no page
+    partner = await web.open("/authorize?" + str(httpx2.QueryParams({
+        "client_id": "partner-app", "redirect_uri": "https://partner.example/cb",
+        "response_type": "code", "scope": "openid", "code_challenge_method": "S256",
+        "code_challenge": "x" * 43})))
+    assert partner.status_code == 200 and "https://example.com/partner-terms" in partner.text
+    payroll = "/authorize?" + str(httpx2.QueryParams({
+        "client_id": "mfa-app", "redirect_uri": "https://mfa.example/cb", "response_type": "code",
+        "scope": "openid", "code_challenge_method": "S256", "code_challenge": "x" * 43}))
+    page = await web.open(payroll)
+    assert page.status_code == 200 and "Set up a second way to sign in" in page_text(page)
+    refused = await web.open(payroll + "&prompt=none")
+    assert redirect_params(refused)[1]["error"] == "interaction_required"
