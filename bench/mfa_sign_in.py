@@ -13,14 +13,13 @@ from pathlib import Path
 
 import httpx2
 import pyotp
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from bench.sign_in import CALLBACK, CSRF, Timer, one_sign_in
+from bench.sign_in import SecondFactor, Timer, one_sign_in
 from steps.password_hashing import PasswordHashing
 from steps.sealing import Sealer
 from store import open_store
 from store.records import CredentialRecord, UserRecord
-from tests.e2e.server import CONFIDENTIAL_SECRET, RunningServer, start_server
+from tests.e2e.server import RunningServer, start_server
 
 PASSWORD = "bench-password-1"
 
@@ -49,33 +48,18 @@ async def add_totp_users(server: RunningServer, count: int) -> list[tuple[str, p
         passwords.close()
 
 
-async def one_mfa_sign_in(http: httpx2.AsyncClient, timed: Timer, user: tuple[str, pyotp.TOTP]) -> None:
-    """authorize → login → password → code → "remember this browser?" no → resume → token."""
-    verifier = secrets.token_urlsafe(48)
-    http.cookies.clear()
-    response = await timed("authorize", http.get("/authorize", params={
-        "client_id": "demo-rp", "redirect_uri": CALLBACK, "response_type": "code",
-        "scope": "openid profile", "state": "s", "nonce": "n",
-        "code_challenge": create_s256_code_challenge(verifier), "code_challenge_method": "S256"}))
-    flow = response.headers["location"]
-    page = await timed("GET identify page", http.get(flow))
-    match = CSRF.search(page.text)
-    assert match, page.text
-    csrf = match.group(1)
-    await timed("POST login", http.post(flow, data={"csrf_token": csrf, "login": user[0]}))
-    await timed("GET password page", http.get(flow))
-    await timed("POST password", http.post(flow, data={"csrf_token": csrf, "password": PASSWORD}))
-    page = await timed("GET code page", http.get(flow))
-    assert "authenticator app" in page.text, page.text
-    await timed("POST code", http.post(flow, data={"csrf_token": csrf, "code": user[1].now()}))
-    await timed("GET remember page", http.get(flow))
-    done = await timed("POST remember: no", http.post(flow, data={"csrf_token": csrf, "remember": "no"}))
-    back = await timed("GET resume", http.get(done.headers["location"]))
-    code = httpx2.URL(back.headers["location"]).params["code"]
-    token = await timed("POST token", http.post("/token", auth=("demo-rp", CONFIDENTIAL_SECRET), data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
-        "code_verifier": verifier}))
-    assert token.status_code == 200, token.text
+def app_code(totp: pyotp.TOTP) -> SecondFactor:
+    """The second factor of `bench.sign_in`: the code page, the code, "remember?" no."""
+
+    async def pages(http: httpx2.AsyncClient, timed: Timer, flow: str, csrf: str) -> httpx2.Response:
+        page = await timed("GET code page", http.get(flow))
+        assert "authenticator app" in page.text, page.text
+        await timed("POST code", http.post(flow, data={"csrf_token": csrf, "code": totp.now()}))
+        await timed("GET remember page", http.get(flow))
+        return await timed("POST remember: no",
+                           http.post(flow, data={"csrf_token": csrf, "remember": "no"}))
+
+    return pages
 
 
 async def measure_round(
@@ -86,7 +70,7 @@ async def measure_round(
     async with httpx2.AsyncClient(base_url=issuer) as http:
         for user in users:
             start = time.perf_counter()
-            await one_mfa_sign_in(http, timed, user)
+            await one_sign_in(http, timed, user[0], PASSWORD, app_code(user[1]))
             with_mfa.append((time.perf_counter() - start) * 1000)
             start = time.perf_counter()
             await one_sign_in(http, plain)

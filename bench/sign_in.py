@@ -10,6 +10,7 @@ import secrets
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx2
@@ -37,8 +38,17 @@ class Timer:
         return {name: statistics.median(values) for name, values in self.samples.items()}
 
 
-async def one_sign_in(http: httpx2.AsyncClient, timed: Timer) -> None:
-    """authorize → identify page → login → password page → password → resume → token."""
+# After the password: given the flow's URL and the form token, the pages of a second factor, ending
+# with the response that leaves the flow.
+SecondFactor = Callable[[httpx2.AsyncClient, Timer, str, str], Awaitable[httpx2.Response]]
+
+
+async def one_sign_in(
+    http: httpx2.AsyncClient, timed: Timer, login: str = ALICE[0], password: str = ALICE[1],
+    second_factor: SecondFactor | None = None,
+) -> None:
+    """authorize → identify page → login → password page → password [→ second factor] →
+    resume → token."""
     verifier = secrets.token_urlsafe(48)
     http.cookies.clear()
     response = await timed("authorize", http.get("/authorize", params={
@@ -50,9 +60,11 @@ async def one_sign_in(http: httpx2.AsyncClient, timed: Timer) -> None:
     match = CSRF.search(page.text)
     assert match, page.text
     csrf = match.group(1)
-    await timed("POST login", http.post(flow, data={"csrf_token": csrf, "login": ALICE[0]}))
+    await timed("POST login", http.post(flow, data={"csrf_token": csrf, "login": login}))
     await timed("GET password page", http.get(flow))
-    done = await timed("POST password", http.post(flow, data={"csrf_token": csrf, "password": ALICE[1]}))
+    done = await timed("POST password", http.post(flow, data={"csrf_token": csrf, "password": password}))
+    if second_factor is not None:
+        done = await second_factor(http, timed, flow, csrf)
     back = await timed("GET resume", http.get(done.headers["location"]))
     code = httpx2.URL(back.headers["location"]).params["code"]
     token = await timed("POST token", http.post("/token", auth=("demo-rp", CONFIDENTIAL_SECRET), data={

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, cast
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -180,7 +180,7 @@ class Proved(Condition):
     )
 
     async def test(self, ctx: StepContext) -> bool:
-        return any(e.factor in _listed(self.argument) for e in ctx.run.auth_events)
+        return ctx.proved(*cast(list[Factor], _listed(self.argument)))
 
 
 class MfaOlderThan(Condition):

@@ -67,7 +67,6 @@ class FlowTester:
         )
         self.page: Page | None = None
         self._run: FlowRunRecord | None = None
-        self._flow_run: tuple[ClientRecord, ClientRecord] | None = None
 
     async def __aenter__(self) -> FlowTester:
         self.store: Store = await open_store("sqlite://:memory:")
@@ -110,12 +109,8 @@ class FlowTester:
         """Start a run as the authorize endpoint would, with request parameters such as
         `scope="openid"`, `acr_values=[...]`, `prompt=["login"]`, `login_hint="alice"`;
         `session` stands for an existing sign-in (its user and proofs) that the run adds to;
-        `flow` runs that flow, as for a client whose `flow` names it."""
-        base = client or self.client
-        if client is None and self._flow_run is not None and self.client is self._flow_run[1]:
-            base = self._flow_run[0]  # an earlier start's `flow` was for that run only
-        self.client = base.model_copy(update={"flow": flow}) if flow else base
-        self._flow_run = (base, self.client) if flow else None
+        `flow` runs that flow whatever the client and request would select."""
+        self.client = client or self.client
         await self.store.clients.put(self.client)
         full = {
             "client_id": self.client.client_id,
@@ -127,7 +122,9 @@ class FlowTester:
             **request,
         }
         seed = Seed(session[0].id, session[1]) if session else None
-        self._run = await self.engine.start(self.client, full, "test-browser", seed, self.browser)
+        self._run = await self.engine.start(
+            self.client, full, "test-browser", seed, self.browser, flow_name=flow
+        )
         return await self._show()
 
     async def submit(self, **form: str) -> Page | None:

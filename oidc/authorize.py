@@ -88,7 +88,7 @@ async def authorize() -> Response:
         if hinted is not None and auth_request.login_hint is None:
             user = await provider.store.users.get(hinted)
             auth_request.login_hint = user.username if user else None
-        return await _start_run(provider, client, auth_request)
+        return await start_run(provider, client, auth_request)
     except OAuth2Error as error:
         return await error_response(provider, target, error)
 
@@ -122,18 +122,21 @@ async def _answer_with_session(
             provider.store, client, session.subject, req.scopes, req.claims
         ):
             raise ConsentRequiredError()
-    return await _start_run(provider, client, req, session)
+    return await start_run(provider, client, req, session)
 
 
-async def _start_run(
+async def start_run(
     provider: Provider, client: ClientRecord, req: AuthorizeRequest,
-    session: SessionRecord | None = None,
+    session: SessionRecord | None = None, flow_name: str | None = None,
 ) -> Response:
-    """Start the client's flow (on `session`), then show its page or answer at once."""
+    """Start the client's flow (or `flow_name`) on `session`, then show its page or answer at
+    once."""
     engine = provider.engine
     seed = Seed(session.subject, session.events, session.sid) if session else None
     browser_hash, new_cookie = browser_binding(provider, request)
-    run = await engine.start(client, req.model_dump(), browser_hash, seed, browser_facts())
+    run = await engine.start(
+        client, req.model_dump(), browser_hash, seed, browser_facts(), flow_name=flow_name
+    )
     if engine.is_finished(run):
         response = await _complete(provider, run, session)
     elif "none" in req.prompt:

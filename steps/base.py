@@ -144,6 +144,13 @@ class StepContext:
         """Data shared by all steps of the run (e.g. the login name `identify` collected)."""
         return self.run.scratch.setdefault("_flow", {})
 
+    def proved(self, *factors: Factor) -> bool:
+        """Whether the run (a session's proofs included) holds a proof of one of these factor
+        classes for a known user: a step whose proof is there passes without a page."""
+        return self.run.subject is not None and any(
+            event.factor in factors for event in self.run.auth_events
+        )
+
     def record_authentication(self, method: str, factor: Factor) -> None:
         """Note a proof of identity: `method` is an RFC 8176 `amr` value."""
         self.run.auth_events.append(AuthEvent(method=method, factor=factor, at=self.now))

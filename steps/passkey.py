@@ -42,7 +42,7 @@ class PasskeyStep(Step):
         return page
 
     async def render(self, ctx: StepContext) -> Page | Outcome:
-        if ctx.run.subject and any(e.factor == "possession" for e in ctx.run.auth_events):
+        if ctx.proved("possession"):
             return Outcome("success")  # proved already in this run or its session (step-up)
         return await self._page(ctx)
 

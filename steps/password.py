@@ -33,7 +33,7 @@ class PasswordStep(Step):
         return Page(self.template, {"login": login, "identified": bool(identified)})
 
     async def render(self, ctx: StepContext) -> Page | Outcome:
-        if ctx.run.subject and any(e.factor == "knowledge" for e in ctx.run.auth_events):
+        if ctx.proved("knowledge"):
             return Outcome("success")  # proved already in this run or its session (step-up)
         return self._page(ctx)
 

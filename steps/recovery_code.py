@@ -37,7 +37,7 @@ class RecoveryCodeStep(Step):
         return await ctx.store.users.find_by_login(login) if isinstance(login, str) else None
 
     async def render(self, ctx: StepContext) -> Page | Outcome:
-        if ctx.run.subject and any(e.factor == "possession" for e in ctx.run.auth_events):
+        if ctx.proved("possession"):
             return Outcome("success")  # proved already in this run or its session (step-up)
         return Page(self.template)
 

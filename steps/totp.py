@@ -93,7 +93,7 @@ class TotpStep(Step):
         return Page(self.template, {"usable": usable}, errors or {})
 
     async def render(self, ctx: StepContext) -> Page | Outcome:
-        if ctx.run.subject and any(e.factor == "possession" for e in ctx.run.auth_events):
+        if ctx.proved("possession"):
             return Outcome("success")  # proved already in this run or its session (step-up)
         user = await ctx.user()
         if user is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from webauthn import (
     generate_authentication_options,
@@ -19,7 +19,7 @@ from webauthn import (
     verify_authentication_response,
     verify_registration_response,
 )
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, generate_challenge
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AttestationConveyancePreference,
@@ -90,8 +90,8 @@ async def creation_options(
             user_verification=UserVerificationRequirement(verification),
         ),
         exclude_credentials=[_descriptor(c) for c in await passkeys_of(ctx, user.id)],
+        challenge=_challenge(ctx),
     )
-    ctx.scratch["challenge"] = bytes_to_base64url(options.challenge)
     return options_to_json(options)
 
 
@@ -105,9 +105,31 @@ async def request_options(
         rp_id=ctx.services.relying_party.id,
         allow_credentials=allowed,
         user_verification=UserVerificationRequirement(verification),
+        challenge=_challenge(ctx),
     )
-    ctx.scratch["challenge"] = bytes_to_base64url(options.challenge)
     return options_to_json(options)
+
+
+def _challenge(ctx: StepContext) -> bytes:
+    """The challenge for the page: the one not used yet (a reload changes nothing, so the run
+    need not be saved again), else a new one kept in the run."""
+    kept = ctx.scratch.get("challenge")
+    if isinstance(kept, str):
+        return base64url_to_bytes(kept)
+    challenge = generate_challenge()
+    ctx.scratch["challenge"] = bytes_to_base64url(challenge)
+    return challenge
+
+
+def _parsed(response: str) -> dict[str, Any] | None:
+    """The browser's answer (`credential.toJSON()`), if it is a JSON object of sensible size."""
+    if not response or len(response) > MAX_RESPONSE:
+        return None
+    try:
+        parsed = json.loads(response)
+    except (ValueError, RecursionError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
 
 
 def _take_challenge(ctx: StepContext) -> bytes | None:
@@ -120,20 +142,18 @@ async def register(
     ctx: StepContext, user: UserRecord, response: str, name: str, verification: UserVerification
 ) -> CredentialRecord | str:
     """Verify a registration response and store the passkey; a message id when it fails."""
-    challenge = _take_challenge(ctx)
-    if challenge is None or not response or len(response) > MAX_RESPONSE:
+    challenge, parsed = _take_challenge(ctx), _parsed(response)
+    if challenge is None or parsed is None:
         return NOT_CHECKED
     try:
         verified = verify_registration_response(
-            credential=response,
+            credential=parsed,
             expected_challenge=challenge,
             expected_rp_id=ctx.services.relying_party.id,
             expected_origin=list(ctx.services.relying_party.origins),
             require_user_verification=verification == "required",
         )
-        transports = json.loads(response).get("response", {}).get("transports", [])
-    except (WebAuthnException, ValueError, TypeError, KeyError, AttributeError,
-            RecursionError) as exc:
+    except (WebAuthnException, ValueError, TypeError, KeyError, AttributeError) as exc:
         log.info("passkey registration refused: %s", exc)
         return NOT_CHECKED
     credential = CredentialRecord(
@@ -145,8 +165,7 @@ async def register(
             "credential_id": bytes_to_base64url(verified.credential_id),
             "public_key": bytes_to_base64url(verified.credential_public_key),
             "sign_count": verified.sign_count,
-            "transports": [t for t in transports if isinstance(t, str)][:8]
-            if isinstance(transports, list) else [],
+            "transports": _transports(parsed),
             "device_type": _text(verified.credential_device_type),
             "backed_up": verified.credential_backed_up,
             "aaguid": verified.aaguid,
@@ -159,6 +178,12 @@ async def register(
         return NOT_CHECKED
     record(ctx, credential, verified.user_verified)
     return credential
+
+
+def _transports(parsed: dict[str, Any]) -> list[str]:
+    """The transports the browser reported for a new credential (hints for later sign-ins)."""
+    found = parsed.get("response", {}).get("transports")
+    return [t for t in found if isinstance(t, str)][:8] if isinstance(found, list) else []
 
 
 @dataclass
@@ -175,13 +200,10 @@ async def authenticate(
 ) -> Assertion | str:
     """Verify an assertion: for `user`'s passkeys, or (usernameless) for whoever the passkey
     belongs to. A message id when it fails."""
-    challenge = _take_challenge(ctx)
-    if challenge is None or not response or len(response) > MAX_RESPONSE:
+    challenge, parsed = _take_challenge(ctx), _parsed(response)
+    if challenge is None or parsed is None:
         return NOT_CHECKED
-    try:
-        raw_id = json.loads(response)["rawId"]
-    except (ValueError, TypeError, KeyError, RecursionError):
-        return NOT_CHECKED
+    raw_id = parsed.get("rawId")
     if not isinstance(raw_id, str) or len(raw_id) > 1400:
         return NOT_CHECKED
     credential = await ctx.store.credentials.get(f"{KIND}:{raw_id}")
@@ -195,12 +217,12 @@ async def authenticate(
     if credential.data.get("clone_suspected"):
         return CLONED
     try:
-        handle = json.loads(response).get("response", {}).get("userHandle")
+        handle = parsed.get("response", {}).get("userHandle")
         if handle and base64url_to_bytes(handle) != owner.id.encode():
             return UNKNOWN
         # The counter is compared below, after the signature is known to be good.
         verified = verify_authentication_response(
-            credential=response,
+            credential=parsed,
             expected_challenge=challenge,
             expected_rp_id=ctx.services.relying_party.id,
             expected_origin=list(ctx.services.relying_party.origins),
@@ -208,8 +230,7 @@ async def authenticate(
             credential_current_sign_count=0,
             require_user_verification=verification == "required",
         )
-    except (WebAuthnException, ValueError, TypeError, KeyError, AttributeError,
-            RecursionError) as exc:
+    except (WebAuthnException, ValueError, TypeError, KeyError, AttributeError) as exc:
         log.info("passkey assertion refused: %s", exc)
         return NOT_CHECKED
     # The backup state can change (a passkey later synced): `amr` follows the latest.

@@ -18,7 +18,7 @@ from oidc.errors import ErrorPage
 from oidc.http import see_other
 from oidc.provider import Provider, current_provider
 from oidc.sessions import current_session
-from steps.recovery_codes import codes_left
+from steps.recovery_codes import KIND as RECOVERY_CODES
 from store.records import CredentialRecord, SessionRecord, UserRecord
 from ui.account_sign_in import sign_in, start_action
 from ui.messages import N_
@@ -44,22 +44,21 @@ def _csrf(provider: Provider, session: SessionRecord) -> str:
     return hmac.new(key, f"account:{session.sid}".encode(), hashlib.sha256).hexdigest()
 
 
-async def _two_factor(provider: Provider, user: UserRecord) -> bool:
-    kinds = {c.kind for c in await provider.store.credentials.for_user(user.id)}
-    return bool(kinds & SECOND_FACTORS)
+def _two_factor(credentials: list[CredentialRecord]) -> bool:
+    return any(c.kind in SECOND_FACTORS for c in credentials)
 
 
-async def _may_change(provider: Provider, session: SessionRecord, user: UserRecord) -> bool:
+def _may_change(provider: Provider, session: SessionRecord, two_factor: bool) -> bool:
     """Signed in recently, with the second factor when the user has one (a password alone,
     or a remembered browser, must not be enough to replace the factors themselves)."""
     if provider.clock() - session.auth_time > provider.account_reauth_seconds:
         return False
-    proved_more = any(event.factor != "knowledge" for event in session.events)
-    return proved_more or not await _two_factor(provider, user)
+    return not two_factor or any(event.factor != "knowledge" for event in session.events)
 
 
 async def _sign_in_again(provider: Provider, user: UserRecord) -> Response:
-    return sign_in(user.username, two_factors=await _two_factor(provider, user))
+    credentials = await provider.store.credentials.for_user(user.id)
+    return sign_in(user.username, two_factors=_two_factor(credentials))
 
 
 async def _signed_in(provider: Provider) -> tuple[SessionRecord, UserRecord] | None:
@@ -81,9 +80,9 @@ async def page() -> Response:
         user=user,
         passkeys=[c for c in credentials if c.kind == "webauthn"],
         totp=next((c for c in credentials if c.kind == "totp"), None),
-        recovery_codes=await codes_left(provider.store, user.id),
+        recovery_codes=sum(c.kind == RECOVERY_CODES for c in credentials),
         actions=set(provider.engine.flows.spec.account_flows),
-        recent=await _may_change(provider, session, user),
+        recent=_may_change(provider, session, _two_factor(credentials)),
         notice=NOTICES.get(request.args.get("done", "")),
         csrf_token=_csrf(provider, session),
         ui_locales=None,
@@ -108,8 +107,9 @@ async def _change(provider: Provider) -> tuple[SessionRecord, UserRecord] | Resp
         raise ErrorPage(
             N_("This form has expired"), N_("Go back, reload the page and try again."), status=400
         )
-    if not await _may_change(provider, session, user):
-        return await _sign_in_again(provider, user)
+    two_factor = _two_factor(await provider.store.credentials.for_user(user.id))
+    if not _may_change(provider, session, two_factor):
+        return sign_in(user.username, two_factors=two_factor)
     return signed_in
 
 

@@ -5,32 +5,24 @@ session; when they finish, the same callback takes the browser back to the page.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 from typing import Any
 from urllib.parse import urlencode
 
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from quart import Blueprint, Response, request, url_for
 
 from engine.assurance import ACR_BY_FACTORS
-from engine.runs import Seed
+from oidc.authorize import start_run
 from oidc.authorize_request import build_request
 from oidc.code_grant import use_code
-from oidc.cookies import (
-    browser_binding,
-    clear_cookie,
-    cookie_name,
-    set_browser_cookie,
-    set_cookie,
-)
+from oidc.cookies import clear_cookie, cookie_name, set_cookie
 from oidc.crypto import same_secret
 from oidc.errors import ErrorPage, OAuth2Error
 from oidc.http import see_other
 from oidc.provider import Provider, current_provider
 from store.records import ClientRecord, SessionRecord
-from ui.devices import browser_facts
 from ui.messages import N_
 
 blueprint = Blueprint("account_sign_in", __name__)
@@ -56,10 +48,9 @@ def _serializer(provider: Provider) -> URLSafeTimedSerializer:
 def _request(provider: Provider, **extra: str) -> tuple[dict[str, list[str]], dict[str, str]]:
     """Authorize parameters for the account client, and what the callback must find again."""
     state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
     params = {
         "client_id": CLIENT_ID, "redirect_uri": provider.url(CALLBACK), "response_type": "code",
-        "scope": "openid", "state": state, "code_challenge": challenge.rstrip(b"=").decode(),
+        "scope": "openid", "state": state, "code_challenge": create_s256_code_challenge(verifier),
         "code_challenge_method": "S256", **extra,
     }
     return {k: [v] for k, v in params.items()}, {"state": state, "verifier": verifier}
@@ -89,15 +80,7 @@ async def start_action(session: SessionRecord, action: str, flow: str) -> Respon
     if client is None:
         raise ErrorPage(N_("Unknown application"), N_("Go back to the application."), status=410)
     params, pending = _request(provider)
-    auth_request = build_request(params, client)
-    browser_hash, new_cookie = browser_binding(provider, request)
-    run = await provider.engine.start(
-        client, auth_request.model_dump(), browser_hash,
-        Seed(session.subject, session.events, session.sid), browser_facts(), flow_name=flow,
-    )
-    response = see_other(url_for("flow.show", run_id=run.id))
-    if new_cookie:
-        set_browser_cookie(provider, response, new_cookie)
+    response = await start_run(provider, client, build_request(params, client), session, flow)
     return _remembering(provider, response, {**pending, "done": action})
 
 
@@ -116,21 +99,19 @@ async def signed_in() -> Response:
     provider = current_provider()
     pending = _pending(provider)
     state, code = request.args.get("state", ""), request.args.get("code", "")
+    cannot_continue = ErrorPage(
+        N_("Sign-in cannot continue"), N_("Go back to your account and try again."),
+        status=400, link=(url_for("account.page"), N_("Your account")),
+    )
     if pending is None or not same_secret(state, str(pending.get("state", ""))) or not code:
-        raise ErrorPage(
-            N_("Sign-in cannot continue"), N_("Go back to your account and try again."),
-            status=400, link=(url_for("account.page"), N_("Your account")),
-        )
+        raise cannot_continue
     client = await provider.store.clients.get(CLIENT_ID)
     assert client is not None
     try:
         grant, _ = await use_code(provider, client, code, provider.url(CALLBACK),
                                   str(pending["verifier"]))
     except OAuth2Error as exc:
-        raise ErrorPage(
-            N_("Sign-in cannot continue"), N_("Go back to your account and try again."),
-            status=400, link=(url_for("account.page"), N_("Your account")),
-        ) from exc
+        raise cannot_continue from exc
     await provider.store.grants.revoke(grant.id)  # the page needs no tokens: the session is it
     done = pending.get("done")
     response = see_other(url_for("account.page", done=done) if done else url_for("account.page"))
