@@ -26,7 +26,7 @@ from oidc.outbound import OutboundHttp
 from oidc.provider import EXTENSION_KEY, Provider
 from server.flows_reload import watch_flows
 from server.maintenance import start_maintenance
-from server.settings import ClientSettings, Settings
+from server.settings import ClientSettings, Settings, load_settings
 from steps.base import Services
 from steps.password_hashing import PasswordHashing
 from steps.sealing import Sealer
@@ -40,6 +40,7 @@ from ui.pages import register_error_pages
 from ui.security import add_security_headers
 
 log = logging.getLogger("gatehouse")
+APP_FACTORY = "server.app:app_from_environment"  # what each of several worker processes runs
 UI_DIR = Path(__file__).resolve().parent.parent / "ui"
 
 
@@ -168,3 +169,14 @@ def create_app(settings: Settings) -> Quart:
     register_error_pages(app)
     app.after_request(add_security_headers)
     return app
+
+
+def configure_logging() -> None:
+    logging.basicConfig(format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("gatehouse").setLevel(logging.INFO)
+
+
+def app_from_environment() -> Quart:
+    """The app of one worker process: settings from `GATEHOUSE_CONFIG` and the environment."""
+    configure_logging()
+    return create_app(load_settings())

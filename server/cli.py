@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import logging
+import os
 import secrets
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
 
 import click
 
@@ -21,6 +22,7 @@ from steps.password_hashing import PasswordHashing
 from steps.sealing import Sealer
 from store import DuplicateError, Store, open_store
 from store.records import UserRecord
+from store.transfer import export_lines, import_lines
 
 T = TypeVar("T")
 MIN_PASSWORD_LENGTH = 8
@@ -58,34 +60,40 @@ def main() -> None:
 @config_option
 @click.option("--host", help="Listen address (default from the config).")
 @click.option("--port", type=int, help="Listen port (default from the config).")
-def serve(config: str | None, host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True,
+    help="Server processes sharing the port; any of them serves any request (state lives in"
+    " the store, which must then be a file or a MongoDB server).",
+)
+def serve(config: str | None, host: str | None, port: int | None, workers: int) -> None:
     """Run the server (uvicorn with uvloop and httptools)."""
     import uvicorn
 
-    from server.app import create_app
+    from server.app import APP_FACTORY, configure_logging, create_app
 
     settings = _settings(config)
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("gatehouse").setLevel(logging.INFO)
+    configure_logging()
+    if workers > 1 and ":memory:" in settings.store:
+        raise click.ClickException("--workers needs a shared store, not sqlite://:memory:")
     try:
-        app = create_app(settings)
+        app = create_app(settings)  # checks flows.yaml and the clients before serving
     except FlowsError as exc:
         raise click.ClickException(f"flows.yaml is invalid:\n{exc}") from exc
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     host, port = host or settings.host, port or settings.port
-    click.echo(f"Gatehouse {settings.issuer} listening on http://{host}:{port}")
+    click.echo(f"Gatehouse {settings.issuer} listening on http://{host}:{port}"
+               + (f" ({workers} workers)" if workers > 1 else ""))
     if settings.demo:
         click.echo(f"Demo relying party: {settings.issuer}/demo")
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        log_level="warning",
-        proxy_headers=False,
-    )
+    options: dict[str, Any] = {"host": host, "port": port, "loop": "uvloop", "http": "httptools",
+               "log_level": "warning", "proxy_headers": False}
+    if workers == 1:
+        uvicorn.run(app, **options)
+        return
+    if config:  # each worker process reads the same settings
+        os.environ["GATEHOUSE_CONFIG"] = str(Path(config).resolve())
+    uvicorn.run(APP_FACTORY, factory=True, workers=workers, **options)
 
 
 @main.group()
@@ -272,6 +280,44 @@ def flows_graph(config: str | None, name: str, file: str | None, fmt: str) -> No
         click.echo((render_dot if fmt == "dot" else render_mermaid)(loaded, name), nl=False)
     except UnknownFlow as exc:
         raise click.BadParameter(str(exc), param_hint="NAME") from exc
+
+
+@main.command("export")
+@config_option
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+def export_cmd(config: str | None, file: str) -> None:
+    """Write every live document of the store to FILE as JSON lines (signing keys and secrets
+    included: keep the file as safe as the store; it is created readable by its owner only)."""
+
+    async def work(store: Store) -> int:
+        count = 0
+        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd, "w", encoding="utf-8") as out:
+            async for line in export_lines(store, time.time()):
+                out.write(line + "\n")
+                count += 1
+        return count
+
+    count = _with_store(_settings(config), work)
+    click.echo(f"exported {count} documents to {file}")
+
+
+@main.command("import")
+@config_option
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--dry-run", is_flag=True, help="Check the file and report; store nothing.")
+def import_cmd(config: str | None, file: TextIO, dry_run: bool) -> None:
+    """Load FILE (from `gatehouse export`) into the configured store; importing twice is safe."""
+    report = _with_store(
+        _settings(config), lambda store: import_lines(store, file, time.time(), dry_run)
+    )
+    verb = "would import" if dry_run else "imported"
+    counts = ", ".join(f"{n} {name}" for name, n in sorted(report.imported.items())) or "nothing"
+    click.echo(f"{verb} {counts}; skipped {report.expired} expired")
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    if report.problems:
+        raise click.ClickException(f"{len(report.problems)} lines not imported")
 
 
 @main.command("config")

@@ -6,8 +6,8 @@ or `sqlite://:memory:`.
 
 from __future__ import annotations
 
-from store.errors import DuplicateError, StaleVersionError
+from store.errors import DuplicateError, StaleVersionError, StoreUnavailableError
 from store.repositories import Store
 from store.url import open_store
 
-__all__ = ["DuplicateError", "StaleVersionError", "Store", "open_store"]
+__all__ = ["DuplicateError", "StaleVersionError", "Store", "StoreUnavailableError", "open_store"]

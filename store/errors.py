@@ -9,3 +9,7 @@ class DuplicateError(Exception):
 
 class StaleVersionError(Exception):
     """An optimistic update lost: the document changed since it was read."""
+
+
+class StoreUnavailableError(Exception):
+    """The store cannot be reached now (network, failover): try again shortly."""

@@ -235,6 +235,13 @@ class SeenRecord(BaseModel):
     expires_at: float
 
 
+class SecretRecord(BaseModel):
+    """A value generated once and shared by every process (a cookie signing key...)."""
+
+    id: str
+    value: str
+
+
 class SigningKeyRecord(BaseModel):
     """A private signing key as a JWK. Of an algorithm's keys, the one activated last signs; a key
     is published from creation until `retires_at` (when the tokens it signed have expired)."""

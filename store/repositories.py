@@ -6,7 +6,8 @@ the store has purged it yet.
 
 from __future__ import annotations
 
-from typing import Generic, NamedTuple, Protocol, TypeVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar
 
 from store.records import (
     AccessTokenRecord,
@@ -21,6 +22,9 @@ from store.records import (
     SigningKeyRecord,
     UserRecord,
 )
+
+if TYPE_CHECKING:
+    from store.documents import Documents
 
 T = TypeVar("T")
 
@@ -173,6 +177,10 @@ class Store(Protocol):
     keys: KeyRepository
     secrets: SecretRepository
     replay: ReplayCache
+
+    @property
+    def collections(self) -> Mapping[str, Documents[Any]]:
+        """Every collection by name (export, import)."""
 
     async def purge_expired(self, now: float) -> None:
         """Delete expired documents. Reads already ignore them; this only frees space."""

@@ -11,4 +11,10 @@ async def open_store(url: str) -> Store:
         from store.sqlite import SqliteStore
 
         return await SqliteStore.open(url.removeprefix("sqlite://").removeprefix("/") or ":memory:")
-    raise ValueError(f"unsupported store URL {url!r}: use sqlite:///path/to/file.db")
+    if url.startswith(("mongodb://", "mongodb+srv://")):
+        from store.mongodb import MongoStore
+
+        return await MongoStore.open(url)
+    raise ValueError(
+        f"unsupported store URL {url!r}: use sqlite:///path/to/file.db or mongodb://host/database"
+    )

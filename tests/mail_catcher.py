@@ -11,7 +11,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from tests.e2e.server import free_port
+from tests.ports import free_port
 
 
 @dataclass

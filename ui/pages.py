@@ -5,15 +5,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from quart import Quart, Response, render_template
+from quart import Quart, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from oidc.errors import ErrorPage
+from store import StoreUnavailableError
 from store.records import ClientRecord
 from ui.i18n import choose_locale, current_locale, set_locale
 from ui.messages import N_
 
 log = logging.getLogger("gatehouse.ui")
+RETRY_AFTER_SECONDS = 5
+# Endpoints that machines call answer in JSON; the others are pages people see.
+API_PATHS = ("/token", "/userinfo", "/introspect", "/revoke", "/jwks", "/.well-known/")
 
 
 def branding(client: ClientRecord | None) -> dict[str, Any]:
@@ -65,6 +69,26 @@ def register_error_pages(app: Quart) -> None:
             413: N_("Request too large"),
         }.get(status, N_("Something went wrong"))
         return await error_page(title, N_("Check the address, or go back and try again."), status)
+
+    @app.errorhandler(StoreUnavailableError)
+    async def on_store_unavailable(error: StoreUnavailableError) -> Response:
+        """Nothing was half-written: the request can be sent again once the store is back."""
+        log.warning("store unavailable: %s", error)
+        if request.path.startswith(API_PATHS):
+            response = jsonify(
+                error="temporarily_unavailable",
+                error_description="The service is busy; try again shortly.",
+            )
+            response.status_code = 503
+            response.headers["Cache-Control"] = "no-store"
+        else:
+            response = await error_page(
+                N_("We will be right back"),
+                N_("Signing in is briefly unavailable. Try again in a few seconds."),
+                503,
+            )
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(Exception)
     async def on_unexpected(error: Exception) -> Response:

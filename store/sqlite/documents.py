@@ -5,20 +5,18 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic
 
 import aiosqlite
-from pydantic import BaseModel
 
+from store.documents import D
 from store.errors import DuplicateError, StaleVersionError
 from store.repositories import Redemption
 
-D = TypeVar("D", bound=BaseModel)
-
 
 class DocumentTable(Generic[D]):
-    """Documents of one pydantic type in one table: `id`, `version`, `expires_at`, `data` and
-    one column per unique lookup key (stored lower-cased)."""
+    """`Documents` in one SQLite table: `id`, `version`, `expires_at`, `data` (the JSON document)
+    and one column per unique lookup key (stored lower-cased)."""
 
     def __init__(
         self,
@@ -59,35 +57,40 @@ class DocumentTable(Generic[D]):
             row[column] = value.lower() if isinstance(value, str) else None
         return row
 
-    async def _insert(self, verb: str, doc: D) -> int:
+    async def _insert(self, doc: D, on_conflict: str = "") -> int:
         row = self._row(doc)
         columns = ", ".join(row)
         marks = ", ".join(f":{c}" for c in row)
         try:
             cursor = await self.db.execute(
-                f"{verb} INTO {self.name} ({columns}) VALUES ({marks})", row
+                f"INSERT INTO {self.name} ({columns}) VALUES ({marks}) {on_conflict}", row
             )
         except sqlite3.IntegrityError as exc:
             raise DuplicateError(str(exc)) from exc
         return cursor.rowcount
 
     async def insert(self, doc: D) -> None:
-        """Insert; raises `DuplicateError` when the id or a unique column is taken."""
-        await self._insert("INSERT", doc)
+        await self._insert(doc)
 
     async def upsert(self, doc: D) -> None:
-        await self._insert("INSERT OR REPLACE", doc)
+        # Not INSERT OR REPLACE: that would delete another row holding one of the unique keys.
+        sets = ", ".join(f"{c} = excluded.{c}" for c in self._row(doc) if c != "id")
+        await self._insert(doc, f"ON CONFLICT (id) DO UPDATE SET {sets}")
 
     async def insert_if_absent(self, doc: D) -> bool:
-        """Insert unless the id exists; True when this call inserted it."""
-        return await self._insert("INSERT OR IGNORE", doc) == 1
+        return await self._insert(doc, "ON CONFLICT (id) DO NOTHING") == 1
 
     async def get(self, doc_id: str, now: float | None = None) -> D | None:
-        return await self.find_one("id", doc_id, now)
+        return await self._one("id", doc_id, now)
 
-    async def find_one(self, column: str, value: str, now: float | None = None) -> D | None:
+    async def find_one(self, field: str, value: str) -> D | None:
+        if field not in self.unique:
+            raise ValueError(f"{self.name}.{field} is not a unique field")
+        return await self._one(field, value.lower(), None)
+
+    async def _one(self, column: str, value: str, now: float | None) -> D | None:
         sql = f"SELECT data FROM {self.name} WHERE {column} = ?"
-        params: list[object] = [value if column == "id" else value.lower()]
+        params: list[object] = [value]
         if now is not None:
             sql += " AND (expires_at IS NULL OR expires_at > ?)"
             params.append(now)
@@ -95,8 +98,7 @@ class DocumentTable(Generic[D]):
             row = await cursor.fetchone()
         return self.model.model_validate_json(row[0]) if row else None
 
-    async def find_all_json(self, field: str, value: str) -> list[D]:
-        """Documents whose JSON `field` equals `value` (pass a field in `indexed` to index it)."""
+    async def find_all(self, field: str, value: str) -> list[D]:
         async with self.db.execute(
             f"SELECT data FROM {self.name} WHERE json_extract(data, '$.{field}') = ?", [value]
         ) as cursor:
@@ -109,7 +111,6 @@ class DocumentTable(Generic[D]):
         return [self.model.model_validate_json(row[0]) for row in rows]
 
     async def replace_versioned(self, doc: D) -> None:
-        """Write `doc` only if the stored version equals `doc.version`, then bump both."""
         versioned: Any = doc  # every versioned document has an int `version`
         expected: int = versioned.version
         versioned.version = expected + 1
@@ -132,7 +133,6 @@ class DocumentTable(Generic[D]):
             raise DuplicateError(str(exc)) from exc
 
     async def delete(self, doc_id: str, version: int | None = None) -> bool:
-        """Delete by id (and version, when given); True when a row went."""
         sql = f"DELETE FROM {self.name} WHERE id = ?"
         params: list[object] = [doc_id]
         if version is not None:
@@ -141,10 +141,13 @@ class DocumentTable(Generic[D]):
         cursor = await self.db.execute(sql, params)
         return cursor.rowcount == 1
 
+    async def delete_expired(self, doc_id: str, now: float) -> None:
+        await self.db.execute(
+            f"DELETE FROM {self.name} WHERE id = ? AND expires_at <= ?", [doc_id, now]
+        )
+
     async def claim(self, doc_id: str, now: float, client_id: str) -> Redemption[D] | None:
-        """Move an unexpired document of `client_id` from version 0 to 1 in one statement (atomic
-        across processes); one already claimed comes back with `first=False`, one of another
-        client as None (untouched)."""
+        """One UPDATE ... RETURNING: atomic across processes sharing the file."""
         async with self.db.execute(
             f"UPDATE {self.name} SET version = 1, data = json_set(data, '$.version', 1)"
             " WHERE id = ? AND version = 0 AND expires_at > ?"
@@ -159,8 +162,7 @@ class DocumentTable(Generic[D]):
             return None
         return Redemption(again, False)
 
-    async def set_flag(self, doc_id: str, field: str, value: object) -> None:
-        """Set one field of a stored document in place."""
+    async def set_field(self, doc_id: str, field: str, value: Any) -> None:
         await self.db.execute(
             f"UPDATE {self.name} SET data = json_set(data, ?, json(?)) WHERE id = ?",
             [f"$.{field}", json.dumps(value), doc_id],

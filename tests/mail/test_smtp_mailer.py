@@ -9,8 +9,8 @@ import pytest
 
 from engine.testing import FlowTester
 from mail.mailer import Mail, MailError, SmtpMailer
-from tests.e2e.server import free_port
 from tests.mail_catcher import MailCatcher
+from tests.ports import free_port
 
 SENDER = "Gatehouse <no-reply@gatehouse.example>"
 PASSWORD = "correct horse battery staple"

@@ -1,40 +1,36 @@
-"""The embedded SQLite store: unique keys, versioned runs, single-use codes, expiry."""
+"""The store contract: every store (embedded SQLite, MongoDB) passes this same suite.
+
+`store` and `store_url` come from tests/conftest.py, once per backend (`[sqlite]`,
+`[secantusdb]`, and `[mongodb]` when GATEHOUSE_TEST_MONGODB_URI is set).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
+import time
 
 import pytest
 
 from store import DuplicateError, StaleVersionError, Store, open_store
+from store.document_store import DocumentStore
 from store.records import (
+    AccessTokenRecord,
     ClientRecord,
     CodeRecord,
+    ConsentRecord,
     CredentialRecord,
     FlowRunRecord,
     GrantRecord,
+    RefreshTokenRecord,
     SessionRecord,
     SigningKeyRecord,
     UserRecord,
 )
 from store.repositories import Redemption
 
-NOW = 1_700_000_000.0
-
-
-@pytest.fixture
-async def store() -> AsyncIterator[Store]:
-    opened = await open_store("sqlite://:memory:")
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
-def file_url(path: Path) -> str:
-    return "sqlite:///" + str(path)
+# A day ahead of the real clock: expiry is tested through the `now` the store is given, and a
+# TTL index (which follows the real clock) never removes a document in the middle of a test.
+NOW = float(int(time.time()) + 86400)
 
 
 def user(user_id: str, username: str, email: str | None = None) -> UserRecord:
@@ -224,13 +220,11 @@ async def test_concurrent_redeem_on_one_connection_has_one_winner(store: Store) 
     assert winners(results) == 1
 
 
-async def test_concurrent_redeem_on_two_connections_has_one_winner(tmp_path: Path) -> None:
-    path = tmp_path / "gatehouse.db"
-    first = await open_store(file_url(path))
+async def test_concurrent_redeem_on_two_connections_has_one_winner(store_url: str) -> None:
+    first = await open_store(store_url)
     try:
-        second = await open_store(file_url(path))
+        second = await open_store(store_url)  # as a second server process would
         try:
-            assert path.is_file()
             await first.codes.add(code())
             results = await asyncio.gather(
                 *(s.codes.redeem("code-1", NOW, "app") for _ in range(25) for s in (first, second))
@@ -268,7 +262,6 @@ async def test_secrets_get_or_create_returns_the_first_value(store: Store) -> No
     assert (await store.secrets.get_or_create("cookie", "first")) == "first"
     assert (await store.secrets.get_or_create("cookie", "second")) == "first"
     assert (await store.secrets.get_or_create("other", "x")) == "x"
-
 
 
 async def test_another_client_cannot_redeem_or_burn_a_code(store: Store) -> None:
@@ -311,3 +304,106 @@ async def test_credential_delete_says_whether_it_deleted(store: Store) -> None:
     assert await store.credentials.delete("c1") is True
     assert await store.credentials.delete("c1") is False
     assert await store.credentials.get("c1") is None
+
+
+async def test_user_update_keeps_usernames_and_emails_unique(store: Store) -> None:
+    await store.users.add(user("u1", "alice", "alice@example.com"))
+    await store.users.add(user("u2", "bob", "bob@example.com"))
+    with pytest.raises(DuplicateError):
+        await store.users.update(user("u2", "bob", "ALICE@example.com"))
+    renamed = user("u2", "robert", "robert@example.com")
+    await store.users.update(renamed)
+    assert await store.users.find_by_login("ROBERT@example.com") == renamed
+    assert await store.users.find_by_login("bob") is None
+    assert await store.users.find_by_login("bob@example.com") is None
+
+
+async def test_documents_keep_keys_with_dots_and_dollars_and_nested_values(store: Store) -> None:
+    """Terms versions ("2024.1"), claim names and step names are keys in stored documents."""
+    alice = user("u1", "alice").model_copy(update={
+        "terms_accepted": {"2024.1": NOW}, "groups": ["a", "b"],
+        "claims": {"address": {"street_address": "1 Main St", "country": "FR"},
+                   "$weird.claim": [1, 2.5, None, True], "name": "Ålice ✓"},
+    })
+    await store.users.add(alice)
+    assert await store.users.get("u1") == alice
+    started = run().model_copy(update={"scratch": {"step.one": {"$x": {"y.z": 1}}}})
+    await store.runs.add(started)
+    assert await store.runs.get("run-1", NOW) == started
+
+
+async def test_consents_put_get_replace_and_delete(store: Store) -> None:
+    first = ConsentRecord(id=ConsentRecord.key("app", "u1"), subject="u1", client_id="app",
+                          scopes=["openid"], updated_at=NOW)
+    await store.consents.put(first)
+    assert await store.consents.get("app", "u1") == first
+    assert await store.consents.get("app", "u2") is None
+    more = first.model_copy(update={"scopes": ["openid", "email"], "updated_at": NOW + 1})
+    await store.consents.put(more)
+    assert await store.consents.get("app", "u1") == more
+    await store.consents.delete("app", "u1")
+    assert await store.consents.get("app", "u1") is None
+
+
+async def test_reference_access_tokens_expire(store: Store) -> None:
+    token = AccessTokenRecord(id="t-1", claims={"sub": "u1", "scope": "openid"},
+                              expires_at=NOW + 60)
+    await store.access_tokens.add(token)
+    assert await store.access_tokens.get("t-1", NOW) == token
+    assert await store.access_tokens.get("t-1", NOW + 60) is None
+    with pytest.raises(DuplicateError):
+        await store.access_tokens.add(token)
+
+
+async def test_grants_of_a_session_and_revoking_the_online_ones(store: Store) -> None:
+    await store.grants.add(grant("g-1"))
+    await store.grants.add(grant("g-2").model_copy(update={"scope": "openid offline_access"}))
+    await store.grants.add(grant("g-3").model_copy(update={"sid": "sid-2"}))
+    assert sorted(g.id for g in await store.grants.for_session("sid-1")) == ["g-1", "g-2"]
+    await store.grants.revoke_online("sid-1")
+    revoked = {g.id: g.revoked for g in await store.grants.for_session("sid-1")}
+    assert revoked == {"g-1": True, "g-2": False}
+    other = await store.grants.get("g-3", NOW)
+    assert other is not None and not other.revoked
+
+
+def refresh(token_id: str = "rt-1", expires_at: float = NOW + 600) -> RefreshTokenRecord:
+    return RefreshTokenRecord(id=token_id, grant_id="g-1", client_id="app", scope="openid",
+                              created_at=NOW, expires_at=expires_at)
+
+
+async def test_refresh_tokens_are_redeemed_once_by_their_own_client(store: Store) -> None:
+    await store.refresh_tokens.add(refresh())
+    assert await store.refresh_tokens.redeem("rt-1", NOW, "other") is None
+    won = await store.refresh_tokens.redeem("rt-1", NOW, "app")
+    assert won == Redemption(refresh().model_copy(update={"version": 1}), True)
+    again = await store.refresh_tokens.redeem("rt-1", NOW, "app")
+    assert again is not None and not again.first
+    assert await store.refresh_tokens.redeem("rt-1", NOW + 600, "app") is None
+
+
+async def test_key_retirement_is_stored(store: Store) -> None:
+    await store.keys.add(key("k1", NOW))
+    await store.keys.retire("k1", NOW + 50)
+    [stored] = await store.keys.all()
+    assert stored.retires_at == NOW + 50 and stored.private_jwk == {"kty": "RSA", "n": "n"}
+
+
+async def test_replay_cache_sees_a_value_once_until_it_expires(store: Store) -> None:
+    assert await store.replay.first_use("jti-1", NOW + 60, NOW)
+    assert not await store.replay.first_use("jti-1", NOW + 60, NOW + 30)
+    assert await store.replay.first_use("jti-2", NOW + 60, NOW)
+    assert await store.replay.first_use("jti-1", NOW + 200, NOW + 60)  # expired: new again
+
+
+async def test_purge_removes_expired_documents_only(store: Store) -> None:
+    assert isinstance(store, DocumentStore)
+    await store.codes.add(code("old", expires_at=NOW + 10))
+    await store.codes.add(code("new", expires_at=NOW + 100))
+    await store.runs.add(run("r-old", expires_at=NOW + 10))
+    await store.users.add(user("u1", "alice"))
+    await store.purge_expired(NOW + 10)
+    assert await store.collections["codes"].get("old") is None
+    assert await store.collections["flow_runs"].get("r-old") is None
+    assert await store.collections["codes"].get("new") is not None
+    assert await store.users.get("u1") is not None

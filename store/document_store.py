@@ -1,0 +1,253 @@
+"""The repositories, written once over `Documents`: each backend supplies the collections.
+
+Every store therefore answers the repository protocols the same way; tests/store runs one
+contract suite against each backend.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Generic
+
+from store.documents import D, Documents
+from store.errors import StaleVersionError
+from store.records import (
+    AccessTokenRecord,
+    ClientRecord,
+    CodeRecord,
+    ConsentRecord,
+    CredentialRecord,
+    FlowRunRecord,
+    GrantRecord,
+    RefreshTokenRecord,
+    SecretRecord,
+    SeenRecord,
+    SessionRecord,
+    SigningKeyRecord,
+    UserRecord,
+)
+from store.repositories import (
+    AccessTokenRepository,
+    ClientRepository,
+    CodeRepository,
+    ConsentRepository,
+    CredentialRepository,
+    FlowRunRepository,
+    GrantRepository,
+    KeyRepository,
+    Redemption,
+    RefreshTokenRepository,
+    ReplayCache,
+    SecretRepository,
+    SessionRepository,
+    UserRepository,
+)
+
+
+class Clients:
+    def __init__(self, docs: Documents[ClientRecord]) -> None:
+        self.docs = docs
+
+    async def get(self, client_id: str) -> ClientRecord | None:
+        return await self.docs.get(client_id)
+
+    async def put(self, client: ClientRecord) -> None:
+        await self.docs.upsert(client)
+
+    async def all(self) -> list[ClientRecord]:
+        return sorted(await self.docs.all(), key=lambda c: c.client_id)
+
+
+class Users:
+    def __init__(self, docs: Documents[UserRecord]) -> None:
+        self.docs = docs
+
+    async def get(self, user_id: str) -> UserRecord | None:
+        return await self.docs.get(user_id)
+
+    async def find_by_login(self, login: str) -> UserRecord | None:
+        return await self.docs.find_one("email" if "@" in login else "username", login)
+
+    async def add(self, user: UserRecord) -> None:
+        await self.docs.insert(user)
+
+    async def update(self, user: UserRecord) -> None:
+        await self.docs.replace(user)
+
+
+class Credentials:
+    def __init__(self, docs: Documents[CredentialRecord]) -> None:
+        self.docs = docs
+
+    async def add(self, credential: CredentialRecord) -> None:
+        await self.docs.insert(credential)
+
+    async def get(self, credential_id: str) -> CredentialRecord | None:
+        return await self.docs.get(credential_id)
+
+    async def for_user(self, user_id: str) -> list[CredentialRecord]:
+        found = await self.docs.find_all("user_id", user_id)
+        return sorted(found, key=lambda c: (c.created_at, c.id))
+
+    async def update(self, credential: CredentialRecord) -> None:
+        await self.docs.replace_versioned(credential)
+
+    async def delete(self, credential_id: str) -> bool:
+        return await self.docs.delete(credential_id)
+
+
+class Consents:
+    def __init__(self, docs: Documents[ConsentRecord]) -> None:
+        self.docs = docs
+
+    async def get(self, client_id: str, subject: str) -> ConsentRecord | None:
+        return await self.docs.get(ConsentRecord.key(client_id, subject))
+
+    async def put(self, consent: ConsentRecord) -> None:
+        await self.docs.upsert(consent)
+
+    async def delete(self, client_id: str, subject: str) -> None:
+        await self.docs.delete(ConsentRecord.key(client_id, subject))
+
+
+class Expiring(Generic[D]):
+    """Documents added once and read until they expire (sessions, reference access tokens)."""
+
+    def __init__(self, docs: Documents[D]) -> None:
+        self.docs = docs
+
+    async def add(self, record: D) -> None:
+        await self.docs.insert(record)
+
+    async def get(self, record_id: str, now: float) -> D | None:
+        return await self.docs.get(record_id, now)
+
+
+class Sessions(Expiring[SessionRecord]):
+    async def delete(self, session_id: str) -> None:
+        await self.docs.delete(session_id)
+
+
+class Runs(Expiring[FlowRunRecord]):
+    async def save(self, run: FlowRunRecord) -> None:
+        await self.docs.replace_versioned(run)
+
+    async def delete(self, run: FlowRunRecord) -> None:
+        if not await self.docs.delete(run.id, run.version):
+            raise StaleVersionError(f"run {run.id} changed since version {run.version}")
+
+
+class Grants(Expiring[GrantRecord]):
+    async def revoke(self, grant_id: str) -> None:
+        await self.docs.set_field(grant_id, "revoked", True)
+
+    async def for_session(self, sid: str) -> list[GrantRecord]:
+        return await self.docs.find_all("sid", sid)
+
+    async def revoke_online(self, sid: str) -> None:
+        for grant in await self.for_session(sid):
+            if "offline_access" not in grant.scopes:
+                await self.revoke(grant.id)
+
+
+class SingleUse(Expiring[D]):
+    """Codes and refresh tokens: added once, redeemed once (then kept, to recognise replays)."""
+
+    async def redeem(self, record_id: str, now: float, client_id: str) -> Redemption[D] | None:
+        return await self.docs.claim(record_id, now, client_id)
+
+
+class Keys:
+    def __init__(self, docs: Documents[SigningKeyRecord]) -> None:
+        self.docs = docs
+
+    async def add(self, key: SigningKeyRecord) -> None:
+        await self.docs.insert_if_absent(key)
+
+    async def all(self) -> list[SigningKeyRecord]:
+        return sorted(await self.docs.all(), key=lambda k: (k.created_at, k.kid))
+
+    async def retire(self, kid: str, at: float) -> None:
+        await self.docs.set_field(kid, "retires_at", at)
+
+
+class Replay:
+    def __init__(self, docs: Documents[SeenRecord]) -> None:
+        self.docs = docs
+
+    async def first_use(self, key: str, expires_at: float, now: float) -> bool:
+        await self.docs.delete_expired(key, now)
+        return await self.docs.insert_if_absent(SeenRecord(id=key, expires_at=expires_at))
+
+
+class Secrets:
+    def __init__(self, docs: Documents[SecretRecord]) -> None:
+        self.docs = docs
+
+    async def get_or_create(self, name: str, value: str) -> str:
+        await self.docs.insert_if_absent(SecretRecord(id=name, value=value))
+        stored = await self.docs.get(name)
+        assert stored is not None
+        return stored.value
+
+
+class DocumentStore(ABC):
+    """A `Store` over one backend's collections. `collections` names them all (export, import,
+    purge)."""
+
+    def __init__(self) -> None:
+        self.collections: dict[str, Documents[Any]] = {}
+        self.clients: ClientRepository = Clients(
+            self._add("clients", ClientRecord, id_field="client_id")
+        )
+        self.users: UserRepository = Users(
+            self._add("users", UserRecord, unique=("username", "email"))
+        )
+        self.credentials: CredentialRepository = Credentials(
+            self._add("credentials", CredentialRecord, indexed=("user_id",))
+        )
+        self.consents: ConsentRepository = Consents(self._add("consents", ConsentRecord))
+        self.runs: FlowRunRepository = Runs(self._add("flow_runs", FlowRunRecord))
+        self.sessions: SessionRepository = Sessions(self._add("sessions", SessionRecord))
+        self.grants: GrantRepository = Grants(self._add("grants", GrantRecord, indexed=("sid",)))
+        self.codes: CodeRepository = SingleUse(self._add("codes", CodeRecord))
+        self.access_tokens: AccessTokenRepository = Expiring(
+            self._add("access_tokens", AccessTokenRecord)
+        )
+        self.refresh_tokens: RefreshTokenRepository = SingleUse(
+            self._add("refresh_tokens", RefreshTokenRecord)
+        )
+        self.keys: KeyRepository = Keys(self._add("signing_keys", SigningKeyRecord, id_field="kid"))
+        self.secrets: SecretRepository = Secrets(self._add("secrets", SecretRecord))
+        self.replay: ReplayCache = Replay(self._add("replay_cache", SeenRecord))
+
+    def _add(
+        self,
+        name: str,
+        model: type[D],
+        id_field: str = "id",
+        unique: tuple[str, ...] = (),
+        indexed: tuple[str, ...] = (),
+    ) -> Documents[D]:
+        docs = self.collection(name, model, id_field, unique, indexed)
+        self.collections[name] = docs
+        return docs
+
+    @abstractmethod
+    def collection(
+        self,
+        name: str,
+        model: type[D],
+        id_field: str,
+        unique: tuple[str, ...],
+        indexed: tuple[str, ...],
+    ) -> Documents[D]:
+        """This backend's collection of `model` documents."""
+
+    async def purge_expired(self, now: float) -> None:
+        """Drop expired documents (reads already ignore them; this only frees space)."""
+        for docs in self.collections.values():
+            await docs.purge_expired(now)
+
+    @abstractmethod
+    async def close(self) -> None: ...

@@ -1,0 +1,66 @@
+"""The small document interface each backend implements; every repository is built on it.
+
+A backend keeps documents of one pydantic type per collection, keyed by an id field, with
+optional unique lookup fields (compared case-insensitively), indexed fields, a `version` for
+optimistic updates and an `expires_at` (Unix seconds) after which a document is never returned.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from store.repositories import Redemption
+
+D = TypeVar("D", bound=BaseModel)
+
+
+class Documents(Protocol[D]):
+    """One collection of documents of type `D`."""
+
+    name: str
+    model: type[D]
+
+    async def insert(self, doc: D) -> None:
+        """Raises `DuplicateError` when the id or a unique field is taken."""
+
+    async def upsert(self, doc: D) -> None:
+        """Insert or replace by id."""
+
+    async def insert_if_absent(self, doc: D) -> bool:
+        """Insert unless the id exists; True when this call inserted it."""
+
+    async def get(self, doc_id: str, now: float | None = None) -> D | None:
+        """By id; with `now`, None once the document has expired."""
+
+    async def find_one(self, field: str, value: str) -> D | None:
+        """By a unique field, case-insensitively."""
+
+    async def find_all(self, field: str, value: str) -> list[D]:
+        """Documents whose (indexed) `field` equals `value`."""
+
+    async def all(self) -> list[D]: ...
+
+    async def replace(self, doc: D) -> None:
+        """Replace by id; raises `DuplicateError` when a unique field is taken."""
+
+    async def replace_versioned(self, doc: D) -> None:
+        """Replace only if the stored version equals `doc.version`, then bump both (else
+        `StaleVersionError`, with `doc` unchanged)."""
+
+    async def delete(self, doc_id: str, version: int | None = None) -> bool:
+        """Delete by id (and version, when given); True when this call deleted it."""
+
+    async def delete_expired(self, doc_id: str, now: float) -> None:
+        """Delete the document if it has expired."""
+
+    async def claim(self, doc_id: str, now: float, client_id: str) -> Redemption[D] | None:
+        """Move an unexpired document of `client_id` from version 0 to 1 atomically (across
+        processes): one already claimed comes back with `first=False`, one of another client
+        as None (untouched)."""
+
+    async def set_field(self, doc_id: str, field: str, value: Any) -> None:
+        """Set one top-level field of a stored document in place."""
+
+    async def purge_expired(self, now: float) -> None: ...

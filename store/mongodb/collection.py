@@ -1,0 +1,221 @@
+"""`Documents` in one MongoDB collection, through PyMongo's native async API.
+
+A document is stored as its fields, with the id field as `_id`, plus fields the store adds:
+`_lc_<field>` (a unique field lower-cased, for case-insensitive uniqueness) and `_expire_at` (a
+date for the TTL index, which deletes a document once it has expired; reads do not wait for it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError, WriteConcernError
+
+from store.documents import D
+from store.errors import DuplicateError, StaleVersionError, StoreUnavailableError
+from store.repositories import Redemption
+
+R = TypeVar("R")
+# Lookups by id that carry more conditions (version, expiry, client) name the id index: every
+# server then uses it, whatever its planner makes of the other conditions.
+BY_ID = "_id_"
+RETRY_DELAYS = (0.1, 0.5)  # further tries of an idempotent operation the driver could not do
+
+
+@contextmanager
+def driver_errors(name: str) -> Iterator[None]:
+    """The driver's exceptions as the store's own."""
+    try:
+        yield
+    except DuplicateKeyError as exc:
+        raise DuplicateError(f"{name}: {exc.details or exc}") from exc
+    except (ConnectionFailure, WriteConcernError) as exc:
+        raise StoreUnavailableError(f"{name}: {exc}") from exc
+    except PyMongoError as exc:
+        if exc.has_error_label("RetryableWriteError") or exc.has_error_label(
+            "TransientTransactionError"
+        ):
+            raise StoreUnavailableError(f"{name}: {exc}") from exc
+        raise
+
+
+class MongoCollection(Generic[D]):
+    def __init__(
+        self,
+        collection: AsyncCollection[dict[str, Any]],
+        model: type[D],
+        id_field: str = "id",
+        unique: tuple[str, ...] = (),
+        indexed: tuple[str, ...] = (),
+    ) -> None:
+        self.collection, self.model, self.name = collection, model, collection.name
+        self.id_field, self.unique, self.indexed = id_field, unique, indexed
+        self.expires = "expires_at" in model.model_fields
+
+    async def create_indexes(self) -> None:
+        """Idempotent: creating an index that exists with the same options does nothing."""
+        with driver_errors(self.name):
+            for field in self.unique:
+                # sparse: documents without the field (a user with no email) do not collide
+                await self.collection.create_index(
+                    f"_lc_{field}", unique=True, sparse=True, name=f"unique_{field}"
+                )
+            for field in self.indexed:
+                await self.collection.create_index(field, name=field)
+            if self.expires:
+                await self.collection.create_index(
+                    "_expire_at", expireAfterSeconds=0, name="ttl"
+                )
+
+    # conversions
+
+    def _document(self, doc: D) -> dict[str, Any]:
+        data = doc.model_dump(mode="json")
+        data["_id"] = data.pop(self.id_field)
+        for field in self.unique:
+            if isinstance(data.get(field), str):
+                data[f"_lc_{field}"] = data[field].lower()
+        if self.expires:
+            data["_expire_at"] = datetime.fromtimestamp(data["expires_at"], UTC)
+        return data
+
+    def _model(self, data: dict[str, Any] | None) -> D | None:
+        if data is None:
+            return None
+        data[self.id_field] = data.pop("_id")
+        return self.model.model_validate(data)  # the store's own `_` fields are ignored
+
+    def _unexpired(self, query: dict[str, Any], now: float | None) -> dict[str, Any]:
+        if now is not None and self.expires:
+            query["expires_at"] = {"$gt": now}
+        return query
+
+    async def _retried(self, operation: Callable[[], Awaitable[R]]) -> R:
+        """Run an idempotent operation, again after a short pause if the store was unreachable
+        (the driver itself retries once, on a replica set's new primary)."""
+        for delay in (*RETRY_DELAYS, None):
+            try:
+                with driver_errors(self.name):
+                    return await operation()
+            except StoreUnavailableError:
+                if delay is None:
+                    raise
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    # writes
+
+    async def insert(self, doc: D) -> None:
+        with driver_errors(self.name):
+            await self.collection.insert_one(self._document(doc))
+
+    async def upsert(self, doc: D) -> None:
+        data = self._document(doc)
+        await self._retried(
+            lambda: self.collection.replace_one({"_id": data["_id"]}, data, upsert=True)
+        )
+
+    async def insert_if_absent(self, doc: D) -> bool:
+        data = self._document(doc)
+        with driver_errors(self.name):
+            result = await self.collection.update_one(
+                {"_id": data["_id"]}, {"$setOnInsert": data}, upsert=True
+            )
+        return result.upserted_id is not None
+
+    async def replace(self, doc: D) -> None:
+        data = self._document(doc)
+        with driver_errors(self.name):
+            await self.collection.replace_one({"_id": data["_id"]}, data)
+
+    async def replace_versioned(self, doc: D) -> None:
+        versioned: Any = doc  # every versioned document has an int `version`
+        expected: int = versioned.version
+        versioned.version = expected + 1
+        data = self._document(doc)
+        try:
+            with driver_errors(self.name):
+                result = await self.collection.replace_one(
+                    {"_id": data["_id"], "version": expected}, data, hint=BY_ID
+                )
+        except BaseException:
+            versioned.version = expected
+            raise
+        if result.matched_count != 1:
+            versioned.version = expected
+            raise StaleVersionError(f"{self.name} {data['_id']} changed since version {expected}")
+
+    async def delete(self, doc_id: str, version: int | None = None) -> bool:
+        query: dict[str, Any] = {"_id": doc_id}
+        if version is not None:
+            query["version"] = version
+        with driver_errors(self.name):
+            result = await self.collection.delete_one(query, hint=BY_ID)
+        return result.deleted_count == 1
+
+    async def delete_expired(self, doc_id: str, now: float) -> None:
+        await self._retried(
+            lambda: self.collection.delete_one(
+                {"_id": doc_id, "expires_at": {"$lte": now}}, hint=BY_ID
+            )
+        )
+
+    async def claim(self, doc_id: str, now: float, client_id: str) -> Redemption[D] | None:
+        """One `find_one_and_update` from version 0: atomic on the server."""
+        with driver_errors(self.name):
+            claimed = await self.collection.find_one_and_update(
+                {"_id": doc_id, "version": 0, "expires_at": {"$gt": now}, "client_id": client_id},
+                {"$set": {"version": 1}},
+                return_document=ReturnDocument.AFTER,
+                hint=BY_ID,
+            )
+        record = self._model(claimed)
+        if record is not None:
+            return Redemption(record, True)
+        again = await self.get(doc_id, now)
+        if again is None or getattr(again, "client_id", None) != client_id:
+            return None
+        return Redemption(again, False)
+
+    async def set_field(self, doc_id: str, field: str, value: Any) -> None:
+        await self._retried(
+            lambda: self.collection.update_one({"_id": doc_id}, {"$set": {field: value}})
+        )
+
+    async def purge_expired(self, now: float) -> None:
+        if self.expires:
+            await self._retried(
+                lambda: self.collection.delete_many({"expires_at": {"$lte": now}})
+            )
+
+    # reads
+
+    async def get(self, doc_id: str, now: float | None = None) -> D | None:
+        query = self._unexpired({"_id": doc_id}, now)
+        return self._model(
+            await self._retried(lambda: self.collection.find_one(query, hint=BY_ID))
+        )
+
+    async def find_one(self, field: str, value: str) -> D | None:
+        if field not in self.unique:
+            raise ValueError(f"{self.name}.{field} is not a unique field")
+        query = {f"_lc_{field}": value.lower()}
+        return self._model(await self._retried(lambda: self.collection.find_one(query)))
+
+    async def find_all(self, field: str, value: str) -> list[D]:
+        return await self._list({field: value})
+
+    async def all(self) -> list[D]:
+        return await self._list({})
+
+    async def _list(self, query: dict[str, Any]) -> list[D]:
+        found = await self._retried(
+            lambda: self.collection.find(query).sort("_id", ASCENDING).to_list()
+        )
+        return [record for record in map(self._model, found) if record is not None]
