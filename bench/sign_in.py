@@ -10,7 +10,8 @@ import secrets
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
@@ -19,6 +20,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from steps.password_hashing import OWASP_MEMORY_COST_KIB, OWASP_PARALLELISM, OWASP_TIME_COST
 from tests.e2e.server import ALICE, CONFIDENTIAL_SECRET, start_server
+from tests.mongodb_server import start_secantusdb
 
 CALLBACK = "https://rp.example/callback"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -96,21 +98,40 @@ def argon2_floor_ms(samples: int) -> float:
     return statistics.median(times)
 
 
+@contextmanager
+def store_url(store: str, workdir: Path) -> Iterator[str]:
+    """The URL of the store to measure with (a server started for it is stopped afterwards)."""
+    if store == "sqlite":
+        yield f"sqlite:///{workdir / 'gatehouse.db'}"
+    elif store == "secantusdb":
+        server = start_secantusdb(workdir / "secantusd.log")
+        try:
+            yield server.url("gatehouse_bench")
+        finally:
+            server.stop()
+    else:
+        yield store
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sign-ins", type=int, default=40, help="sequential sign-ins per round")
+    parser.add_argument(
+        "--store", default="sqlite",
+        help="sqlite (a fresh file), secantusdb (started on a free port), or a mongodb:// URL",
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as workdir:
-        server = start_server(Path(workdir))
+    with tempfile.TemporaryDirectory() as workdir, store_url(args.store, Path(workdir)) as url:
+        server = start_server(Path(workdir), store=url)
         try:
             asyncio.run(measure_round(server.issuer, 5))  # warm up
             rounds = [asyncio.run(measure_round(server.issuer, args.sign_ins)) for _ in range(args.rounds)]
         finally:
             server.stop()
     floor = argon2_floor_ms(50)
-    print(f"{args.rounds} rounds x {args.sign_ins} sequential sign-ins, one keep-alive connection;"
-          " medians of the per-round medians (ms):")
+    print(f"{args.rounds} rounds x {args.sign_ins} sequential sign-ins, one keep-alive connection,"
+          f" store {args.store}; medians of the per-round medians (ms):")
     for name in rounds[0][0]:
         print(f"  {name:20s} {statistics.median(r[0][name] for r in rounds):7.2f}")
     total = statistics.median(r[1] for r in rounds)

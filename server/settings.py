@@ -158,7 +158,9 @@ class Settings(BaseModel):
         "http://localhost:8000", description="The issuer URL; never taken from Host."
     )
     store: str = Field(
-        "sqlite:///gatehouse.db", description="sqlite:///relative.db or sqlite:////abs.db"
+        "sqlite:///gatehouse.db",
+        description="sqlite:///relative.db, sqlite:////abs.db, or a MongoDB connection string"
+        " (mongodb://host1,host2/database?replicaSet=rs0; see docs/deploy.md).",
     )
     flows_file: str = Field(
         "flows.yaml", description="The sign-in journeys, relative to this file."

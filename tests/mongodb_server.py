@@ -53,12 +53,16 @@ def server_version(url: str) -> str:
     return str(info.get("secantusVersion") or info["version"])
 
 
-def start_secantusdb(log: Path, port: int | None = None) -> MongoServer:
-    """`secantusd-py` with in-memory storage on a free port; ready within seconds."""
+def start_secantusdb(
+    log: Path, port: int | None = None, storage: Path | None = None
+) -> MongoServer:
+    """`secantusd-py` on a free port (or `port`), keeping its data in memory (or in `storage`,
+    where a restart finds it again); ready within seconds."""
     port = port or free_port()
     command = [
         str(Path(sys.executable).parent / "secantusd-py"),
-        "--host", "127.0.0.1", "--port", str(port), "--storage-path", ":memory:",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--storage-path", str(storage) if storage else ":memory:",
     ]
     process = subprocess.Popen(command, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     url = f"mongodb://127.0.0.1:{port}"
