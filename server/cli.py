@@ -23,6 +23,7 @@ from steps.sealing import Sealer
 from store import DuplicateError, Store, open_store
 from store.records import UserRecord
 from store.transfer import export_lines, import_lines
+from store.url import is_process_local
 
 T = TypeVar("T")
 MIN_PASSWORD_LENGTH = 8
@@ -73,7 +74,7 @@ def serve(config: str | None, host: str | None, port: int | None, workers: int) 
 
     settings = _settings(config)
     configure_logging()
-    if workers > 1 and ":memory:" in settings.store:
+    if workers > 1 and is_process_local(settings.store):
         raise click.ClickException("--workers needs a shared store, not sqlite://:memory:")
     try:
         app = create_app(settings)  # checks flows.yaml and the clients before serving
@@ -291,7 +292,8 @@ def export_cmd(config: str | None, file: str) -> None:
 
     async def work(store: Store) -> int:
         count = 0
-        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        os.fchmod(fd, 0o600)  # an existing file too: it is about to hold private keys
         with open(fd, "w", encoding="utf-8") as out:
             async for line in export_lines(store, time.time()):
                 out.write(line + "\n")
@@ -307,13 +309,15 @@ def export_cmd(config: str | None, file: str) -> None:
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @click.option("--dry-run", is_flag=True, help="Check the file and report; store nothing.")
 def import_cmd(config: str | None, file: TextIO, dry_run: bool) -> None:
-    """Load FILE (from `gatehouse export`) into the configured store; importing twice is safe."""
+    """Add the documents of FILE (from `gatehouse export`) to the configured store. Documents the
+    store already has are left as they are, so importing twice is safe."""
     report = _with_store(
         _settings(config), lambda store: import_lines(store, file, time.time(), dry_run)
     )
     verb = "would import" if dry_run else "imported"
     counts = ", ".join(f"{n} {name}" for name, n in sorted(report.imported.items())) or "nothing"
-    click.echo(f"{verb} {counts}; skipped {report.expired} expired")
+    click.echo(f"{verb} {counts}; left {report.present} already present as they are; skipped"
+               f" {report.expired} expired")
     for problem in report.problems:
         click.echo(problem, err=True)
     if report.problems:

@@ -21,6 +21,7 @@ class Documents(Protocol[D]):
 
     name: str
     model: type[D]
+    id_field: str
 
     async def insert(self, doc: D) -> None:
         """Raises `DuplicateError` when the id or a unique field is taken."""

@@ -1,8 +1,9 @@
 """Moving data between stores (embedded → MongoDB): every live document as a JSON line.
 
-A line is `{"collection": NAME, "document": {...}}`. Importing upserts by id, so running an
-import twice changes nothing; a document whose unique key (a username, an email) belongs to
-another document is reported, not imported.
+A line is `{"collection": NAME, "document": {...}}`. Importing adds documents whose id the target
+does not have and leaves the others as they are, so running an import twice changes nothing and an
+old file never undoes what happened since (a revoked grant, a used refresh token, a new password);
+a document whose unique key (a username, an email) belongs to another document is reported.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ async def export_lines(store: Store, now: float) -> AsyncIterator[str]:
 @dataclass
 class ImportReport:
     imported: Counter[str] = field(default_factory=Counter)
+    present: int = 0  # ids the target already had: left as they are
     expired: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -51,10 +53,16 @@ async def import_lines(
         if getattr(doc, "expires_at", now + 1) <= now:
             report.expired += 1
             continue
+        doc_id = getattr(doc, docs.id_field)
+        if await docs.get(doc_id) is not None:
+            report.present += 1
+            continue
         if not dry_run:
             try:
-                await docs.upsert(doc)
-            except DuplicateError as exc:
+                if not await docs.insert_if_absent(doc):
+                    report.present += 1
+                    continue
+            except (DuplicateError, ValueError, OverflowError) as exc:
                 report.problems.append(f"line {number}: {docs.name}: {exc}")
                 continue
         report.imported[docs.name] += 1

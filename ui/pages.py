@@ -72,7 +72,8 @@ def register_error_pages(app: Quart) -> None:
 
     @app.errorhandler(StoreUnavailableError)
     async def on_store_unavailable(error: StoreUnavailableError) -> Response:
-        """Nothing was half-written: the request can be sent again once the store is back."""
+        """Each store write is atomic on its own, so the request can be sent again once the store
+        is back (a code or refresh token redeemed just before the outage stays used)."""
         log.warning("store unavailable: %s", error)
         if request.path.startswith(API_PATHS):
             response = jsonify(

@@ -15,7 +15,13 @@ from typing import Any, Generic, TypeVar
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError, WriteConcernError
+from pymongo.errors import (
+    ConnectionFailure,
+    DuplicateKeyError,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+    WriteConcernError,
+)
 
 from store.documents import D
 from store.errors import DuplicateError, StaleVersionError, StoreUnavailableError
@@ -25,6 +31,7 @@ R = TypeVar("R")
 # Lookups by id that carry more conditions (version, expiry, client) name the id index: every
 # server then uses it, whatever its planner makes of the other conditions.
 BY_ID = "_id_"
+MAX_DATE = 253402300799  # 9999-12-31: the latest date Python can hold, for a TTL
 RETRY_DELAYS = (0.1, 0.5)  # further tries of an idempotent operation the driver could not do
 
 
@@ -43,6 +50,13 @@ def driver_errors(name: str) -> Iterator[None]:
         ):
             raise StoreUnavailableError(f"{name}: {exc}") from exc
         raise
+
+
+def key(value: object) -> str:
+    """Ids and looked-up values are strings: never let a dict (a query operator) into a filter."""
+    if not isinstance(value, str):
+        raise TypeError(f"a store key must be a string, not {type(value).__name__}")
+    return value
 
 
 class MongoCollection(Generic[D]):
@@ -82,7 +96,7 @@ class MongoCollection(Generic[D]):
             if isinstance(data.get(field), str):
                 data[f"_lc_{field}"] = data[field].lower()
         if self.expires:
-            data["_expire_at"] = datetime.fromtimestamp(data["expires_at"], UTC)
+            data["_expire_at"] = datetime.fromtimestamp(min(data["expires_at"], MAX_DATE), UTC)
         return data
 
     def _model(self, data: dict[str, Any] | None) -> D | None:
@@ -103,9 +117,9 @@ class MongoCollection(Generic[D]):
             try:
                 with driver_errors(self.name):
                     return await operation()
-            except StoreUnavailableError:
-                if delay is None:
-                    raise
+            except StoreUnavailableError as exc:
+                if delay is None or isinstance(exc.__cause__, ServerSelectionTimeoutError):
+                    raise  # no primary within serverSelectionTimeoutMS: do not wait again
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -123,10 +137,16 @@ class MongoCollection(Generic[D]):
 
     async def insert_if_absent(self, doc: D) -> bool:
         data = self._document(doc)
+        doc_id = data.pop("_id")
         with driver_errors(self.name):
-            result = await self.collection.update_one(
-                {"_id": data["_id"]}, {"$setOnInsert": data}, upsert=True
-            )
+            try:
+                result = await self.collection.update_one(
+                    {"_id": doc_id}, {"$setOnInsert": data}, upsert=True
+                )
+            except DuplicateKeyError as exc:
+                if "_id" in ((exc.details or {}).get("keyPattern") or {}):
+                    return False  # a concurrent upsert of the same id inserted it first
+                raise
         return result.upserted_id is not None
 
     async def replace(self, doc: D) -> None:
@@ -152,7 +172,7 @@ class MongoCollection(Generic[D]):
             raise StaleVersionError(f"{self.name} {data['_id']} changed since version {expected}")
 
     async def delete(self, doc_id: str, version: int | None = None) -> bool:
-        query: dict[str, Any] = {"_id": doc_id}
+        query: dict[str, Any] = {"_id": key(doc_id)}
         if version is not None:
             query["version"] = version
         with driver_errors(self.name):
@@ -162,7 +182,7 @@ class MongoCollection(Generic[D]):
     async def delete_expired(self, doc_id: str, now: float) -> None:
         await self._retried(
             lambda: self.collection.delete_one(
-                {"_id": doc_id, "expires_at": {"$lte": now}}, hint=BY_ID
+                {"_id": key(doc_id), "expires_at": {"$lte": now}}, hint=BY_ID
             )
         )
 
@@ -170,7 +190,8 @@ class MongoCollection(Generic[D]):
         """One `find_one_and_update` from version 0: atomic on the server."""
         with driver_errors(self.name):
             claimed = await self.collection.find_one_and_update(
-                {"_id": doc_id, "version": 0, "expires_at": {"$gt": now}, "client_id": client_id},
+                {"_id": key(doc_id), "version": 0, "expires_at": {"$gt": now},
+                 "client_id": key(client_id)},
                 {"$set": {"version": 1}},
                 return_document=ReturnDocument.AFTER,
                 hint=BY_ID,
@@ -185,7 +206,7 @@ class MongoCollection(Generic[D]):
 
     async def set_field(self, doc_id: str, field: str, value: Any) -> None:
         await self._retried(
-            lambda: self.collection.update_one({"_id": doc_id}, {"$set": {field: value}})
+            lambda: self.collection.update_one({"_id": key(doc_id)}, {"$set": {field: value}})
         )
 
     async def purge_expired(self, now: float) -> None:
@@ -197,7 +218,7 @@ class MongoCollection(Generic[D]):
     # reads
 
     async def get(self, doc_id: str, now: float | None = None) -> D | None:
-        query = self._unexpired({"_id": doc_id}, now)
+        query = self._unexpired({"_id": key(doc_id)}, now)
         return self._model(
             await self._retried(lambda: self.collection.find_one(query, hint=BY_ID))
         )
@@ -205,11 +226,11 @@ class MongoCollection(Generic[D]):
     async def find_one(self, field: str, value: str) -> D | None:
         if field not in self.unique:
             raise ValueError(f"{self.name}.{field} is not a unique field")
-        query = {f"_lc_{field}": value.lower()}
+        query = {f"_lc_{field}": key(value).lower()}
         return self._model(await self._retried(lambda: self.collection.find_one(query)))
 
     async def find_all(self, field: str, value: str) -> list[D]:
-        return await self._list({field: value})
+        return await self._list({field: key(value)})
 
     async def all(self) -> list[D]:
         return await self._list({})

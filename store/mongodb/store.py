@@ -15,7 +15,6 @@ from pymongo.uri_parser import parse_uri
 
 from store.document_store import DocumentStore
 from store.documents import D, Documents
-from store.errors import StoreUnavailableError
 from store.mongodb.collection import MongoCollection, driver_errors
 
 DEFAULT_DATABASE = "gatehouse"
@@ -59,7 +58,7 @@ class MongoStore(DocumentStore):
                 await client.admin.command("ping")
             for collection in store.mongo_collections:
                 await collection.create_indexes()
-        except StoreUnavailableError:
+        except BaseException:
             await client.close()
             raise
         return store

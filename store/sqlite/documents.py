@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Generic
 
 import aiosqlite
 
 from store.documents import D
-from store.errors import DuplicateError, StaleVersionError
+from store.errors import DuplicateError, StaleVersionError, StoreUnavailableError
 from store.repositories import Redemption
+
+Params = dict[str, object] | Sequence[object]
 
 
 class DocumentTable(Generic[D]):
@@ -32,18 +34,45 @@ class DocumentTable(Generic[D]):
 
     async def create(self) -> None:
         extra = "".join(f", {column} TEXT UNIQUE" for column in self.unique)
-        await self.db.execute(
+        await self._execute(
             f"CREATE TABLE IF NOT EXISTS {self.name} (id TEXT PRIMARY KEY, version INTEGER NOT NULL,"
             f" expires_at REAL, data TEXT NOT NULL{extra})"
         )
-        await self.db.execute(
+        await self._execute(
             f"CREATE INDEX IF NOT EXISTS {self.name}_expires ON {self.name} (expires_at)"
         )
         for field in self.indexed:
-            await self.db.execute(
+            await self._execute(
                 f"CREATE INDEX IF NOT EXISTS {self.name}_{field} ON {self.name}"
                 f" (json_extract(data, '$.{field}'))"
             )
+
+    async def _execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement (its own transaction); the number of rows it changed."""
+        try:
+            cursor = await self.db.execute(sql, params)
+            await cursor.close()
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateError(f"{self.name}: {exc}") from exc
+        except sqlite3.OperationalError as exc:
+            if _busy(exc):
+                raise StoreUnavailableError(f"{self.name}: {exc}") from exc
+            raise
+        return cursor.rowcount
+
+    async def _rows(self, sql: str, params: Params = ()) -> Iterable[sqlite3.Row]:
+        """Run a statement and fetch its rows in one step on the connection's thread: a statement
+        left open between steps keeps an old snapshot, and another process's commit then makes
+        the next write here fail at once (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out)."""
+        try:
+            return await self.db.execute_fetchall(sql, params)
+        except sqlite3.OperationalError as exc:
+            if _busy(exc):
+                raise StoreUnavailableError(f"{self.name}: {exc}") from exc
+            raise
+
+    def _models(self, rows: Iterable[sqlite3.Row]) -> list[D]:
+        return [self.model.model_validate_json(row[0]) for row in rows]
 
     def _row(self, doc: D) -> dict[str, object]:
         row: dict[str, object] = {
@@ -61,13 +90,9 @@ class DocumentTable(Generic[D]):
         row = self._row(doc)
         columns = ", ".join(row)
         marks = ", ".join(f":{c}" for c in row)
-        try:
-            cursor = await self.db.execute(
-                f"INSERT INTO {self.name} ({columns}) VALUES ({marks}) {on_conflict}", row
-            )
-        except sqlite3.IntegrityError as exc:
-            raise DuplicateError(str(exc)) from exc
-        return cursor.rowcount
+        return await self._execute(
+            f"INSERT INTO {self.name} ({columns}) VALUES ({marks}) {on_conflict}", row
+        )
 
     async def insert(self, doc: D) -> None:
         await self._insert(doc)
@@ -94,43 +119,42 @@ class DocumentTable(Generic[D]):
         if now is not None:
             sql += " AND (expires_at IS NULL OR expires_at > ?)"
             params.append(now)
-        async with self.db.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
-        return self.model.model_validate_json(row[0]) if row else None
+        found = self._models(await self._rows(sql, params))
+        return found[0] if found else None
 
     async def find_all(self, field: str, value: str) -> list[D]:
-        async with self.db.execute(
+        return self._models(await self._rows(
             f"SELECT data FROM {self.name} WHERE json_extract(data, '$.{field}') = ?", [value]
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [self.model.model_validate_json(row[0]) for row in rows]
+        ))
 
     async def all(self) -> list[D]:
-        async with self.db.execute(f"SELECT data FROM {self.name} ORDER BY rowid") as cursor:
-            rows = await cursor.fetchall()
-        return [self.model.model_validate_json(row[0]) for row in rows]
+        return self._models(await self._rows(f"SELECT data FROM {self.name} ORDER BY rowid"))
+
+    async def replace(self, doc: D) -> None:
+        await self._update(doc, None)
 
     async def replace_versioned(self, doc: D) -> None:
         versioned: Any = doc  # every versioned document has an int `version`
         expected: int = versioned.version
         versioned.version = expected + 1
-        row = {**self._row(doc), "expected": expected}
-        cursor = await self.db.execute(
-            f"UPDATE {self.name} SET version = :version, expires_at = :expires_at, data = :data"
-            f" WHERE id = :id AND version = :expected",
-            row,
-        )
-        if cursor.rowcount != 1:
+        try:
+            changed = await self._update(doc, expected)
+        except BaseException:
             versioned.version = expected
-            raise StaleVersionError(f"{self.name} {row['id']} changed since version {expected}")
+            raise
+        if changed != 1:
+            versioned.version = expected
+            raise StaleVersionError(
+                f"{self.name} {getattr(doc, self.id_field)} changed since version {expected}"
+            )
 
-    async def replace(self, doc: D) -> None:
+    async def _update(self, doc: D, expected: int | None) -> int:
         row = self._row(doc)
         sets = ", ".join(f"{c} = :{c}" for c in row if c != "id")
-        try:
-            await self.db.execute(f"UPDATE {self.name} SET {sets} WHERE id = :id", row)
-        except sqlite3.IntegrityError as exc:
-            raise DuplicateError(str(exc)) from exc
+        sql = f"UPDATE {self.name} SET {sets} WHERE id = :id"
+        if expected is not None:
+            sql += " AND version = :expected"
+        return await self._execute(sql, {**row, "expected": expected})
 
     async def delete(self, doc_id: str, version: int | None = None) -> bool:
         sql = f"DELETE FROM {self.name} WHERE id = ?"
@@ -138,35 +162,40 @@ class DocumentTable(Generic[D]):
         if version is not None:
             sql += " AND version = ?"
             params.append(version)
-        cursor = await self.db.execute(sql, params)
-        return cursor.rowcount == 1
+        return await self._execute(sql, params) == 1
 
     async def delete_expired(self, doc_id: str, now: float) -> None:
-        await self.db.execute(
+        await self._execute(
             f"DELETE FROM {self.name} WHERE id = ? AND expires_at <= ?", [doc_id, now]
         )
 
     async def claim(self, doc_id: str, now: float, client_id: str) -> Redemption[D] | None:
         """One UPDATE ... RETURNING: atomic across processes sharing the file."""
-        async with self.db.execute(
+        claimed = self._models(await self._rows(
             f"UPDATE {self.name} SET version = 1, data = json_set(data, '$.version', 1)"
             " WHERE id = ? AND version = 0 AND expires_at > ?"
             " AND json_extract(data, '$.client_id') = ? RETURNING data",
             [doc_id, now, client_id],
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is not None:
-            return Redemption(self.model.model_validate_json(row[0]), True)
+        ))
+        if claimed:
+            return Redemption(claimed[0], True)
         again = await self.get(doc_id, now)
         if again is None or getattr(again, "client_id", None) != client_id:
             return None
         return Redemption(again, False)
 
     async def set_field(self, doc_id: str, field: str, value: Any) -> None:
-        await self.db.execute(
+        await self._execute(
             f"UPDATE {self.name} SET data = json_set(data, ?, json(?)) WHERE id = ?",
             [f"$.{field}", json.dumps(value), doc_id],
         )
 
     async def purge_expired(self, now: float) -> None:
-        await self.db.execute(f"DELETE FROM {self.name} WHERE expires_at <= ?", [now])
+        await self._execute(f"DELETE FROM {self.name} WHERE expires_at <= ?", [now])
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    """A locked or busy database (another process held the write lock past the busy timeout) is
+    a moment's unavailability; any other operational error is a bug and stays one."""
+    message = str(exc).lower()
+    return "locked" in message or "busy" in message or "disk i/o" in message

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ import httpx2
 import yaml
 from joserfc.jwk import RSAKey
 
+from tests.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 ALICE = ("alice", "alice-password-1")
 BOB = ("bob", "bob-password-1")
@@ -25,12 +26,6 @@ SERVICE_SECRET = "test-service-secret-0123456789abcdefghijkl"
 REFERENCE_SECRET = "test-reference-secret-0123456789abcdefghi"
 # The private_key_jwt client's key pair: the server is told the public half only.
 JWT_CLIENT_KEY = RSAKey.generate_key(2048, parameters={"kid": "jwt-client-1", "alg": "RS256"}, private=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def client_settings(issuer: str) -> list[dict[str, Any]]:
@@ -88,6 +83,7 @@ class RunningServer:
     process: subprocess.Popen[bytes]
     config: Path
     log: Path
+    port: int = 0  # where it listens: a second process of the same config is not at the issuer
 
     def stop(self) -> None:
         self.process.terminate()
@@ -105,10 +101,12 @@ def gatehouse(config: Path, *args: str, stdin: str | None = None) -> subprocess.
 
 
 def start_server(
-    workdir: Path, flows_file: Path | None = None, host: str = "127.0.0.1", **settings: Any
+    workdir: Path, flows_file: Path | None = None, host: str = "127.0.0.1",
+    serve_args: tuple[str, ...] = (), **settings: Any,
 ) -> RunningServer:
     """A server on a free port; `host` names it in the issuer (passkeys need `localhost`, a
-    secure context and a valid WebAuthn RP id), it always listens on 127.0.0.1."""
+    secure context and a valid WebAuthn RP id), it always listens on 127.0.0.1. `serve_args` are
+    added to `gatehouse serve`."""
     port = free_port()
     issuer = f"http://{host}:{port}"
     config = workdir / "gatehouse.yaml"
@@ -125,20 +123,37 @@ def start_server(
                       stdin=BOB[1] + "\n")
     assert added.returncode == 0, added.stderr
     log = workdir / "server.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--config", str(config)],
+    return _serve(RunningServer(issuer, _popen(config, log, *serve_args), config, log, port))
+
+
+def serve_another(server: RunningServer, workdir: Path) -> RunningServer:
+    """A second `gatehouse serve` of the server's config (same issuer and store) on a free port of
+    its own, as a load balancer would front several."""
+    port = free_port()
+    log = workdir / f"server-{port}.log"
+    process = _popen(server.config, log, "--port", str(port))
+    return _serve(RunningServer(server.issuer, process, server.config, log, port))
+
+
+def _popen(config: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--config", str(config), *args],
         cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    server = RunningServer(issuer, process, config, log)
+
+
+def _serve(server: RunningServer) -> RunningServer:
+    """The server once it answers on its own port; stopped if it does not within 30 s."""
     deadline = time.monotonic() + 30
+    discovery = f"http://127.0.0.1:{server.port}/.well-known/openid-configuration"
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gatehouse exited: {log.read_text()}")
+        if server.process.poll() is not None:
+            raise RuntimeError(f"gatehouse exited: {server.log.read_text()}")
         try:
-            if httpx2.get(f"{issuer}/.well-known/openid-configuration", timeout=1).status_code == 200:
+            if httpx2.get(discovery, timeout=1).status_code == 200:
                 return server
         except httpx2.TransportError:
             time.sleep(0.1)
     server.stop()
-    raise RuntimeError(f"gatehouse did not start: {log.read_text()}")
+    raise RuntimeError(f"gatehouse did not start: {server.log.read_text()}")

@@ -38,6 +38,8 @@ async def test_an_embedded_store_moves_to_another_store(tmp_path: Path, store_ur
     await store.close()
 
     dump = tmp_path / "dump.jsonl"
+    dump.write_text("")
+    dump.chmod(0o644)
     exported = gatehouse(source, "export", str(dump))
     assert exported.returncode == 0, exported.stderr
     assert stat.S_IMODE(dump.stat().st_mode) == 0o600  # private keys inside
@@ -51,12 +53,16 @@ async def test_an_embedded_store_moves_to_another_store(tmp_path: Path, store_ur
     assert "would import" in dry.stdout and "2 users" in dry.stdout
     check = await open_store(store_url)
     assert await check.users.find_by_login("alice") is None  # a dry run stores nothing
-    for _ in range(2):  # importing twice changes nothing
-        done = gatehouse(target, "import", str(dump))
-        assert done.returncode == 0, done.stderr
-        assert "imported" in done.stdout and "2 users" in done.stdout
+    done = gatehouse(target, "import", str(dump))
+    assert done.returncode == 0, done.stderr
+    assert "imported" in done.stdout and "2 users" in done.stdout
     alice = await check.users.find_by_login("ALICE@example.com")
     assert alice is not None and alice.password_hash and alice.password_hash.startswith("$argon2id$")
+    await check.users.update(alice.model_copy(update={"email": "new@example.com"}))
+    again = gatehouse(target, "import", str(dump))  # an old file never undoes later changes
+    assert again.returncode == 0, again.stderr
+    assert "imported nothing" in again.stdout and "already present" in again.stdout
+    assert await check.users.find_by_login("new@example.com") is not None
     source_keys = [json.dumps(d["document"], sort_keys=True) for d in lines
                    if d["collection"] == "signing_keys"]
     assert sorted(json.dumps(k.model_dump(mode="json"), sort_keys=True)

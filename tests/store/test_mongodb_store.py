@@ -159,3 +159,14 @@ async def test_driver_types_stay_inside_the_store(mongo_store: MongoStore) -> No
     assert found is not None
     assert all(not isinstance(v, AsyncMongoClient) for v in found.model_dump().values())
     assert "_lc_username" not in found.model_dump() and "_id" not in found.model_dump()
+
+
+async def test_a_query_operator_never_reaches_a_filter(mongo_store: MongoStore) -> None:
+    await mongo_store.users.add(user("u1", "alice"))
+    for hostile in ({"$ne": None}, {"$gt": ""}, ["u1"]):
+        with pytest.raises(TypeError):
+            await mongo_store.users.get(hostile)  # type: ignore[arg-type]
+        with pytest.raises(TypeError):
+            await mongo_store.users.find_by_login(hostile)  # type: ignore[arg-type]
+        with pytest.raises(TypeError):
+            await mongo_store.codes.redeem(hostile, NOW, "app")  # type: ignore[arg-type]

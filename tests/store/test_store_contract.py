@@ -407,3 +407,15 @@ async def test_purge_removes_expired_documents_only(store: Store) -> None:
     assert await store.collections["flow_runs"].get("r-old") is None
     assert await store.collections["codes"].get("new") is not None
     assert await store.users.get("u1") is not None
+
+
+async def test_insert_if_absent_keeps_the_first_and_still_guards_unique_fields(
+    store: Store,
+) -> None:
+    assert isinstance(store, DocumentStore)
+    users = store.collections["users"]
+    assert await users.insert_if_absent(user("u1", "alice"))
+    assert not await users.insert_if_absent(user("u1", "changed"))
+    with pytest.raises(DuplicateError):
+        await users.insert_if_absent(user("u2", "ALICE"))
+    assert await store.users.get("u1") == user("u1", "alice")
