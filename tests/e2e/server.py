@@ -123,7 +123,7 @@ def start_server(
                       stdin=BOB[1] + "\n")
     assert added.returncode == 0, added.stderr
     log = workdir / "server.log"
-    return _serve(RunningServer(issuer, _popen(config, log, *serve_args), config, log, port))
+    return wait_ready(RunningServer(issuer, launch(config, log, *serve_args), config, log, port))
 
 
 def serve_another(server: RunningServer, workdir: Path) -> RunningServer:
@@ -131,11 +131,11 @@ def serve_another(server: RunningServer, workdir: Path) -> RunningServer:
     its own, as a load balancer would front several."""
     port = free_port()
     log = workdir / f"server-{port}.log"
-    process = _popen(server.config, log, "--port", str(port))
-    return _serve(RunningServer(server.issuer, process, server.config, log, port))
+    process = launch(server.config, log, "--port", str(port))
+    return wait_ready(RunningServer(server.issuer, process, server.config, log, port))
 
 
-def _popen(config: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
+def launch(config: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve", "--config", str(config), *args],
         cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT,
@@ -143,7 +143,7 @@ def _popen(config: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
     )
 
 
-def _serve(server: RunningServer) -> RunningServer:
+def wait_ready(server: RunningServer) -> RunningServer:
     """The server once it answers on its own port; stopped if it does not within 30 s."""
     deadline = time.monotonic() + 30
     discovery = f"http://127.0.0.1:{server.port}/.well-known/openid-configuration"
