@@ -154,7 +154,13 @@ class SingleUse(Expiring[D]):
     """Codes and refresh tokens: added once, redeemed once (then kept, to recognise replays)."""
 
     async def redeem(self, record_id: str, now: float, client_id: str) -> Redemption[D] | None:
-        return await self.docs.claim(record_id, now, client_id)
+        claimed = await self.docs.claim(record_id, now, client_id)
+        if claimed is not None:
+            return Redemption(claimed, True)
+        again = await self.docs.get(record_id, now)
+        if again is None or getattr(again, "client_id", None) != client_id:
+            return None  # another client's record is not even said to be used
+        return Redemption(again, False)
 
 
 class Keys:

@@ -11,8 +11,6 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from store.repositories import Redemption
-
 D = TypeVar("D", bound=BaseModel)
 
 
@@ -56,10 +54,9 @@ class Documents(Protocol[D]):
     async def delete_expired(self, doc_id: str, now: float) -> None:
         """Delete the document if it has expired."""
 
-    async def claim(self, doc_id: str, now: float, client_id: str) -> Redemption[D] | None:
+    async def claim(self, doc_id: str, now: float, client_id: str) -> D | None:
         """Move an unexpired document of `client_id` from version 0 to 1 atomically (across
-        processes): one already claimed comes back with `first=False`, one of another client
-        as None (untouched)."""
+        processes); the document when this call moved it, else None."""
 
     async def set_field(self, doc_id: str, field: str, value: Any) -> None:
         """Set one top-level field of a stored document in place."""

@@ -7,8 +7,9 @@ the store has purged it yet.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
+from store.documents import Documents
 from store.records import (
     AccessTokenRecord,
     ClientRecord,
@@ -22,9 +23,6 @@ from store.records import (
     SigningKeyRecord,
     UserRecord,
 )
-
-if TYPE_CHECKING:
-    from store.documents import Documents
 
 T = TypeVar("T")
 

@@ -25,7 +25,6 @@ from pymongo.errors import (
 
 from store.documents import D
 from store.errors import DuplicateError, StaleVersionError, StoreUnavailableError
-from store.repositories import Redemption
 
 R = TypeVar("R")
 # Lookups by id that carry more conditions (version, expiry, client) name the id index: every
@@ -186,7 +185,7 @@ class MongoCollection(Generic[D]):
             )
         )
 
-    async def claim(self, doc_id: str, now: float, client_id: str) -> Redemption[D] | None:
+    async def claim(self, doc_id: str, now: float, client_id: str) -> D | None:
         """One `find_one_and_update` from version 0: atomic on the server."""
         with driver_errors(self.name):
             claimed = await self.collection.find_one_and_update(
@@ -196,13 +195,7 @@ class MongoCollection(Generic[D]):
                 return_document=ReturnDocument.AFTER,
                 hint=BY_ID,
             )
-        record = self._model(claimed)
-        if record is not None:
-            return Redemption(record, True)
-        again = await self.get(doc_id, now)
-        if again is None or getattr(again, "client_id", None) != client_id:
-            return None
-        return Redemption(again, False)
+        return self._model(claimed)
 
     async def set_field(self, doc_id: str, field: str, value: Any) -> None:
         await self._retried(

@@ -11,7 +11,6 @@ import aiosqlite
 
 from store.documents import D
 from store.errors import DuplicateError, StaleVersionError, StoreUnavailableError
-from store.repositories import Redemption
 
 Params = dict[str, object] | Sequence[object]
 
@@ -169,7 +168,7 @@ class DocumentTable(Generic[D]):
             f"DELETE FROM {self.name} WHERE id = ? AND expires_at <= ?", [doc_id, now]
         )
 
-    async def claim(self, doc_id: str, now: float, client_id: str) -> Redemption[D] | None:
+    async def claim(self, doc_id: str, now: float, client_id: str) -> D | None:
         """One UPDATE ... RETURNING: atomic across processes sharing the file."""
         claimed = self._models(await self._rows(
             f"UPDATE {self.name} SET version = 1, data = json_set(data, '$.version', 1)"
@@ -177,12 +176,7 @@ class DocumentTable(Generic[D]):
             " AND json_extract(data, '$.client_id') = ? RETURNING data",
             [doc_id, now, client_id],
         ))
-        if claimed:
-            return Redemption(claimed[0], True)
-        again = await self.get(doc_id, now)
-        if again is None or getattr(again, "client_id", None) != client_id:
-            return None
-        return Redemption(again, False)
+        return claimed[0] if claimed else None
 
     async def set_field(self, doc_id: str, field: str, value: Any) -> None:
         await self._execute(
