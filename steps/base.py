@@ -57,10 +57,11 @@ class Outcome:
 
 @dataclass(frozen=True)
 class BrowserFacts:
-    """What the browser's cookies say, checked by ui before the engine sees them: the users who
-    chose to remember this browser, and when they did."""
+    """What ui knows of the browser before the engine sees it: the users who chose to remember
+    this browser (from its cookies) and when they did, and where the request came from."""
 
     remembered: Mapping[str, float] = field(default_factory=dict)
+    client_address: str | None = None  # the peer's address (proxy headers are not trusted)
 
 
 @dataclass(frozen=True)

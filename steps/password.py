@@ -2,7 +2,8 @@
 flow has no `identify` before it, for a login typed on the same page (and `login_hint` prefills it).
 
 An unknown login and a wrong password get the same page after the same work (one argon2 verify),
-so the step does not reveal which accounts exist.
+so the step does not reveal which accounts exist. Wrong passwords are throttled per account (or per
+unknown login) and per client address (steps/throttling.py); a blocked guess is not even checked.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from collections.abc import Mapping
 
 from steps.base import Outcome, Page, Step, StepContext
 from steps.identify import MAX_LOGIN_LENGTH
+from steps.throttling import Throttle
 from ui.messages import N_
 
 MAX_PASSWORD_LENGTH = 1024
 WRONG = N_("Incorrect username or password.")
+THROTTLED = N_("Too many attempts. Try again in %(wait)s.")
 
 
 class PasswordStep(Step):
@@ -46,10 +49,18 @@ class PasswordStep(Step):
             page.errors["password"] = N_("Enter your password.")
             return page
         user = await ctx.store.users.find_by_login(login) if login else None
+        throttle = Throttle.of(ctx, "password", user.id if user else f"login:{login.lower()}")
+        blocked_until = await throttle.blocked_until(ctx.now)
+        if blocked_until > ctx.now:
+            return throttled(page, "password", blocked_until - ctx.now)
         candidate = password[:MAX_PASSWORD_LENGTH]
         if not await ctx.passwords.verify(user.password_hash if user else None, candidate):
+            blocked_until = await throttle.failed(ctx.now)
+            if blocked_until > ctx.now:
+                return throttled(page, "password", blocked_until - ctx.now)
             page.errors["password"] = WRONG
             return page
+        await throttle.succeeded()
         assert user is not None and user.password_hash is not None
         if ctx.passwords.needs_rehash(user.password_hash):
             user.password_hash = await ctx.passwords.hash(candidate)
@@ -57,3 +68,10 @@ class PasswordStep(Step):
         ctx.identify(user)
         ctx.record_authentication("pwd", "knowledge")
         return Outcome("success")
+
+
+def throttled(page: Page, field: str, wait: float) -> Page:
+    """The page again, saying how long to wait (the engine keeps the run where it is)."""
+    page.errors[field] = THROTTLED
+    page.values["retry_in"] = wait
+    return page

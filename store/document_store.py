@@ -24,6 +24,7 @@ from store.records import (
     SeenRecord,
     SessionRecord,
     SigningKeyRecord,
+    ThrottleRecord,
     UserRecord,
 )
 from store.repositories import (
@@ -40,6 +41,7 @@ from store.repositories import (
     ReplayCache,
     SecretRepository,
     SessionRepository,
+    ThrottleRepository,
     UserRepository,
 )
 
@@ -137,6 +139,24 @@ class Runs(Expiring[FlowRunRecord]):
             raise StaleVersionError(f"run {run.id} changed since version {run.version}")
 
 
+class Throttles:
+    def __init__(self, docs: Documents[ThrottleRecord]) -> None:
+        self.docs = docs
+
+    async def get(self, key: str, now: float) -> ThrottleRecord | None:
+        return await self.docs.get(key, now)
+
+    async def add(self, record: ThrottleRecord, now: float) -> None:
+        await self.docs.delete_expired(record.id, now)
+        await self.docs.insert(record)
+
+    async def save(self, record: ThrottleRecord) -> None:
+        await self.docs.replace_versioned(record)
+
+    async def delete(self, key: str) -> None:
+        await self.docs.delete(key)
+
+
 class Grants(Expiring[GrantRecord]):
     async def revoke(self, grant_id: str) -> None:
         await self.docs.set_field(grant_id, "revoked", True)
@@ -226,6 +246,7 @@ class DocumentStore(ABC):
         self.keys: KeyRepository = Keys(self._add("signing_keys", SigningKeyRecord, id_field="kid"))
         self.secrets: SecretRepository = Secrets(self._add("secrets", SecretRecord))
         self.replay: ReplayCache = Replay(self._add("replay_cache", SeenRecord))
+        self.throttles: ThrottleRepository = Throttles(self._add("throttles", ThrottleRecord))
 
     def _add(
         self,

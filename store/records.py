@@ -235,6 +235,18 @@ class SeenRecord(BaseModel):
     expires_at: float
 
 
+class ThrottleRecord(BaseModel):
+    """Failed attempts of one kind (password, code...) for one account or one client address:
+    `failures` since the last lockout, `lockouts` in a row, and until when it is blocked."""
+
+    id: str
+    failures: int = 0
+    lockouts: int = 0
+    blocked_until: float = 0
+    version: int = 0
+    expires_at: float  # forgotten after a quiet while
+
+
 class SecretRecord(BaseModel):
     """A value generated once and shared by every process (a cookie signing key...)."""
 

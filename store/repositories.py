@@ -21,6 +21,7 @@ from store.records import (
     RefreshTokenRecord,
     SessionRecord,
     SigningKeyRecord,
+    ThrottleRecord,
     UserRecord,
 )
 
@@ -154,6 +155,18 @@ class ReplayCache(Protocol):
         """Remember `key` until `expires_at`; True only the first time it is seen (atomically)."""
 
 
+class ThrottleRepository(Protocol):
+    async def get(self, key: str, now: float) -> ThrottleRecord | None: ...
+    async def add(self, record: ThrottleRecord, now: float) -> None:
+        """Insert, in place of an expired record of the same key; raises `DuplicateError` when
+        another request added it first."""
+
+    async def save(self, record: ThrottleRecord) -> None:
+        """Versioned, as `FlowRunRepository.save`: a failure is counted once per request."""
+
+    async def delete(self, key: str) -> None: ...
+
+
 class SecretRepository(Protocol):
     async def get_or_create(self, name: str, value: str) -> str:
         """The stored value for `name`, storing `value` first if there is none."""
@@ -175,6 +188,7 @@ class Store(Protocol):
     keys: KeyRepository
     secrets: SecretRepository
     replay: ReplayCache
+    throttles: ThrottleRepository
 
     @property
     def collections(self) -> Mapping[str, Documents[Any]]:

@@ -45,8 +45,11 @@ def _entries(provider: Provider) -> list[Entry]:
 
 
 def browser_facts() -> BrowserFacts:
-    """What this request's cookies prove about the browser."""
-    return BrowserFacts({subject: at for subject, at, _ in _entries(current_provider())})
+    """What this request's cookies prove about the browser, and its address."""
+    return BrowserFacts(
+        {subject: at for subject, at, _ in _entries(current_provider())},
+        client_address=request.remote_addr,
+    )
 
 
 def remember_device(response: Response, memory: RememberDevice) -> None:

@@ -7,13 +7,13 @@ browser's Accept-Language, then English.
 from __future__ import annotations
 
 import gettext
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_date
+from babel.dates import format_date, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from quart import g, has_app_context, request
@@ -83,9 +83,17 @@ def install_translations(env: Any) -> None:
     env.install_gettext_callables(translate, translate_plural, newstyle=True)
     env.filters["tr"] = translate
     env.filters["date"] = local_date
+    env.filters["duration"] = local_duration
 
 
 def local_date(timestamp: float) -> str:
     """A Unix time as a date in the page's language (e.g. "25 Nov 2026")."""
     moment = datetime.fromtimestamp(timestamp, UTC)
     return format_date(moment, format="medium", locale=current_locale())
+
+
+def local_duration(seconds: float) -> str:
+    """A wait in the page's language, rounded up to a whole unit ("2 minutes", "45 secondes")."""
+    return format_timedelta(
+        timedelta(seconds=max(seconds, 1)), threshold=1.5, locale=current_locale()
+    )

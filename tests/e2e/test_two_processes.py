@@ -243,3 +243,21 @@ async def test_a_code_from_a_redeemed_on_b_is_spent_on_a(cluster: Cluster) -> No
     claims = await verified_claims(on_a, cluster.issuer, redeemed, "public-app")
     assert claims["amr"] == ["pwd"]
     assert refused(await redeem(on_a, PUBLIC_APP, code))
+
+
+async def test_wrong_passwords_are_counted_across_processes(
+    cluster: Cluster, processes: tuple[RunningServer, RunningServer]
+) -> None:
+    add_user(processes[0], "erin")
+    lb = cluster.balancer()  # each request to the other process
+    web = await cluster.browser(lb)
+    answers = []
+    for _ in range(5):
+        page = await web.submit(await web.open(authorize(PUBLIC_APP)), login="erin")
+        answers.append(page_text(await web.submit(page, password="wrong")))
+    assert all("Incorrect username or password." in a for a in answers[:4]), answers
+    assert "Too many attempts. Try again in 60 seconds." in answers[4], answers[4]
+    page = await web.submit(await web.open(authorize(PUBLIC_APP)), login="erin")
+    right = page_text(await web.submit(page, password=PASSWORD))
+    assert "Too many attempts." in right  # blocked on both processes, even the right password
+    assert set(lb.ports_of("POST")) == {cluster.a, cluster.b}

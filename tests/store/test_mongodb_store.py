@@ -80,7 +80,7 @@ async def test_unique_and_ttl_indexes_exist(mongo_store: MongoStore) -> None:
     users = await mongo_store.database["users"].index_information()
     assert users["unique_username"]["unique"] and users["unique_email"]["unique"]
     for collection in ("flow_runs", "sessions", "codes", "refresh_tokens", "grants",
-                       "access_tokens", "replay_cache"):
+                       "access_tokens", "replay_cache", "throttles"):
         ttl = (await mongo_store.database[collection].index_information())["ttl"]
         assert ttl["key"] == [("_expire_at", 1)] and ttl["expireAfterSeconds"] == 0, collection
 

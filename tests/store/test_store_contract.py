@@ -24,6 +24,7 @@ from store.records import (
     RefreshTokenRecord,
     SessionRecord,
     SigningKeyRecord,
+    ThrottleRecord,
     UserRecord,
 )
 from store.repositories import Redemption
@@ -419,3 +420,23 @@ async def test_insert_if_absent_keeps_the_first_and_still_guards_unique_fields(
     with pytest.raises(DuplicateError):
         await users.insert_if_absent(user("u2", "ALICE"))
     assert await store.users.get("u1") == user("u1", "alice")
+
+
+async def test_throttles_add_save_versioned_expire_and_delete(store: Store) -> None:
+    record = ThrottleRecord(id="password:account:u1", failures=1, expires_at=NOW + 100)
+    await store.throttles.add(record, NOW)
+    with pytest.raises(DuplicateError):
+        await store.throttles.add(record, NOW)
+    first = await store.throttles.get(record.id, NOW)
+    stale = await store.throttles.get(record.id, NOW)
+    assert first is not None and stale is not None
+    first.failures = 2
+    await store.throttles.save(first)
+    with pytest.raises(StaleVersionError):
+        await store.throttles.save(stale)
+    assert await store.throttles.get(record.id, NOW + 100) is None
+    await store.throttles.add(record.model_copy(update={"expires_at": NOW + 300}), NOW + 100)
+    again = await store.throttles.get(record.id, NOW + 100)  # in place of the expired one
+    assert again is not None and again.failures == 1
+    await store.throttles.delete(record.id)
+    assert await store.throttles.get(record.id, NOW) is None

@@ -1,0 +1,96 @@
+"""Throttling of guesses (passwords, codes) per account and per client address, kept in the store
+so that it holds across processes.
+
+After `max_failures` wrong answers in a row the key is blocked for a while, twice as long at each
+lockout in a row (up to `MAX_LOCKOUT`); a right answer clears the account's count, never the
+address's. Nothing locks anyone out for good: a block always ends, and a key is forgotten after
+`QUIET` seconds without a failure (once any block has ended), so a shared address needs many
+failures close together to be blocked. An unknown login is counted under the login itself, exactly as an account would be,
+so a throttled page does not tell whether the account exists.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from steps.base import StepContext
+from store import DuplicateError, StaleVersionError, Store
+from store.records import ThrottleRecord
+
+log = logging.getLogger("gatehouse.throttling")
+FIRST_LOCKOUT = 60.0
+MAX_LOCKOUT = 15 * 60.0
+QUIET = 15 * 60.0  # a key with no failure for this long after its block is forgotten
+TRIES = 64  # versioned updates lost to concurrent failures before giving up on counting one
+
+
+@dataclass(frozen=True)
+class Limit:
+    scope: str
+    max_failures: int
+
+
+ACCOUNT = Limit("account", 5)
+ADDRESS = Limit("ip", 30)  # people behind one address (an office, a carrier NAT) share it
+
+
+def lockout_seconds(lockouts: int) -> float:
+    return min(FIRST_LOCKOUT * 2.0 ** (lockouts - 1), MAX_LOCKOUT)
+
+
+class Throttle:
+    """The keys of one kind of guess (`password`, `totp`...) for an account and an address."""
+
+    @classmethod
+    def of(cls, ctx: StepContext, kind: str, account: str) -> Throttle:
+        return cls(ctx.store, kind, account, ctx.browser.client_address)
+
+    def __init__(self, store: Store, kind: str, account: str, address: str | None) -> None:
+        self.store = store
+        self.keys = [(f"{kind}:{ACCOUNT.scope}:{account}", ACCOUNT)]
+        if address:
+            self.keys.append((f"{kind}:{ADDRESS.scope}:{address}", ADDRESS))
+
+    async def blocked_until(self, now: float) -> float:
+        """When guessing may go on (a time in the past when it may now)."""
+        until = 0.0
+        for key, _ in self.keys:
+            record = await self.store.throttles.get(key, now)
+            if record is not None:
+                until = max(until, record.blocked_until)
+        return until
+
+    async def failed(self, now: float) -> float:
+        """Count a wrong answer on every key; the time the next guess may come."""
+        until = 0.0
+        for key, limit in self.keys:
+            until = max(until, await self._count(key, limit, now))
+        return until
+
+    async def succeeded(self) -> None:
+        await self.store.throttles.delete(self.keys[0][0])
+
+    async def _count(self, key: str, limit: Limit, now: float) -> float:
+        for _ in range(TRIES):
+            record = await self.store.throttles.get(key, now)
+            fresh = record is None
+            if record is None:
+                record = ThrottleRecord(id=key, expires_at=now + QUIET)
+            record.failures += 1
+            if record.failures >= limit.max_failures:
+                record.lockouts += 1
+                record.failures = 0
+                record.blocked_until = now + lockout_seconds(record.lockouts)
+                log.warning("throttled %s until %.0f (lockout %d)", key, record.blocked_until,
+                            record.lockouts)
+            record.expires_at = max(now, record.blocked_until) + QUIET
+            try:
+                await (
+                    self.store.throttles.add(record, now) if fresh
+                    else self.store.throttles.save(record)
+                )
+            except (DuplicateError, StaleVersionError):
+                continue  # another request counted first: count on top of it
+            return record.blocked_until
+        return now + lockout_seconds(1)  # under a storm of guesses, treat it as blocked
