@@ -87,8 +87,12 @@ def serve(config: str | None, host: str | None, port: int | None, workers: int) 
                + (f" ({workers} workers)" if workers > 1 else ""))
     if settings.demo:
         click.echo(f"Demo relying party: {settings.issuer}/demo")
-    options: dict[str, Any] = {"host": host, "port": port, "loop": "uvloop", "http": "httptools",
-               "log_level": "warning", "proxy_headers": False}
+    options: dict[str, Any] = {
+        "host": host, "port": port, "loop": "uvloop", "http": "httptools", "log_level": "warning",
+        # X-Forwarded-For only from the configured balancers; never from anyone else.
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": ",".join(settings.trusted_proxies) or None,
+    }
     if workers == 1:
         uvicorn.run(app, **options)
         return

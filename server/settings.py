@@ -183,6 +183,12 @@ class Settings(BaseModel):
         description="Let server-to-server requests (back-channel logout) reach loopback and"
         " private addresses. For tests and closed networks only: it weakens SSRF protection.",
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses (or CIDR networks) of the load balancers in front of the server:"
+        " only from them is X-Forwarded-For believed, so that throttling counts the person's"
+        " address rather than the balancer's. Empty: the connection's own address is used.",
+    )
     key_refresh_interval: float = Field(
         60, gt=0, description="Seconds between re-reads of the signing keys from the store."
     )
