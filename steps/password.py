@@ -12,12 +12,11 @@ from collections.abc import Mapping
 
 from steps.base import Outcome, Page, Step, StepContext
 from steps.identify import MAX_LOGIN_LENGTH
-from steps.throttling import Throttle
+from steps.throttling import Throttle, throttled
 from ui.messages import N_
 
 MAX_PASSWORD_LENGTH = 1024
 WRONG = N_("Incorrect username or password.")
-THROTTLED = N_("Too many attempts. Try again in %(wait)s.")
 
 
 class PasswordStep(Step):
@@ -69,9 +68,3 @@ class PasswordStep(Step):
         ctx.record_authentication("pwd", "knowledge")
         return Outcome("success")
 
-
-def throttled(page: Page, field: str, wait: float) -> Page:
-    """The page again, saying how long to wait (the engine keeps the run where it is)."""
-    page.errors[field] = THROTTLED
-    page.values["retry_in"] = wait
-    return page

@@ -6,8 +6,8 @@ possession proof already passes without a page. A right code is recorded as `otp
 (possession), and the number of codes left goes to `flow_data()["recovery_codes_left"]`; a flow
 can send a user who has none left to `recovery_codes_setup` (condition `has_credential`).
 
-There is no lockout: a code carries about 59 bits from `secrets`, so guessing one is hopeless
-(the engine still counts failed tries in `run.attempts`).
+A code carries about 59 bits from `secrets`, so guessing one is hopeless; wrong codes are still
+throttled per account (or unknown login) and per client address, as passwords are.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 from steps import recovery_codes
 from steps.base import Outcome, Page, Step, StepContext
+from steps.throttling import Throttle, throttled
 from store.records import UserRecord
 from ui.messages import N_
 
@@ -46,8 +47,18 @@ class RecoveryCodeStep(Step):
         if not typed.strip():
             return Page(self.template, errors={"code": ENTER_CODE})
         user = await self._user(ctx)
+        login = ctx.flow_data().get("login")
+        account = user.id if user else f"login:{str(login).lower()}"
+        throttle = Throttle.of(ctx, "recovery_code", account)
+        blocked_until = await throttle.blocked_until(ctx.now)
+        if blocked_until > ctx.now:
+            return throttled(Page(self.template), "code", blocked_until - ctx.now)
         if user is None or not await recovery_codes.use_code(ctx.store, user.id, typed):
+            blocked_until = await throttle.failed(ctx.now)
+            if blocked_until > ctx.now:
+                return throttled(Page(self.template), "code", blocked_until - ctx.now)
             return Page(self.template, errors={"code": INVALID})
+        await throttle.succeeded()
         ctx.identify(user)
         ctx.record_authentication("otp", "possession")
         ctx.flow_data()["recovery_codes_left"] = await recovery_codes.codes_left(

@@ -14,11 +14,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from steps.base import StepContext
+from steps.base import Page, StepContext
 from store import DuplicateError, StaleVersionError, Store
 from store.records import ThrottleRecord
+from ui.messages import N_
 
 log = logging.getLogger("gatehouse.throttling")
+THROTTLED = N_("Too many attempts. Try again in %(wait)s.")
 FIRST_LOCKOUT = 60.0
 MAX_LOCKOUT = 15 * 60.0
 QUIET = 15 * 60.0  # a key with no failure for this long after its block is forgotten
@@ -94,3 +96,10 @@ class Throttle:
                 continue  # another request counted first: count on top of it
             return record.blocked_until
         return now + lockout_seconds(1)  # under a storm of guesses, treat it as blocked
+
+
+def throttled(page: Page, field: str, wait: float) -> Page:
+    """The page again, saying how long to wait (the engine keeps the run where it is)."""
+    page.errors[field] = THROTTLED
+    page.values["retry_in"] = wait
+    return page

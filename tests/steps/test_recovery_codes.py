@@ -16,6 +16,7 @@ from steps import recovery_codes
 from steps.base import Page
 from steps.recovery_code import INVALID
 from steps.recovery_codes_setup import CODES_CHANGED, NOT_CONFIRMED
+from steps.throttling import ACCOUNT, THROTTLED
 from store.errors import StaleVersionError
 from store.records import AuthEvent, UserRecord
 from tests.steps.pages import render_step_page
@@ -294,3 +295,17 @@ async def test_pages_render_the_codes_and_the_code_field(tester: FlowTester) -> 
     assert soup.h1 is not None and soup.h1.get_text() == "Use a recovery code"
     hint = soup.select_one("#code-hint")
     assert hint is not None and "Enter one of the codes you saved" in hint.get_text()
+
+
+async def test_wrong_codes_are_throttled_and_a_right_one_waits_too(tester: FlowTester) -> None:
+    user = await alice(tester)
+    codes = await recovery_codes.replace_codes(tester.store, user.id, NOW)
+    await to_code(tester)
+    answers = [(await tester.submit(code="ABCD-EFGH-JKMN")) for _ in range(ACCOUNT.max_failures)]
+    assert [page.errors["code"] for page in answers if page] == (
+        [INVALID] * (ACCOUNT.max_failures - 1) + [THROTTLED])
+    blocked = await tester.submit(code=codes[0])
+    assert blocked is not None and blocked.errors == {"code": THROTTLED}
+    assert await recovery_codes.codes_left(tester.store, user.id) == 10  # not even tried
+    tester.advance_clock(blocked.values["retry_in"])
+    assert await tester.submit(code=codes[0]) is None and "otp" in tester.amr

@@ -11,8 +11,8 @@ from bs4 import BeautifulSoup
 
 from engine.testing import FlowTester
 from steps.base import BrowserFacts, Page
-from steps.password import THROTTLED, WRONG
-from steps.throttling import ACCOUNT, ADDRESS, MAX_LOCKOUT, QUIET, Throttle
+from steps.password import WRONG
+from steps.throttling import ACCOUNT, ADDRESS, MAX_LOCKOUT, QUIET, THROTTLED, Throttle
 from tests.steps.pages import render_step_page
 
 NOW = 1_700_000_000.0
