@@ -49,17 +49,15 @@ class PasswordStep(Step):
             return page
         user = await ctx.store.users.find_by_login(login) if login else None
         throttle = Throttle.of(ctx, "password", user.id if user else f"login:{login.lower()}")
-        blocked_until = await throttle.blocked_until(ctx.now)
-        if blocked_until > ctx.now:
-            return throttled(page, "password", blocked_until - ctx.now)
         candidate = password[:MAX_PASSWORD_LENGTH]
-        if not await ctx.passwords.verify(user.password_hash if user else None, candidate):
-            blocked_until = await throttle.failed(ctx.now)
-            if blocked_until > ctx.now:
-                return throttled(page, "password", blocked_until - ctx.now)
+        guess = await throttle.guess(
+            ctx.now, lambda: ctx.passwords.verify(user.password_hash if user else None, candidate)
+        )
+        if guess.wait:
+            return throttled(page, "password", guess.wait)
+        if not guess.right:
             page.errors["password"] = WRONG
             return page
-        await throttle.succeeded()
         assert user is not None and user.password_hash is not None
         if ctx.passwords.needs_rehash(user.password_hash):
             user.password_hash = await ctx.passwords.hash(candidate)

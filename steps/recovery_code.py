@@ -49,19 +49,19 @@ class RecoveryCodeStep(Step):
         user = await self._user(ctx)
         login = ctx.flow_data().get("login")
         account = user.id if user else f"login:{str(login).lower()}"
-        throttle = Throttle.of(ctx, "recovery_code", account)
-        blocked_until = await throttle.blocked_until(ctx.now)
-        if blocked_until > ctx.now:
-            return throttled(Page(self.template), "code", blocked_until - ctx.now)
-        if user is None or not await recovery_codes.use_code(ctx.store, user.id, typed):
-            blocked_until = await throttle.failed(ctx.now)
-            if blocked_until > ctx.now:
-                return throttled(Page(self.template), "code", blocked_until - ctx.now)
+
+        async def right() -> bool:
+            return user is not None and await recovery_codes.use_code(ctx.store, user.id, typed)
+
+        guess = await Throttle.of(ctx, "recovery_code", account).guess(ctx.now, right)
+        if guess.wait:
+            return throttled(Page(self.template), "code", guess.wait)
+        if not guess.right or user is None:
             return Page(self.template, errors={"code": INVALID})
-        await throttle.succeeded()
         ctx.identify(user)
         ctx.record_authentication("otp", "possession")
         ctx.flow_data()["recovery_codes_left"] = await recovery_codes.codes_left(
             ctx.store, user.id
         )
         return Outcome("success")
+

@@ -5,13 +5,14 @@ After `max_failures` wrong answers in a row the key is blocked for a while, twic
 lockout in a row (up to `MAX_LOCKOUT`); a right answer clears the account's count, never the
 address's. Nothing locks anyone out for good: a block always ends, and a key is forgotten after
 `QUIET` seconds without a failure (once any block has ended), so a shared address needs many
-failures close together to be blocked. An unknown login is counted under the login itself, exactly as an account would be,
-so a throttled page does not tell whether the account exists.
+failures close together to be blocked. An unknown login is counted under the login itself,
+exactly as an account would be, so a throttled page does not tell whether the account exists.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from steps.base import Page, StepContext
@@ -37,6 +38,15 @@ ACCOUNT = Limit("account", 5)
 ADDRESS = Limit("ip", 30)  # people behind one address (an office, a carrier NAT) share it
 
 
+@dataclass(frozen=True)
+class Guess:
+    """How a guess went: right, or wrong; `wait` > 0 when the next one must wait (then a guess
+    made while blocked was not even checked)."""
+
+    right: bool
+    wait: float = 0
+
+
 def lockout_seconds(lockouts: int) -> float:
     return min(FIRST_LOCKOUT * 2.0 ** (lockouts - 1), MAX_LOCKOUT)
 
@@ -54,14 +64,18 @@ class Throttle:
         if address:
             self.keys.append((f"{kind}:{ADDRESS.scope}:{address}", ADDRESS))
 
-    async def blocked_until(self, now: float) -> float:
-        """When guessing may go on (a time in the past when it may now)."""
-        until = 0.0
-        for key, _ in self.keys:
-            record = await self.store.throttles.get(key, now)
-            if record is not None:
-                until = max(until, record.blocked_until)
-        return until
+    async def guess(self, now: float, check: Callable[[], Awaitable[bool]]) -> Guess:
+        """Run `check` unless a key is blocked; count a wrong answer, clear the account's count
+        after a right one (a write only when there was something to clear)."""
+        records = [await self.store.throttles.get(key, now) for key, _ in self.keys]
+        blocked_until = max((r.blocked_until for r in records if r is not None), default=0.0)
+        if blocked_until > now:
+            return Guess(False, blocked_until - now)
+        if await check():
+            if records[0] is not None:
+                await self.store.throttles.delete(self.keys[0][0])
+            return Guess(True)
+        return Guess(False, max(await self.failed(now) - now, 0))
 
     async def failed(self, now: float) -> float:
         """Count a wrong answer on every key; the time the next guess may come."""
@@ -69,9 +83,6 @@ class Throttle:
         for key, limit in self.keys:
             until = max(until, await self._count(key, limit, now))
         return until
-
-    async def succeeded(self) -> None:
-        await self.store.throttles.delete(self.keys[0][0])
 
     async def _count(self, key: str, limit: Limit, now: float) -> float:
         for _ in range(TRIES):

@@ -53,17 +53,16 @@ async def import_lines(
         if getattr(doc, "expires_at", now + 1) <= now:
             report.expired += 1
             continue
-        doc_id = getattr(doc, docs.id_field)
-        if await docs.get(doc_id) is not None:
-            report.present += 1
+        try:
+            if dry_run:
+                added = await docs.get(getattr(doc, docs.id_field)) is None
+            else:
+                added = await docs.insert_if_absent(doc)
+        except (DuplicateError, ValueError, OverflowError) as exc:
+            report.problems.append(f"line {number}: {docs.name}: {exc}")
             continue
-        if not dry_run:
-            try:
-                if not await docs.insert_if_absent(doc):
-                    report.present += 1
-                    continue
-            except (DuplicateError, ValueError, OverflowError) as exc:
-                report.problems.append(f"line {number}: {docs.name}: {exc}")
-                continue
-        report.imported[docs.name] += 1
+        if added:
+            report.imported[docs.name] += 1
+        else:
+            report.present += 1
     return report

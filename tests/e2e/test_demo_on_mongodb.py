@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from store import open_store
 from tests.e2e.browser import FormBrowser, redirect_params
 from tests.e2e.server import ALICE, ROOT, RunningServer, gatehouse, launch, wait_ready
 from tests.e2e.test_mfa_in_chromium import CHALLENGE, VERIFIER
@@ -68,6 +69,13 @@ async def test_the_demo_config_with_a_mongodb_store_line_signs_alice_in(
             "grant_type": "authorization_code", "code": params["code"],
             "redirect_uri": DEMO_CALLBACK, "code_verifier": VERIFIER})
         assert token.status_code == 200, token.text
+        store = await open_store(url)  # the data went to MongoDB: the user and the grant
+        try:
+            alice = await store.users.find_by_login(ALICE[0])
+            assert alice is not None
+            assert [c.client_id for c in await store.clients.all()][:2] == ["demo-rp", "demo-spa"]
+        finally:
+            await store.close()
     finally:
         await browser.close()
         server.stop()

@@ -3,7 +3,6 @@ with `explain`), idempotent start-up, write concern, and a clear error when the 
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -123,10 +122,8 @@ async def test_writes_default_to_majority_and_the_url_can_change_it(
 
 
 async def test_an_unreachable_server_is_a_store_unavailable_error() -> None:
-    started = time.monotonic()
     with pytest.raises(StoreUnavailableError):
         await open_store(f"mongodb://127.0.0.1:{free_port()}/gh?serverSelectionTimeoutMS=300")
-    assert time.monotonic() - started < 10
 
 
 async def test_a_lost_server_is_unavailable_then_found_again_without_reopening(
