@@ -1,0 +1,1 @@
+"""Observability: health checks, Prometheus metrics, structured logs with a request id, and the audit trail."""
