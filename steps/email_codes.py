@@ -2,7 +2,8 @@
 
 A code is 8 digits from `secrets`. The run keeps only its SHA-256 digest, when it expires, when it
 was sent and how many wrong tries it had; after `max_attempts` wrong tries it is burnt and the
-user asks for a new one (at most once per `resend_interval`).
+user asks for a new one (at most once per `resend_interval`). Wrong codes are also throttled per
+account and per client address, across runs (steps/throttling.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import enum
 import logging
 import math
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mail.mailer import Mail, MailError
 from oidc.crypto import digest, same_secret
 from steps.base import StepContext
+from steps.throttling import Throttle
 from ui.messages import N_
 
 log = logging.getLogger("gatehouse.steps")
@@ -51,6 +54,7 @@ class Check(enum.Enum):
     OK = "ok"
     WRONG = "wrong"  # a code is pending, and this is not it
     EXPIRED = "expired"  # no usable code: none sent, expired, or burnt by too many wrong tries
+    THROTTLED = "throttled"  # too many wrong codes for the account or from the address: not checked
 
 
 def new_code() -> str:
@@ -80,7 +84,28 @@ def normalise(typed: str) -> str:
     return "".join(typed.split()).replace("-", "")[:MAX_CODE_INPUT]
 
 
-async def check(ctx: StepContext, typed: str, max_attempts: int) -> Check:
+@dataclass(frozen=True)
+class Checked:
+    """A checked code, and the seconds to wait first when the answer is THROTTLED."""
+
+    result: Check
+    wait: float = 0
+
+
+async def check(ctx: StepContext, typed: str, max_attempts: int, account: str) -> Checked:
+    """Compare `typed` with the pending code, unless wrong codes for `account` (or from this
+    client address) are throttled (steps/throttling.py)."""
+    found = [Check.WRONG]
+
+    async def right() -> bool:
+        found[0] = await _compare(ctx, typed, max_attempts)
+        return found[0] is Check.OK
+
+    guess = await Throttle.of(ctx, "email_code", account).guess(ctx.now, right)
+    return Checked(Check.THROTTLED, guess.wait) if guess.wait else Checked(found[0])
+
+
+async def _compare(ctx: StepContext, typed: str, max_attempts: int) -> Check:
     """Compare `typed` with the pending code in constant time. Every try counts, and the count is
     saved before comparing (parallel guesses on one run version cannot share an attempt); the
     last allowed wrong try burns the code. A right code is not burnt here (see `burn`)."""

@@ -19,6 +19,7 @@ from steps import email_codes
 from steps.base import Outcome, Page, Step, StepContext
 from steps.identify import MAX_LOGIN_LENGTH
 from steps.password_policy import PasswordPolicy, password_problem
+from steps.throttling import throttled
 from store.records import UserRecord
 from ui.messages import N_
 
@@ -125,9 +126,12 @@ class ResetPasswordStep(Step):
             errors["password_confirm"] = N_("The passwords do not match.")
         if errors:
             return self._code_page(ctx, errors)
-        result = await email_codes.check(ctx, code, self.settings.max_attempts)
+        email = str(ctx.scratch.get("email", "")).casefold()
+        checked = await email_codes.check(ctx, code, self.settings.max_attempts, f"email:{email}")
+        if checked.result is email_codes.Check.THROTTLED:
+            return throttled(self._code_page(ctx), "code", checked.wait)
         user = await self._account(ctx)
-        if result is not email_codes.Check.OK or user is None:
+        if checked.result is not email_codes.Check.OK or user is None:
             return self._code_page(ctx, {"code": INVALID_CODE})
         # The code proved the mailbox: now the username may be named in a refusal too.
         if problem := password_problem(self.settings.password, password, user.username, user.email):

@@ -55,12 +55,17 @@ class Throttle:
     """The keys of one kind of guess (`password`, `totp`...) for an account and an address."""
 
     @classmethod
-    def of(cls, ctx: StepContext, kind: str, account: str) -> Throttle:
+    def of(cls, ctx: StepContext, kind: str, account: str | None) -> Throttle:
+        """`account` None: a step that counts per account itself throttles only the address."""
         return cls(ctx.store, kind, account, ctx.browser.client_address)
 
-    def __init__(self, store: Store, kind: str, account: str, address: str | None) -> None:
+    def __init__(
+        self, store: Store, kind: str, account: str | None, address: str | None
+    ) -> None:
         self.store = store
-        self.keys = [(f"{kind}:{ACCOUNT.scope}:{account}", ACCOUNT)]
+        self.keys: list[tuple[str, Limit]] = []
+        if account is not None:
+            self.keys.append((f"{kind}:{ACCOUNT.scope}:{account}", ACCOUNT))
         if address:
             self.keys.append((f"{kind}:{ADDRESS.scope}:{address}", ADDRESS))
 
@@ -72,8 +77,9 @@ class Throttle:
         if blocked_until > now:
             return Guess(False, blocked_until - now)
         if await check():
-            if records[0] is not None:
-                await self.store.throttles.delete(self.keys[0][0])
+            for (key, limit), record in zip(self.keys, records, strict=True):
+                if limit is ACCOUNT and record is not None:
+                    await self.store.throttles.delete(key)
             return Guess(True)
         return Guess(False, max(await self.failed(now) - now, 0))
 

@@ -4,8 +4,10 @@ A code of the current 30-second time step or the one before or after is accepted
 credential keeps the last time step used, and a code of that step or an earlier one is a replay.
 Every checked code counts against the credential (not the run) before it is compared, so
 parallel guesses cannot share a try; after `max_failures` wrong codes in a row the factor is
-locked for `lockout_seconds` (doubled at each lockout in a row, up to a day), whatever is typed. A user who proved possession already in this
-run or its session passes without a page (step-up).
+locked for `lockout_seconds` (doubled at each lockout in a row, up to a day), whatever is typed.
+Wrong codes are also throttled per account and per client address (steps/throttling.py), and the
+page says how long to wait. A user who proved possession already in this run or its session
+passes without a page (step-up).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pyotp.exceptions import OTPVerificationError
 
 from steps.base import Outcome, Page, Step, StepContext
+from steps.throttling import Throttle, throttled
 from store.errors import StaleVersionError
 from store.records import CredentialRecord, UserRecord
 from ui.messages import N_
@@ -32,7 +35,6 @@ MAX_LOCKOUT = 24 * 3600
 WRONG_CODE = N_("That code is not right. Check the time on your device and try again.")
 ENTER_CODE = N_("Enter the code your authenticator app shows.")
 REPLAYED_CODE = N_("That code was already used. Wait for the next one.")
-LOCKED = N_("Too many wrong codes. Try again in a few minutes.")
 NO_AUTHENTICATOR = N_("No authenticator app is set up for this account.")
 NO_USER = N_("Sign in first: we do not know who you are yet.")
 
@@ -57,6 +59,11 @@ async def totp_credential(ctx: StepContext, user: UserRecord) -> CredentialRecor
     """The user's authenticator app (the oldest, should there be several)."""
     found = [c for c in await ctx.store.credentials.for_user(user.id) if c.kind == KIND]
     return found[0] if found else None
+
+
+def _blocked_for(data: Mapping[str, Any], now: float) -> float:
+    """Seconds the credential stays locked after too many wrong codes (0 when it is not)."""
+    return max(float(data.get("blocked_until", 0)) - now, 0.0)
 
 
 def misplaced(ctx: StepContext, template: str) -> Page:
@@ -113,25 +120,38 @@ class TotpStep(Step):
         typed = form.get("code", "")
         if not typed.strip():
             return self._page({"code": ENTER_CODE})
-        if float(data.get("blocked_until", 0)) > ctx.now:
-            return self._page({"code": LOCKED})
+        if _blocked_for(data, ctx.now):
+            return throttled(self._page(), "code", _blocked_for(data, ctx.now))
         digits = int(data.get("digits", 6))
         code = normalise_code(typed, digits)
         if code is None:
             return self._page({"code": WRONG_CODE})  # cannot match: not worth a try
-        if not await self._count_try(ctx, credential):
-            return self._page({"code": WRONG_CODE})  # a parallel request used the credential
-        step = matched_step(ctx.services.sealer.open(data["secret"]), digits, code, ctx.now)
-        if step is None:
-            return self._page({"code": WRONG_CODE})
-        if step <= int(data.get("last_step", -1)):
-            return self._page({"code": REPLAYED_CODE})
-        data.update(last_step=step, failures=0, lockouts=0, blocked_until=0)
-        credential.last_used_at = ctx.now
-        try:
-            await ctx.store.credentials.update(credential)
-        except StaleVersionError:  # a parallel request came first: this code counts as used
-            return self._page({"code": REPLAYED_CODE})
+        refusal = [WRONG_CODE]
+
+        async def right() -> bool:
+            if not await self._count_try(ctx, credential):
+                return False  # a parallel request used the credential
+            step = matched_step(ctx.services.sealer.open(data["secret"]), digits, code, ctx.now)
+            if step is not None and step <= int(data.get("last_step", -1)):
+                refusal[0] = REPLAYED_CODE
+            if step is None or refusal[0] == REPLAYED_CODE:
+                return False
+            data.update(last_step=step, failures=0, lockouts=0, blocked_until=0)
+            credential.last_used_at = ctx.now
+            try:
+                await ctx.store.credentials.update(credential)
+            except StaleVersionError:  # a parallel request came first: this code counts as used
+                refusal[0] = REPLAYED_CODE
+                return False
+            return True
+
+        # The credential counts tries per account (and serialises them); this adds the address.
+        guess = await Throttle.of(ctx, KIND, None).guess(ctx.now, right)
+        wait = max(guess.wait, _blocked_for(data, ctx.now))
+        if wait:
+            return throttled(self._page(), "code", wait)
+        if not guess.right:
+            return self._page({"code": refusal[0]})
         ctx.record_authentication("otp", "possession")
         return Outcome("success")
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from steps import email_codes
 from steps.base import Outcome, Page, Step, StepContext
+from steps.throttling import throttled
 from store.records import UserRecord
 from ui.messages import N_
 
@@ -85,7 +86,10 @@ class VerifyEmailStep(Step):
             return self._page(ctx.scratch, errors={"code": email_codes.ENTER_CODE})
         if ctx.scratch.get("to") != user.email:  # the address changed since the code went out
             email_codes.burn(ctx.scratch)
-        result = await email_codes.check(ctx, typed, self.settings.max_attempts)
+        checked = await email_codes.check(ctx, typed, self.settings.max_attempts, user.id)
+        result = checked.result
+        if result is email_codes.Check.THROTTLED:
+            return throttled(self._page(ctx.scratch), "code", checked.wait)
         if result is email_codes.Check.WRONG:
             return self._page(ctx.scratch, errors={"code": WRONG_CODE})
         if result is email_codes.Check.EXPIRED:

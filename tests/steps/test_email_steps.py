@@ -15,6 +15,7 @@ from oidc.crypto import digest
 from steps import email_codes
 from steps.base import Page
 from steps.reset_password import INVALID_CODE
+from steps.throttling import ACCOUNT, THROTTLED
 from steps.verify_email import EXPIRED_CODE, WRONG_CODE
 from store.records import UserRecord
 from tests.steps.pages import render_step_page
@@ -419,3 +420,41 @@ flows:
             await tester.engine.submit(second, tester.client, form)
         stored = await tester.store.runs.get(tester.run.id, tester.now)
         assert stored is not None and stored.scratch["default/verify"]["attempts"] == 1
+
+
+# throttling across runs
+
+
+async def test_wrong_email_codes_are_throttled_per_account_across_runs(tester: FlowTester) -> None:
+    user = await alice(tester)
+    answers = []
+    for _ in range(ACCOUNT.max_failures):  # a fresh run (and code) each time: one wrong code each
+        await signed_in(tester)
+        page = await tester.submit(code="00000000")
+        assert page is not None
+        answers.append(page.errors["code"])
+    assert answers == [WRONG_CODE] * (ACCOUNT.max_failures - 1) + [THROTTLED]
+    await signed_in(tester)
+    page = await tester.submit(code=code_in(tester.mail[-1]))
+    assert page is not None and page.errors == {"code": THROTTLED}  # not even checked
+    assert page.values["retry_in"] == 60
+    tester.advance_clock(60)
+    await tester.submit(code=code_in(tester.mail[-1]))
+    assert tester.result == "done" and (await stored(tester, user)).email_verified
+
+
+async def test_wrong_reset_codes_are_throttled_for_unknown_addresses_too(
+    tester: FlowTester,
+) -> None:
+    await alice(tester)
+    for email in ("alice@example.com", "nobody@example.com"):
+        answers = []
+        for _ in range(ACCOUNT.max_failures):
+            await forgot(tester)
+            await tester.submit(email=email)
+            page = await tester.submit(
+                code="00000000", password=NEW_PASSWORD, password_confirm=NEW_PASSWORD
+            )
+            assert page is not None
+            answers.append(page.errors["code"])
+        assert answers == [INVALID_CODE] * (ACCOUNT.max_failures - 1) + [THROTTLED], email
