@@ -17,6 +17,6 @@ lint:
 install:
 	scripts/install.sh
 
-bench:           ## sign-in latency against a real server (see bench/README.md)
+bench:           ## Gatehouse side by side with node-oidc-provider (docs/benchmarks.md); BENCH_ARGS="--rounds 1"
 	scripts/install.sh --test
-	.venv/bin/python -m bench.sign_in
+	.venv/bin/python -m bench.compare $(BENCH_ARGS)

@@ -19,6 +19,7 @@ from engine.compiled import BranchKey, CompiledFlow
 from engine.loader import FlowSet
 from engine.model import TERMINALS
 from engine.selection import select_flow
+from observe.metrics import count_step
 from steps.base import BrowserFacts, Outcome, Page, Services, StepContext
 from steps.subflow import SubflowStep
 from store.records import AuthEvent, ClientRecord, FlowRunRecord, Frame
@@ -219,6 +220,7 @@ class FlowEngine:
                 taken = branch
                 break
         run.state = flow.advance(origin, outcome, truths)
+        count_step(run.flow, origin, outcome)
         run.message = taken.message if run.state in ("deny", "error") else None
         self._log(run, "outcome", flow=run.flow, step=origin, outcome=outcome, to=run.state,
                   conditions=seen)

@@ -14,6 +14,8 @@ from quart import Blueprint, Response, request, url_for
 
 from engine.assurance import ACR_VALUES_SUPPORTED
 from engine.runs import Seed
+from observe.audit import audit
+from observe.metrics import count_sign_in
 from oidc.authorization_response import authorization_response, error_response
 from oidc.authorize_request import (
     CHECKS,
@@ -179,13 +181,16 @@ async def _complete(
     except OAuth2Error as error:
         return await error_response(provider, stored.target, error)
     if run.state == "deny":
+        count_sign_in("denied")
         denied = AccessDeniedError(run.message and printable(run.message, 200))
         return await error_response(provider, auth_request.target, denied)
     if run.state == "error":
+        count_sign_in("error")
         raise ErrorPage(N_("Sign-in cannot continue"), run.message or N_("Please contact support."))
     if run.subject is None or not run.auth_events:
         # A flow reached `done` without any step proving who the user is: a flows.yaml mistake.
         log.error("flow %s reached done without authenticating anyone (run %s)", run.flow, run.id)
+        count_sign_in("error")
         raise ErrorPage(N_("Something went wrong"), N_("Please try again in a moment."), status=500)
     try:
         auth_request = await _with_consent(provider, client, auth_request, run)
@@ -195,6 +200,10 @@ async def _complete(
         return await _issue_code(provider, client, auth_request, session)
     cookie_value, new_session = await start_session(
         provider, run.subject, run.auth_events, run.session_sid
+    )
+    await audit(
+        provider.store, "sign_in", subject=run.subject, client_id=client.client_id,
+        amr=new_session.amr, acr=new_session.acr, flow=run.flow, sid=new_session.sid,
     )
     response = await _issue_code(provider, client, auth_request, new_session)
     set_session_cookie(provider, response, cookie_value)

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from werkzeug.datastructures import MultiDict
 
+from observe.audit import audit
 from oidc.errors import InvalidScopeError, OAuth2Error, UnauthorizedClientError, printable
 from oidc.provider import Provider
 from oidc.tokens import issue_access_token
@@ -62,9 +63,14 @@ async def client_credentials(
         expires_at=now + provider.access_token_lifetime,
     )
     await provider.store.grants.add(grant)
-    return {
+    body = {
         "access_token": await issue_access_token(provider, client, grant, grant.scope, now),
         "token_type": "Bearer",
         "expires_in": provider.access_token_lifetime,
         "scope": grant.scope,
     }
+    await audit(
+        provider.store, "token_issued", subject=grant.subject, client_id=client.client_id,
+        grant_type="client_credentials", scope=grant.scope, audience=grant.audience,
+    )
+    return body

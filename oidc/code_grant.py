@@ -9,6 +9,7 @@ from typing import Any
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from werkzeug.datastructures import MultiDict
 
+from observe.audit import audit
 from oidc.crypto import digest
 from oidc.errors import InvalidGrantError, InvalidRequestError
 from oidc.provider import Provider
@@ -28,7 +29,12 @@ async def redeem_code(
     if verifier is not None and not PKCE_VERIFIER.fullmatch(verifier):
         raise InvalidGrantError("code_verifier is malformed (RFC 7636 4.1)")
     grant, record = await use_code(provider, client, code, form.get("redirect_uri"), verifier)
-    return await token_response(provider, client, grant, nonce=record.nonce)
+    body = await token_response(provider, client, grant, nonce=record.nonce)
+    await audit(
+        provider.store, "token_issued", subject=grant.subject, client_id=client.client_id,
+        grant_type="authorization_code", scope=body["scope"], sid=grant.sid,
+    )
+    return body
 
 
 async def use_code(

@@ -6,6 +6,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from observe.audit import audit
 from oidc.crypto import digest
 from oidc.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
 from oidc.provider import Provider
@@ -40,4 +41,9 @@ async def refresh(
     grant = await store.grants.get(record.grant_id, now)
     if grant is None or grant.revoked:
         raise InvalidGrantError("the grant behind this refresh token has ended")
-    return await token_response(provider, client, grant, scope=scope)
+    body = await token_response(provider, client, grant, scope=scope)
+    await audit(
+        provider.store, "token_issued", subject=grant.subject, client_id=client.client_id,
+        grant_type="refresh_token", scope=body["scope"], sid=grant.sid,
+    )
+    return body

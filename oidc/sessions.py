@@ -7,11 +7,14 @@ import secrets
 from quart import Response, request
 
 from engine.assurance import assess
+from observe.audit import audit
 from oidc.backchannel_logout import notify_logout
 from oidc.cookies import SESSION, clear_cookie, session_cookie_digest
 from oidc.crypto import digest
 from oidc.provider import Provider
 from store.records import AuthEvent, SessionRecord
+
+MAX_USER_AGENT = 512
 
 
 async def current_session(provider: Provider) -> SessionRecord | None:
@@ -40,6 +43,8 @@ async def start_session(
         events=events,
         created_at=now,
         expires_at=now + provider.session_lifetime,
+        user_agent=request.headers.get("User-Agent", "")[:MAX_USER_AGENT] or None,
+        address=request.remote_addr,
     )
     await provider.store.sessions.add(session)
     return value, session
@@ -48,9 +53,16 @@ async def start_session(
 async def end_session(
     provider: Provider, session: SessionRecord | None, response: Response
 ) -> None:
-    """End the session server-side, and the tokens issued in it that were not for offline use."""
+    """End the session server-side, and clear this browser's cookie."""
     if session is not None:
-        await provider.store.sessions.delete(session.id)
-        await notify_logout(provider, session)
-        await provider.store.grants.revoke_online(session.sid)
+        await end_server_side(provider, session)
+        await audit(provider.store, "logout", subject=session.subject, sid=session.sid)
     clear_cookie(provider, response, SESSION)
+
+
+async def end_server_side(provider: Provider, session: SessionRecord) -> None:
+    """End a session server-side (its browser's cookie then finds nothing), and the tokens issued
+    in it that were not for offline use; clients with back-channel logout are told."""
+    await provider.store.sessions.delete(session.id)
+    await notify_logout(provider, session)
+    await provider.store.grants.revoke_online(session.sid)

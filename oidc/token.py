@@ -8,6 +8,7 @@ from typing import Any
 from quart import Blueprint, Response, jsonify, request
 from werkzeug.datastructures import MultiDict
 
+from observe.metrics import count_token
 from oidc.client_auth import authenticate_client
 from oidc.client_credentials_grant import client_credentials
 from oidc.code_grant import redeem_code
@@ -50,6 +51,7 @@ async def token() -> Response:
         body = await GRANT_HANDLERS[grant_type](provider, client, form)
     except OAuth2Error as error:
         return oauth_error_response(error)
+    count_token(grant_type)
     response = jsonify(body)
     response.headers.update(NO_STORE)
     return response

@@ -11,6 +11,11 @@ from quart import Quart
 from engine.loader import load_flows
 from engine.runs import FlowEngine
 from mail.mailer import LogMailer, Mailer, SmtpMailer
+from observe import health
+from observe.audit import configure_audit
+from observe.logs import configure_logging
+from observe.metrics import metrics_blueprint
+from observe.request_hooks import begin_request, end_request
 from oidc import (
     authorize,
     discovery,
@@ -85,7 +90,11 @@ def create_app(settings: Settings) -> Quart:
         static_folder=str(UI_DIR / "static"),
         template_folder=str(UI_DIR / "templates"),
     )
-    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        BODY_TIMEOUT=settings.request_timeout,
+        RESPONSE_TIMEOUT=settings.request_timeout,
+    )
     install_translations(app.jinja_env)
     # Fail before serving if flows.yaml is invalid: every problem is listed with file:line:column.
     flows = load_flows(settings.path(settings.flows_file))
@@ -97,6 +106,7 @@ def create_app(settings: Settings) -> Quart:
                 f"client {client.client_id}: flow {client.flow!r} is not in flows.yaml"
             )
     passwords = PasswordHashing(threads=settings.password_hash_threads)
+    configure_audit(settings.audit_retention)
     if settings.outbound_allow_private_addresses:
         log.warning("outbound_allow_private_addresses is on: SSRF protection is weakened")
 
@@ -147,7 +157,10 @@ def create_app(settings: Settings) -> Quart:
             await provider.store.close()
         passwords.close()
 
+    app.before_request(begin_request)
     for blueprint in (
+        health.blueprint,
+        metrics_blueprint(settings.metrics_token),
         revocation.blueprint,
         logout.blueprint,
         introspection.blueprint,
@@ -168,15 +181,12 @@ def create_app(settings: Settings) -> Quart:
         )
     register_error_pages(app)
     app.after_request(add_security_headers)
+    app.after_request(end_request)
     return app
-
-
-def configure_logging() -> None:
-    logging.basicConfig(format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("gatehouse").setLevel(logging.INFO)
 
 
 def app_from_environment() -> Quart:
     """The app of one worker process: settings from `GATEHOUSE_CONFIG` and the environment."""
-    configure_logging()
-    return create_app(load_settings())
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    return create_app(settings)

@@ -7,6 +7,7 @@ import getpass
 import os
 import secrets
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,6 +17,8 @@ import click
 
 from engine.diagram import UnknownFlow, render_dot, render_mermaid
 from engine.loader import FlowsError, load_flows
+from observe.logs import configure_logging
+from observe.metrics import MULTIPROC_ENV
 from oidc.keys import SUPPORTED_ALGS, KeyRing, rotate
 from server.settings import Settings, SettingsError, load_settings, settings_doc
 from steps.password_hashing import PasswordHashing
@@ -70,10 +73,11 @@ def serve(config: str | None, host: str | None, port: int | None, workers: int) 
     """Run the server (uvicorn with uvloop and httptools)."""
     import uvicorn
 
-    from server.app import APP_FACTORY, configure_logging, create_app
+    from server.app import APP_FACTORY, create_app
+    from server.http_protocol import LIMIT_ENV, BoundedHttpToolsProtocol
 
     settings = _settings(config)
-    configure_logging()
+    configure_logging(settings.log_format)
     if workers > 1 and is_process_local(settings.store):
         raise click.ClickException("--workers needs a shared store, not sqlite://:memory:")
     try:
@@ -87,18 +91,29 @@ def serve(config: str | None, host: str | None, port: int | None, workers: int) 
                + (f" ({workers} workers)" if workers > 1 else ""))
     if settings.demo:
         click.echo(f"Demo relying party: {settings.issuer}/demo")
+    os.environ[LIMIT_ENV] = str(settings.max_header_bytes)  # read by every worker's protocol
     options: dict[str, Any] = {
-        "host": host, "port": port, "loop": "uvloop", "http": "httptools", "log_level": "warning",
+        "host": host, "port": port, "loop": "uvloop", "http": BoundedHttpToolsProtocol,
+        "log_level": "warning",
+        "log_config": None,  # uvicorn's own lines go through Gatehouse's handler (text or JSON)
         # X-Forwarded-For only from the configured balancers; never from anyone else.
         "proxy_headers": bool(settings.trusted_proxies),
         "forwarded_allow_ips": ",".join(settings.trusted_proxies) or None,
+        "timeout_keep_alive": settings.keep_alive_timeout,
+        "limit_concurrency": settings.max_concurrency,
     }
     if workers == 1:
         uvicorn.run(app, **options)
         return
     if config:  # each worker process reads the same settings
         os.environ["GATEHOUSE_CONFIG"] = str(Path(config).resolve())
-    uvicorn.run(APP_FACTORY, factory=True, workers=workers, **options)
+    if os.environ.get(MULTIPROC_ENV):
+        uvicorn.run(APP_FACTORY, factory=True, workers=workers, **options)
+        return
+    # Workers count into files of a private folder, so that a scrape of any adds up all.
+    with tempfile.TemporaryDirectory(prefix="gatehouse-metrics-") as folder:
+        os.environ[MULTIPROC_ENV] = folder
+        uvicorn.run(APP_FACTORY, factory=True, workers=workers, **options)
 
 
 @main.group()
@@ -328,6 +343,22 @@ def import_cmd(config: str | None, file: TextIO, dry_run: bool) -> None:
         raise click.ClickException(f"{len(report.problems)} lines not imported")
 
 
+@main.command("audit")
+@config_option
+@click.argument("user")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+def audit_cmd(config: str | None, user: str, limit: int) -> None:
+    """USER's audit events (by username, email or sub), newest first, one JSON object a line."""
+
+    async def work(store: Store) -> list[str]:
+        found = await store.users.find_by_login(user)
+        events = await store.audit.for_subject(found.id if found else user, time.time(), limit)
+        return [event.model_dump_json(exclude={"expires_at"}) for event in events]
+
+    for line in _with_store(_settings(config), work):
+        click.echo(line)
+
+
 @main.command("config")
 @click.option("--doc", is_flag=True, help="Print every setting with its default.")
 @config_option
@@ -337,9 +368,9 @@ def config_cmd(doc: bool, config: str | None) -> None:
         click.echo(settings_doc())
         return
     settings = _settings(config)
-    click.echo(
-        settings.model_dump_json(indent=2, exclude={"clients": {"__all__": {"client_secret"}}})
-    )
+    click.echo(settings.model_dump_json(
+        indent=2, exclude={"metrics_token": True, "clients": {"__all__": {"client_secret"}}}
+    ))
 
 
 if __name__ == "__main__":

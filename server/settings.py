@@ -189,11 +189,51 @@ class Settings(BaseModel):
         " only from them is X-Forwarded-For believed, so that throttling counts the person's"
         " address rather than the balancer's. Empty: the connection's own address is used.",
     )
+    max_request_bytes: int = Field(
+        64 * 1024, ge=1024, le=16 * 1024 * 1024,
+        description="The largest request body accepted; a larger one is answered 413 before it is"
+        " read. Forms and token requests are small: the default leaves room for a large request"
+        " object or client assertion.",
+    )
+    max_header_bytes: int = Field(
+        32 * 1024, ge=4096, le=1024 * 1024,
+        description="The largest request head (request line and headers); a larger one is"
+        " answered 431 and its connection closed.",
+    )
+    request_timeout: float = Field(
+        30, gt=0, le=600,
+        description="Seconds a request may take to send its body, and the server to answer it;"
+        " a slower body is cut off (408), a slower answer ends as 503.",
+    )
+    keep_alive_timeout: float = Field(
+        5, gt=0, le=300, description="Seconds an idle keep-alive connection stays open."
+    )
+    max_concurrency: int = Field(
+        1000, ge=1,
+        description="Connections and requests one worker process serves at once; beyond it, new"
+        " ones are answered 503 at once instead of queueing without bound.",
+    )
     key_refresh_interval: float = Field(
         60, gt=0, description="Seconds between re-reads of the signing keys from the store."
     )
     flows_reload_interval: float = Field(
         2, ge=0, description="Seconds between checks of flows_file for changes (0: only on SIGHUP)."
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="text, or json: one JSON object per line, each with the `request_id` that"
+        " the response's X-Request-Id header carries (see docs/operations.md).",
+    )
+    metrics_token: str | None = Field(
+        None, min_length=16,
+        description="At least 16 characters; when set, GET /metrics answers only"
+        " `Authorization: Bearer <token>`. Unset: anyone who reaches the server may read the"
+        " metrics (keep /metrics off the internet at the load balancer then).",
+    )
+    audit_retention: int = Field(
+        90 * 24 * 3600, ge=60,
+        description="Seconds the store keeps each audit event (sign-ins, failures, MFA changes,"
+        " tokens, logouts) before purging it: 90 days by default.",
     )
     smtp_host: str | None = Field(
         None, description="SMTP server for email codes; unset: codes are written to the log."
@@ -268,7 +308,7 @@ class Settings(BaseModel):
 
 ENV_OVERRIDES = (
     "issuer", "store", "flows_file", "host", "port", "demo", "smtp_host", "smtp_port",
-    "smtp_username", "smtp_password", "mail_from",
+    "smtp_username", "smtp_password", "mail_from", "log_format", "metrics_token",
 )
 
 

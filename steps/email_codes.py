@@ -8,6 +8,7 @@ account and per client address, across runs (steps/throttling.py).
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 import math
@@ -92,16 +93,18 @@ class Checked:
     wait: float = 0
 
 
-async def check(ctx: StepContext, typed: str, max_attempts: int, account: str) -> Checked:
+async def check(
+    ctx: StepContext, typed: str, max_attempts: int, account: str, subject: str | None = None
+) -> Checked:
     """Compare `typed` with the pending code, unless wrong codes for `account` (or from this
-    client address) are throttled (steps/throttling.py)."""
+    client address) are throttled (steps/throttling.py); `subject` as for `Throttle.of`."""
     found = [Check.WRONG]
 
     async def right() -> bool:
         found[0] = await _compare(ctx, typed, max_attempts)
         return found[0] is Check.OK
 
-    guess = await Throttle.of(ctx, "email_code", account).guess(ctx.now, right)
+    guess = await Throttle.of(ctx, "email_code", account, subject).guess(ctx.now, right)
     return Checked(Check.THROTTLED, guess.wait) if guess.wait else Checked(found[0])
 
 
@@ -146,6 +149,17 @@ async def send(ctx: StepContext, mail: Mail) -> bool:
         log.warning("step %s could not send a code: %s", ctx.step_name, exc)
         return False
     return True
+
+
+def send_in_background(ctx: StepContext, mail: Mail) -> None:
+    """Send `mail` after the answer has gone, for a page that must take as long whether or not
+    there is anything to send (a failure is logged)."""
+    task = asyncio.get_running_loop().create_task(send(ctx, mail))
+    _sending.add(task)  # the loop keeps only weak references to tasks
+    task.add_done_callback(_sending.discard)
+
+
+_sending: set[asyncio.Task[bool]] = set()
 
 
 def mask_email(address: str) -> str:

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from observe.audit import audit
 from steps import webauthn
 from steps.base import Outcome, Page, Step, StepContext
 from ui.messages import N_
@@ -65,4 +66,8 @@ class PasskeySetupStep(Step):
         )
         if isinstance(result, str):
             return await self._page(ctx, name, result)
+        await audit(
+            ctx.store, "mfa_changed", subject=user.id, client_id=ctx.client.client_id,
+            change="added", method=result.kind, credential_id=result.id, name=result.name,
+        )
         return Outcome("success")

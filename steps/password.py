@@ -48,7 +48,8 @@ class PasswordStep(Step):
             page.errors["password"] = N_("Enter your password.")
             return page
         user = await ctx.store.users.find_by_login(login) if login else None
-        throttle = Throttle.of(ctx, "password", user.id if user else f"login:{login.lower()}")
+        throttle = Throttle.of(ctx, "password", user.id if user else f"login:{login.lower()}",
+                               subject=user.id if user else None)
         candidate = password[:MAX_PASSWORD_LENGTH]
         guess = await throttle.guess(
             ctx.now, lambda: ctx.passwords.verify(user.password_hash if user else None, candidate)

@@ -53,7 +53,8 @@ class RecoveryCodeStep(Step):
         async def right() -> bool:
             return user is not None and await recovery_codes.use_code(ctx.store, user.id, typed)
 
-        guess = await Throttle.of(ctx, "recovery_code", account).guess(ctx.now, right)
+        throttle = Throttle.of(ctx, "recovery_code", account, subject=user.id if user else None)
+        guess = await throttle.guess(ctx.now, right)
         if guess.wait:
             return throttled(Page(self.template), "code", guess.wait)
         if not guess.right or user is None:

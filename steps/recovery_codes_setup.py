@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from observe.audit import audit
 from steps import recovery_codes
 from steps.base import Outcome, Page, Step, StepContext
 from steps.sealing import SealError
@@ -73,6 +74,10 @@ class RecoveryCodesSetupStep(Step):
             # yet, so nobody else can load it.
             await ctx.checkpoint()
         await recovery_codes.store_codes(ctx.store, user_id, codes, ctx.now)
+        await audit(
+            ctx.store, "mfa_changed", subject=user_id, client_id=ctx.client.client_id,
+            change="issued", method=recovery_codes.KIND, count=len(codes),
+        )
         return codes
 
     async def render(self, ctx: StepContext) -> Page | Outcome:

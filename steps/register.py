@@ -2,6 +2,11 @@
 
 `username` and `email` fill the user record; any other field is stored as a claim of that name
 (use OIDC standard claim names: `name`, `given_name`, `phone_number`, `birthdate`...).
+
+With an `email` field (and `verify_email` on), the account is created only once a code mailed to
+the address is typed back. An address that has an account already gets a mail saying so instead
+of a code, and the page is the same "check your email" page either way, so sign-up never tells
+whether an address is registered. (A taken username is still said: a username is a public name.)
 """
 
 from __future__ import annotations
@@ -16,12 +21,27 @@ from typing import Any, Literal
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mail.mailer import Mail
+from steps import email_codes
 from steps.base import Outcome, Page, Step, StepContext
 from steps.password_policy import PasswordPolicy, password_problem
+from steps.throttling import throttled
 from store.errors import DuplicateError
 from store.records import UserRecord
 from ui.messages import N_
 
+CODE_PAGE = "flow/register_code.html"
+SUBJECT = "Your Gatehouse sign-up code"
+PURPOSE = "Use this code to create your account."
+TAKEN_SUBJECT = "You already have a Gatehouse account"
+TAKEN_TEXT = (
+    "Someone, probably you, tried to create an account with this email address, but it has an "
+    "account already.\n\nSign in instead; if you forgot your password, choose \"Forgot your "
+    "password?\" on the sign-in page.\n\nIf this was not you, ignore this email.\n"
+)
+INVALID_CODE = N_("That code is not valid or has expired.")
+TAKEN_USERNAME = N_("That username is taken.")
+TAKEN_EMAIL = N_("An account with that email already exists.")
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Claims the server sets itself, and the names of the page's other inputs.
@@ -93,9 +113,15 @@ def default_fields() -> list[FieldSpec]:
     ]
 
 
-class RegisterOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RegisterOptions(email_codes.CodeOptions):
+    """Options of `register`."""
 
+    verify_email: bool = Field(
+        default=True,
+        description="With an `email` field: create the account only after a code mailed to the "
+        "address is typed back (the page never tells whether the address has an account). Off: "
+        "create it at once, and say so when the address is taken.",
+    )
     fields: list[FieldSpec] = Field(
         default_factory=default_fields, min_length=1, max_length=20,
         description="The inputs, in page order; `username` is required.",
@@ -170,9 +196,17 @@ class RegisterStep(Step):
         limits = {"min_length": policy.min_length, "max_length": policy.max_length}
         return Page(self.template, {"fields": fields, **limits}, errors or {})
 
+    def _code_page(
+        self, ctx: StepContext, errors: dict[str, str] | None = None, resent: bool = False
+    ) -> Page:
+        to = email_codes.mask_email(str(ctx.scratch.get("found", {}).get("email", "")))
+        return Page(CODE_PAGE, {"to": to, "resent": resent}, errors or {})
+
     async def render(self, ctx: StepContext) -> Page | Outcome:
         if ctx.run.subject is not None:
             return Outcome("success")  # someone is signed in already
+        if ctx.scratch.get("stage") == "code":
+            return self._code_page(ctx)
         hint = ctx.request.get("login_hint")
         typed: dict[str, Any] = {}
         if isinstance(hint, str) and "@" in hint:
@@ -181,6 +215,8 @@ class RegisterStep(Step):
         return self._page(typed)
 
     async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:
+        if ctx.scratch.get("stage") == "code":
+            return await self._confirm(ctx, form)
         typed: dict[str, Any] = {}  # as shown again
         found: dict[str, Any] = {}  # as stored
         errors: dict[str, str] = {}
@@ -200,26 +236,88 @@ class RegisterStep(Step):
             errors["password"] = problem
         if password and form.get("password_confirm", "") != password:
             errors["password_confirm"] = N_("The passwords do not match.")
+        if "username" in found and await ctx.store.users.find_by_login(found["username"]):
+            errors["username"] = TAKEN_USERNAME
         if errors:
             return self._page(typed, errors)
+        password_hash = await ctx.passwords.hash(password)
+        if found.get("email") and self.settings.verify_email:
+            ctx.scratch.update(found=found, password_hash=password_hash)
+            if not await self._send_code(ctx):
+                return self._page(typed, {"page": email_codes.MAIL_FAILED})
+            ctx.scratch["stage"] = "code"
+            return self._code_page(ctx)
+        created = await self._create(ctx, found, password_hash, verified=False)
+        return created or self._page(typed, await self._taken(ctx, found))
+
+    async def _send_code(self, ctx: StepContext) -> bool:
+        """A new code, mailed to a free address; a taken one is told it has an account instead
+        (the same work either way: a lookup, a code, a mail)."""
+        email = ctx.scratch["found"]["email"]
+        taken = await ctx.store.users.find_by_login(email) is not None
+        code = email_codes.issue(ctx.scratch, ctx.now, self.settings.code_lifetime)
+        if taken:  # its code is never sent, so checking a guess costs the same as for a real one
+            mail = Mail(to=email, subject=TAKEN_SUBJECT, text=TAKEN_TEXT)
+        else:
+            mail = email_codes.code_mail(
+                email, SUBJECT, PURPOSE, code, self.settings.code_lifetime
+            )
+        if await email_codes.send(ctx, mail):
+            return True
+        ctx.scratch.pop("sent_at", None)  # nothing went out: trying again at once is fine
+        return False
+
+    async def _confirm(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:
+        """The code page posted: a new code, other details, or the code that creates the account."""
+        if form.get("restart"):
+            earlier = ctx.scratch.get("found", {})
+            ctx.scratch.clear()
+            return self._page({k: v for k, v in earlier.items() if isinstance(v, str)})
+        if form.get("resend"):
+            if not email_codes.may_resend(ctx.scratch, ctx.now, self.settings.resend_interval):
+                return self._code_page(ctx, {"page": email_codes.RESEND_TOO_SOON})
+            if not await self._send_code(ctx):
+                return self._code_page(ctx, {"page": email_codes.MAIL_FAILED})
+            return self._code_page(ctx, resent=True)
+        typed = form.get("code", "")
+        if not typed.strip():
+            return self._code_page(ctx, {"code": email_codes.ENTER_CODE})
+        found: dict[str, Any] = ctx.scratch["found"]
+        account = "email:" + str(found["email"]).casefold()
+        checked = await email_codes.check(ctx, typed, self.settings.max_attempts, account)
+        if checked.result is email_codes.Check.THROTTLED:
+            return throttled(self._code_page(ctx), "code", checked.wait)
+        if checked.result is not email_codes.Check.OK:
+            return self._code_page(ctx, {"code": INVALID_CODE})
+        password_hash = str(ctx.scratch["password_hash"])
+        ctx.scratch.clear()
+        created = await self._create(ctx, found, password_hash, verified=True)
+        # Taken meanwhile (the address proved it is theirs, so saying so reveals nothing new).
+        return created or self._page(found, await self._taken(ctx, found))
+
+    async def _create(
+        self, ctx: StepContext, found: dict[str, Any], password_hash: str, verified: bool
+    ) -> Outcome | None:
+        """The account, signed in; None when its username or email was taken meanwhile."""
         username, email = found["username"], found.get("email")
         claims = {k: v for k, v in found.items() if k not in ("username", "email")}
         user = UserRecord(
             id=secrets.token_urlsafe(16), username=username, email=email,
-            email_verified=False, password_hash=await ctx.passwords.hash(password),
-            claims=claims, created_at=ctx.now,
+            email_verified=verified, password_hash=password_hash, claims=claims,
+            created_at=ctx.now,
         )
         try:
             await ctx.store.users.add(user)
         except DuplicateError:
-            if await ctx.store.users.find_by_login(username):
-                errors["username"] = N_("That username is taken.")
-            elif email and await ctx.store.users.find_by_login(email):
-                errors["email"] = N_("An account with that email already exists.")
-            else:
-                raise
-            return self._page(typed, errors)
+            return None
         ctx.identify(user)
         ctx.flow_data()["login"] = username
         ctx.record_authentication("pwd", "knowledge")  # they have just chosen the password
         return Outcome("success")
+
+    @staticmethod
+    async def _taken(ctx: StepContext, found: dict[str, Any]) -> dict[str, str]:
+        """The error for an account that could not be added: its username or its email is taken."""
+        if await ctx.store.users.find_by_login(found["username"]):
+            return {"username": TAKEN_USERNAME}
+        return {"email": TAKEN_EMAIL}

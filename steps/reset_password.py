@@ -74,7 +74,7 @@ class ResetPasswordStep(Step):
         if form.get("resend"):
             if not email_codes.may_resend(ctx.scratch, ctx.now, self.settings.resend_interval):
                 return self._code_page(ctx, {"page": email_codes.RESEND_TOO_SOON})
-            await self._send_code(ctx, await self._account(ctx))
+            self._send_code(ctx, await self._account(ctx))
             return self._code_page(ctx, resent=True)
         return await self._reset(ctx, form)
 
@@ -92,17 +92,17 @@ class ResetPasswordStep(Step):
         found = await ctx.store.users.find_by_login(email)
         user = found if found and (found.email or "").casefold() == email.casefold() else None
         ctx.scratch.update(stage="code", email=email, user=user.id if user else None)
-        await self._send_code(ctx, user)
+        self._send_code(ctx, user)
         return self._code_page(ctx)
 
-    async def _send_code(self, ctx: StepContext, user: UserRecord | None) -> None:
+    def _send_code(self, ctx: StepContext, user: UserRecord | None) -> None:
         """A new code; mailed only when there is an account (a failure is logged, not shown)."""
         code = email_codes.issue(ctx.scratch, ctx.now, self.settings.code_lifetime)
         if user is not None and user.email:
             mail = email_codes.code_mail(
                 user.email, SUBJECT, PURPOSE, code, self.settings.code_lifetime
             )
-            await email_codes.send(ctx, mail)
+            email_codes.send_in_background(ctx, mail)  # no slower than for an unknown address
 
     async def _account(self, ctx: StepContext) -> UserRecord | None:
         """The account the pending code is for, if it still has the address the code went to."""

@@ -7,20 +7,22 @@ address's. Nothing locks anyone out for good: a block always ends, and a key is 
 `QUIET` seconds without a failure (once any block has ended), so a shared address needs many
 failures close together to be blocked. An unknown login is counted under the login itself,
 exactly as an account would be, so a throttled page does not tell whether the account exists.
+Each wrong guess is an audit event (`sign_in_failed`), and so is each lockout (`throttled`); a
+guess refused while blocked is counted in the metrics.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from observe.audit import audit
+from observe.metrics import count_throttled
 from steps.base import Page, StepContext
 from store import DuplicateError, StaleVersionError, Store
 from store.records import ThrottleRecord
 from ui.messages import N_
 
-log = logging.getLogger("gatehouse.throttling")
 THROTTLED = N_("Too many attempts. Try again in %(wait)s.")
 FIRST_LOCKOUT = 60.0
 MAX_LOCKOUT = 15 * 60.0
@@ -55,14 +57,18 @@ class Throttle:
     """The keys of one kind of guess (`password`, `totp`...) for an account and an address."""
 
     @classmethod
-    def of(cls, ctx: StepContext, kind: str, account: str | None) -> Throttle:
-        """`account` None: a step that counts per account itself throttles only the address."""
-        return cls(ctx.store, kind, account, ctx.browser.client_address)
+    def of(
+        cls, ctx: StepContext, kind: str, account: str | None, subject: str | None = None
+    ) -> Throttle:
+        """`account` None: a step that counts per account itself throttles only the address.
+        `subject`: the user the guess is for, when the page may say there is one (audit)."""
+        return cls(ctx.store, kind, account, ctx.browser.client_address, subject)
 
     def __init__(
-        self, store: Store, kind: str, account: str | None, address: str | None
+        self, store: Store, kind: str, account: str | None, address: str | None,
+        subject: str | None = None,
     ) -> None:
-        self.store = store
+        self.store, self.kind, self.subject, self.address = store, kind, subject, address
         self.keys: list[tuple[str, Limit]] = []
         if account is not None:
             self.keys.append((f"{kind}:{ACCOUNT.scope}:{account}", ACCOUNT))
@@ -73,14 +79,19 @@ class Throttle:
         """Run `check` unless a key is blocked; count a wrong answer, clear the account's count
         after a right one (a write only when there was something to clear)."""
         records = [await self.store.throttles.get(key, now) for key, _ in self.keys]
-        blocked_until = max((r.blocked_until for r in records if r is not None), default=0.0)
-        if blocked_until > now:
-            return Guess(False, blocked_until - now)
+        blocking = [(limit, r) for (_, limit), r in zip(self.keys, records, strict=True)
+                    if r is not None and r.blocked_until > now]
+        if blocking:
+            for limit, _ in blocking:
+                count_throttled(self.kind, limit.scope)
+            return Guess(False, max(r.blocked_until for _, r in blocking) - now)
         if await check():
             for (key, limit), record in zip(self.keys, records, strict=True):
                 if limit is ACCOUNT and record is not None:
                     await self.store.throttles.delete(key)
             return Guess(True)
+        await audit(self.store, "sign_in_failed", subject=self.subject, address=self.address,
+                    guess=self.kind)
         return Guess(False, max(await self.failed(now) - now, 0))
 
     async def failed(self, now: float) -> float:
@@ -97,12 +108,11 @@ class Throttle:
             if record is None:
                 record = ThrottleRecord(id=key, expires_at=now + QUIET)
             record.failures += 1
-            if record.failures >= limit.max_failures:
+            locking = record.failures >= limit.max_failures
+            if locking:
                 record.lockouts += 1
                 record.failures = 0
                 record.blocked_until = now + lockout_seconds(record.lockouts)
-                log.warning("throttled %s until %.0f (lockout %d)", key, record.blocked_until,
-                            record.lockouts)
             record.expires_at = max(now, record.blocked_until) + QUIET
             try:
                 await (
@@ -111,6 +121,12 @@ class Throttle:
                 )
             except (DuplicateError, StaleVersionError):
                 continue  # another request counted first: count on top of it
+            if locking:
+                await audit(
+                    self.store, "throttled", subject=self.subject if limit is ACCOUNT else None,
+                    address=self.address, guess=self.kind, scope=limit.scope, lockout=record.lockouts,
+                    seconds=lockout_seconds(record.lockouts),
+                )
             return record.blocked_until
         return now + lockout_seconds(1)  # under a storm of guesses, treat it as blocked
 

@@ -146,7 +146,7 @@ class TotpStep(Step):
             return True
 
         # The credential counts tries per account (and serialises them); this adds the address.
-        guess = await Throttle.of(ctx, KIND, None).guess(ctx.now, right)
+        guess = await Throttle.of(ctx, KIND, None, subject=user.id).guess(ctx.now, right)
         wait = max(guess.wait, _blocked_for(data, ctx.now))
         if wait:
             return throttled(self._page(), "code", wait)

@@ -16,6 +16,7 @@ import pyotp
 import segno
 from pydantic import BaseModel, ConfigDict, Field
 
+from observe.audit import audit
 from steps.base import Outcome, Page, Step, StepContext
 from steps.sealing import SealError
 from steps.totp import (
@@ -107,10 +108,15 @@ class TotpSetupStep(Step):
             return self._page(user, secret, {"code": WRONG_CODE})
         data = {"secret": ctx.scratch["secret"], "digits": self.settings.digits,
                 "last_step": step, "failures": 0}
-        await ctx.store.credentials.add(CredentialRecord(
+        credential = CredentialRecord(
             id=secrets.token_urlsafe(16), user_id=user.id, kind=KIND, name=CREDENTIAL_NAME,
             data=data, created_at=ctx.now, last_used_at=ctx.now,
-        ))
+        )
+        await ctx.store.credentials.add(credential)
+        await audit(
+            ctx.store, "mfa_changed", subject=user.id, client_id=ctx.client.client_id,
+            change="added", method=KIND, credential_id=credential.id, name=credential.name,
+        )
         ctx.scratch.pop("secret", None)
         ctx.record_authentication("otp", "possession")
         return Outcome("success")

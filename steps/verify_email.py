@@ -86,7 +86,9 @@ class VerifyEmailStep(Step):
             return self._page(ctx.scratch, errors={"code": email_codes.ENTER_CODE})
         if ctx.scratch.get("to") != user.email:  # the address changed since the code went out
             email_codes.burn(ctx.scratch)
-        checked = await email_codes.check(ctx, typed, self.settings.max_attempts, user.id)
+        checked = await email_codes.check(
+            ctx, typed, self.settings.max_attempts, user.id, subject=user.id
+        )
         result = checked.result
         if result is email_codes.Check.THROTTLED:
             return throttled(self._page(ctx.scratch), "code", checked.wait)

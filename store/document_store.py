@@ -13,6 +13,7 @@ from store.documents import D, Documents
 from store.errors import StaleVersionError
 from store.records import (
     AccessTokenRecord,
+    AuditRecord,
     ClientRecord,
     CodeRecord,
     ConsentRecord,
@@ -29,6 +30,7 @@ from store.records import (
 )
 from store.repositories import (
     AccessTokenRepository,
+    AuditRepository,
     ClientRepository,
     CodeRepository,
     ConsentRepository,
@@ -129,6 +131,11 @@ class Sessions(Expiring[SessionRecord]):
     async def delete(self, session_id: str) -> None:
         await self.docs.delete(session_id)
 
+    async def for_subject(self, subject: str, now: float) -> list[SessionRecord]:
+        """The user's live sessions, oldest first."""
+        found = [s for s in await self.docs.find_all("subject", subject) if s.expires_at > now]
+        return sorted(found, key=lambda s: s.created_at)
+
 
 class Runs(Expiring[FlowRunRecord]):
     async def save(self, run: FlowRunRecord) -> None:
@@ -217,6 +224,19 @@ class Secrets:
         return stored.value
 
 
+class Audit:
+    """Security events, each added once and kept until its retention ends."""
+
+    def __init__(self, docs: Documents[AuditRecord]) -> None:
+        self.docs = docs
+
+    async def add(self, record: AuditRecord) -> None:
+        await self.docs.insert(record)
+
+    async def for_subject(self, subject: str, now: float, limit: int = 100) -> list[AuditRecord]:
+        return await self.docs.find_newest("subject", subject, "at", limit, now)
+
+
 class DocumentStore(ABC):
     """A `Store` over one backend's collections. `collections` names them all (export, import,
     purge)."""
@@ -234,7 +254,9 @@ class DocumentStore(ABC):
         )
         self.consents: ConsentRepository = Consents(self._add("consents", ConsentRecord))
         self.runs: FlowRunRepository = Runs(self._add("flow_runs", FlowRunRecord))
-        self.sessions: SessionRepository = Sessions(self._add("sessions", SessionRecord))
+        self.sessions: SessionRepository = Sessions(
+            self._add("sessions", SessionRecord, indexed=("subject",))
+        )
         self.grants: GrantRepository = Grants(self._add("grants", GrantRecord, indexed=("sid",)))
         self.codes: CodeRepository = SingleUse(self._add("codes", CodeRecord))
         self.access_tokens: AccessTokenRepository = Expiring(
@@ -247,6 +269,9 @@ class DocumentStore(ABC):
         self.secrets: SecretRepository = Secrets(self._add("secrets", SecretRecord))
         self.replay: ReplayCache = Replay(self._add("replay_cache", SeenRecord))
         self.throttles: ThrottleRepository = Throttles(self._add("throttles", ThrottleRecord))
+        self.audit: AuditRepository = Audit(
+            self._add("audit_events", AuditRecord, ordered=(("subject", "at"),))
+        )
 
     def _add(
         self,
@@ -255,8 +280,9 @@ class DocumentStore(ABC):
         id_field: str = "id",
         unique: tuple[str, ...] = (),
         indexed: tuple[str, ...] = (),
+        ordered: tuple[tuple[str, str], ...] = (),
     ) -> Documents[D]:
-        docs = self.collection(name, model, id_field, unique, indexed)
+        docs = self.collection(name, model, id_field, unique, indexed, ordered)
         self.collections[name] = docs
         return docs
 
@@ -268,13 +294,19 @@ class DocumentStore(ABC):
         id_field: str,
         unique: tuple[str, ...],
         indexed: tuple[str, ...],
+        ordered: tuple[tuple[str, str], ...],
     ) -> Documents[D]:
-        """This backend's collection of `model` documents."""
+        """This backend's collection of `model` documents; `ordered` lists (field, order) pairs
+        to index for `find_newest`."""
 
     async def purge_expired(self, now: float) -> None:
         """Drop expired documents (reads already ignore them; this only frees space)."""
         for docs in self.collections.values():
             await docs.purge_expired(now)
+
+    @abstractmethod
+    async def ping(self) -> None:
+        """Return once the store answers; `StoreUnavailableError` when it cannot be reached."""
 
     @abstractmethod
     async def close(self) -> None: ...

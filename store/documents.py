@@ -1,8 +1,9 @@
 """The small document interface each backend implements; every repository is built on it.
 
 A backend keeps documents of one pydantic type per collection, keyed by an id field, with
-optional unique lookup fields (compared case-insensitively), indexed fields, a `version` for
-optimistic updates and an `expires_at` (Unix seconds) after which a document is never returned.
+optional unique lookup fields (compared case-insensitively), indexed fields, ordered indexes (a
+field's documents by another field, highest first), a `version` for optimistic updates and an
+`expires_at` (Unix seconds) after which a document is never returned.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ class Documents(Protocol[D]):
 
     async def find_all(self, field: str, value: str) -> list[D]:
         """Documents whose (indexed) `field` equals `value`."""
+
+    async def find_newest(
+        self, field: str, value: str, order: str, limit: int, now: float | None = None
+    ) -> list[D]:
+        """Up to `limit` documents whose `field` equals `value`, highest `order` first, through
+        the ordered index `(field, order)`; with `now`, expired ones are left out."""
 
     async def all(self) -> list[D]: ...
 

@@ -162,6 +162,8 @@ class SessionRecord(BaseModel):
     events: list[AuthEvent] = Field(default_factory=list)
     created_at: float
     expires_at: float
+    user_agent: str | None = None  # shown on the account page's list of sessions
+    address: str | None = None
 
 
 class GrantRecord(BaseModel):
@@ -264,3 +266,18 @@ class SigningKeyRecord(BaseModel):
     created_at: float
     activates_at: float = 0
     retires_at: float | None = None
+
+
+class AuditRecord(BaseModel):
+    """One security event (a sign-in, a failure, an MFA change, a token, a logout): who, from
+    where, in which request; kept until `expires_at` (the `audit_retention` setting)."""
+
+    id: str
+    at: float
+    kind: str
+    subject: str | None = None
+    client_id: str | None = None
+    address: str | None = None
+    request_id: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+    expires_at: float

@@ -12,6 +12,7 @@ from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 from store.documents import Documents
 from store.records import (
     AccessTokenRecord,
+    AuditRecord,
     ClientRecord,
     CodeRecord,
     ConsentRecord,
@@ -89,6 +90,7 @@ class SessionRepository(Protocol):
     async def add(self, session: SessionRecord) -> None: ...
     async def get(self, session_id: str, now: float) -> SessionRecord | None: ...
     async def delete(self, session_id: str) -> None: ...
+    async def for_subject(self, subject: str, now: float) -> list[SessionRecord]: ...
 
 
 class Redemption(NamedTuple, Generic[T]):
@@ -172,6 +174,12 @@ class SecretRepository(Protocol):
         """The stored value for `name`, storing `value` first if there is none."""
 
 
+class AuditRepository(Protocol):
+    async def add(self, record: AuditRecord) -> None: ...
+    async def for_subject(self, subject: str, now: float, limit: int = 100) -> list[AuditRecord]:
+        """A subject's unexpired events, newest first."""
+
+
 class Store(Protocol):
     """Everything the server persists."""
 
@@ -189,6 +197,7 @@ class Store(Protocol):
     secrets: SecretRepository
     replay: ReplayCache
     throttles: ThrottleRepository
+    audit: AuditRepository
 
     @property
     def collections(self) -> Mapping[str, Documents[Any]]:
@@ -196,5 +205,8 @@ class Store(Protocol):
 
     async def purge_expired(self, now: float) -> None:
         """Delete expired documents. Reads already ignore them; this only frees space."""
+
+    async def ping(self) -> None:
+        """Return once the store answers; `StoreUnavailableError` when it cannot be reached."""
 
     async def close(self) -> None: ...

@@ -1,9 +1,12 @@
 """The account page: a signed-in user sees and manages their passkeys, authenticator app,
-recovery codes, password and remembered browsers.
+recovery codes, password, remembered browsers and the sessions they are signed in with.
 
 Every change needs a recent sign-in (`account_reauth_seconds`) that proved the second factor when
-the user has one; otherwise they are asked to sign in again first (with both factors). Adding things runs the flows `account_flows` names in flows.yaml, with the same
-steps as sign-in; removing things happens here. Forms carry a CSRF token bound to the session.
+the user has one; otherwise they are asked to sign in again first (with both factors). Adding
+things runs the flows `account_flows` names in flows.yaml, with the same steps as sign-in;
+removing things happens here. Ending sessions needs no recent sign-in: someone who fears their
+account is used elsewhere must be able to end it at once. Forms carry a CSRF token bound to the
+session.
 """
 
 from __future__ import annotations
@@ -13,16 +16,19 @@ import hmac
 
 from quart import Blueprint, Response, request, url_for
 
+from observe.audit import audit
+from oidc.cookies import SESSION, clear_cookie
 from oidc.crypto import same_secret
 from oidc.errors import ErrorPage
 from oidc.http import see_other
 from oidc.provider import Provider, current_provider
-from oidc.sessions import current_session
+from oidc.sessions import current_session, end_server_side
 from steps.recovery_codes import KIND as RECOVERY_CODES
 from store.records import CredentialRecord, SessionRecord, UserRecord
-from ui.account_sign_in import sign_in, start_action
+from ui.account_sign_in import CLIENT_ID, sign_in, start_action
 from ui.messages import N_
 from ui.pages import render_page
+from ui.user_agents import describe_device
 
 blueprint = Blueprint("account", __name__)
 
@@ -36,6 +42,7 @@ NOTICES = {
     "passkey-removed": N_("The passkey was removed."),
     "totp-removed": N_("The authenticator app was removed."),
     "browsers-forgotten": N_("Remembered browsers will ask for a second factor again."),
+    "session-ended": N_("That session was signed out."),
 }
 
 
@@ -85,6 +92,10 @@ async def page() -> Response:
         recent=_may_change(provider, session, _two_factor(credentials)),
         notice=NOTICES.get(request.args.get("done", "")),
         csrf_token=_csrf(provider, session),
+        sessions=[
+            (other, describe_device(other.user_agent), other.sid == session.sid)
+            for other in await provider.store.sessions.for_subject(user.id, provider.clock())
+        ],
         ui_locales=None,
     )
 
@@ -96,17 +107,25 @@ async def sign_in_again() -> Response:
     return await _sign_in_again(provider, signed_in[1]) if signed_in else sign_in()
 
 
-async def _change(provider: Provider) -> tuple[SessionRecord, UserRecord] | Response:
-    """The signed-in user, for a form that changes their account; a response when it may not."""
+async def _posted(provider: Provider) -> tuple[SessionRecord, UserRecord] | Response:
+    """The signed-in user who posted a form of the account page; a response when nobody is."""
     signed_in = await _signed_in(provider)
     if signed_in is None:
         return sign_in()
-    session, user = signed_in
     form = await request.form
-    if not same_secret(form.get("csrf_token", ""), _csrf(provider, session)):
+    if not same_secret(form.get("csrf_token", ""), _csrf(provider, signed_in[0])):
         raise ErrorPage(
             N_("This form has expired"), N_("Go back, reload the page and try again."), status=400
         )
+    return signed_in
+
+
+async def _change(provider: Provider) -> tuple[SessionRecord, UserRecord] | Response:
+    """The signed-in user, for a form that changes their account; a response when it may not."""
+    signed_in = await _posted(provider)
+    if isinstance(signed_in, Response):
+        return signed_in
+    session, user = signed_in
     two_factor = _two_factor(await provider.store.credentials.for_user(user.id))
     if not _may_change(provider, session, two_factor):
         return sign_in(user.username, two_factors=two_factor)
@@ -138,6 +157,10 @@ async def _remove(kind: str, credential_id: str, done: str) -> Response:
         raise ErrorPage(N_("Page not found"), N_("Check the address, or go back and try again."),
                         status=404)
     await provider.store.credentials.delete(credential.id)
+    await audit(
+        provider.store, "mfa_changed", subject=user.id, client_id=CLIENT_ID, change="removed",
+        method=credential.kind, credential_id=credential.id, name=credential.name,
+    )
     # A browser remembered to skip the removed factor should not skip its replacement.
     user.devices_forgotten_at = provider.clock()
     await provider.store.users.update(user)
@@ -164,3 +187,45 @@ async def forget_browsers() -> Response:
     user.devices_forgotten_at = provider.clock()
     await provider.store.users.update(user)
     return see_other(url_for("account.page", done="browsers-forgotten"))
+
+
+@blueprint.post("/account/sessions/<sid>/end")
+async def end_one_session(sid: str) -> Response:
+    provider = current_provider()
+    posted = await _posted(provider)
+    if isinstance(posted, Response):
+        return posted
+    current, user = posted
+    sessions = await provider.store.sessions.for_subject(user.id, provider.clock())
+    ending = next((s for s in sessions if s.sid == sid), None)
+    if ending is None:  # ended already, or not theirs
+        return see_other(url_for("account.page", done="session-ended"))
+    if ending.sid == current.sid:
+        return await _signed_out(provider, [ending])
+    await _end(provider, ending)
+    return see_other(url_for("account.page", done="session-ended"))
+
+
+@blueprint.post("/account/sign-out-everywhere")
+async def sign_out_everywhere() -> Response:
+    provider = current_provider()
+    posted = await _posted(provider)
+    if isinstance(posted, Response):
+        return posted
+    sessions = await provider.store.sessions.for_subject(posted[1].id, provider.clock())
+    return await _signed_out(provider, sessions)
+
+
+async def _signed_out(provider: Provider, sessions: list[SessionRecord]) -> Response:
+    """End `sessions` (this browser's among them) and say so."""
+    for ending in sessions:
+        await _end(provider, ending)
+    response = await render_page("signed_out.html")
+    clear_cookie(provider, response, SESSION)
+    return response
+
+
+async def _end(provider: Provider, session: SessionRecord) -> None:
+    await end_server_side(provider, session)
+    await audit(provider.store, "session_ended", subject=session.subject, client_id=CLIENT_ID,
+                sid=session.sid)

@@ -13,7 +13,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_date, format_timedelta
+from babel.dates import format_date, format_datetime, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from quart import g, has_app_context, request
@@ -83,6 +83,7 @@ def install_translations(env: Any) -> None:
     env.install_gettext_callables(translate, translate_plural, newstyle=True)
     env.filters["tr"] = translate
     env.filters["date"] = local_date
+    env.filters["datetime"] = local_datetime
     env.filters["duration"] = local_duration
 
 
@@ -90,6 +91,12 @@ def local_date(timestamp: float) -> str:
     """A Unix time as a date in the page's language (e.g. "25 Nov 2026")."""
     moment = datetime.fromtimestamp(timestamp, UTC)
     return format_date(moment, format="medium", locale=current_locale())
+
+
+def local_datetime(timestamp: float) -> str:
+    """A Unix time as a date and time (UTC) in the page's language (e.g. "25 Nov 2026, 14:05")."""
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return format_datetime(moment, format="medium", tzinfo=UTC, locale=current_locale()) + " UTC"
 
 
 def local_duration(seconds: float) -> str:

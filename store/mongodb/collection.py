@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import (
     ConnectionFailure,
@@ -66,9 +66,11 @@ class MongoCollection(Generic[D]):
         id_field: str = "id",
         unique: tuple[str, ...] = (),
         indexed: tuple[str, ...] = (),
+        ordered: tuple[tuple[str, str], ...] = (),
     ) -> None:
         self.collection, self.model, self.name = collection, model, collection.name
         self.id_field, self.unique, self.indexed = id_field, unique, indexed
+        self.ordered = ordered
         self.expires = "expires_at" in model.model_fields
 
     async def create_indexes(self) -> None:
@@ -81,6 +83,10 @@ class MongoCollection(Generic[D]):
                 )
             for field in self.indexed:
                 await self.collection.create_index(field, name=field)
+            for field, order in self.ordered:
+                await self.collection.create_index(
+                    [(field, ASCENDING), (order, DESCENDING)], name=f"{field}_{order}"
+                )
             if self.expires:
                 await self.collection.create_index(
                     "_expire_at", expireAfterSeconds=0, name="ttl"
@@ -224,6 +230,17 @@ class MongoCollection(Generic[D]):
 
     async def find_all(self, field: str, value: str) -> list[D]:
         return await self._list({field: key(value)})
+
+    async def find_newest(
+        self, field: str, value: str, order: str, limit: int, now: float | None = None
+    ) -> list[D]:
+        if (field, order) not in self.ordered:
+            raise ValueError(f"{self.name} has no index of {field} by {order}")
+        query = self._unexpired({field: key(value)}, now)
+        found = await self._retried(
+            lambda: self.collection.find(query).sort(order, DESCENDING).limit(limit).to_list()
+        )
+        return [record for record in map(self._model, found) if record is not None]
 
     async def all(self) -> list[D]:
         return await self._list({})

@@ -35,9 +35,10 @@ class MongoStore(DocumentStore):
         id_field: str,
         unique: tuple[str, ...],
         indexed: tuple[str, ...],
+        ordered: tuple[tuple[str, str], ...],
     ) -> Documents[D]:
         collection = MongoCollection(
-            self.database.get_collection(name), model, id_field, unique, indexed
+            self.database.get_collection(name), model, id_field, unique, indexed, ordered
         )
         self.mongo_collections.append(collection)
         return collection
@@ -62,6 +63,10 @@ class MongoStore(DocumentStore):
             await client.close()
             raise
         return store
+
+    async def ping(self) -> None:
+        with driver_errors("ping"):
+            await self.client.admin.command("ping")
 
     async def close(self) -> None:
         await self.client.close()

@@ -27,9 +27,11 @@ class DocumentTable(Generic[D]):
         id_field: str = "id",
         unique: Sequence[str] = (),
         indexed: Sequence[str] = (),
+        ordered: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.db, self.name, self.model = db, name, model
         self.id_field, self.unique, self.indexed = id_field, unique, indexed
+        self.ordered = ordered
 
     async def create(self) -> None:
         extra = "".join(f", {column} TEXT UNIQUE" for column in self.unique)
@@ -44,6 +46,11 @@ class DocumentTable(Generic[D]):
             await self._execute(
                 f"CREATE INDEX IF NOT EXISTS {self.name}_{field} ON {self.name}"
                 f" (json_extract(data, '$.{field}'))"
+            )
+        for field, order in self.ordered:
+            await self._execute(
+                f"CREATE INDEX IF NOT EXISTS {self.name}_{field}_{order} ON {self.name}"
+                f" (json_extract(data, '$.{field}'), json_extract(data, '$.{order}') DESC)"
             )
 
     async def _execute(self, sql: str, params: Params = ()) -> int:
@@ -125,6 +132,19 @@ class DocumentTable(Generic[D]):
         return self._models(await self._rows(
             f"SELECT data FROM {self.name} WHERE json_extract(data, '$.{field}') = ?", [value]
         ))
+
+    async def find_newest(
+        self, field: str, value: str, order: str, limit: int, now: float | None = None
+    ) -> list[D]:
+        if (field, order) not in self.ordered:
+            raise ValueError(f"{self.name} has no index of {field} by {order}")
+        sql = f"SELECT data FROM {self.name} WHERE json_extract(data, '$.{field}') = ?"
+        params: list[object] = [value]
+        if now is not None:
+            sql += " AND (expires_at IS NULL OR expires_at > ?)"
+            params.append(now)
+        sql += f" ORDER BY json_extract(data, '$.{order}') DESC LIMIT ?"
+        return self._models(await self._rows(sql, [*params, limit]))
 
     async def all(self) -> list[D]:
         return self._models(await self._rows(f"SELECT data FROM {self.name} ORDER BY rowid"))

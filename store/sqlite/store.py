@@ -5,12 +5,14 @@ WAL mode and a busy timeout let several server processes share the file.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import aiosqlite
 
 from store.document_store import DocumentStore
 from store.documents import D, Documents
+from store.errors import StoreUnavailableError
 from store.sqlite.documents import DocumentTable
 
 
@@ -29,8 +31,9 @@ class SqliteStore(DocumentStore):
         id_field: str,
         unique: tuple[str, ...],
         indexed: tuple[str, ...],
+        ordered: tuple[tuple[str, str], ...],
     ) -> Documents[D]:
-        table = DocumentTable(self.db, name, model, id_field, unique, indexed)
+        table = DocumentTable(self.db, name, model, id_field, unique, indexed, ordered)
         self.tables.append(table)
         return table
 
@@ -44,6 +47,12 @@ class SqliteStore(DocumentStore):
         for table in store.tables:
             await table.create()
         return store
+
+    async def ping(self) -> None:
+        try:
+            await self.db.execute_fetchall("SELECT 1")
+        except (sqlite3.Error, ValueError) as exc:  # ValueError: the connection is closed
+            raise StoreUnavailableError(f"sqlite: {exc}") from exc
 
     async def close(self) -> None:
         await self.db.close()

@@ -67,10 +67,10 @@ async def sign_up(web: FormBrowser, mail: MailCatcher, page: httpx2.Response, wh
     assert "Create your account" in page_text(page)
     page = await web.submit(page, username=who, email=f"{who}@example.com", name=f"{who.title()} Doe",
                             password="a brand new passphrase", password_confirm="a brand new passphrase")
+    assert "Check your email" in page_text(page) and 'autocomplete="one-time-code"' in page.text
+    page = await web.submit(page, code=mail.code_for(f"{who}@example.com"))
     assert "Accept the terms of service" in page_text(page), page_text(page)
-    page = await web.click(page, ("decision", "accept"), accept="yes")
-    assert 'autocomplete="one-time-code"' in page.text
-    return await web.submit(page, code=mail.code_for(f"{who}@example.com"))
+    return await web.click(page, ("decision", "accept"), accept="yes")
 
 
 async def test_prompt_create_runs_the_register_flow(
@@ -97,6 +97,65 @@ async def test_the_create_an_account_link_leads_to_sign_up(
     page = await web.click(page, ("_outcome", "register"))
     answer = await sign_up(web, mail, page, "erin")
     assert redirect_params(answer)[1]["state"] == "st"
+
+
+def add_user(server: RunningServer, name: str) -> str:
+    """A user added with the CLI; their email address."""
+    email = f"{name}@example.com"
+    added = gatehouse(server.config, "users", "add", name, "--email", email,
+                      "--password-stdin", stdin=f"{name}-password-1\n")
+    assert added.returncode == 0, added.stderr
+    return email
+
+
+def without(text: str, *varying: str) -> str:
+    """A page's text with the parts that differ by design (the address shown) taken out."""
+    for part in varying:
+        text = text.replace(part, "ADDRESS")
+    return text
+
+
+async def test_sign_up_does_not_tell_whether_an_address_has_an_account(
+    flows_server: RunningServer, mail: MailCatcher
+) -> None:
+    taken = add_user(flows_server, "heidi")
+    pages = []
+    for who, email in (("frank", "frank@example.com"), ("grace", taken)):
+        web = FormBrowser(flows_server.issuer)
+        try:
+            page = await web.open(authorize(prompt="create"))
+            page = await web.submit(page, username=who, email=email, name="",
+                                    password="a brand new passphrase",
+                                    password_confirm="a brand new passphrase")
+            pages.append((page.status_code, without(page_text(page), "f•••@", "h•••@")))
+            wrong = await web.submit(page, code="12345678")
+            pages.append((wrong.status_code, without(page_text(wrong), "f•••@", "h•••@")))
+        finally:
+            await web.close()
+    assert pages[0] == pages[2] and pages[1] == pages[3] and "Check your email" in pages[0][1]
+    notice = mail.wait_for(taken).get_content()
+    assert "has an account already" in notice and "Forgot your password?" in notice
+    assert mail.code_for("frank@example.com")  # the free address got a code
+
+
+async def test_password_reset_does_not_tell_whether_an_address_has_an_account(
+    flows_server: RunningServer,
+) -> None:
+    pages = []
+    for email in (add_user(flows_server, "ivan"), "nobody@example.com"):
+        web = FormBrowser(flows_server.issuer)
+        try:
+            page = await web.submit(await web.open(authorize()), login="someone")
+            page = await web.click(page, ("_outcome", "forgot"))
+            page = await web.submit(page, email=email)
+            pages.append(without(page_text(page), email))
+            wrong = await web.submit(page, code="12345678", password="a brand new passphrase",
+                                     password_confirm="a brand new passphrase")
+            pages.append(without(page_text(wrong), email))
+        finally:
+            await web.close()
+    assert pages[0] == pages[2] and pages[1] == pages[3]
+    assert "That code is not valid or has expired." in pages[1]
 
 
 async def test_recovery_resets_the_password_by_email(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -9,10 +10,12 @@ import pytest
 
 from engine.loader import FlowsError, load_flows_text
 from engine.testing import FlowTester
+from steps import email_codes
 from steps.base import Page
-from steps.register import RegisterStep
+from steps.register import CODE_PAGE, INVALID_CODE, SUBJECT, TAKEN_SUBJECT, RegisterStep
 from store.records import ClientRecord
 from tests.steps.pages import render_step_page
+from tests.steps.test_email_steps import code_in
 
 PASSWORD = "correct horse battery staple"
 
@@ -96,12 +99,25 @@ def kept(page: Page | None) -> dict[str, Any]:
     return {f["name"]: f["value"] for f in page.values["fields"]}
 
 
-async def test_sign_up_creates_the_user_and_signs_them_in(tester: FlowTester) -> None:
-    assert await sign_up(tester) is None
+async def signed_up(tester: FlowTester, **changes: str) -> Page | None:
+    """Sign up, then type the code mailed to the address."""
+    page = await sign_up(tester, **changes)
+    assert page is not None and page.template == CODE_PAGE, page
+    return await tester.submit(code=code_in(tester.mail[-1]))
+
+
+async def test_sign_up_creates_the_user_once_the_mailed_code_is_typed(tester: FlowTester) -> None:
+    page = await sign_up(tester)
+    assert page is not None and page.template == CODE_PAGE and page.values["to"] == "B•••@example.com"
+    [mail] = tester.mail
+    assert (mail.to, mail.subject) == ("Bob@example.com", SUBJECT)
+    assert await tester.store.users.find_by_login("bob") is None  # not before the code
+    assert PASSWORD not in str(tester.run.scratch)  # only its argon2id hash waits for the code
+    assert await tester.submit(code=code_in(mail)) is None
     assert tester.result == "done" and tester.amr == ["pwd"]
     user = await tester.store.users.find_by_login("bob")
     assert user is not None and tester.subject == user.id
-    assert (user.username, user.email, user.email_verified) == ("bob", "Bob@example.com", False)
+    assert (user.username, user.email, user.email_verified) == ("bob", "Bob@example.com", True)
     assert user.password_hash is not None and user.password_hash.startswith("$argon2id$")
     assert user.claims == {"name": "Bob Builder", "birthdate": "1990-05-17", "newsletter": True}
     assert user.created_at == tester.now and len(user.id) >= 20
@@ -109,7 +125,7 @@ async def test_sign_up_creates_the_user_and_signs_them_in(tester: FlowTester) ->
 
 
 async def test_the_new_user_can_sign_in_afterwards(tester: FlowTester) -> None:
-    await sign_up(tester)
+    await signed_up(tester)
     registered = tester.subject
     await tester.start()
     assert tester.step == "identify"
@@ -121,7 +137,7 @@ async def test_the_new_user_can_sign_in_afterwards(tester: FlowTester) -> None:
 async def test_unticked_checkbox_is_false_and_empty_optional_fields_are_left_out(
     tester: FlowTester,
 ) -> None:
-    await sign_up(tester, newsletter="", birthdate="")
+    await signed_up(tester, newsletter="", birthdate="")
     user = await tester.store.users.find_by_login("bob")
     assert user is not None and user.claims == {"name": "Bob Builder", "newsletter": False}
 
@@ -194,10 +210,47 @@ async def test_a_taken_username_is_reported_on_the_username(tester: FlowTester) 
     assert kept(page)["username"] == "ALICE" and tester.subject is None
 
 
-async def test_a_taken_email_is_reported_on_the_email(tester: FlowTester) -> None:
-    page = await sign_up(tester, email="ALICE@EXAMPLE.COM")
-    assert errors_of(page) == {"email": "An account with that email already exists."}
+async def test_a_taken_email_gets_the_same_page_and_its_owner_a_notice(
+    tester: FlowTester,
+) -> None:
+    free = await sign_up(tester, email="new@example.com")
+    taken = await sign_up(tester, email="ALICE@EXAMPLE.COM")
+    assert free is not None and taken is not None
+    assert (free.template, free.errors) == (taken.template, taken.errors) == (CODE_PAGE, {})
+    assert render(free).replace("n•••@", "A•••@") == render(taken)
+    notice = tester.mail[-1]
+    assert (notice.to, notice.subject) == ("ALICE@example.com", TAKEN_SUBJECT)
+    assert not re.search(r"\d{8}", notice.text) and "Forgot your password?" in notice.text
+    answers = [await tester.submit(code="12345678") for _ in range(2)]
+    assert [errors_of(a) for a in answers] == [{"code": INVALID_CODE}] * 2
     assert await tester.store.users.find_by_login("bob") is None
+    assert tester.step == "register" and tester.subject is None
+
+
+async def test_the_code_page_can_resend_and_go_back_to_the_details(tester: FlowTester) -> None:
+    await sign_up(tester)
+    page = await tester.submit(resend="1")
+    assert page is not None and page.errors == {"page": email_codes.RESEND_TOO_SOON}
+    tester.advance_clock(30)
+    page = await tester.submit(resend="1")
+    assert page is not None and page.values["resent"] and len(tester.mail) == 2
+    page = await tester.submit(code=code_in(tester.mail[0]))  # the first code was replaced
+    assert errors_of(page) == {"code": INVALID_CODE}
+    page = await tester.submit(restart="1")
+    assert page is not None and page.template == "flow/register.html"
+    assert kept(page)["username"] == "bob" and kept(page)["email"] == "Bob@example.com"
+
+
+async def test_without_verify_email_a_taken_email_is_said_on_the_page() -> None:
+    flows = FLOWS.replace("        options:\n          fields:", "        options:\n"
+                          "          verify_email: false\n          fields:", 1)
+    async with FlowTester(flows) as tester:
+        await tester.add_user("alice", password=PASSWORD, email="alice@example.com")
+        page = await sign_up(tester, email="ALICE@EXAMPLE.COM")
+        assert errors_of(page) == {"email": "An account with that email already exists."}
+        assert await sign_up(tester) is None and tester.result == "done" and tester.mail == []
+        user = await tester.store.users.find_by_login("bob")
+        assert user is not None and not user.email_verified
 
 
 async def test_login_hint_prefills_the_email_only_when_it_is_one(tester: FlowTester) -> None:

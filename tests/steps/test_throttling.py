@@ -109,3 +109,17 @@ async def test_failures_far_apart_are_forgotten(tester: FlowTester) -> None:
             assert error(await attempt(tester, "wrong")) == WRONG
         tester.advance_clock(QUIET)
     assert await attempt(tester, PASSWORD) is None and tester.result == "done"
+
+
+async def test_wrong_guesses_and_lockouts_are_audit_events(tester: FlowTester) -> None:
+    for _ in range(ACCOUNT.max_failures):
+        await attempt(tester, "wrong")
+    await attempt(tester, "wrong", login="nobody")
+    alice = await tester.store.users.find_by_login("alice")
+    assert alice is not None
+    events = await tester.store.audit.for_subject(alice.id, NOW)
+    kinds = [e.kind for e in reversed(events)]
+    assert kinds == ["sign_in_failed"] * ACCOUNT.max_failures + ["throttled"]
+    assert events[0].details == {"guess": "password", "scope": "account", "lockout": 1,
+                                 "seconds": 60.0}
+    assert {e.address for e in events} == {"192.0.2.7"}

@@ -65,6 +65,8 @@ async def test_every_hot_query_uses_an_index(mongo_store: MongoStore) -> None:
         ("users", {"_id": "u1"}),
         ("credentials", {"user_id": "u1"}),  # second factors of the user
         ("grants", {"sid": "sid-1"}),  # logout: the grants of a session
+        ("sessions", {"subject": "u1"}),  # the account page's sessions
+        ("audit_events", {"subject": "u1"}),  # a user's audit trail
         ("codes", {"_id": "code-1", "version": 0, "expires_at": {"$gt": NOW},
                    "client_id": "app"}),  # token endpoint: redeem
         ("flow_runs", {"_id": "run-1", "expires_at": {"$gt": NOW}}),  # every sign-in page

@@ -15,6 +15,7 @@ from store import DuplicateError, StaleVersionError, Store, open_store
 from store.document_store import DocumentStore
 from store.records import (
     AccessTokenRecord,
+    AuditRecord,
     ClientRecord,
     CodeRecord,
     ConsentRecord,
@@ -250,6 +251,18 @@ async def test_sessions_add_get_delete_and_expiry(store: Store) -> None:
     await store.sessions.delete("never-there")
 
 
+async def test_sessions_of_a_user_are_the_live_ones_oldest_first(store: Store) -> None:
+    for session_id, created, expires, subject in (
+        ("s-new", NOW + 5, NOW + 3600, "u1"), ("s-old", NOW, NOW + 3600, "u1"),
+        ("s-gone", NOW, NOW + 10, "u1"), ("s-other", NOW, NOW + 3600, "u2"),
+    ):
+        await store.sessions.add(session(session_id, expires_at=expires).model_copy(
+            update={"created_at": created, "subject": subject, "user_agent": "Firefox"}))
+    found = await store.sessions.for_subject("u1", NOW + 10)
+    assert [s.id for s in found] == ["s-old", "s-new"] and found[0].user_agent == "Firefox"
+    assert await store.sessions.for_subject("nobody", NOW) == []
+
+
 async def test_keys_add_twice_keeps_the_first_and_list_oldest_first(store: Store) -> None:
     await store.keys.add(key("new", NOW + 100))
     await store.keys.add(key("old", NOW))
@@ -440,3 +453,45 @@ async def test_throttles_add_save_versioned_expire_and_delete(store: Store) -> N
     assert again is not None and again.failures == 1
     await store.throttles.delete(record.id)
     assert await store.throttles.get(record.id, NOW) is None
+
+
+# audit events
+
+
+def audit_event(
+    event_id: str, at: float, subject: str = "u1", expires_at: float = NOW + 600
+) -> AuditRecord:
+    return AuditRecord(id=event_id, at=at, kind="sign_in", subject=subject, client_id="app",
+                       address="192.0.2.1", request_id="r1",
+                       details={"amr": ["pwd"], "a.b": {"$c": 1}}, expires_at=expires_at)
+
+
+async def test_audit_events_of_a_subject_newest_first_limited_and_until_they_expire(
+    store: Store,
+) -> None:
+    for n, at in enumerate([NOW + 5, NOW + 1, NOW + 9, NOW + 3]):
+        await store.audit.add(audit_event(f"e{n}", at))
+    await store.audit.add(audit_event("other", NOW + 7, subject="u2"))
+    await store.audit.add(audit_event("short", NOW + 8, expires_at=NOW + 10))
+    found = await store.audit.for_subject("u1", NOW)
+    assert [e.id for e in found] == ["e2", "short", "e0", "e3", "e1"]
+    assert found[0] == audit_event("e2", NOW + 9)
+    assert [e.id for e in await store.audit.for_subject("u1", NOW, limit=2)] == ["e2", "short"]
+    later = await store.audit.for_subject("u1", NOW + 10)
+    assert [e.id for e in later] == ["e2", "e0", "e3", "e1"]
+    assert await store.audit.for_subject("nobody", NOW) == []
+    with pytest.raises(DuplicateError):
+        await store.audit.add(audit_event("e0", NOW))
+
+
+async def test_audit_events_are_purged_once_their_retention_ends(store: Store) -> None:
+    assert isinstance(store, DocumentStore)
+    await store.audit.add(audit_event("old", NOW, expires_at=NOW + 10))
+    await store.audit.add(audit_event("new", NOW, expires_at=NOW + 100))
+    await store.purge_expired(NOW + 10)
+    assert await store.collections["audit_events"].get("old") is None
+    assert await store.collections["audit_events"].get("new") is not None
+
+
+async def test_ping_answers_while_the_store_is_open(store: Store) -> None:
+    await store.ping()

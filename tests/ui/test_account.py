@@ -181,3 +181,64 @@ async def test_a_password_alone_cannot_change_a_two_factor_account(app: Quart) -
     query = parse_qs(urlsplit(asked.headers["location"]).query)
     assert query["prompt"] == ["login"] and query["acr_values"] == ["urn:gatehouse:loa:2"]
     assert await store.credentials.get("webauthn:alices-key") is not None
+
+
+def asks_to_sign_in(response: WerkzeugResponse) -> bool:
+    return response.status_code == 303 and path_of(response).startswith("/authorize?")
+
+
+def listed_sessions(html: str) -> list[str]:
+    return re.findall(r'data-session="([^"]+)"', html)
+
+
+async def test_the_page_lists_sessions_and_ends_another_one(app: Quart) -> None:
+    laptop, phone = app.test_client(), app.test_client()
+    await signed_in(phone)
+    page = await signed_in(laptop)
+    html = await page.get_data(as_text=True)
+    store = provider_of(app).store
+    sessions = await store.sessions.for_subject("alice", time.time())
+    assert len(sessions) == 2 and listed_sessions(html) == [s.sid for s in sessions]
+    assert html.count("This browser") == 1 and "Sign out everywhere" in html
+    phone_sid = sessions[0].sid
+    ended = await laptop.post(f"/account/sessions/{phone_sid}/end", form={"csrf_token": csrf(html)})
+    assert path_of(ended) == "/account?done=session-ended"
+    assert [s.sid for s in await store.sessions.for_subject("alice", time.time())] == [
+        sessions[1].sid]
+    assert asks_to_sign_in(await phone.get("/account"))
+    again = await (await laptop.get("/account?done=session-ended")).get_data(as_text=True)
+    assert "That session was signed out." in again and listed_sessions(again) == [sessions[1].sid]
+
+
+async def test_sign_out_everywhere_ends_every_session_of_the_user_only(app: Quart) -> None:
+    laptop, phone, bobs = app.test_client(), app.test_client(), app.test_client()
+    await signed_in(phone)
+    await signed_in(bobs, "bob")
+    page = await signed_in(laptop)
+    done = await laptop.post("/account/sign-out-everywhere",
+                             form={"csrf_token": csrf(await page.get_data(as_text=True))})
+    assert done.status_code == 200 and "You are signed out" in await done.get_data(as_text=True)
+    assert "gh_session=;" in done.headers["set-cookie"]
+    store = provider_of(app).store
+    assert await store.sessions.for_subject("alice", time.time()) == []
+    assert len(await store.sessions.for_subject("bob", time.time())) == 1
+    events = await store.audit.for_subject("alice", time.time())
+    assert [e.kind for e in events].count("session_ended") == 2
+    for client in (laptop, phone):
+        assert asks_to_sign_in(await client.get("/account"))
+
+
+async def test_sessions_cannot_be_ended_without_the_csrf_token_or_for_another_user(
+    app: Quart,
+) -> None:
+    alices, bobs = app.test_client(), app.test_client()
+    await signed_in(bobs, "bob")
+    page = await signed_in(alices)
+    store = provider_of(app).store
+    [bob_session] = await store.sessions.for_subject("bob", time.time())
+    refused = await alices.post("/account/sign-out-everywhere", form={"csrf_token": "forged"})
+    assert refused.status_code == 400
+    token = csrf(await page.get_data(as_text=True))
+    await alices.post(f"/account/sessions/{bob_session.sid}/end", form={"csrf_token": token})
+    assert len(await store.sessions.for_subject("bob", time.time())) == 1
+    assert len(await store.sessions.for_subject("alice", time.time())) == 1

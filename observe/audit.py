@@ -1,0 +1,69 @@
+"""The audit stream: security events, each written to the store and logged as one line.
+
+The line is written first and is the copy that cannot be lost: if the store refuses the record,
+the failure is logged at error level and the request goes on. A sign-in that worked, or a token
+that was issued, is not undone because its record could not be kept; the log still holds it.
+Never put a secret (password, code, token) in an event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from typing import Any, Literal
+
+from quart import has_request_context, request
+
+from observe.logs import request_id
+from observe.metrics import count_audit_event
+from store.records import AuditRecord
+from store.repositories import Store
+
+AuditKind = Literal[
+    "sign_in", "sign_in_failed", "throttled", "mfa_changed", "token_issued", "logout",
+    "session_ended",
+]
+DEFAULT_RETENTION = 90 * 24 * 3600
+
+log = logging.getLogger("gatehouse.audit")
+_retention = DEFAULT_RETENTION
+
+
+def configure_audit(retention: int) -> None:
+    """Keep the records of this process's events `retention` seconds."""
+    global _retention
+    _retention = retention
+
+
+async def audit(
+    store: Store,
+    kind: AuditKind,
+    *,
+    subject: str | None = None,
+    client_id: str | None = None,
+    address: str | None = None,
+    **details: Any,
+) -> AuditRecord:
+    """Record an event of `kind`; `address` defaults to the current request's client address,
+    and the request id is the current request's. `details` must be JSON values."""
+    now = time.time()
+    if address is None and has_request_context():
+        address = request.remote_addr
+    record = AuditRecord(
+        id=secrets.token_urlsafe(16), at=now, kind=kind, subject=subject, client_id=client_id,
+        address=address, request_id=request_id.get(), details=details,
+        expires_at=now + _retention,
+    )
+    log.info(
+        "%s subject=%s client_id=%s address=%s %s", kind, subject, client_id, address,
+        json.dumps(details, sort_keys=True, default=str),
+        extra={"audit": record.model_dump(mode="json", exclude={"expires_at"})},
+    )
+    count_audit_event(kind)
+    try:
+        await store.audit.add(record)
+    except Exception:
+        log.exception("audit event %s %s was logged but not stored", kind, record.id)
+    return record

@@ -1,0 +1,120 @@
+"""Prometheus metrics, and `GET /metrics` in the text exposition format.
+
+Labels hold only bounded values: a route is its template (`/flow/<run_id>`), never the path;
+flows and steps come from flows.yaml. Under `gatehouse serve --workers N` every worker writes its
+numbers to files in `PROMETHEUS_MULTIPROC_DIR`, and a scrape of any worker adds them all up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import os
+
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    multiprocess,
+)
+from prometheus_client.exposition import choose_encoder
+from quart import Blueprint, Response, request
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED = "unmatched"
+# Audit events that are sign-ins, by the outcome `gatehouse_sign_ins_total` counts them under.
+SIGN_IN_EVENTS = {"sign_in": "success", "sign_in_failed": "failed"}
+
+# A `_created` series beside each counter would double the series for nothing.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+HTTP_REQUESTS = Counter(
+    "gatehouse_http_requests", "HTTP requests answered.", ["method", "route", "status"]
+)
+HTTP_DURATION = Histogram(
+    "gatehouse_http_request_duration_seconds", "Time to answer an HTTP request.",
+    ["method", "route", "status"],
+)
+SIGN_INS = Counter(
+    "gatehouse_sign_ins", "Sign-ins by outcome: success, failed (a wrong password or code),"
+    " denied (the flow said no), error (the flow could not go on).", ["outcome"],
+)
+FLOW_STEPS = Counter(
+    "gatehouse_flow_step_outcomes", "Outcomes of flow steps.", ["flow", "step", "outcome"]
+)
+THROTTLED = Counter(
+    "gatehouse_throttled", "Guesses refused because too many were wrong.", ["kind", "scope"]
+)
+TOKENS = Counter("gatehouse_tokens_issued", "Token responses by grant type.", ["grant_type"])
+AUDIT_EVENTS = Counter("gatehouse_audit_events", "Audit events by kind.", ["kind"])
+
+
+def method_label(method: str) -> str:
+    """The method, or "other" for one outside HTTP's usual few (any token is allowed)."""
+    return method if method in METHODS else "other"
+
+
+def count_request(method: str, route: str | None, status: int, seconds: float) -> None:
+    labels = (method_label(method), route or UNMATCHED, str(status))
+    HTTP_REQUESTS.labels(*labels).inc()
+    HTTP_DURATION.labels(*labels).observe(seconds)
+
+
+def count_sign_in(outcome: str) -> None:
+    SIGN_INS.labels(outcome).inc()
+
+
+def count_step(flow: str, step: str, outcome: str) -> None:
+    FLOW_STEPS.labels(flow, step, outcome).inc()
+
+
+def count_throttled(kind: str, scope: str) -> None:
+    """A guess refused: `kind` of guess (password, totp...), `scope` account or ip."""
+    THROTTLED.labels(kind, scope).inc()
+
+
+def count_token(grant_type: str) -> None:
+    TOKENS.labels(grant_type).inc()
+
+
+def count_audit_event(kind: str) -> None:
+    AUDIT_EVENTS.labels(kind).inc()
+    if kind in SIGN_IN_EVENTS:
+        count_sign_in(SIGN_IN_EVENTS[kind])
+
+
+def exposition(accept: str) -> tuple[bytes, str]:
+    """The metrics of this process, or of every worker's in multiprocess mode; the encoding
+    the scraper accepts (the classic text format unless it asks for OpenMetrics)."""
+    encoder, content_type = choose_encoder(accept)
+    if MULTIPROC_ENV not in os.environ:
+        return encoder(REGISTRY), content_type
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return encoder(registry), content_type
+
+
+def metrics_blueprint(token: str | None) -> Blueprint:
+    """`GET /metrics`; with `token`, only for `Authorization: Bearer <token>`."""
+    blueprint = Blueprint("metrics", __name__)
+    expected = f"Bearer {token}".encode() if token else None
+
+    @blueprint.get("/metrics")
+    async def metrics() -> Response:
+        if expected is not None:
+            given = request.headers.get("Authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                return Response(
+                    "unauthorized\n", status=401, content_type="text/plain; charset=utf-8",
+                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                )
+        # Reading every worker's files is file I/O: keep it off the event loop.
+        body, content_type = await asyncio.to_thread(
+            exposition, request.headers.get("Accept", "")
+        )
+        return Response(body, content_type=content_type)
+
+    return blueprint

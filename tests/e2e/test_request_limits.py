@@ -1,0 +1,97 @@
+"""The server's own limits: bodies over `max_request_bytes` are refused unread, a body that
+trickles in is cut off after `request_timeout`, idle keep-alive connections are closed, and beyond
+`max_concurrency` new connections get 503 at once. None of it is a 500."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import httpx2
+import pytest
+
+from tests.e2e.server import RunningServer, start_server
+
+LIMITS = {"max_request_bytes": 4096, "max_header_bytes": 8192, "request_timeout": 1,
+          "keep_alive_timeout": 1, "max_concurrency": 6}
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    server = start_server(tmp_path_factory.mktemp("limits"), **LIMITS)
+    yield server
+    server.stop()
+
+
+def connect(server: RunningServer) -> socket.socket:
+    url = httpx2.URL(server.issuer)
+    return socket.create_connection((url.host, url.port), timeout=10)
+
+
+def read_all(sock: socket.socket) -> bytes:
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+@pytest.mark.parametrize("path", ["/token", "/authorize", "/logout"])
+def test_a_body_over_the_limit_is_refused(limited: RunningServer, path: str) -> None:
+    answer = httpx2.post(f"{limited.issuer}{path}", content=b"a=" + b"x" * 5000,
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    if path == "/token":  # an OAuth error, as every answer of the token endpoint (RFC 6749 §5.2)
+        assert answer.status_code == 400 and answer.json() == {
+            "error": "invalid_request", "error_description": "the request body is too large"}
+    else:
+        assert answer.status_code == 413 and "Request too large" in answer.text
+    small = httpx2.post(f"{limited.issuer}/token", data={"grant_type": "x" * 3000})
+    assert small.status_code in (400, 401)  # read and answered as usual
+
+
+def test_a_body_that_trickles_in_is_cut_off(limited: RunningServer) -> None:
+    with connect(limited) as sock:
+        sock.sendall(b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                     b"application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\ngrant")
+        started = time.monotonic()
+        answer = read_all(sock)
+        waited = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 408") or answer == b"", answer[:200]
+    assert waited < 10  # cut off, not left hanging until the client gives up
+
+
+def test_an_idle_keep_alive_connection_is_closed(limited: RunningServer) -> None:
+    with connect(limited) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = read_all(sock)  # the server closes the connection once idle
+    assert answer.startswith(b"HTTP/1.1 200")
+
+
+def test_connections_beyond_the_limit_get_503_at_once(limited: RunningServer) -> None:
+    held = [connect(limited) for _ in range(LIMITS["max_concurrency"])]
+    try:
+        for sock in held:  # a request started on each, its body never finished
+            sock.sendall(b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n")
+        time.sleep(0.2)
+        refused = httpx2.get(f"{limited.issuer}/healthz")
+        assert refused.status_code == 503
+    finally:
+        for sock in held:
+            sock.close()
+    time.sleep(1.5)
+    assert httpx2.get(f"{limited.issuer}/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("size", [9000, 20_000_000])
+def test_a_head_over_the_limit_is_refused_unbuffered(limited: RunningServer, size: int) -> None:
+    answer, reset = b"", False
+    with connect(limited) as sock:
+        try:
+            sock.sendall(b"GET /account HTTP/1.1\r\nHost: x\r\nCookie: a=" + b"x" * size)
+            answer = read_all(sock)
+        except (BrokenPipeError, ConnectionResetError):
+            reset = True  # closed while we were still sending: it did not wait for all of it
+    # Closing with our unread bytes in its buffer resets the connection, which can drop the 431.
+    assert answer.startswith(b"HTTP/1.1 431 ") or (reset and size > 1_000_000), answer[:100]
+    fine = httpx2.get(f"{limited.issuer}/healthz", headers={"Cookie": "a=" + "x" * 6000})
+    assert fine.status_code == 200
