@@ -44,10 +44,12 @@ async def audit(
     subject: str | None = None,
     client_id: str | None = None,
     address: str | None = None,
+    log_only: bool = False,
     **details: Any,
 ) -> AuditRecord:
     """Record an event of `kind`; `address` defaults to the current request's client address,
-    and the request id is the current request's. `details` must be JSON values."""
+    and the request id is the current request's. `details` must be JSON values. `log_only`: the
+    log line alone, for events that come at machine rate."""
     now = time.time()
     if address is None and has_request_context():
         address = request.remote_addr
@@ -62,6 +64,8 @@ async def audit(
         extra={"audit": record.model_dump(mode="json", exclude={"expires_at"})},
     )
     count_audit_event(kind)
+    if log_only:
+        return record
     try:
         await store.audit.add(record)
     except Exception:

@@ -23,9 +23,12 @@ AUTHORIZE = (f"/authorize?client_id=public-app&redirect_uri={CALLBACK}&response_
 Labels = frozenset[tuple[str, str]]
 
 
-async def sign_in_and_exchange(browser: FormBrowser) -> httpx2.Response:
-    """Alice signs in to the public client, which redeems its code: the token response."""
-    _, params = redirect_params(await browser.sign_in(AUTHORIZE, *ALICE))
+async def sign_in_and_exchange(
+    browser: FormBrowser, login: str = ALICE[0], password: str = ALICE[1]
+) -> httpx2.Response:
+    """Alice (or another) signs in to the public client, which redeems its code: the token
+    response."""
+    _, params = redirect_params(await browser.sign_in(AUTHORIZE, login, password))
     token = await browser.http.post("/token", data={
         "grant_type": "authorization_code", "code": params["code"], "client_id": "public-app",
         "redirect_uri": CALLBACK, "code_verifier": VERIFIER})
