@@ -30,7 +30,7 @@ class Timer:
     def __init__(self) -> None:
         self.samples: dict[str, list[float]] = {}
 
-    async def __call__(self, name: str, request: asyncio.Future[httpx2.Response]) -> httpx2.Response:
+    async def __call__(self, name: str, request: Awaitable[httpx2.Response]) -> httpx2.Response:
         start = time.perf_counter()
         response = await request
         self.samples.setdefault(name, []).append((time.perf_counter() - start) * 1000)
