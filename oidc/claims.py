@@ -60,7 +60,10 @@ def requested_claims(value: str | None) -> dict[str, list[str]]:
     """
     if value is None:
         return {}
-    parsed = json.loads(value)
+    try:
+        parsed = json.loads(value)
+    except RecursionError as exc:  # nested deeper than the parser goes
+        raise ValueError("claims is nested too deeply") from exc
     if not isinstance(parsed, dict):
         raise ValueError("claims must be a JSON object")
     found: dict[str, list[str]] = {}

@@ -35,7 +35,7 @@ def asserted_client_id(assertion: str) -> str:
     try:
         payload = assertion.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError, UnicodeDecodeError) as exc:
+    except (IndexError, ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise _refused("the client assertion is not a JWT") from exc
     issuer = claims.get("iss") if isinstance(claims, dict) else None
     if not isinstance(issuer, str) or not issuer:
@@ -68,7 +68,8 @@ class ClientAssertions:
         if claims.get("iss") != client.client_id or claims.get("sub") != client.client_id:
             raise _refused("iss and sub of the client assertion must be the client_id")
         audience = claims.get("aud")
-        audiences = set(audience if isinstance(audience, list) else [audience])
+        listed = audience if isinstance(audience, list) else [audience]
+        audiences = {a for a in listed if isinstance(a, str)}  # an object is no audience
         # RFC 7523 §3: the token endpoint's URL; the issuer is accepted too (OIDC Core §9).
         if not audiences & {self.issuer, endpoint_url, f"{self.issuer}/token"}:
             raise _refused("the client assertion is not meant for this server")

@@ -31,8 +31,10 @@ class InvalidTargetError(OAuth2Error):  # type: ignore[misc]
 def _audience(client: ClientRecord, form: MultiDict[str, str]) -> list[str]:
     resources = form.getlist("resource")
     for resource in resources:
-        parts = urlsplit(resource)
-        if not parts.scheme or parts.fragment or resource not in client.access_token_audiences:
+        # Only a registered audience is parsed: anything else is refused as it is.
+        if resource not in client.access_token_audiences or (
+            not (parts := urlsplit(resource)).scheme or parts.fragment
+        ):
             raise InvalidTargetError(f"resource {printable(resource)} is not allowed")
     return resources or client.access_token_audiences[:1]
 
