@@ -68,7 +68,12 @@ def register_error_pages(app: Quart) -> None:
             405: N_("Method not allowed"),
             413: N_("Request too large"),
         }.get(status, N_("Something went wrong"))
-        return await error_page(title, N_("Check the address, or go back and try again."), status)
+        response = await error_page(
+            title, N_("Check the address, or go back and try again."), status
+        )
+        if allow := dict(error.get_headers()).get("Allow"):
+            response.headers["Allow"] = allow  # RFC 9110 §15.5.6: a 405 names what is allowed
+        return response
 
     @app.errorhandler(StoreUnavailableError)
     async def on_store_unavailable(error: StoreUnavailableError) -> Response:
