@@ -43,6 +43,10 @@ async def use_code(
 ) -> tuple[GrantRecord, CodeRecord]:
     """Redeem `code` for `client`: the grant it was issued from, once every rule holds."""
     store, now, code_id = provider.store, provider.clock(), digest(code)
+    # The grant is read first: the one request that uses the code is answered even when replays
+    # racing it revoke the grant meanwhile (its tokens then die with the grant).
+    issued = await store.codes.get(code_id, now)
+    grant = await store.grants.get(issued.grant_id, now) if issued else None
     # Marked used before anything else is checked: a code is single use whatever happens next.
     # The store checks that it was issued to this client (RFC 6749 §4.1.3) in the same step, so
     # another client holding a stolen code cannot burn it.
@@ -58,8 +62,7 @@ async def use_code(
     if redirect_uri != record.redirect_uri:
         raise InvalidGrantError("redirect_uri does not match the authorization request")
     _check_pkce(record, verifier)
-    grant = await store.grants.get(record.grant_id, now)
-    if grant is None or grant.revoked:
+    if grant is None or grant.id != record.grant_id or grant.revoked:
         raise InvalidGrantError("the grant behind this code has ended")
     return grant, record
 

@@ -30,6 +30,11 @@ async def refresh(
     scope = form.get("scope")
     if scope is not None and not set(scope.split()) <= set(record.scope.split()):
         raise InvalidScopeError("a refresh cannot widen the scope")
+    # The grant is read before the token is used: the one request that uses it is answered even
+    # when replays racing it revoke the family meanwhile (its new tokens then die with the family).
+    grant = await store.grants.get(record.grant_id, now)
+    if grant is None or grant.revoked:
+        raise InvalidGrantError("the grant behind this refresh token has ended")
     redemption = await store.refresh_tokens.redeem(token_id, now, client.client_id)
     if redemption is None:
         raise InvalidGrantError("the refresh token has expired")
@@ -38,9 +43,6 @@ async def refresh(
         # (RFC 9700 §4.14.2), so neither the thief nor the client can go on with it.
         await store.grants.revoke(record.grant_id)
         raise InvalidGrantError("the refresh token was already used; its grant is revoked")
-    grant = await store.grants.get(record.grant_id, now)
-    if grant is None or grant.revoked:
-        raise InvalidGrantError("the grant behind this refresh token has ended")
     body = await token_response(provider, client, grant, scope=scope)
     await audit(
         provider.store, "token_issued", subject=grant.subject, client_id=client.client_id,
