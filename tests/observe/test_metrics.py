@@ -58,14 +58,14 @@ async def test_a_sign_in_and_tokens_move_the_counters_with_their_labels(
         assert moved("gatehouse_flow_step_outcomes_total",
                      flow="default", step=step, outcome="success") == 1
     token = {"method": "POST", "route": "/token", "status": "200"}
-    assert moved("gatehouse_http_requests_total", **token) == 2
     assert moved("gatehouse_http_request_duration_seconds_count", **token) == 2
-    assert moved("gatehouse_http_requests_total",
+    assert moved("gatehouse_http_request_duration_seconds_count", **token) == 2
+    assert moved("gatehouse_http_request_duration_seconds_count",
                  method="GET", route="/flow/<run_id>", status="200") == 2
-    assert moved("gatehouse_http_requests_total",
+    assert moved("gatehouse_http_request_duration_seconds_count",
                  method="GET", route="/authorize", status="303") == 1
     assert missing.status_code == 404
-    assert moved("gatehouse_http_requests_total",
+    assert moved("gatehouse_http_request_duration_seconds_count",
                  method="GET", route="unmatched", status="404") == 1
     routes = {dict(labels).get("route") for _, labels in after} - {None}
     assert all(r == "unmatched" or r.startswith("/") for r in routes), routes
@@ -81,7 +81,7 @@ async def test_metrics_are_in_the_text_format_with_the_security_headers(
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert "# TYPE gatehouse_http_requests_total counter" in response.text
+    assert "# TYPE gatehouse_http_request_duration_seconds histogram" in response.text
     assert "_created" not in response.text
 
 
@@ -98,7 +98,7 @@ async def test_a_metrics_token_is_required_when_set(tmp_path: Path) -> None:
                 assert refused.headers["www-authenticate"].startswith("Bearer")
             allowed = await http.get(
                 "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
-            assert allowed.status_code == 200 and "gatehouse_http_requests_total" in allowed.text
+            assert allowed.status_code == 200 and "gatehouse_http_request_duration_seconds_count" in allowed.text
             assert (await http.get("/healthz")).status_code == 200  # probes need no token
     finally:
         guarded.stop()
@@ -112,7 +112,7 @@ async def test_with_two_workers_a_scrape_adds_up_both(tmp_path: Path) -> None:
         workers = children(server.process.pid)
         folders = {_environ(pid).get("PROMETHEUS_MULTIPROC_DIR") for pid in workers} - {None}
         assert len(folders) == 1, folders  # one private folder, shared by the workers
-        before = value(await scrape(server.issuer), "gatehouse_http_requests_total",
+        before = value(await scrape(server.issuer), "gatehouse_http_request_duration_seconds_count",
                        method="GET", route=route, status="200")
         sent = 0
         for _ in range(10):  # until both workers have answered some (the kernel picks)
@@ -121,7 +121,7 @@ async def test_with_two_workers_a_scrape_adds_up_both(tmp_path: Path) -> None:
                 break
         assert len(_serving(server, route)) >= 2
         for _ in range(4):  # whichever worker answers the scrape, it counts both
-            after = value(await scrape(server.issuer), "gatehouse_http_requests_total",
+            after = value(await scrape(server.issuer), "gatehouse_http_request_duration_seconds_count",
                           method="GET", route=route, status="200")
             assert after - before == sent
     finally:
