@@ -223,6 +223,49 @@ class KnownDevice(Condition):
         return known is self.argument
 
 
+class UpstreamMatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    provider: str | list[str] | None = None
+    claim: str | None = None
+    equals: Any = None
+    one_of: list[Any] | None = Field(None, alias="in")
+    contains: Any = None
+    present: bool | None = None
+
+
+class Upstream(Condition):
+    name = "upstream"
+    Argument = bool | str | list[str] | UpstreamMatch
+    summary = (
+        "The run signed in through an upstream provider (a `federated` step): `true` (any),"
+        " one of these ids, or `{provider, claim, equals | in | contains | present}` to test"
+        " what it asserted, e.g. `{claim: amr, contains: mfa}`."
+    )
+
+    async def test(self, ctx: StepContext) -> bool:
+        upstream = ctx.flow_data().get("upstream")
+        match = self.argument
+        if isinstance(match, bool):
+            return isinstance(upstream, dict) is match
+        if not isinstance(upstream, dict):
+            return False
+        if not isinstance(match, UpstreamMatch):
+            return upstream.get("provider") in _listed(match)
+        if match.provider is not None and upstream.get("provider") not in _listed(match.provider):
+            return False
+        if match.claim is None:
+            return True
+        value = upstream.get("claims", {}).get(match.claim)
+        if match.present is not None:
+            return (value is not None) == match.present
+        if match.contains is not None:
+            return isinstance(value, list) and match.contains in value
+        if match.one_of is not None:
+            return bool(value in match.one_of)
+        return bool(value == match.equals)
+
+
 class AttemptsOver(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -245,7 +288,7 @@ BUILTIN_CONDITIONS: dict[str, type[Condition]] = {
     for cls in (
         HasCredential, ClientIs, ClientTag, AcrRequested, PromptIs, LoginHint, SignedIn,
         UserAttribute, InGroup, AcrBelow, Proved, MfaOlderThan, PasswordOlderThan, KnownDevice,
-        Attempts,
+        Attempts, Upstream,
     )
 }
 COMPOSITES = ("all", "any", "not")

@@ -67,7 +67,9 @@ class FlowSpec(BaseModel):
         return self.start or next(iter(self.steps))
 
 
-AccountAction = Literal["add-passkey", "set-up-totp", "new-recovery-codes", "change-password"]
+AccountAction = Literal[
+    "add-passkey", "set-up-totp", "new-recovery-codes", "change-password", "link-account"
+]
 
 
 class FlowsFile(BaseModel):

@@ -20,7 +20,7 @@ from engine.loader import FlowSet
 from engine.model import TERMINALS
 from engine.selection import select_flow
 from observe.metrics import count_step
-from steps.base import BrowserFacts, Outcome, Page, Services, StepContext
+from steps.base import BrowserFacts, Outcome, Page, Redirect, Services, StepContext
 from steps.subflow import SubflowStep
 from store.records import AuthEvent, ClientRecord, FlowRunRecord, Frame
 
@@ -158,16 +158,17 @@ class FlowEngine:
         client: ClientRecord,
         form: Mapping[str, str],
         browser: BrowserFacts | None = None,
-    ) -> Page | None:
-        """Hand a form to the current step. A `Page` means: show it again (with errors); None
-        means the run moved on (or the form was for another step). Raises `StaleVersionError`
-        if another request moved the run first."""
+    ) -> Page | Redirect | None:
+        """Hand a form to the current step. A `Page` means: show it again (with errors); a
+        `Redirect`: send the browser there (the run waits for it to come back); None means the
+        run moved on (or the form was for another step). Raises `StaleVersionError` if another
+        request moved the run first."""
         if self.is_finished(run) or form.get(FORM_STEP, self.position(run)) != self.position(run):
             return None  # a form from an earlier page (the Back button): show the current step
         ctx = self._context(run, client, browser)
         step = self._flow(run).steps[run.state]
         chosen = form.get(CHOSEN_OUTCOME)
-        result: Page | Outcome
+        result: Page | Outcome | Redirect
         if SWITCH_USER in form:
             self._restart(run)
             await self._enter(run, ctx)
@@ -185,10 +186,32 @@ class FlowEngine:
                 # Move past steps with nothing to ask now, so a finished run goes straight back
                 # to the client (the next page itself is shown by the GET that follows).
                 await self._settle(run, ctx)
-            elif result.errors:
+            elif isinstance(result, Page) and result.errors:
                 run.attempts[run.state] = run.attempts.get(run.state, 0) + 1
         await self.store.runs.save(run)
+        if isinstance(result, Redirect):
+            self._log(run, "redirect", step=run.state)
+            return result
         return self._decorate(run, result) if isinstance(result, Page) else None
+
+    async def come_back(
+        self,
+        run: FlowRunRecord,
+        client: ClientRecord,
+        params: Mapping[str, str],
+        browser: BrowserFacts | None = None,
+    ) -> None:
+        """The browser returned from where the current step's `Redirect` sent it: the step
+        finishes what it began (an outcome moves the run on), and the run is saved. Raises
+        `StaleVersionError` if another request moved the run first."""
+        if self.is_finished(run):
+            return
+        ctx = self._context(run, client, browser)
+        outcome = await self._flow(run).steps[run.state].returned(ctx, params)
+        if outcome is not None:
+            await self._fire(run, ctx, outcome.name)
+            await self._settle(run, ctx)
+        await self.store.runs.save(run)
 
     async def finish(self, run: FlowRunRecord) -> None:
         """Consume a finished run: of two requests racing to finish it, one wins."""

@@ -1,10 +1,11 @@
-"""The one way the provider fetches URLs that clients or config supply (back-channel logout, and
-later client jwks_uri and upstream providers): SSRF protection in one place.
+"""The one way the provider fetches URLs that clients or config supply (back-channel logout,
+client jwks_uri, upstream providers): SSRF protection in one place.
 
 The host is resolved first and refused when any address is loopback, private, link-local or
 otherwise not global (unless the config allows it, as the tests do for loopback); the request then
 goes to that very address (no second DNS answer can redirect it), with TLS checked against the
 original host name. No redirects are followed, time is bounded and so is the size of the answer.
+`transport()` gives the same guard to other HTTP clients (the upstream providers' OAuth client).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx2
 
@@ -29,13 +30,59 @@ class OutboundResponse:
     body: bytes
 
 
+class _Bounded(httpx2.AsyncByteStream):
+    """An answer's body, cut off (with `OutboundRefused`) past `max_bytes`."""
+
+    def __init__(self, inner: httpx2.AsyncByteStream, max_bytes: int, host: str) -> None:
+        self.inner, self.max_bytes, self.host = inner, max_bytes, host
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        total = 0
+        async for chunk in self.inner:
+            total += len(chunk)
+            if total > self.max_bytes:
+                raise OutboundRefused(f"the answer from {self.host} is too large")
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class GuardedTransport(httpx2.AsyncBaseTransport):
+    """Sends each request to the checked address of its host, and bounds the answer."""
+
+    def __init__(self, outbound: OutboundHttp) -> None:
+        self.outbound = outbound
+        self.inner = httpx2.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        url = request.url
+        if url.scheme not in ("https", "http") or not url.host:
+            raise OutboundRefused("only http(s) URLs with a host can be fetched")
+        port = url.port or (443 if url.scheme == "https" else 80)
+        address = await self.outbound.public_address(url.host, port)
+        # The Host header was set from the original URL; TLS is checked against the name.
+        request.url = url.copy_with(host=address, port=port)
+        if url.scheme == "https":
+            request.extensions = {**request.extensions, "sni_hostname": url.host}
+        response = await self.inner.handle_async_request(request)
+        assert isinstance(response.stream, httpx2.AsyncByteStream)
+        response.stream = _Bounded(response.stream, self.outbound.max_bytes, url.host)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 @dataclass(frozen=True)
 class OutboundHttp:
     allow_private_addresses: bool = False
     timeout: float = 5.0
     max_bytes: int = 512 * 1024
 
-    async def _address(self, host: str, port: int) -> str:
+    async def public_address(self, host: str, port: int) -> str:
+        """The address to connect to; `OutboundRefused` when `host` resolves to any address
+        that is not global (and the config does not allow those)."""
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(
                 host, port, type=socket.SOCK_STREAM
@@ -49,6 +96,10 @@ class OutboundHttp:
                 raise OutboundRefused(f"{host} resolves to a non-public address")
         return addresses[0]
 
+    def transport(self) -> GuardedTransport:
+        """For an `httpx2.AsyncClient` (made with `follow_redirects=False` and a timeout)."""
+        return GuardedTransport(self)
+
     async def post_form(self, url: str, data: dict[str, str]) -> OutboundResponse:
         return await self.request("POST", url, data=data)
 
@@ -56,27 +107,13 @@ class OutboundHttp:
         self, method: str, url: str, data: dict[str, str] | None = None
     ) -> OutboundResponse:
         """The answer (decoded body); raises OutboundRefused, or httpx2.HTTPError on failure."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise OutboundRefused("only http(s) URLs with a host can be fetched")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        address = await self._address(parts.hostname, port)
-        host = f"[{address}]" if ":" in address else address
-        pinned = urlunsplit((parts.scheme, f"{host}:{port}", parts.path or "/", parts.query, ""))
-        extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
-        async with httpx2.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
-            request = client.build_request(
-                method, pinned, data=data, headers={"Host": parts.netloc}, extensions=extensions
-            )
-            response = await client.send(request, stream=True)
+        async with httpx2.AsyncClient(
+            timeout=self.timeout, follow_redirects=False, transport=self.transport()
+        ) as client:
             try:
-                body = b""
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > self.max_bytes:
-                        raise OutboundRefused(f"the answer from {parts.hostname} is too large")
-            finally:
-                await response.aclose()
+                response = await client.request(method, url, data=data)
+            except httpx2.UnsupportedProtocol as exc:
+                raise OutboundRefused("only http(s) URLs with a host can be fetched") from exc
         return OutboundResponse(
-            response.status_code, response.headers.get("content-type", ""), body
+            response.status_code, response.headers.get("content-type", ""), response.content
         )

@@ -41,3 +41,10 @@ if [ ! -d tests/rp/node_modules ] || [ tests/rp/package-lock.json -nt tests/rp/n
   npm ci --prefix tests/rp --no-audit --no-fund --loglevel=error
   touch tests/rp/node_modules
 fi
+
+# node-oidc-provider as the upstream identity provider of the federated sign-in tests, pinned by
+# tests/upstream/package-lock.json.
+if [ ! -d tests/upstream/node_modules ] || [ tests/upstream/package-lock.json -nt tests/upstream/node_modules ]; then
+  npm ci --prefix tests/upstream --no-audit --no-fund --loglevel=error
+  touch tests/upstream/node_modules
+fi

@@ -14,6 +14,7 @@ from joserfc.jwk import KeySet
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.yaml_source import YamlSourceError, parse_yaml, pydantic_problems
+from federation.config import UpstreamProviderSettings
 from oidc.client_auth import AUTH_METHODS_SUPPORTED
 from steps.base import RelyingParty
 from steps.sealing import Sealer
@@ -267,6 +268,21 @@ class Settings(BaseModel):
     clients: list[ClientSettings] = Field(
         default_factory=list, description="Relying parties: RFC 7591 metadata names plus `flow`."
     )
+    upstream_providers: list[UpstreamProviderSettings] = Field(
+        default_factory=list,
+        description="OpenID providers people may sign in with (the `federated` step); see"
+        " docs/federation.md.",
+    )
+
+    @field_validator("upstream_providers")
+    @classmethod
+    def _distinct_ids(
+        cls, providers: list[UpstreamProviderSettings]
+    ) -> list[UpstreamProviderSettings]:
+        ids = [provider.id for provider in providers]
+        if len(set(ids)) != len(ids):
+            raise ValueError("two upstream providers have the same id")
+        return providers
 
     @field_validator("issuer")
     @classmethod
@@ -345,9 +361,10 @@ def load_settings(config_file: str | Path | None = None) -> Settings:
 
 def settings_doc() -> str:
     """Tables of every setting, and of every client setting, with defaults and descriptions."""
-    return "\n\n".join(
-        [_model_table(Settings), "Each entry of `clients`:", _model_table(ClientSettings)]
-    )
+    return "\n\n".join([
+        _model_table(Settings), "Each entry of `clients`:", _model_table(ClientSettings),
+        "Each entry of `upstream_providers`:", _model_table(UpstreamProviderSettings),
+    ])
 
 
 def _model_table(model: type[BaseModel]) -> str:

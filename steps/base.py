@@ -19,6 +19,7 @@ from store.records import AuthEvent, ClientRecord, Factor, FlowRunRecord, UserRe
 from ui.messages import N_
 
 if TYPE_CHECKING:
+    from federation.upstream import Upstream
     from mail.mailer import Mailer
     from steps.password_hashing import PasswordHashing
     from steps.sealing import Sealer
@@ -56,6 +57,14 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Redirect:
+    """Send the browser away (to an upstream provider); the run waits at this step until the
+    browser comes back, when the step's `returned` finishes what it began."""
+
+    url: str
+
+
+@dataclass(frozen=True)
 class BrowserFacts:
     """What ui knows of the browser before the engine sees it: the users who chose to remember
     this browser (from its cookies) and when they did, and where the request came from."""
@@ -77,13 +86,14 @@ class RelyingParty:
 @dataclass(frozen=True)
 class Services:
     """What steps use besides the run: the store, password hashing, mail, the sealer of secrets
-    kept at rest, and the WebAuthn relying party."""
+    kept at rest, the WebAuthn relying party, and the upstream providers by id."""
 
     store: Store
     passwords: PasswordHashing
     mailer: Mailer
     sealer: Sealer
     relying_party: RelyingParty
+    upstreams: Mapping[str, Upstream] = field(default_factory=dict)
 
 
 @dataclass
@@ -185,6 +195,11 @@ class Step:
         ask (a user already identified, a consent already given): the run moves straight on."""
         raise NotImplementedError
 
-    async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:
-        """Act on a submitted form."""
+    async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page | Redirect:
+        """Act on a submitted form (a `Redirect` only from steps that implement `returned`)."""
         raise NotImplementedError
+
+    async def returned(self, ctx: StepContext, params: Mapping[str, str]) -> Outcome | None:
+        """The browser came back from where this step's `Redirect` sent it, with `params`; an
+        outcome moves the run on, None shows the step again. Steps that never redirect ignore it."""
+        return None

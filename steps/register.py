@@ -142,7 +142,7 @@ class RegisterOptions(email_codes.CodeOptions):
         return fields
 
 
-def _check(spec: FieldSpec, raw: str) -> tuple[Any, str | None]:
+def check_field(spec: FieldSpec, raw: str) -> tuple[Any, str | None]:
     """The value to store for `raw` (None when left empty), or an error message id."""
     if spec.type == "checkbox":
         ticked = bool(raw)
@@ -222,7 +222,7 @@ class RegisterStep(Step):
         errors: dict[str, str] = {}
         for spec in self.settings.fields:
             raw = form.get(spec.name, "")
-            value, error = _check(spec, raw)
+            value, error = check_field(spec, raw)
             typed[spec.name] = value if spec.type == "checkbox" else raw.strip()[:1000]
             if error:
                 errors[spec.name] = error

@@ -9,6 +9,7 @@ from steps.change_password import ChangePasswordStep
 from steps.choose import ChooseStep
 from steps.consent import ConsentStep
 from steps.decide import DecideStep
+from steps.federated import FederatedStep
 from steps.identify import IdentifyStep
 from steps.passkey import PasskeyStep
 from steps.passkey_setup import PasskeySetupStep
@@ -30,7 +31,7 @@ BUILTIN_STEPS: dict[str, type[Step]] = {
         IdentifyStep, PasswordStep, SubflowStep, DecideStep, ConsentStep, TermsStep, ChooseStep,
         RegisterStep, VerifyEmailStep, ResetPasswordStep, TotpSetupStep, TotpStep,
         RecoveryCodesSetupStep, RecoveryCodeStep,
-        PasskeyStep, PasskeySetupStep, RememberDeviceStep, ChangePasswordStep,
+        PasskeyStep, PasskeySetupStep, RememberDeviceStep, ChangePasswordStep, FederatedStep,
     )
 }
 

@@ -20,6 +20,7 @@ from store.records import (
     CredentialRecord,
     FlowRunRecord,
     GrantRecord,
+    LinkedIdentityRecord,
     RefreshTokenRecord,
     SecretRecord,
     SeenRecord,
@@ -38,6 +39,7 @@ from store.repositories import (
     FlowRunRepository,
     GrantRepository,
     KeyRepository,
+    LinkedIdentityRepository,
     Redemption,
     RefreshTokenRepository,
     ReplayCache,
@@ -98,6 +100,27 @@ class Credentials:
 
     async def delete(self, credential_id: str) -> bool:
         return await self.docs.delete(credential_id)
+
+
+class LinkedIdentities:
+    def __init__(self, docs: Documents[LinkedIdentityRecord]) -> None:
+        self.docs = docs
+
+    async def get(self, provider: str, upstream_subject: str) -> LinkedIdentityRecord | None:
+        return await self.docs.get(LinkedIdentityRecord.key(provider, upstream_subject))
+
+    async def add(self, identity: LinkedIdentityRecord) -> None:
+        await self.docs.insert(identity)
+
+    async def for_user(self, user_id: str) -> list[LinkedIdentityRecord]:
+        found = await self.docs.find_all("user_id", user_id)
+        return sorted(found, key=lambda i: (i.linked_at, i.id))
+
+    async def touch(self, identity: LinkedIdentityRecord, at: float) -> None:
+        await self.docs.set_field(identity.id, "last_used_at", at)
+
+    async def delete(self, identity_id: str) -> bool:
+        return await self.docs.delete(identity_id)
 
 
 class Consents:
@@ -251,6 +274,9 @@ class DocumentStore(ABC):
         )
         self.credentials: CredentialRepository = Credentials(
             self._add("credentials", CredentialRecord, indexed=("user_id",))
+        )
+        self.identities: LinkedIdentityRepository = LinkedIdentities(
+            self._add("linked_identities", LinkedIdentityRecord, indexed=("user_id",))
         )
         self.consents: ConsentRepository = Consents(self._add("consents", ConsentRecord))
         self.runs: FlowRunRepository = Runs(self._add("flow_runs", FlowRunRecord))

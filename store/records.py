@@ -70,6 +70,23 @@ class UserRecord(BaseModel):
     created_at: float
 
 
+class LinkedIdentityRecord(BaseModel):
+    """An account at an upstream provider, linked to a user. `id` is the provider's id, a space,
+    and the upstream `sub` (unique per issuer, OIDC Core §2)."""
+
+    id: str
+    provider: str
+    upstream_subject: str
+    user_id: str
+    label: str = ""  # what the account page shows (the upstream email or name)
+    linked_at: float
+    last_used_at: float | None = None
+
+    @staticmethod
+    def key(provider: str, upstream_subject: str) -> str:
+        return f"{provider} {upstream_subject}"
+
+
 class CredentialRecord(BaseModel):
     """A credential besides the password (TOTP secret, passkey, recovery code), by `kind`."""
 

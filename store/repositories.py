@@ -19,6 +19,7 @@ from store.records import (
     CredentialRecord,
     FlowRunRecord,
     GrantRecord,
+    LinkedIdentityRecord,
     RefreshTokenRecord,
     SessionRecord,
     SigningKeyRecord,
@@ -63,6 +64,20 @@ class CredentialRepository(Protocol):
 
     async def delete(self, credential_id: str) -> bool:
         """True when this call deleted it (a recovery code is used once)."""
+
+
+class LinkedIdentityRepository(Protocol):
+    async def get(self, provider: str, upstream_subject: str) -> LinkedIdentityRecord | None: ...
+    async def add(self, identity: LinkedIdentityRecord) -> None:
+        """Raises `DuplicateError` when this upstream account is linked already."""
+
+    async def for_user(self, user_id: str) -> list[LinkedIdentityRecord]:
+        """Oldest first."""
+
+    async def touch(self, identity: LinkedIdentityRecord, at: float) -> None:
+        """Note a sign-in through it."""
+
+    async def delete(self, identity_id: str) -> bool: ...
 
 
 class ConsentRepository(Protocol):
@@ -186,6 +201,7 @@ class Store(Protocol):
     clients: ClientRepository
     users: UserRepository
     credentials: CredentialRepository
+    identities: LinkedIdentityRepository
     consents: ConsentRepository
     runs: FlowRunRepository
     sessions: SessionRepository

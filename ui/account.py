@@ -43,6 +43,9 @@ NOTICES = {
     "totp-removed": N_("The authenticator app was removed."),
     "browsers-forgotten": N_("Remembered browsers will ask for a second factor again."),
     "session-ended": N_("That session was signed out."),
+    "link-account": N_("The account was linked."),
+    "identity-unlinked": N_("The account was unlinked. It no longer signs you in here."),
+    "only-way-in": N_("That is the only way you can sign in: add a passkey or a password first."),
 }
 
 
@@ -88,6 +91,10 @@ async def page() -> Response:
         passkeys=[c for c in credentials if c.kind == "webauthn"],
         totp=next((c for c in credentials if c.kind == "totp"), None),
         recovery_codes=sum(c.kind == RECOVERY_CODES for c in credentials),
+        identities=[
+            (identity, _upstream_label(provider, identity.provider))
+            for identity in await provider.store.identities.for_user(user.id)
+        ],
         actions=set(provider.engine.flows.spec.account_flows),
         recent=_may_change(provider, session, _two_factor(credentials)),
         notice=NOTICES.get(request.args.get("done", "")),
@@ -175,6 +182,34 @@ async def remove_passkey(credential_id: str) -> Response:
 @blueprint.post("/account/totp/<credential_id>/remove")
 async def remove_totp(credential_id: str) -> Response:
     return await _remove("totp", credential_id, "totp-removed")
+
+
+def _upstream_label(provider: Provider, upstream_id: str) -> str:
+    upstream = provider.engine.services.upstreams.get(upstream_id)
+    return upstream.settings.label if upstream else upstream_id
+
+
+@blueprint.post("/account/identities/<path:identity_id>/unlink")
+async def unlink_identity(identity_id: str) -> Response:
+    provider = current_provider()
+    checked = await _change(provider)
+    if isinstance(checked, Response):
+        return checked
+    _, user = checked
+    identities = await provider.store.identities.for_user(user.id)
+    unlinking = next((i for i in identities if i.id == identity_id), None)
+    if unlinking is None:
+        raise ErrorPage(N_("Page not found"), N_("Check the address, or go back and try again."),
+                        status=404)
+    credentials = await provider.store.credentials.for_user(user.id)
+    if len(identities) == 1 and user.password_hash is None and not any(
+        c.kind == "webauthn" for c in credentials
+    ):
+        return see_other(url_for("account.page", done="only-way-in"))
+    await provider.store.identities.delete(unlinking.id)
+    await audit(provider.store, "identity_unlinked", subject=user.id, client_id=CLIENT_ID,
+                provider=unlinking.provider)
+    return see_other(url_for("account.page", done="identity-unlinked"))
 
 
 @blueprint.post("/account/forget-browsers")

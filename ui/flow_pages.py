@@ -13,7 +13,8 @@ from oidc.errors import ErrorPage
 from oidc.http import see_other
 from oidc.provider import current_provider
 from oidc.run_access import browser_run
-from steps.base import Page
+from steps.base import Page, Redirect
+from steps.federated import VIA, run_id_of
 from store.errors import StaleVersionError
 from store.records import ClientRecord, FlowRunRecord
 from ui.devices import browser_facts, remember_device
@@ -87,6 +88,24 @@ async def submit(run_id: str) -> Response:
     except StaleVersionError:
         # Another request (a double submit) moved the run first: show where it is now.
         return see_other(url_for("flow.show", run_id=run.id))
+    if isinstance(page, Redirect):
+        return see_other(page.url)  # to an upstream provider the config names
     if page is not None:
         return await _show(run, client, page)
+    return _next(run)
+
+
+@blueprint.get("/federation/<provider_id>/callback")
+async def upstream_callback(provider_id: str) -> Response:
+    """An upstream provider's authorization response: its `state` names the run (of this
+    browser only) and holds the secret the run's step checks."""
+    run, client = await _load(run_id_of(request.args.get("state", "")))
+    if len(request.args) > MAX_FIELDS:
+        raise ErrorPage(N_("Request too large"), N_("Go back and try again."), status=413)
+    params = {key: request.args.get(key, "") for key in request.args}
+    params[VIA] = provider_id
+    try:
+        await current_provider().engine.come_back(run, client, params, browser_facts())
+    except StaleVersionError:  # the same response, delivered twice: the first one counts
+        return see_other(url_for("flow.show", run_id=run.id))
     return _next(run)

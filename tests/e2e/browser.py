@@ -10,8 +10,14 @@ from bs4 import BeautifulSoup
 
 
 class FormBrowser:
-    def __init__(self, origin: str, headers: dict[str, str] | None = None) -> None:
+    """`also`: other origins whose redirects are followed too (an upstream provider's pages).
+    Give them a different host, not only a different port: cookies ignore ports."""
+
+    def __init__(
+        self, origin: str, headers: dict[str, str] | None = None, also: tuple[str, ...] = ()
+    ) -> None:
         self.origin = origin
+        self.origins = (origin, *also)
         self.http = httpx2.AsyncClient(base_url=origin, follow_redirects=False, headers=headers)
 
     async def close(self) -> None:
@@ -23,7 +29,7 @@ class FormBrowser:
             if not response.is_redirect:
                 return response
             target = urljoin(str(response.url), response.headers["location"])
-            if not target.startswith(self.origin + "/"):
+            if not any(target.startswith(origin + "/") for origin in self.origins):
                 return response
             response = await self.http.get(target)
         raise AssertionError("too many redirects")

@@ -84,6 +84,7 @@ class RunningServer:
     config: Path
     log: Path
     port: int = 0  # where it listens: a second process of the same config is not at the issuer
+    listen: str = "127.0.0.1"
 
     def stop(self) -> None:
         self.process.terminate()
@@ -102,16 +103,19 @@ def gatehouse(config: Path, *args: str, stdin: str | None = None) -> subprocess.
 
 def start_server(
     workdir: Path, flows_file: Path | None = None, host: str = "127.0.0.1",
-    serve_args: tuple[str, ...] = (), **settings: Any,
+    serve_args: tuple[str, ...] = (), port: int | None = None, **settings: Any,
 ) -> RunningServer:
-    """A server on a free port; `host` names it in the issuer (passkeys need `localhost`, a
-    secure context and a valid WebAuthn RP id), it always listens on 127.0.0.1. `serve_args` are
-    added to `gatehouse serve`."""
-    port = free_port()
+    """A server on a free port (or `port`); `host` names it in the issuer (passkeys need
+    `localhost`, a secure context and a valid WebAuthn RP id). It listens on `host` when that is
+    a loopback address (a second server at 127.0.0.2 keeps its own cookies), else on 127.0.0.1.
+    `serve_args` are added to `gatehouse serve`."""
+    listen = host if host.startswith("127.") else "127.0.0.1"
+    port = port or free_port(listen)
     issuer = f"http://{host}:{port}"
     config = workdir / "gatehouse.yaml"
     config.write_text(yaml.safe_dump({
-        "issuer": issuer, "port": port, "store": f"sqlite:///{workdir / 'gatehouse.db'}",
+        "issuer": issuer, "host": listen, "port": port,
+        "store": f"sqlite:///{workdir / 'gatehouse.db'}",
         "flows_file": str(flows_file or ROOT / "flows.yaml"), "demo": True,
         "clients": client_settings(issuer), **settings,
     }))
@@ -123,7 +127,9 @@ def start_server(
                       stdin=BOB[1] + "\n")
     assert added.returncode == 0, added.stderr
     log = workdir / "server.log"
-    return wait_ready(RunningServer(issuer, launch(config, log, *serve_args), config, log, port))
+    return wait_ready(
+        RunningServer(issuer, launch(config, log, *serve_args), config, log, port, listen)
+    )
 
 
 def serve_another(server: RunningServer, workdir: Path) -> RunningServer:
@@ -146,7 +152,7 @@ def launch(config: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
 def wait_ready(server: RunningServer) -> RunningServer:
     """The server once it answers on its own port; stopped if it does not within 30 s."""
     deadline = time.monotonic() + 30
-    discovery = f"http://127.0.0.1:{server.port}/.well-known/openid-configuration"
+    discovery = f"http://{server.listen}:{server.port}/.well-known/openid-configuration"
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(f"gatehouse exited: {server.log.read_text()}")

@@ -64,6 +64,7 @@ async def test_every_hot_query_uses_an_index(mongo_store: MongoStore) -> None:
         ("users", {"_lc_email": "alice@example.com"}),  # ... or by email
         ("users", {"_id": "u1"}),
         ("credentials", {"user_id": "u1"}),  # second factors of the user
+        ("linked_identities", {"user_id": "u1"}),  # the account page's linked accounts
         ("grants", {"sid": "sid-1"}),  # logout: the grants of a session
         ("sessions", {"subject": "u1"}),  # the account page's sessions
         ("audit_events", {"subject": "u1"}),  # a user's audit trail

@@ -22,6 +22,7 @@ from store.records import (
     CredentialRecord,
     FlowRunRecord,
     GrantRecord,
+    LinkedIdentityRecord,
     RefreshTokenRecord,
     SessionRecord,
     SigningKeyRecord,
@@ -318,6 +319,31 @@ async def test_credential_delete_says_whether_it_deleted(store: Store) -> None:
     assert await store.credentials.delete("c1") is True
     assert await store.credentials.delete("c1") is False
     assert await store.credentials.get("c1") is None
+
+
+def identity(provider: str, upstream_subject: str, user_id: str = "u1") -> LinkedIdentityRecord:
+    return LinkedIdentityRecord(
+        id=LinkedIdentityRecord.key(provider, upstream_subject), provider=provider,
+        upstream_subject=upstream_subject, user_id=user_id, linked_at=NOW,
+    )
+
+
+async def test_linked_identities_by_upstream_account_and_by_user(store: Store) -> None:
+    await store.identities.add(identity("corp", "123"))
+    await store.identities.add(identity("social", "123").model_copy(update={"linked_at": NOW - 5}))
+    await store.identities.add(identity("corp", "456", user_id="u2"))
+    found = await store.identities.get("corp", "123")
+    assert found is not None and found.user_id == "u1"
+    assert await store.identities.get("corp", "789") is None
+    assert [i.provider for i in await store.identities.for_user("u1")] == ["social", "corp"]
+    with pytest.raises(DuplicateError):  # one upstream account links to one user only
+        await store.identities.add(identity("corp", "123", user_id="u2"))
+    await store.identities.touch(found, NOW + 1)
+    touched = await store.identities.get("corp", "123")
+    assert touched is not None and touched.last_used_at == NOW + 1
+    assert await store.identities.delete(found.id) is True
+    assert await store.identities.delete(found.id) is False
+    assert await store.identities.get("corp", "123") is None
 
 
 async def test_user_update_keeps_usernames_and_emails_unique(store: Store) -> None:

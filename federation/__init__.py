@@ -1,0 +1,1 @@
+"""Federation: Gatehouse as a relying party of upstream OpenID providers ("Sign in with ...")."""

@@ -1,0 +1,80 @@
+"""How an upstream OpenID provider is declared in the config (`upstream_providers`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+DEFAULT_CLAIMS = {"username": "preferred_username", "email": "email", "name": "name"}
+
+
+class UpstreamProviderSettings(BaseModel):
+    """An upstream OpenID provider people may sign in with (the `federated` flow step).
+
+    Register `{issuer}/federation/{id}/callback` as the redirect URI at the provider.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$",
+        description="Names the provider in flows.yaml and in its redirect URI.",
+    )
+    issuer: str = Field(
+        description="The provider's issuer; its metadata is read from"
+        " `{issuer}/.well-known/openid-configuration` (OIDC Discovery).",
+    )
+    client_id: str = Field(min_length=1, description="Gatehouse's client id at the provider.")
+    client_secret: str | None = Field(
+        None, description="Gatehouse's client secret there (unset: a public client, PKCE only)."
+    )
+    token_endpoint_auth_method: Literal["client_secret_basic", "client_secret_post", "none"] = (
+        Field("client_secret_basic", description="How Gatehouse authenticates at its token endpoint.")
+    )
+    scopes: list[str] = Field(
+        default_factory=lambda: ["openid", "profile", "email"],
+        description="Scopes asked for; `openid` is required.",
+    )
+    label: str = Field(
+        pattern=r"^[^<>]{1,80}$", description="The button text, e.g. `Sign in with Example`."
+    )
+    icon: str | None = Field(None, description="An http(s) URL of a small logo for the button.")
+    claims: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_CLAIMS),
+        description="Where a new account's details come from: our field or claim (`username`,"
+        " `email`, `name`, any OIDC claim) → the provider's claim.",
+    )
+    trust_email_verified: bool = Field(
+        True,
+        description="Believe the provider's `email_verified` for new accounts (the address is"
+        " never used to link accounts either way).",
+    )
+    trust_mfa: bool = Field(
+        True,
+        description="Count the provider's multi-factor sign-in (`amr` with `mfa`, or two factor"
+        " classes) as two factors here: it then reaches urn:gatehouse:loa:2.",
+    )
+
+    @field_validator("issuer", "icon")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("https", "http") or not parts.hostname or parts.query:
+                raise ValueError("must be an http(s) URL without a query")
+        return value.rstrip("/") if value else value
+
+    @field_validator("scopes")
+    @classmethod
+    def _openid(cls, scopes: list[str]) -> list[str]:
+        if "openid" not in scopes:
+            raise ValueError("must include openid")
+        return scopes
+
+    @model_validator(mode="after")
+    def _secret_fits_the_method(self) -> UpstreamProviderSettings:
+        if (self.token_endpoint_auth_method == "none") != (self.client_secret is None):
+            raise ValueError("client_secret is needed exactly when the method is not `none`")
+        return self

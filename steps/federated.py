@@ -1,0 +1,289 @@
+"""`federated`: "Sign in with <provider>" for the upstream OpenID providers in the config.
+
+The browser goes to the provider and comes back to `/federation/<id>/callback`; the run waits at
+this step meanwhile. An upstream account linked to a user signs that user in. A new one either
+creates an account here (the person picks a username; the provider's claims fill the rest) or,
+after the person signs in to an existing account (the `link` outcome, wired to a sign-in
+sub-flow that returns here), is linked to it. An address the provider asserts never links
+accounts by itself. Upstream failures show this step again with a message; the run goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from federation.upstream import Attempt, Upstream, UpstreamError, UpstreamIdentity
+from observe.audit import audit
+from steps.base import Outcome, Page, Redirect, Step, StepContext
+from steps.register import TAKEN_USERNAME, check_field, default_fields
+from store.errors import DuplicateError
+from store.records import Factor, LinkedIdentityRecord, UserRecord
+from ui.messages import N_
+
+log = logging.getLogger("gatehouse.federation")
+
+PENDING, UPSTREAM = "pending_identity", "upstream"
+VIA = "_via"  # added by the callback route: the provider whose redirect URI was used
+# RFC 8176 amr values by the factor class they prove.
+FACTOR_OF: dict[str, Factor] = {
+    "pwd": "knowledge", "pin": "knowledge", "kba": "knowledge",
+    "otp": "possession", "hwk": "possession", "swk": "possession", "sms": "possession",
+    "tel": "possession", "sc": "possession",
+    "fpt": "inherence", "face": "inherence", "iris": "inherence", "retina": "inherence",
+    "vbm": "inherence",
+}
+UNREACHABLE = N_("%(provider)s cannot be reached right now. Try again later, or sign in another way.")
+FAILED = N_("Signing in with %(provider)s did not work. Try again, or sign in another way.")
+CANCELLED = N_("Signing in with %(provider)s was cancelled.")
+LINKED_ELSEWHERE = N_("This %(provider)s account is linked to another account here.")
+EMAIL_TAKEN = N_(
+    "An account with this email address exists here. Sign in to it to link your %(provider)s account."
+)
+
+
+def state_of(run_id: str, secret: str) -> str:
+    """The `state` sent upstream: which run, and the secret only this run knows."""
+    return f"{run_id}.{secret}"
+
+
+def run_id_of(state: str) -> str:
+    return state.partition(".")[0]
+
+
+class FederatedOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    providers: list[str] | None = Field(
+        None, description="The `upstream_providers` offered, by id, in order; unset: all of them."
+    )
+    create_users: bool = Field(
+        True, description="A new upstream account may create an account here."
+    )
+    link_accounts: bool = Field(
+        True,
+        description="A new upstream account may be linked to an existing account once that"
+        " account signs in (the `link` outcome, wired to a sign-in that returns here).",
+    )
+
+
+class FederatedStep(Step):
+    type = "federated"
+    Options = FederatedOptions
+    outcomes = frozenset({"success"})
+    optional_outcomes: ClassVar[dict[str, str]] = {
+        **Step.optional_outcomes, "local": N_("Use a username and password")
+    }
+    template = "flow/federated.html"
+
+    @classmethod
+    def outcomes_for(cls, options: BaseModel) -> frozenset[str]:
+        assert isinstance(options, FederatedOptions)
+        return cls.outcomes | ({"link"} if options.link_accounts else set())
+
+    @property
+    def settings(self) -> FederatedOptions:
+        assert isinstance(self.options, FederatedOptions)
+        return self.options
+
+    def _offered(self, ctx: StepContext) -> list[Upstream]:
+        upstreams = ctx.services.upstreams
+        ids = self.settings.providers if self.settings.providers is not None else list(upstreams)
+        return [upstreams[i] for i in ids if i in upstreams]
+
+    def _choose_page(self, ctx: StepContext, error: tuple[str, str] | None = None) -> Page:
+        providers = [
+            {"id": u.id, "label": u.settings.label, "icon": u.settings.icon}
+            for u in self._offered(ctx)
+        ]
+        return Page(self.template, {"mode": "choose", "providers": providers, "error": error})
+
+    def _account_page(
+        self, ctx: StepContext, pending: dict[str, Any], username: str = "",
+        errors: dict[str, str] | None = None, error: tuple[str, str] | None = None,
+    ) -> Page:
+        """The page for an upstream account that is linked to nobody yet."""
+        signed_in = ctx.flow_data().get("login") if ctx.run.subject else None
+        return Page(self.template, {
+            "mode": "link_here" if signed_in else "new",
+            "provider": pending["label"], "who": pending["who"], "login": signed_in,
+            "username": username or pending["username"], "error": error,
+            "create": self.settings.create_users, "link": self.settings.link_accounts,
+        }, errors or {})
+
+    async def render(self, ctx: StepContext) -> Page | Outcome:
+        pending = ctx.flow_data().get(PENDING)
+        if pending is None:
+            error = ctx.scratch.pop("error", None)
+            return self._choose_page(ctx, tuple(error) if error else None)
+        if ctx.run.subject is not None and _proved_since(ctx, pending["at"]):
+            return await self._link(ctx, pending)  # back from the sign-in the link outcome ran
+        return self._account_page(ctx, pending)
+
+    async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page | Redirect:
+        pending = ctx.flow_data().get(PENDING)
+        if pending is not None:
+            return await self._decide(ctx, pending, form)
+        upstream = next((u for u in self._offered(ctx) if u.id == form.get("provider")), None)
+        if upstream is None:
+            return self._choose_page(ctx)
+        attempt = Attempt.new()
+        try:
+            url = await upstream.authorization_url(
+                Attempt(state_of(ctx.run.id, attempt.state), attempt.nonce, attempt.code_verifier),
+                login_hint=ctx.request.get("login_hint"),
+            )
+        except UpstreamError as exc:
+            log.warning("upstream %s: %s", upstream.id, exc.reason)
+            return self._choose_page(ctx, (UNREACHABLE, upstream.settings.label))
+        ctx.scratch["attempt"] = {
+            "provider": upstream.id, "state": attempt.state, "nonce": attempt.nonce,
+            "code_verifier": attempt.code_verifier,
+        }
+        return Redirect(url)
+
+    async def _decide(
+        self, ctx: StepContext, pending: dict[str, Any], form: Mapping[str, str]
+    ) -> Outcome | Page:
+        """What the person chose for a new upstream account."""
+        choice = form.get("choice", "")
+        if choice == "create" and self.settings.create_users:
+            return await self._create(ctx, pending, form.get("username", ""))
+        if choice == "link" and self.settings.link_accounts:
+            return Outcome("link")
+        if choice == "link_here" and ctx.run.subject is not None and _proved_since(ctx, 0):
+            return await self._link(ctx, pending)
+        if choice == "cancel":
+            del ctx.flow_data()[PENDING]
+            return self._choose_page(ctx)
+        return self._account_page(ctx, pending)
+
+    async def returned(self, ctx: StepContext, params: Mapping[str, str]) -> Outcome | None:
+        began = ctx.scratch.pop("attempt", None)  # one use: a replayed response finds nothing
+        upstream = ctx.services.upstreams.get(began["provider"]) if began else None
+        _, _, secret = params.get("state", "").partition(".")
+        # One redirect URI per provider: a response must come back through the one it left for.
+        if began is None or upstream is None or params.get(VIA) != upstream.id or not secrets.compare_digest(
+            secret.encode(), str(began["state"]).encode()
+        ):
+            ctx.scratch["error"] = (FAILED, upstream.settings.label if upstream else "")
+            return None
+        attempt = Attempt(state_of(ctx.run.id, began["state"]), began["nonce"], began["code_verifier"])
+        try:
+            identity = await upstream.finish(params, attempt)
+        except UpstreamError as exc:
+            log.warning("upstream %s: %s", upstream.id, exc.reason)
+            ctx.scratch["error"] = (CANCELLED if exc.denied else FAILED, upstream.settings.label)
+            return None
+        ctx.flow_data()[UPSTREAM] = {"provider": upstream.id, "claims": identity.claims}
+        linked = await ctx.store.identities.get(upstream.id, identity.subject)
+        user = await ctx.store.users.get(linked.user_id) if linked else None
+        if linked is None or user is None:
+            ctx.flow_data()[PENDING] = _pending(upstream, identity, ctx.now)
+            return None
+        if ctx.run.session_sid is not None and ctx.run.subject not in (None, user.id):
+            ctx.scratch["error"] = (LINKED_ELSEWHERE, upstream.settings.label)
+            return None  # adding to a signed-in user's session (the account page, step-up)
+        await ctx.store.identities.touch(linked, ctx.now)
+        return self._signed_in(ctx, user, upstream, identity.amr)
+
+    def _signed_in(
+        self, ctx: StepContext, user: UserRecord, upstream: Upstream, amr: list[str]
+    ) -> Outcome:
+        ctx.identify(user)
+        ctx.flow_data()["login"] = user.username
+        record_upstream_proof(ctx, amr, upstream.settings.trust_mfa)
+        return Outcome("success")
+
+    async def _create(self, ctx: StepContext, pending: dict[str, Any], typed: str) -> Page | Outcome:
+        """A new account from the upstream account's claims, with the username the person chose."""
+        username_spec, email_spec = default_fields()
+        username, problem = check_field(username_spec, typed)
+        if problem is None and await ctx.store.users.find_by_login(username):
+            problem = TAKEN_USERNAME
+        if problem is not None:
+            return self._account_page(ctx, pending, typed[:64], {"username": problem})
+        email, bad_email = check_field(email_spec, str(pending.get("email") or ""))
+        email = None if bad_email else email
+        if email and await ctx.store.users.find_by_login(email):
+            # Never linked by address: the person proves the existing account first.
+            return self._account_page(ctx, pending, username, error=(EMAIL_TAKEN, pending["label"]))
+        user = UserRecord(
+            id=secrets.token_urlsafe(16), username=username, email=email,
+            email_verified=bool(email and pending.get("email_verified")),
+            claims=pending["claims"], created_at=ctx.now,
+        )
+        try:
+            await ctx.store.users.add(user)
+        except DuplicateError:
+            return self._account_page(ctx, pending, username, {"username": TAKEN_USERNAME})
+        return await self._link(ctx, pending, user)
+
+    async def _link(
+        self, ctx: StepContext, pending: dict[str, Any], user: UserRecord | None = None
+    ) -> Outcome | Page:
+        """Link the pending upstream account to `user` (the one signed in, by default)."""
+        user = user or await ctx.user()
+        upstream = ctx.services.upstreams.get(pending["provider"])
+        if user is None or upstream is None:
+            del ctx.flow_data()[PENDING]
+            return self._choose_page(ctx, (FAILED, pending["label"]))
+        record = LinkedIdentityRecord(
+            id=LinkedIdentityRecord.key(upstream.id, pending["subject"]), provider=upstream.id,
+            upstream_subject=pending["subject"], user_id=user.id, label=pending["who"],
+            linked_at=ctx.now, last_used_at=ctx.now,
+        )
+        del ctx.flow_data()[PENDING]
+        try:
+            await ctx.store.identities.add(record)
+        except DuplicateError:  # linked meanwhile, in another run
+            return self._choose_page(ctx, (LINKED_ELSEWHERE, pending["label"]))
+        await audit(ctx.store, "identity_linked", subject=user.id, client_id=ctx.client.client_id,
+                    provider=upstream.id)
+        return self._signed_in(ctx, user, upstream, pending["amr"])
+
+
+def _proved_since(ctx: StepContext, at: float) -> bool:
+    """A proof of this run's user, other than an upstream sign-in, made at `at` or later."""
+    return any(e.method not in ("fed", "mfa") and e.at >= at for e in ctx.run.auth_events)
+
+
+def record_upstream_proof(ctx: StepContext, amr: list[str], trust_mfa: bool) -> None:
+    """`fed`, of the class of the provider's first known method (knowledge when it says none);
+    with `trust_mfa`, a multi-factor upstream sign-in counts as a second class too."""
+    classes = list(dict.fromkeys(FACTOR_OF[v] for v in amr if v in FACTOR_OF))
+    first: Factor = classes[0] if classes else "knowledge"
+    ctx.record_authentication("fed", first)
+    if trust_mfa and ("mfa" in amr or len(classes) >= 2):
+        second: Factor = classes[1] if len(classes) >= 2 else (
+            "possession" if first != "possession" else "knowledge"
+        )
+        ctx.record_authentication("mfa", second)
+
+
+USERNAME_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _pending(upstream: Upstream, identity: UpstreamIdentity, now: float) -> dict[str, Any]:
+    """What the run keeps of a new upstream account while the person decides what to do."""
+    claims = identity.claims
+    mapping = upstream.settings.claims
+    mapped = {ours: claims[theirs] for ours, theirs in mapping.items() if theirs in claims}
+    email = mapped.pop("email", None)
+    suggested = str(mapped.pop("username", "") or (email or "").partition("@")[0])
+    who = next((str(claims[c]) for c in ("email", "preferred_username", "name") if claims.get(c)),
+               identity.subject)
+    return {
+        "provider": upstream.id, "label": upstream.settings.label, "subject": identity.subject,
+        "who": who[:200], "at": now, "amr": identity.amr,
+        "username": USERNAME_SAFE.sub("", suggested)[:64],
+        "email": email if isinstance(email, str) else None,
+        "email_verified": upstream.settings.trust_email_verified
+        and claims.get("email_verified") is True,
+        "claims": {k: v for k, v in mapped.items() if isinstance(v, str | int | float | bool)},
+    }
