@@ -37,10 +37,18 @@ class UpstreamProviderSettings(BaseModel):
         default_factory=lambda: ["openid", "profile", "email"],
         description="Scopes asked for; `openid` is required.",
     )
-    label: str = Field(
-        pattern=r"^[^<>]{1,80}$", description="The button text, e.g. `Sign in with Example`."
+    name: str = Field(
+        pattern=r"^[^<>]{1,60}$",
+        description="The provider's name on pages, e.g. `Example` (\"Sign in with Example\").",
     )
-    icon: str | None = Field(None, description="An http(s) URL of a small logo for the button.")
+    label: str | None = Field(
+        None, pattern=r"^[^<>]{1,80}$",
+        description="The button text, when not \"Sign in with <name>\" (translated).",
+    )
+    icon: str | None = Field(
+        None, description="An https URL of a small logo for the button (the pages' CSP allows"
+        " https images only)."
+    )
     claims: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_CLAIMS),
         description="Where a new account's details come from: our field or claim (`username`,"
@@ -57,14 +65,20 @@ class UpstreamProviderSettings(BaseModel):
         " classes) as two factors here: it then reaches urn:gatehouse:loa:2.",
     )
 
-    @field_validator("issuer", "icon")
+    @field_validator("issuer")
     @classmethod
-    def _web_url(cls, value: str | None) -> str | None:
-        if value is not None:
-            parts = urlsplit(value)
-            if parts.scheme not in ("https", "http") or not parts.hostname or parts.query:
-                raise ValueError("must be an http(s) URL without a query")
-        return value.rstrip("/") if value else value
+    def _web_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname or parts.query:
+            raise ValueError("must be an http(s) URL without a query")
+        return value.rstrip("/")
+
+    @field_validator("icon")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if value is not None and (urlsplit(value).scheme != "https" or not urlsplit(value).hostname):
+            raise ValueError("must be an https URL")
+        return value
 
     @field_validator("scopes")
     @classmethod

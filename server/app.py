@@ -8,9 +8,9 @@ from pathlib import Path
 
 from quart import Quart
 
-from engine.loader import FlowSet, load_flows
+from engine.loader import load_flows
 from engine.runs import FlowEngine
-from federation.upstream import Upstream
+from federation.providers import check_offered, upstreams_for
 from mail.mailer import LogMailer, Mailer, SmtpMailer
 from observe import health
 from observe.audit import configure_audit
@@ -34,7 +34,6 @@ from server.flows_reload import watch_flows
 from server.maintenance import start_maintenance
 from server.settings import ClientSettings, Settings, load_settings
 from steps.base import Services
-from steps.federated import FederatedStep
 from steps.password_hashing import PasswordHashing
 from steps.sealing import Sealer
 from store import Store, open_store
@@ -86,32 +85,6 @@ async def sealer_for(settings: Settings, store: Store) -> Sealer:
     return Sealer([await store.secrets.get_or_create("credential-key", Sealer.new_key())])
 
 
-def upstreams_for(settings: Settings, outbound: OutboundHttp) -> dict[str, Upstream]:
-    """The upstream providers, each with its own redirect URI under the issuer."""
-    return {
-        provider.id: Upstream(
-            provider, f"{settings.issuer}/federation/{provider.id}/callback", outbound
-        )
-        for provider in settings.upstream_providers
-    }
-
-
-def check_upstreams_named(flows: FlowSet, upstreams: dict[str, Upstream]) -> None:
-    """Every provider a `federated` step offers is in `upstream_providers`."""
-    for flow in flows.flows.values():
-        for name, step in flow.steps.items():
-            if isinstance(step, FederatedStep):
-                where = f"flow {flow.name}, step {name}"
-                if not upstreams:
-                    raise ValueError(f"{where}: a federated step needs upstream_providers")
-                unknown = sorted(set(step.settings.providers or ()) - set(upstreams))
-                if unknown:
-                    raise ValueError(
-                        f"{where}: no upstream provider {', '.join(unknown)}"
-                        f" (upstream_providers: {', '.join(upstreams)})"
-                    )
-
-
 def create_app(settings: Settings) -> Quart:
     app = Quart(
         "gatehouse",
@@ -138,8 +111,8 @@ def create_app(settings: Settings) -> Quart:
     if settings.outbound_allow_private_addresses:
         log.warning("outbound_allow_private_addresses is on: SSRF protection is weakened")
     outbound = OutboundHttp(allow_private_addresses=settings.outbound_allow_private_addresses)
-    upstreams = upstreams_for(settings, outbound)
-    check_upstreams_named(flows, upstreams)
+    upstreams = upstreams_for(settings.issuer, settings.upstream_providers, outbound)
+    check_offered(flows, upstreams)
 
     @app.before_serving
     async def start() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import io
 import os
 import secrets
 import sys
@@ -17,16 +18,20 @@ import click
 
 from engine.diagram import UnknownFlow, render_dot, render_mermaid
 from engine.loader import FlowsError, load_flows
+from federation.providers import check_offered, upstreams_for
 from observe.logs import configure_logging
 from observe.metrics import MULTIPROC_ENV
 from oidc.keys import SUPPORTED_ALGS, KeyRing, rotate
+from oidc.outbound import OutboundHttp
 from server.settings import Settings, SettingsError, load_settings, settings_doc
+from steps.password_formats import format_of
 from steps.password_hashing import PasswordHashing
 from steps.sealing import Sealer
 from store import DuplicateError, Store, open_store
 from store.records import UserRecord
 from store.transfer import export_lines, import_lines
 from store.url import is_process_local
+from store.user_import import FileFormat, import_users
 
 T = TypeVar("T")
 MIN_PASSWORD_LENGTH = 8
@@ -174,6 +179,33 @@ def users_add(
     click.echo(_with_store(settings, add))
 
 
+@users.command("import")
+@config_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--format", "file_format", type=click.Choice(["jsonl", "csv"]),
+    help="The file's format (default: csv for a .csv file, else JSON lines).",
+)
+@click.option("--dry-run", is_flag=True, help="Check the file and report; store nothing.")
+def users_import(
+    config: str | None, file: str, file_format: FileFormat | None, dry_run: bool
+) -> None:
+    """Add the users of FILE, exported from another system, with their password hashes as they
+    are (replaced with argon2id at each user's next sign-in). Users the store has already (same
+    id, username or email) are left as they are, so importing twice is safe."""
+    fmt: FileFormat = file_format or ("csv" if file.lower().endswith(".csv") else "jsonl")
+    try:  # all of it first: a file that is not text stops before any user is added
+        lines = io.StringIO(Path(file).read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{file} is not UTF-8 text: {exc}") from exc
+    report = _with_store(_settings(config), lambda store: import_users(
+        store, lines, fmt, lambda hashed: format_of(hashed) is not None, time.time(), dry_run
+    ))
+    click.echo(f"{'would add' if dry_run else 'added'} {report.imported['users']} users; skipped"
+               f" {report.present} that exist already; refused {len(report.problems)}")
+    _fail_on(report.problems)
+
+
 @main.group()
 def clients() -> None:
     """Inspect clients."""
@@ -272,10 +304,14 @@ def flows() -> None:
 @click.argument("file", required=False)
 def flows_check(config: str | None, file: str | None) -> None:
     """Check FILE (default: the config's flows file); every problem with file:line:column."""
-    path = file or str(_settings(config).path(_settings(config).flows_file))
+    settings = _settings(config)
+    path = file or str(settings.path(settings.flows_file))
     try:
         loaded = load_flows(path)
-    except FlowsError as exc:
+        check_offered(loaded, upstreams_for(
+            settings.issuer, settings.upstream_providers, OutboundHttp()
+        ))
+    except (FlowsError, ValueError) as exc:
         click.echo(str(exc), err=True)
         raise SystemExit(1) from exc
     click.echo(f"{path}: {len(loaded.flows)} flows, no problems")
@@ -337,10 +373,15 @@ def import_cmd(config: str | None, file: TextIO, dry_run: bool) -> None:
     counts = ", ".join(f"{n} {name}" for name, n in sorted(report.imported.items())) or "nothing"
     click.echo(f"{verb} {counts}; left {report.present} already present as they are; skipped"
                f" {report.expired} expired")
-    for problem in report.problems:
+    _fail_on(report.problems)
+
+
+def _fail_on(problems: list[str]) -> None:
+    """Print each problem of an import (a line of its file) and exit non-zero if there is any."""
+    for problem in problems:
         click.echo(problem, err=True)
-    if report.problems:
-        raise click.ClickException(f"{len(report.problems)} lines not imported")
+    if problems:
+        raise click.ClickException(f"{len(problems)} lines not imported")
 
 
 @main.command("audit")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from engine.loader import FlowsError, load_flows_text
 from engine.runs import FlowEngine
+from federation.providers import check_offered
 from server.maintenance import every
 from store.repositories import Store
 
@@ -54,6 +55,11 @@ class FlowsReloader:
         if missing:
             log.error("%s lacks flows that clients use (%s); the previous flows stay in use",
                       self.path, ", ".join(missing))
+            return False
+        try:
+            check_offered(flows, self.engine.services.upstreams)
+        except ValueError as exc:
+            log.error("%s: %s; the previous flows stay in use", self.path, exc)
             return False
         self.engine.reload(flows)
         log.info("loaded %s (version %s)", self.path, flows.version)

@@ -181,8 +181,8 @@ class Settings(BaseModel):
     password_hash_threads: int = Field(2, ge=1, description="Threads for argon2 hashing.")
     outbound_allow_private_addresses: bool = Field(
         False,
-        description="Let server-to-server requests (back-channel logout) reach loopback and"
-        " private addresses. For tests and closed networks only: it weakens SSRF protection.",
+        description="Let server-to-server requests (back-channel logout, client jwks_uri, upstream"
+        " providers) reach loopback and private addresses. For tests and closed networks only: it weakens SSRF protection.",
     )
     trusted_proxies: list[str] = Field(
         default_factory=list,

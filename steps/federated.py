@@ -70,6 +70,12 @@ class FederatedOptions(BaseModel):
         description="A new upstream account may be linked to an existing account once that"
         " account signs in (the `link` outcome, wired to a sign-in that returns here).",
     )
+    offer_when_signed_in: bool = Field(
+        False,
+        description="Offer the providers even when the run knows the user already (from the"
+        " session): the upstream account signed in with is then linked to that user. For the"
+        " account page's `link-account` flow; otherwise a known user passes at once.",
+    )
 
 
 class FederatedStep(Step):
@@ -98,7 +104,8 @@ class FederatedStep(Step):
 
     def _choose_page(self, ctx: StepContext, error: tuple[str, str] | None = None) -> Page:
         providers = [
-            {"id": u.id, "label": u.settings.label, "icon": u.settings.icon}
+            {"id": u.id, "name": u.settings.name, "label": u.settings.label,
+             "icon": u.settings.icon}
             for u in self._offered(ctx)
         ]
         return Page(self.template, {"mode": "choose", "providers": providers, "error": error})
@@ -111,7 +118,7 @@ class FederatedStep(Step):
         signed_in = ctx.flow_data().get("login") if ctx.run.subject else None
         return Page(self.template, {
             "mode": "link_here" if signed_in else "new",
-            "provider": pending["label"], "who": pending["who"], "login": signed_in,
+            "provider": pending["name"], "who": pending["who"], "login": signed_in,
             "username": username or pending["username"], "error": error,
             "create": self.settings.create_users, "link": self.settings.link_accounts,
         }, errors or {})
@@ -119,6 +126,8 @@ class FederatedStep(Step):
     async def render(self, ctx: StepContext) -> Page | Outcome:
         pending = ctx.flow_data().get(PENDING)
         if pending is None:
+            if ctx.run.subject is not None and not self.settings.offer_when_signed_in:
+                return Outcome("success")  # known from the session, or back from `local`
             error = ctx.scratch.pop("error", None)
             return self._choose_page(ctx, tuple(error) if error else None)
         if ctx.run.subject is not None and _proved_since(ctx, pending["at"]):
@@ -140,7 +149,7 @@ class FederatedStep(Step):
             )
         except UpstreamError as exc:
             log.warning("upstream %s: %s", upstream.id, exc.reason)
-            return self._choose_page(ctx, (UNREACHABLE, upstream.settings.label))
+            return self._choose_page(ctx, (UNREACHABLE, upstream.settings.name))
         ctx.scratch["attempt"] = {
             "provider": upstream.id, "state": attempt.state, "nonce": attempt.nonce,
             "code_verifier": attempt.code_verifier,
@@ -171,23 +180,25 @@ class FederatedStep(Step):
         if began is None or upstream is None or params.get(VIA) != upstream.id or not secrets.compare_digest(
             secret.encode(), str(began["state"]).encode()
         ):
-            ctx.scratch["error"] = (FAILED, upstream.settings.label if upstream else "")
+            ctx.scratch["error"] = (FAILED, upstream.settings.name if upstream else "")
             return None
         attempt = Attempt(state_of(ctx.run.id, began["state"]), began["nonce"], began["code_verifier"])
         try:
             identity = await upstream.finish(params, attempt)
         except UpstreamError as exc:
             log.warning("upstream %s: %s", upstream.id, exc.reason)
-            ctx.scratch["error"] = (CANCELLED if exc.denied else FAILED, upstream.settings.label)
+            ctx.scratch["error"] = (CANCELLED if exc.denied else FAILED, upstream.settings.name)
             return None
         ctx.flow_data()[UPSTREAM] = {"provider": upstream.id, "claims": identity.claims}
         linked = await ctx.store.identities.get(upstream.id, identity.subject)
         user = await ctx.store.users.get(linked.user_id) if linked else None
         if linked is None or user is None:
+            if linked is not None:  # its user was deleted: the upstream account is free again
+                await ctx.store.identities.delete(linked.id)
             ctx.flow_data()[PENDING] = _pending(upstream, identity, ctx.now)
             return None
         if ctx.run.session_sid is not None and ctx.run.subject not in (None, user.id):
-            ctx.scratch["error"] = (LINKED_ELSEWHERE, upstream.settings.label)
+            ctx.scratch["error"] = (LINKED_ELSEWHERE, upstream.settings.name)
             return None  # adding to a signed-in user's session (the account page, step-up)
         await ctx.store.identities.touch(linked, ctx.now)
         return self._signed_in(ctx, user, upstream, identity.amr)
@@ -212,7 +223,7 @@ class FederatedStep(Step):
         email = None if bad_email else email
         if email and await ctx.store.users.find_by_login(email):
             # Never linked by address: the person proves the existing account first.
-            return self._account_page(ctx, pending, username, error=(EMAIL_TAKEN, pending["label"]))
+            return self._account_page(ctx, pending, username, error=(EMAIL_TAKEN, pending["name"]))
         user = UserRecord(
             id=secrets.token_urlsafe(16), username=username, email=email,
             email_verified=bool(email and pending.get("email_verified")),
@@ -232,7 +243,7 @@ class FederatedStep(Step):
         upstream = ctx.services.upstreams.get(pending["provider"])
         if user is None or upstream is None:
             del ctx.flow_data()[PENDING]
-            return self._choose_page(ctx, (FAILED, pending["label"]))
+            return self._choose_page(ctx, (FAILED, pending["name"]))
         record = LinkedIdentityRecord(
             id=LinkedIdentityRecord.key(upstream.id, pending["subject"]), provider=upstream.id,
             upstream_subject=pending["subject"], user_id=user.id, label=pending["who"],
@@ -242,7 +253,7 @@ class FederatedStep(Step):
         try:
             await ctx.store.identities.add(record)
         except DuplicateError:  # linked meanwhile, in another run
-            return self._choose_page(ctx, (LINKED_ELSEWHERE, pending["label"]))
+            return self._choose_page(ctx, (LINKED_ELSEWHERE, pending["name"]))
         await audit(ctx.store, "identity_linked", subject=user.id, client_id=ctx.client.client_id,
                     provider=upstream.id)
         return self._signed_in(ctx, user, upstream, pending["amr"])
@@ -279,7 +290,7 @@ def _pending(upstream: Upstream, identity: UpstreamIdentity, now: float) -> dict
     who = next((str(claims[c]) for c in ("email", "preferred_username", "name") if claims.get(c)),
                identity.subject)
     return {
-        "provider": upstream.id, "label": upstream.settings.label, "subject": identity.subject,
+        "provider": upstream.id, "name": upstream.settings.name, "subject": identity.subject,
         "who": who[:200], "at": now, "amr": identity.amr,
         "username": USERNAME_SAFE.sub("", suggested)[:64],
         "email": email if isinstance(email, str) else None,

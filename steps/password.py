@@ -4,23 +4,111 @@ flow has no `identify` before it, for a login typed on the same page (and `login
 An unknown login and a wrong password get the same page after the same work (one argon2 verify),
 so the step does not reveal which accounts exist. Wrong passwords are throttled per account (or per
 unknown login) and per client address (steps/throttling.py); a blocked guess is not even checked.
+
+With a `directory` (steps/user_directory.py), a login that is no local user is asked about there,
+under the same throttling; a person the directory vouches for gets a local record, created or
+refreshed at each sign-in, which keeps no password. A local account always wins over the directory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import logging
+from collections.abc import Awaitable, Mapping
+from typing import Any, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from steps.base import Outcome, Page, Step, StepContext
 from steps.identify import MAX_LOGIN_LENGTH
 from steps.throttling import Throttle, throttled
+from steps.user_directory import (
+    ID_PREFIX,
+    RESERVED_CLAIMS,
+    DirectoryUnavailable,
+    DirectoryUser,
+    UnknownDirectory,
+    UserDirectory,
+    local_user_id,
+    resolve_directory_type,
+)
+from store.errors import DuplicateError
+from store.records import UserRecord
 from ui.messages import N_
 
+log = logging.getLogger("gatehouse.directory")
+
 MAX_PASSWORD_LENGTH = 1024
+DIRECTORY_TIMEOUT = 10.0  # seconds a directory has for each answer
 WRONG = N_("Incorrect username or password.")
+UNAVAILABLE = N_("We can't check your password right now. Try again in a moment.")
+NAME_TAKEN = N_("This account can't sign in here. Contact your administrator.")
+# What a sign-in copies from the directory to the local record.
+SYNCED = {"username", "email", "email_verified", "claims", "groups"}
+T = TypeVar("T")
+
+
+class PasswordOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    directory: str | None = Field(
+        None,
+        description="An external user directory for logins that are no local user, as"
+        " `package.module:ClassName` (a `steps.user_directory.UserDirectory`).",
+    )
+    directory_options: dict[str, Any] = Field(
+        default_factory=dict, description="The directory's settings, checked against its `Options`."
+    )
+    _directory: UserDirectory | None = PrivateAttr(None)
+
+    @field_validator("directory")
+    @classmethod
+    def _loads(cls, name: str | None) -> str | None:
+        if name is not None:
+            try:
+                resolve_directory_type(name)
+            except UnknownDirectory as exc:
+                raise ValueError(str(exc)) from exc
+        return name
+
+    @field_validator("directory_options")
+    @classmethod
+    def _fits(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if "directory" not in info.data:
+            return value  # the directory itself is wrong, and reported
+        name = info.data["directory"]
+        if name is None:
+            raise ValueError("directory_options needs a directory")
+        resolve_directory_type(name).Options.model_validate(value)  # its errors, positioned here
+        return value
+
+    @model_validator(mode="after")
+    def _build(self) -> PasswordOptions:
+        """The directory, built once per load of the flows (a failure is a load problem)."""
+        if self.directory is not None:
+            kind = resolve_directory_type(self.directory)
+            try:
+                self._directory = kind(kind.Options.model_validate(self.directory_options))
+            except Exception as exc:
+                raise ValueError(f"cannot set up user directory {self.directory!r}: {exc}") from exc
+        return self
+
+    @property
+    def user_directory(self) -> UserDirectory | None:
+        return self._directory
 
 
 class PasswordStep(Step):
     type = "password"
+    Options = PasswordOptions
     outcomes = frozenset({"success"})
     optional_outcomes = {
         **Step.optional_outcomes,
@@ -28,6 +116,11 @@ class PasswordStep(Step):
         "register": N_("Create an account"),
     }
     template = "flow/password.html"
+
+    @property
+    def settings(self) -> PasswordOptions:
+        assert isinstance(self.options, PasswordOptions)
+        return self.options
 
     def _page(self, ctx: StepContext, typed_login: str = "") -> Page:
         identified = ctx.flow_data().get("login")
@@ -48,9 +141,12 @@ class PasswordStep(Step):
             page.errors["password"] = N_("Enter your password.")
             return page
         user = await ctx.store.users.find_by_login(login) if login else None
+        candidate = password[:MAX_PASSWORD_LENGTH]
+        directory = self.settings.user_directory
+        if directory is not None and login and (user is None or user.id.startswith(ID_PREFIX)):
+            return await self._directory_sign_in(ctx, directory, login, user, candidate, page)
         throttle = Throttle.of(ctx, "password", user.id if user else f"login:{login.lower()}",
                                subject=user.id if user else None)
-        candidate = password[:MAX_PASSWORD_LENGTH]
         guess = await throttle.guess(
             ctx.now, lambda: ctx.passwords.verify(user.password_hash if user else None, candidate)
         )
@@ -63,7 +159,97 @@ class PasswordStep(Step):
         if ctx.passwords.needs_rehash(user.password_hash):
             user.password_hash = await ctx.passwords.hash(candidate)
             await ctx.store.users.update(user)
+        return self._signed_in(ctx, user)
+
+    @staticmethod
+    def _signed_in(ctx: StepContext, user: UserRecord) -> Outcome:
         ctx.identify(user)
         ctx.record_authentication("pwd", "knowledge")
         return Outcome("success")
 
+    async def _directory_sign_in(
+        self, ctx: StepContext, directory: UserDirectory, login: str, known: UserRecord | None,
+        password: str, page: Page,
+    ) -> Outcome | Page:
+        """Ask the directory about a login with no local account (or a directory user's)."""
+        vouched: list[DirectoryUser] = []
+
+        async def check() -> bool:
+            found = await _answer(directory.look_up(login))
+            if found is None:
+                await ctx.passwords.verify(None, password)  # the work a wrong password costs
+                return False
+            if not isinstance(found, DirectoryUser):
+                raise DirectoryUnavailable(f"look_up answered {type(found).__name__}")
+            # `is True`: a directory that answers anything else has not said yes.
+            if await _answer(directory.verify_password(found, password)) is True:
+                vouched.append(found)
+                return True
+            return False
+
+        throttle = Throttle.of(ctx, "password", known.id if known else f"login:{login.lower()}",
+                               subject=known.id if known else None)
+        try:
+            guess = await throttle.guess(ctx.now, check)
+        except DirectoryUnavailable as exc:  # raised before the guess is counted
+            log.warning("user directory %s cannot answer: %s", self.settings.directory, exc)
+            page.errors["password"] = UNAVAILABLE
+            return page
+        if guess.wait:
+            return throttled(page, "password", guess.wait)
+        if not guess.right:
+            page.errors["password"] = WRONG
+            return page
+        user = await self._local_record(ctx, vouched[0])
+        if user is None:
+            page.errors["password"] = NAME_TAKEN
+            return page
+        return self._signed_in(ctx, user)
+
+    async def _local_record(self, ctx: StepContext, found: DirectoryUser) -> UserRecord | None:
+        """The local record of a person the directory vouched for, created or refreshed from
+        what it says; None when a local account holds their username (the local account wins)."""
+        assert self.settings.directory is not None
+        user_id = local_user_id(self.settings.directory, found.id)
+        email = found.email if found.email and "@" in found.email else None
+        holder = await ctx.store.users.find_by_login(email) if email else None
+        if holder is not None and holder.id != user_id:
+            # Another account has this address: never two accounts on one, never merged by it.
+            log.warning("user directory %s: %s signs in without the email %s, which account %s"
+                        " holds", self.settings.directory, user_id, email, holder.id)
+            email = None
+        said = UserRecord(
+            id=user_id, username=found.username, email=email,
+            email_verified=bool(email) and found.email_verified,
+            claims={k: v for k, v in found.claims.items() if k not in RESERVED_CLAIMS},
+            groups=list(found.groups), created_at=ctx.now,
+        )
+        record = await ctx.store.users.get(user_id)
+        try:
+            if record is None:
+                await ctx.store.users.add(said)
+                log.info("user directory %s: created %s for %r", self.settings.directory,
+                         user_id, found.username)
+                return said
+            record = record.model_copy(update=said.model_dump(include=SYNCED))
+            await ctx.store.users.update(record)
+            return record
+        except DuplicateError:
+            if record is None and (created := await ctx.store.users.get(user_id)) is not None:
+                return created  # by a sign-in of the same person that ran alongside this one
+            log.warning("user directory %s: %s cannot sign in: the username %r belongs to an"
+                        " account here", self.settings.directory, user_id, found.username)
+            return None
+
+
+async def _answer(call: Awaitable[T]) -> T:
+    """A directory's answer in time; any failure of it is `DirectoryUnavailable`, never a 500."""
+    try:
+        async with asyncio.timeout(DIRECTORY_TIMEOUT):
+            return await call
+    except DirectoryUnavailable:
+        raise
+    except TimeoutError as exc:
+        raise DirectoryUnavailable(f"timed out ({DIRECTORY_TIMEOUT:g} s)") from exc
+    except Exception as exc:
+        raise DirectoryUnavailable(f"{type(exc).__name__}: {exc}") from exc

@@ -1,4 +1,8 @@
-"""argon2id password hashing on a bounded thread pool, so a hash never blocks the event loop."""
+"""argon2id password hashing on a bounded thread pool, so a hash never blocks the event loop.
+
+Hashes from other systems (steps/password_formats.py) verify too, and always need a rehash: the
+`password` step replaces them with argon2id at the user's next sign-in.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,17 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.exceptions import VerificationError
+
+from steps.password_formats import ARGON2_PREFIX, verify_foreign
 
 # OWASP's argon2id recommendation: m=19 MiB, t=2, p=1.
 OWASP_TIME_COST, OWASP_MEMORY_COST_KIB, OWASP_PARALLELISM = 2, 19456, 1
 
 
 class PasswordHashing:
-    """Hash and verify passwords with argon2id; every call runs on a pool of `threads` threads."""
+    """Hash passwords with argon2id and verify them (argon2 or a foreign format); every hash and
+    verification runs on a pool of `threads` threads."""
 
     def __init__(
         self,
@@ -41,15 +48,23 @@ class PasswordHashing:
         )
 
     def _verify(self, stored_hash: str | None, password: str) -> bool:
+        if stored_hash and not stored_hash.startswith(ARGON2_PREFIX):
+            return verify_foreign(stored_hash, password)
         try:
             return self._hasher.verify(stored_hash or self._dummy_hash, password) and bool(
                 stored_hash
             )
-        except (VerificationError, InvalidHashError):
+        except (VerificationError, ValueError):  # a wrong password, or a malformed hash
             return False
 
     def needs_rehash(self, stored_hash: str) -> bool:
-        return self._hasher.check_needs_rehash(stored_hash)
+        """True unless it is argon2id at this hasher's parameters."""
+        try:
+            return not stored_hash.startswith(ARGON2_PREFIX) or self._hasher.check_needs_rehash(
+                stored_hash
+            )
+        except ValueError:  # malformed
+            return True
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)

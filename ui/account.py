@@ -92,7 +92,7 @@ async def page() -> Response:
         totp=next((c for c in credentials if c.kind == "totp"), None),
         recovery_codes=sum(c.kind == RECOVERY_CODES for c in credentials),
         identities=[
-            (identity, _upstream_label(provider, identity.provider))
+            (identity, _upstream_name(provider, identity.provider))
             for identity in await provider.store.identities.for_user(user.id)
         ],
         actions=set(provider.engine.flows.spec.account_flows),
@@ -184,9 +184,9 @@ async def remove_totp(credential_id: str) -> Response:
     return await _remove("totp", credential_id, "totp-removed")
 
 
-def _upstream_label(provider: Provider, upstream_id: str) -> str:
+def _upstream_name(provider: Provider, upstream_id: str) -> str:
     upstream = provider.engine.services.upstreams.get(upstream_id)
-    return upstream.settings.label if upstream else upstream_id
+    return upstream.settings.name if upstream else upstream_id
 
 
 @blueprint.post("/account/identities/<path:identity_id>/unlink")

@@ -42,11 +42,14 @@ class FormBrowser:
         return await self.click(page, None, **fields)
 
     async def click(
-        self, page: httpx2.Response, button: tuple[str, str] | None, **fields: str
+        self, page: httpx2.Response, button: tuple[str, str] | None, *, action: str | None = None,
+        **fields: str,
     ) -> httpx2.Response:
-        """Fill the page's form and submit it with the button whose name and value are given."""
-        form = BeautifulSoup(page.text, "html.parser").find("form")
-        assert form is not None, f"no form on the page:\n{page.text}"
+        """Fill the page's form (the first, or the one whose action contains `action`) and submit
+        it with the button whose name and value are given."""
+        forms = BeautifulSoup(page.text, "html.parser").find_all("form")
+        form = next((f for f in forms if action is None or action in (f.get("action") or "")), None)
+        assert form is not None, f"no form {action or ''} on the page:\n{page.text}"
         data = {
             field["name"]: field.get("value", "")
             for field in form.find_all("input")

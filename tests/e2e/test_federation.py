@@ -11,13 +11,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import pytest
+from bs4 import BeautifulSoup
 
 from store import open_store
 from tests.e2e.browser import FormBrowser, page_text, redirect_params
 from tests.e2e.server import (
+    ALICE,
+    BOB,
     RunningServer,
     client_settings,
     gatehouse,
@@ -63,7 +67,8 @@ flows:
     steps:
       providers:
         type: federated
-        options: {providers: [upstream], create_users: false, link_accounts: false}
+        options: {providers: [upstream], create_users: false, link_accounts: false,
+                  offer_when_signed_in: true}
         on: {success: done}
 """
 
@@ -95,10 +100,11 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningS
         workdir, flows, port=port, outbound_allow_private_addresses=True,
         clients=client_settings(f"http://127.0.0.1:{port}")[:1],  # demo-rp
         upstream_providers=[
-            {**provider, "id": "upstream", "client_id": "upstream", "label": "Sign in with Upstream"},
-            {**provider, "id": "consenting", "client_id": "consenting", "label": "Ask Upstream"},
+            {**provider, "id": "upstream", "client_id": "upstream", "name": "Upstream"},
+            {**provider, "id": "consenting", "client_id": "consenting", "name": "Consenting Upstream",
+             "label": "Ask Upstream"},
             {**provider, "id": "unreachable", "issuer": f"http://127.0.0.1:{free_port()}",
-             "client_id": "x", "label": "Sign in with Nowhere"},
+             "client_id": "x", "name": "Nowhere"},
         ],
     )
     yield up, down
@@ -148,7 +154,7 @@ async def test_a_new_upstream_account_creates_an_account_and_signs_in_again_to_i
 
     async def new_account(page: httpx2.Response) -> httpx2.Response:
         page = await sign_in_upstream(browser, page, CAROL)
-        assert "Signed in with Sign in with Upstream as carol@example.org" in page_text(page)
+        assert "Signed in with Upstream as carol@example.org" in page_text(page)
         page = await browser.click(page, ("choice", "create"), username="carol")
         assert "terms" in page_text(page).lower()  # amr has no mfa: the terms step runs
         return await browser.click(page, ("decision", "accept"), accept="yes")
@@ -177,3 +183,157 @@ async def test_a_new_upstream_account_creates_an_account_and_signs_in_again_to_i
         assert [(i.provider, i.label) for i in linked] == [("upstream", "carol@example.org")]
     finally:
         await store.close()
+
+
+async def no_page(page: httpx2.Response) -> httpx2.Response:
+    return page
+
+
+def add_upstream_user(up: RunningServer, username: str, email: str) -> None:
+    added = gatehouse(up.config, "users", "add", username, "--email", email, "--name",
+                      username.title(), "--password-stdin", stdin=f"{username}-password-1\n")
+    assert added.returncode == 0, added.stderr
+
+
+def message(page: httpx2.Response) -> str:
+    alert = BeautifulSoup(page.text, "html.parser").find(attrs={"role": "alert"})
+    return " ".join(alert.get_text().split()) if alert else ""
+
+
+async def test_an_existing_account_links_only_after_it_signs_in(
+    servers: tuple[RunningServer, RunningServer], browser: FormBrowser
+) -> None:
+    up, down = servers
+    async def link(page: httpx2.Response) -> httpx2.Response:
+        # alice upstream asserts alice@example.com, the address of alice down here
+        page = await sign_in_upstream(browser, page, ALICE)
+        # The asserted address is alice's here: no account is created, nothing links by itself.
+        refused = await browser.click(page, ("choice", "create"), username="alice2")
+        assert "An account with this email address exists here" in message(refused)
+        page = await browser.click(refused, ("choice", "link"))
+        page = await browser.submit(page, login=ALICE[0])
+        page = await browser.submit(page, password=ALICE[1])
+        assert "terms" in page_text(page).lower()
+        return await browser.click(page, ("decision", "accept"), accept="yes")
+
+    linked = await code_flow(down, browser, link)
+    assert linked["userinfo"]["preferred_username"] == "alice"
+    single_sign_on = await code_flow(down, browser, no_page)  # the session answers at once
+    assert single_sign_on["sub"] == linked["sub"]
+    assert sorted(linked["amr"]) == ["fed", "pwd"]  # two knowledge proofs: still one factor
+    assert linked["acr"] == "urn:gatehouse:loa:1"
+
+    again = FormBrowser(down.issuer, also=(up.issuer,))
+    try:
+        async def straight_back(page: httpx2.Response) -> httpx2.Response:
+            return await sign_in_upstream(again, page, ALICE)
+
+        second = await code_flow(down, again, straight_back)
+    finally:
+        await again.close()
+    assert second["sub"] == linked["sub"] and second["amr"] == ["fed"]
+
+
+async def test_upstream_failures_show_the_choices_again_and_the_run_goes_on(
+    servers: tuple[RunningServer, RunningServer], browser: FormBrowser
+) -> None:
+    up, down = servers
+
+    async def fail_then_sign_in_locally(page: httpx2.Response) -> httpx2.Response:
+        buttons = [" ".join(b.get_text().split()) for b in
+                   BeautifulSoup(page.text, "html.parser").find_all("button", attrs={"name": "provider"})]
+        assert buttons == ["Sign in with Upstream", "Ask Upstream", "Sign in with Nowhere"]
+        page = await browser.click(page, ("provider", "unreachable"))
+        assert "Nowhere cannot be reached right now" in message(page)
+        # Declining the upstream consent comes back as error=access_denied.
+        upstream_page = await browser.click(page, ("provider", "consenting"))
+        upstream_page = await browser.submit(upstream_page, login=BOB[0])
+        consent = await browser.submit(upstream_page, password=BOB[1])
+        page = await browser.click(consent, ("decision", "deny"))
+        assert "Signing in with Consenting Upstream was cancelled" in message(page)
+        page = await browser.click(page, ("_outcome", "local"))
+        page = await browser.submit(page, login=BOB[0])
+        return await browser.submit(page, password=BOB[1])
+
+    claims = await code_flow(down, browser, fail_then_sign_in_locally)
+    assert claims["userinfo"]["preferred_username"] == "bob" and claims["amr"] == ["pwd"]
+
+
+async def test_a_forged_or_replayed_callback_signs_nobody_in(
+    servers: tuple[RunningServer, RunningServer], browser: FormBrowser
+) -> None:
+    up, down = servers
+    async with rp_client(down) as oauth:
+        url, _ = authorization_url(oauth, down, state="st", nonce="nn")
+    page = await browser.open(url)
+    run_path = str(page.url)
+    away = await browser.http.post(run_path, data={**hidden_fields(page), "provider": "upstream"})
+    state = parse_qs(urlsplit(away.headers["location"]).query)["state"][0]
+    run_id, _, secret = state.partition(".")
+    callback = f"{down.issuer}/federation/upstream/callback"
+
+    forged = await browser.open(f"{callback}?state={run_id}.{'x' * len(secret)}&code=stolen")
+    assert "Signing in with Upstream did not work" in message(forged)
+    # The attempt is spent: the genuine response, arriving after the forgery, is refused too.
+    upstream_page = await browser.open(away.headers["location"])
+    page = await browser.submit(upstream_page, login=CAROL[0])
+    page = await browser.submit(page, password=CAROL[1])
+    assert "did not work" in message(page)
+    # Another browser cannot deliver a response to this browser's run.
+    stranger = FormBrowser(down.issuer)
+    try:
+        other = await stranger.open(f"{callback}?state={state}&code=stolen")
+        assert other.status_code == 410 and "did not work" not in message(other)  # not its run
+    finally:
+        await stranger.close()
+
+
+def hidden_fields(page: httpx2.Response) -> dict[str, str]:
+    form = BeautifulSoup(page.text, "html.parser").find("form")
+    assert form is not None
+    return {f["name"]: f.get("value", "") for f in form.find_all("input", type="hidden")}
+
+
+async def test_the_account_page_links_lists_and_unlinks_upstream_accounts(
+    servers: tuple[RunningServer, RunningServer], browser: FormBrowser
+) -> None:
+    up, down = servers
+    add_upstream_user(up, "bob-up", "bob-up@example.org")
+    page = await browser.open(f"{down.issuer}/account")
+    page = await browser.click(page, ("_outcome", "local"))
+    page = await browser.submit(page, login=BOB[0])
+    page = await browser.submit(page, password=BOB[1])
+    assert "No linked accounts." in page_text(page)
+
+    page = await browser.click(page, None, action="/account/actions/link-account")
+    page = await sign_in_upstream(browser, page, ("bob-up", "bob-up-password-1"))
+    assert "Signed in with Upstream as bob-up@example.org" in page_text(page)
+    page = await browser.click(page, ("choice", "link_here"))
+    assert "The account was linked." in page_text(page)
+    assert "Upstream bob-up@example.org" in page_text(page)
+
+    page = await browser.click(page, None, action="/unlink")
+    assert "The account was unlinked." in page_text(page)
+    assert "No linked accounts." in page_text(page)
+    store = await open_store(f"sqlite:///{Path(down.config).parent / 'gatehouse.db'}")
+    try:
+        bob = await store.users.find_by_login(BOB[0])
+        assert bob is not None and await store.identities.for_user(bob.id) == []
+        assert await store.identities.get("upstream", "x") is None
+    finally:
+        await store.close()
+
+
+async def test_the_only_way_in_cannot_be_unlinked(
+    servers: tuple[RunningServer, RunningServer], browser: FormBrowser
+) -> None:
+    up, down = servers
+    add_upstream_user(up, "erin", "erin@example.org")
+    page = await browser.open(f"{down.issuer}/account")
+    page = await sign_in_upstream(browser, page, ("erin", "erin-password-1"))
+    page = await browser.click(page, ("choice", "create"), username="erin")
+    page = await browser.click(page, ("decision", "accept"), accept="yes")
+    assert "Upstream erin@example.org" in page_text(page)
+    page = await browser.click(page, None, action="/unlink")
+    assert "That is the only way you can sign in" in page_text(page)
+    assert "Upstream erin@example.org" in page_text(page)

@@ -230,7 +230,7 @@ on:
     - {to: deny}
 """)
     assert problems(text) == [
-        "flows.yaml:8:31: unknown condition 'has_credentail' (known: acr_below, acr_requested, attempts, client, client_tag, has_credential, in_group, known_device, login_hint, mfa_older_than, password_older_than, prompt, proved, signed_in, user_attribute, all, any, not; a custom condition is named as package.module:ClassName)",
+        "flows.yaml:8:31: unknown condition 'has_credentail' (known: acr_below, acr_requested, attempts, client, client_tag, has_credential, in_group, known_device, login_hint, mfa_older_than, password_older_than, prompt, proved, signed_in, upstream, user_attribute, all, any, not; a custom condition is named as package.module:ClassName)",
     ]
 
 

@@ -120,6 +120,23 @@ def test_flows_check_and_serve_refuse_an_invalid_file(tmp_path: Path) -> None:
     assert served.returncode == 1 and "unknown step type 'nope'" in served.stderr
 
 
+def test_flows_check_and_serve_refuse_a_federated_step_without_its_provider(tmp_path: Path) -> None:
+    flows = ("flows:\n  default:\n    steps:\n      up:\n        type: federated\n"
+             "        options: {providers: [corp]}\n        on: {success: done, link: done}\n")
+    config = _config(tmp_path, flows=flows)
+    checked = gatehouse(config, "flows", "check")
+    assert checked.returncode == 1
+    assert "flow default, step up: a federated step needs upstream_providers" in checked.stderr
+    with config.open("a") as more:
+        more.write("upstream_providers:\n  - {id: other, name: Other, issuer: https://o.example,"
+                   " client_id: gh, client_secret: s}\n")
+    checked = gatehouse(config, "flows", "check")
+    assert checked.returncode == 1
+    assert "no upstream provider corp (upstream_providers: other)" in checked.stderr
+    served = gatehouse(config, "serve", "--port", "1")
+    assert served.returncode == 1 and "no upstream provider corp" in served.stderr
+
+
 def test_docs_configuration_is_current() -> None:
     documented = (ROOT / "docs" / "configuration.md").read_text()
     assert settings_doc() in documented, "run: gatehouse config --doc, and update docs/configuration.md"

@@ -1,0 +1,101 @@
+"""Federated sign-in end to end with node-oidc-provider (npm) as the upstream provider: a new
+account, a multi-factor upstream sign-in reaching our second level, and a refusal upstream that
+leaves the run going."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from tests.e2e.browser import FormBrowser, page_text
+from tests.e2e.server import ALICE, RunningServer, client_settings, start_server
+from tests.e2e.test_federation import FLOWS, code_flow, message
+from tests.ports import free_port
+from tests.upstream.node_provider import DENY, NodeProvider, sign_in_upstream, start_node_provider
+
+Servers = tuple[NodeProvider, RunningServer]
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    port = free_port()
+    callback = f"http://127.0.0.1:{port}/federation/upstream/callback"
+    node = start_node_provider(Path(tmp_path_factory.mktemp("node")), [callback])
+    workdir = tmp_path_factory.mktemp("downstream")
+    flows = workdir / "flows.yaml"
+    flows.write_text(FLOWS)
+    try:
+        down = start_server(
+            workdir, flows, port=port, outbound_allow_private_addresses=True,
+            clients=client_settings(f"http://127.0.0.1:{port}")[:1],
+            upstream_providers=[{
+                "id": "upstream", "issuer": node.issuer, "client_id": node.client_id,
+                "client_secret": node.client_secret, "name": "Node",
+            }],
+        )
+    except BaseException:
+        node.stop()
+        raise
+    yield node, down
+    down.stop()
+    node.stop()
+
+
+@pytest.fixture
+async def browser(servers: Servers) -> AsyncIterator[FormBrowser]:
+    node, down = servers
+    b = FormBrowser(down.issuer, also=(node.issuer,))
+    yield b
+    await b.close()
+
+
+async def to_upstream(browser: FormBrowser, page: httpx2.Response, login: str) -> httpx2.Response:
+    return await sign_in_upstream(browser, await browser.click(page, ("provider", "upstream")), login)
+
+
+async def test_a_new_account_from_node_oidc_provider(servers: Servers, browser: FormBrowser) -> None:
+    _, down = servers
+
+    async def steps(page: httpx2.Response) -> httpx2.Response:
+        page = await to_upstream(browser, page, "frank-castle")
+        assert "Signed in with Node as frank-castle@upstream.example" in page_text(page)
+        page = await browser.click(page, ("choice", "create"), username="frank")
+        return await browser.click(page, ("decision", "accept"), accept="yes")  # no mfa: terms
+
+    claims = await code_flow(down, browser, steps)
+    assert claims["amr"] == ["fed"] and claims["acr"] == "urn:gatehouse:loa:1"
+    assert claims["userinfo"] == {
+        "sub": claims["sub"], "preferred_username": "frank", "name": "Frank Castle",
+        "email": "frank-castle@upstream.example", "email_verified": True,
+    }
+
+
+async def test_an_upstream_multi_factor_sign_in_reaches_our_second_level(
+    servers: Servers, browser: FormBrowser
+) -> None:
+    _, down = servers
+
+    async def steps(page: httpx2.Response) -> httpx2.Response:
+        page = await to_upstream(browser, page, "mfa-grace")
+        return await browser.click(page, ("choice", "create"), username="grace")  # no terms
+
+    claims = await code_flow(down, browser, steps)
+    assert sorted(claims["amr"]) == ["fed", "mfa"]
+    assert claims["acr"] == "urn:gatehouse:loa:2"
+
+
+async def test_a_refusal_upstream_leaves_the_run_going(servers: Servers, browser: FormBrowser) -> None:
+    _, down = servers
+
+    async def steps(page: httpx2.Response) -> httpx2.Response:
+        page = await to_upstream(browser, page, DENY)
+        assert "Signing in with Node was cancelled" in message(page)
+        page = await browser.click(page, ("_outcome", "local"))
+        page = await browser.submit(page, login=ALICE[0])
+        return await browser.submit(page, password=ALICE[1])
+
+    claims = await code_flow(down, browser, steps)
+    assert claims["userinfo"]["preferred_username"] == "alice" and claims["amr"] == ["pwd"]
