@@ -69,8 +69,8 @@ class FormBrowser:
     async def sign_in(self, authorize_url: str, login: str, password: str) -> httpx2.Response:
         """Through the pages, unless the browser's session answers at once."""
         page = await self.open(authorize_url)
-        if page.is_redirect:
-            return page
+        if page.is_redirect or 'id="form-post"' in page.text:
+            return page  # answered at once (a redirect, or a form_post page)
         page = await self.submit(page, login=login)
         return await self.submit(page, password=password)
 
@@ -96,12 +96,22 @@ def form_post_params(response: httpx2.Response) -> tuple[str, dict[str, str]]:
     return str(form["action"]), fields
 
 
-def response_params(response: httpx2.Response) -> tuple[str, dict[str, str]]:
-    """The target and parameters of an authorization response, redirected or form-posted."""
-    return redirect_params(response) if response.is_redirect else form_post_params(response)
+def with_mode(mode: str, params: dict[str, str]) -> dict[str, str]:
+    """Authorization request parameters asking for `mode` (query, the default, is left out)."""
+    return {**params, "response_mode": mode} if mode != "query" else params
 
 
-def response_url(response: httpx2.Response) -> str:
+def response_params(
+    response: httpx2.Response, mode: str | None = None
+) -> tuple[str, dict[str, str]]:
+    """The target and parameters of an authorization response, redirected or form-posted; when
+    `mode` is given, the response must have come in that mode."""
+    if mode is None:
+        mode = "query" if response.is_redirect else "form_post"
+    return redirect_params(response) if mode == "query" else form_post_params(response)
+
+
+def response_url(response: httpx2.Response, mode: str | None = None) -> str:
     """What the client's redirect endpoint sees, as a URL (form_post fields become a query)."""
-    target, params = response_params(response)
+    target, params = response_params(response, mode)
     return response.headers["location"] if response.is_redirect else f"{target}?{urlencode(params)}"

@@ -25,6 +25,13 @@ async def browser(server: RunningServer) -> AsyncIterator[FormBrowser]:
     await b.close()
 
 
+@pytest.fixture(params=["query", "form_post"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """The response mode: a test taking it runs as in the Basic OP plan (query) and as in the
+    Form Post OP plan (form_post); build its request with `browser.with_mode`."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
 async def chromium() -> AsyncIterator[Browser]:
     """Debian's Chromium, headless (never a downloaded browser)."""

@@ -1,4 +1,5 @@
-"""Basic OP plan modules not covered by the other end-to-end files (see docs/conformance.md)."""
+"""Basic OP plan modules not covered by the other end-to-end files, each run in query and in
+form_post response mode (the Form Post OP plan); see docs/conformance.md."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import httpx2
 import pytest
 
-from tests.e2e.browser import FormBrowser, response_params, response_url
+from tests.e2e.browser import FormBrowser, response_params, response_url, with_mode
 from tests.e2e.openid_client import OpenIdClient
 from tests.e2e.server import ALICE, CONFIDENTIAL_SECRET, RunningServer
 
@@ -17,20 +18,11 @@ def rp(server: RunningServer) -> OpenIdClient:
     return OpenIdClient(server.issuer, "demo-rp", secret=CONFIDENTIAL_SECRET)
 
 
-@pytest.fixture(params=["query", "form_post"])
-def mode(request: pytest.FixtureRequest) -> str:
-    """Each module runs as in the Basic OP plan (query) and the Form Post OP plan."""
-    return str(request.param)
-
-
-def with_mode(mode: str, params: dict[str, str]) -> dict[str, str]:
-    return {**params, "response_mode": mode} if mode != "query" else params
-
-
 async def signed_in(server: RunningServer, browser: FormBrowser, mode: str, **params: str) -> dict:  # type: ignore[type-arg]
     client = rp(server)
     started = client.authorize(**with_mode(mode, params))
-    return client.callback(started, response_url(await browser.sign_in(started["url"], *ALICE)))
+    answer = await browser.sign_in(started["url"], *ALICE)
+    return client.callback(started, response_url(answer, mode))
 
 
 async def test_oidcc_userinfo_get_post_header_post_body(server: RunningServer, browser: FormBrowser, mode: str) -> None:
@@ -81,7 +73,7 @@ async def test_oidcc_max_age_1_forces_a_new_sign_in(server: RunningServer, brows
     page = await browser.open(started["url"])
     assert page.status_code == 200 and 'name="login"' in page.text  # the pages, not a code
     answer = await browser.sign_in(started["url"], *ALICE)
-    second = client.callback(started, response_url(answer), maxAge=1)
+    second = client.callback(started, response_url(answer, mode), maxAge=1)
     assert second["claims"]["auth_time"] > first["claims"]["auth_time"]
 
 
@@ -90,7 +82,7 @@ async def test_oidcc_max_age_10000_reuses_the_session(server: RunningServer, bro
     client = rp(server)
     started = client.authorize(**with_mode(mode, {"max_age": "10000"}))
     answer = await browser.http.get(started["url"])
-    second = client.callback(started, response_url(answer), maxAge=10000)
+    second = client.callback(started, response_url(answer, mode), maxAge=10000)
     assert second["claims"]["auth_time"] == first["claims"]["auth_time"]
 
 
@@ -98,20 +90,20 @@ async def test_oidcc_response_type_missing(browser: FormBrowser, mode: str) -> N
     response = await browser.http.get("/authorize", params=with_mode(mode, {
         "client_id": "demo-rp", "redirect_uri": "https://rp.example/callback", "scope": "openid",
         "state": "s"}))
-    target, params = response_params(response)
+    target, params = response_params(response, mode)
     assert target == "https://rp.example/callback"
     assert params["error"] == "invalid_request" and params["state"] == "s"
 
 
 async def test_oidcc_ensure_request_without_nonce_succeeds_for_code_flow(
-    server: RunningServer, browser: FormBrowser
+    server: RunningServer, browser: FormBrowser, mode: str
 ) -> None:
     client = rp(server)
-    started = client.authorize()
+    started = client.authorize(**with_mode(mode, {}))
     url = httpx2.URL(started["url"])
     without_nonce = url.copy_remove_param("nonce")
     answer = await browser.sign_in(str(without_nonce), *ALICE)
-    result = client.callback({**started, "nonce": None}, answer.headers["location"])
+    result = client.callback({**started, "nonce": None}, response_url(answer, mode))
     assert "nonce" not in result["claims"]
 
 
@@ -137,4 +129,4 @@ async def test_a_malformed_claims_parameter_is_invalid_request(
     response = await browser.http.get("/authorize", params=with_mode(mode, {
         "client_id": "demo-rp", "redirect_uri": "https://rp.example/callback", "response_type": "code",
         "scope": "openid", "claims": claims}))
-    assert response_params(response)[1]["error"] == "invalid_request"
+    assert response_params(response, mode)[1]["error"] == "invalid_request"

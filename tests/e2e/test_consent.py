@@ -9,7 +9,7 @@ import hashlib
 
 import httpx2
 
-from tests.e2e.browser import FormBrowser, page_text, redirect_params
+from tests.e2e.browser import FormBrowser, page_text, redirect_params, response_params, with_mode
 from tests.e2e.server import ALICE, BOB, RunningServer
 
 VERIFIER = "consent-test-verifier-" + "x" * 43
@@ -47,19 +47,23 @@ async def test_consent_is_asked_then_remembered(server: RunningServer, browser: 
     assert "code" in redirect_params(silent)[1]
 
 
-async def test_prompt_consent_asks_even_when_remembered(server: RunningServer, browser: FormBrowser) -> None:
+async def test_prompt_consent_asks_even_when_remembered(
+    server: RunningServer, browser: FormBrowser, mode: str
+) -> None:
     await signed_in_with_consent(browser, authorize_url(*CONSENT_APP, "openid"))
-    page = await browser.open(authorize_url(*CONSENT_APP, "openid", prompt="consent"))
+    url = authorize_url(*CONSENT_APP, "openid", **with_mode(mode, {"prompt": "consent"}))
+    page = await browser.open(url)
     assert page.status_code == 200 and "Allow Reports" in page_text(page)
-    assert "code" in redirect_params(await browser.click(page, ("decision", "allow")))[1]
+    assert "code" in response_params(await browser.click(page, ("decision", "allow")), mode)[1]
 
 
 async def test_oidcc_prompt_none_without_consent_is_consent_required(
-    server: RunningServer, browser: FormBrowser
+    server: RunningServer, browser: FormBrowser, mode: str
 ) -> None:
     await signed_in_with_consent(browser, authorize_url(*CONSENT_APP, "openid"))
-    answer = await browser.open(authorize_url(*CONSENT_APP, "openid profile", prompt="none"))
-    target, params = redirect_params(answer)
+    url = authorize_url(*CONSENT_APP, "openid profile", **with_mode(mode, {"prompt": "none"}))
+    answer = await browser.open(url)
+    target, params = response_params(answer, mode)
     assert target == CONSENT_APP[1]
     assert (params["error"], params["state"], params["iss"]) == ("consent_required", "s-1", server.issuer)
 

@@ -7,9 +7,10 @@ import json
 
 import httpx2
 
-from tests.e2e.browser import FormBrowser, redirect_params
+from tests.e2e.browser import FormBrowser, response_params, response_url, with_mode
 from tests.e2e.openid_client import OpenIdClient
 from tests.e2e.server import ALICE, BOB, CONFIDENTIAL_SECRET, RunningServer
+from tests.e2e.tokens import unverified_claims
 
 
 def demo_rp(server: RunningServer) -> OpenIdClient:
@@ -28,45 +29,54 @@ async def id_token_of(server: RunningServer, who: tuple[str, str]) -> str:
 
 
 async def test_oidcc_id_token_hint_with_prompt_none_for_the_signed_in_user(
-    server: RunningServer, browser: FormBrowser
+    server: RunningServer, browser: FormBrowser, mode: str
 ) -> None:
+    """oidcc-id-token-hint and oidcc-prompt-none-logged-in."""
     rp = demo_rp(server)
-    started = rp.authorize()
-    first = rp.callback(started, (await browser.sign_in(started["url"], *ALICE)).headers["location"])
-    again = rp.authorize(prompt="none", id_token_hint=first["tokens"]["id_token"])
+    started = rp.authorize(**with_mode(mode, {}))
+    first = rp.callback(started, response_url(await browser.sign_in(started["url"], *ALICE), mode))
+    hint = first["tokens"]["id_token"]
+    again = rp.authorize(**with_mode(mode, {"prompt": "none", "id_token_hint": hint}))
     answer = await browser.http.get(again["url"])
-    result = rp.callback(again, answer.headers["location"])
+    result = rp.callback(again, response_url(answer, mode))
     assert result["claims"]["sub"] == first["claims"]["sub"]
 
 
 async def test_a_hint_for_another_user_with_prompt_none_is_login_required(
-    server: RunningServer, browser: FormBrowser
+    server: RunningServer, browser: FormBrowser, mode: str
 ) -> None:
     bobs_token = await id_token_of(server, BOB)
     rp = demo_rp(server)
     started = rp.authorize()
     await browser.sign_in(started["url"], *ALICE)
-    hinted = rp.authorize(prompt="none", id_token_hint=bobs_token, state="h")
-    _, params = redirect_params(await browser.http.get(hinted["url"]))
-    assert params["error"] == "login_required"
+    hinted = rp.authorize(**with_mode(mode, {"prompt": "none", "id_token_hint": bobs_token, "state": "h"}))
+    _, params = response_params(await browser.http.get(hinted["url"]), mode)
+    assert params["error"] == "login_required" and params["state"] == "h"
 
 
 async def test_a_hint_for_another_user_without_prompt_asks_to_sign_in_as_them(
-    server: RunningServer, browser: FormBrowser
+    server: RunningServer, browser: FormBrowser, mode: str
 ) -> None:
     bobs_token = await id_token_of(server, BOB)
     rp = demo_rp(server)
     started = rp.authorize()
     await browser.sign_in(started["url"], *ALICE)
-    page = await browser.open(rp.authorize(id_token_hint=bobs_token)["url"])
+    hinted = rp.authorize(**with_mode(mode, {"id_token_hint": bobs_token}))
+    page = await browser.open(hinted["url"])
     assert page.status_code == 200 and 'value="bob"' in page.text
+    answer = await browser.submit(await browser.submit(page), password=BOB[1])
+    result = rp.callback(hinted, response_url(answer, mode))
+    assert result["claims"]["sub"] == unverified_claims(bobs_token)["sub"]
 
 
-async def test_a_forged_hint_is_invalid_request(server: RunningServer, browser: FormBrowser) -> None:
+async def test_a_forged_hint_is_invalid_request(
+    server: RunningServer, browser: FormBrowser, mode: str
+) -> None:
     token = await id_token_of(server, ALICE)
     header, payload, _ = token.split(".")
     for forged in (f"{header}.{payload}.", "not-a-jwt", f"{header}.{payload}.AAAA"):
-        _, params = redirect_params(await browser.http.get(demo_rp(server).authorize(id_token_hint=forged)["url"]))
+        hinted = demo_rp(server).authorize(**with_mode(mode, {"id_token_hint": forged}))
+        _, params = response_params(await browser.http.get(hinted["url"]), mode)
         assert params["error"] == "invalid_request"
 
 

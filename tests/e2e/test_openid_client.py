@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.browser import FormBrowser
+from tests.e2e.browser import FormBrowser, response_url, with_mode
 from tests.e2e.openid_client import OpenIdClient, RelyingPartyError
 from tests.e2e.server import ALICE, CONFIDENTIAL_SECRET, POST_SECRET, RunningServer
 
@@ -23,11 +23,14 @@ def clients(server: RunningServer) -> dict[str, OpenIdClient]:
 
 
 @pytest.mark.parametrize("auth", ["client_secret_basic", "client_secret_post", "none"])
-async def test_oidcc_server_code_flow(server: RunningServer, browser: FormBrowser, auth: str) -> None:
+async def test_oidcc_server_code_flow(
+    server: RunningServer, browser: FormBrowser, auth: str, mode: str
+) -> None:
+    """oidcc-server (client_secret_basic), oidcc-server-client-secret-post, oidcc-idtoken-signature."""
     rp = clients(server)[auth]
-    started = rp.authorize(scope="openid profile email")
+    started = rp.authorize(**with_mode(mode, {"scope": "openid profile email"}))
     answer = await browser.sign_in(started["url"], *ALICE)
-    result = rp.callback(started, answer.headers["location"])
+    result = rp.callback(started, response_url(answer, mode))
     claims, userinfo = result["claims"], result["userinfo"]
     assert claims["iss"] == server.issuer and claims["aud"] == rp.client_id
     assert claims["nonce"] == started["nonce"]

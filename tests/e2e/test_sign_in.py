@@ -13,7 +13,7 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from tests.e2e.browser import FormBrowser, page_text, redirect_params
+from tests.e2e.browser import FormBrowser, page_text, redirect_params, response_params, with_mode
 from tests.e2e.server import ALICE, CONFIDENTIAL_SECRET, POST_SECRET, RunningServer
 
 RP_CALLBACK = "https://rp.example/callback"
@@ -49,11 +49,13 @@ async def verify_id_token(server: RunningServer, id_token: str, audience: str) -
 
 
 async def test_code_flow_with_pkce_issues_verified_id_token_and_userinfo(
-    server: RunningServer, browser: FormBrowser
+    server: RunningServer, browser: FormBrowser, mode: str
 ) -> None:
+    """oidcc-ensure-request-with-valid-pkce-succeeds."""
     async with rp_client(server) as oauth:
-        url, verifier = authorization_url(oauth, server, state="s-123", nonce="n-456")
-        target, params = redirect_params(await browser.sign_in(url, *ALICE))
+        extra = with_mode(mode, {"state": "s-123", "nonce": "n-456"})
+        url, verifier = authorization_url(oauth, server, **extra)
+        target, params = response_params(await browser.sign_in(url, *ALICE), mode)
         assert target == RP_CALLBACK
         assert params["state"] == "s-123"
         assert params["iss"] == server.issuer  # RFC 9207
@@ -90,22 +92,27 @@ async def test_second_authorize_with_session_cookie_skips_the_pages(
 
 
 async def test_prompt_login_shows_the_pages_even_with_a_session(
-    server: RunningServer, browser: FormBrowser
+    server: RunningServer, browser: FormBrowser, mode: str
 ) -> None:
+    """oidcc-prompt-login: signing in again answers with a new code."""
     async with rp_client(server) as oauth:
         url, _ = authorization_url(oauth, server)
         await browser.sign_in(url, *ALICE)
-        url, _ = authorization_url(oauth, server, prompt="login")
+        url, _ = authorization_url(oauth, server, **with_mode(mode, {"prompt": "login", "state": "again"}))
         page = await browser.open(url)
     assert page.status_code == 200 and 'name="login"' in page.text
+    answer = await browser.submit(await browser.submit(page, login=ALICE[0]), password=ALICE[1])
+    target, params = response_params(answer, mode)
+    assert target == RP_CALLBACK and params["state"] == "again" and "code" in params
 
 
 async def test_prompt_none_without_session_answers_login_required(
-    server: RunningServer, browser: FormBrowser
+    server: RunningServer, browser: FormBrowser, mode: str
 ) -> None:
+    """oidcc-prompt-none-not-logged-in."""
     async with rp_client(server) as oauth:
-        url, _ = authorization_url(oauth, server, prompt="none", state="st")
-        target, params = redirect_params(await browser.http.get(url))
+        url, _ = authorization_url(oauth, server, **with_mode(mode, {"prompt": "none", "state": "st"}))
+        target, params = response_params(await browser.http.get(url), mode)
     assert target == RP_CALLBACK
     assert params["error"] == "login_required" and params["state"] == "st"
     assert params["iss"] == server.issuer
@@ -233,11 +240,18 @@ async def test_unknown_user_and_wrong_password_get_the_same_page(
     assert "Incorrect username or password." in answers[0][1]
 
 
-async def test_login_hint_prefills_the_identify_page(server: RunningServer, browser: FormBrowser) -> None:
+async def test_login_hint_prefills_the_identify_page(
+    server: RunningServer, browser: FormBrowser, mode: str
+) -> None:
+    """oidcc-login-hint: the hinted user signs in with the prefilled value."""
     async with rp_client(server) as oauth:
-        url, _ = authorization_url(oauth, server, login_hint="alice@example.com")
+        extra = with_mode(mode, {"login_hint": "alice@example.com", "state": "h"})
+        url, _ = authorization_url(oauth, server, **extra)
     page = await browser.open(url)
     assert 'value="alice@example.com"' in page.text
+    answer = await browser.submit(await browser.submit(page), password=ALICE[1])
+    target, params = response_params(answer, mode)
+    assert target == RP_CALLBACK and params["state"] == "h" and "code" in params
 
 
 async def test_login_hint_is_escaped(server: RunningServer, browser: FormBrowser) -> None:
@@ -262,35 +276,50 @@ async def test_unknown_client_gets_an_error_page_not_a_redirect(browser: FormBro
     assert "Unknown application" in page_text(response)
 
 
-async def test_unregistered_redirect_uri_gets_an_error_page_not_a_redirect(browser: FormBrowser) -> None:
+async def test_unregistered_redirect_uri_gets_an_error_page_not_a_redirect(
+    browser: FormBrowser, mode: str
+) -> None:
+    """oidcc-ensure-registered-redirect-uri: neither a redirect nor a form posted to that URI."""
     for redirect_uri in ("https://evil.example/callback", RP_CALLBACK + "/", RP_CALLBACK + "?x=1"):
-        response = await browser.http.get("/authorize", params={
+        response = await browser.http.get("/authorize", params=with_mode(mode, {
             "client_id": "demo-rp", "redirect_uri": redirect_uri, "response_type": "code",
-            "scope": "openid"})
+            "scope": "openid", "state": "s"}))
         assert response.status_code == 400 and "location" not in response.headers
+        assert 'id="form-post"' not in response.text
         assert "Invalid redirect URI" in page_text(response)
 
 
-async def test_other_authorize_errors_go_back_to_the_client(browser: FormBrowser) -> None:
-    base = {"client_id": "demo-rp", "redirect_uri": RP_CALLBACK, "state": "k"}
+async def test_other_authorize_errors_go_back_to_the_client(browser: FormBrowser, mode: str) -> None:
+    """Including oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported and
+    oidcc-request-uri-unsigned-supported-correctly-or-rejected-as-unsupported (both rejected)."""
+    base = with_mode(mode, {"client_id": "demo-rp", "redirect_uri": RP_CALLBACK, "state": "k"})
     cases = [
         ({"response_type": "token", "scope": "openid"}, "unsupported_response_type"),
         ({"response_type": "code", "scope": "profile"}, "invalid_scope"),
         ({"response_type": "code", "scope": "openid", "code_challenge": "x" * 43,
           "code_challenge_method": "plain"}, "invalid_request"),
         ({"response_type": "code", "scope": "openid", "request": "eyJ.e30."}, "request_not_supported"),
+        ({"response_type": "code", "scope": "openid", "request_uri": "https://rp.example/request.jwt"},
+         "request_uri_not_supported"),
     ]
     for extra, error in cases:
-        _, params = redirect_params(await browser.http.get("/authorize", params={**base, **extra}))
+        response = await browser.http.get("/authorize", params={**base, **extra})
+        target, params = response_params(response, mode)
+        assert target == RP_CALLBACK
         assert params["error"] == error and params["state"] == "k" and "iss" in params
 
 
-async def test_authorize_accepts_post(server: RunningServer, browser: FormBrowser) -> None:
-    response = await browser.http.post("/authorize", data={
+async def test_authorize_accepts_post(server: RunningServer, browser: FormBrowser, mode: str) -> None:
+    """oidcc-ensure-post-request-succeeds: the request by POST, then the pages, then the answer."""
+    response = await browser.http.post("/authorize", data=with_mode(mode, {
         "client_id": "demo-rp", "redirect_uri": RP_CALLBACK, "response_type": "code",
         "scope": "openid", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-        "code_challenge_method": "S256"})
+        "code_challenge_method": "S256", "state": "posted"}))
     assert response.status_code == 303 and response.headers["location"].startswith("/flow/")
+    page = await browser.open(response.headers["location"])
+    answer = await browser.submit(await browser.submit(page, login=ALICE[0]), password=ALICE[1])
+    target, params = response_params(answer, mode)
+    assert target == RP_CALLBACK and params["state"] == "posted" and "code" in params
 
 
 async def test_form_without_csrf_token_is_refused(server: RunningServer, browser: FormBrowser) -> None:
@@ -324,20 +353,25 @@ async def test_userinfo_rejects_missing_and_bad_tokens(server: RunningServer) ->
     assert bad.status_code == 401 and 'error="invalid_token"' in bad.headers["www-authenticate"]
 
 
-async def test_pages_follow_ui_locales_then_accept_language(server: RunningServer) -> None:
+async def test_pages_follow_ui_locales_then_accept_language(server: RunningServer, mode: str) -> None:
+    """oidcc-ui-locales: the pages follow it, and signing in on them answers the client."""
     async with rp_client(server) as oauth:
-        url_fr, _ = authorization_url(oauth, server, ui_locales="fr-CA en")
+        extra = with_mode(mode, {"ui_locales": "fr-CA en", "state": "fr"})
+        url_fr, _ = authorization_url(oauth, server, **extra)
         url, _ = authorization_url(oauth, server)
     plain, german_first = FormBrowser(server.issuer), FormBrowser(
         server.issuer, headers={"Accept-Language": "de, fr;q=0.8, en;q=0.5"})
     try:
         by_ui_locales = await plain.open(url_fr)
+        answer = await plain.submit(await plain.submit(by_ui_locales, login=ALICE[0]), password=ALICE[1])
         by_header = await german_first.open(url)
         english = await FormBrowser(server.issuer).open(url)
     finally:
         await plain.close()
         await german_first.close()
     assert "Nom d’utilisateur ou e-mail" in by_ui_locales.text and 'lang="fr"' in by_ui_locales.text
+    target, params = response_params(answer, mode)
+    assert target == RP_CALLBACK and params["state"] == "fr" and "code" in params
     assert "Nom d’utilisateur ou e-mail" in by_header.text
     assert "Username or email" in english.text
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.browser import FormBrowser
+from tests.e2e.browser import FormBrowser, response_url, with_mode
 from tests.e2e.openid_client import OpenIdClient, RelyingPartyError
 from tests.e2e.server import ALICE, CONFIDENTIAL_SECRET, OTHER_SECRET, RunningServer
 from tests.e2e.tokens import signed_in_tokens, token_request, unverified_claims, userinfo_status
@@ -13,9 +13,10 @@ CALLBACK = "https://rp.example/callback"
 
 
 async def test_oidcc_codereuse_revokes_the_tokens_issued_from_the_code(
-    server: RunningServer, browser: FormBrowser
+    server: RunningServer, browser: FormBrowser, mode: str
 ) -> None:
-    code, first = await signed_in_tokens(server, browser, "openid offline_access")
+    """oidcc-codereuse (and oidcc-codereuse-30seconds: a reuse is caught until the code expires)."""
+    code, first = await signed_in_tokens(server, browser, "openid offline_access", mode)
     assert await userinfo_status(server, first["access_token"]) == 200
     again = await token_request(server, grant_type="authorization_code", code=code, redirect_uri=CALLBACK)
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
@@ -25,9 +26,9 @@ async def test_oidcc_codereuse_revokes_the_tokens_issued_from_the_code(
 
 
 async def test_oidcc_refresh_token_rotates_and_keeps_the_id_token_claims(
-    server: RunningServer, browser: FormBrowser
+    server: RunningServer, browser: FormBrowser, mode: str
 ) -> None:
-    _, first = await signed_in_tokens(server, browser, "openid profile offline_access")
+    _, first = await signed_in_tokens(server, browser, "openid profile offline_access", mode)
     assert first["scope"] == "openid profile offline_access"
     response = await token_request(server, grant_type="refresh_token", refresh_token=first["refresh_token"])
     assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
@@ -91,11 +92,13 @@ async def test_no_refresh_token_without_offline_access_or_for_clients_not_regist
     assert "refresh_token" not in result["tokens"] and result["tokens"]["scope"] == "openid"
 
 
-async def test_openid_client_refresh_token_grant(server: RunningServer, browser: FormBrowser) -> None:
+async def test_openid_client_refresh_token_grant(
+    server: RunningServer, browser: FormBrowser, mode: str
+) -> None:
     rp = OpenIdClient(server.issuer, "demo-rp", secret=CONFIDENTIAL_SECRET)
-    started = rp.authorize(scope="openid offline_access")
+    started = rp.authorize(**with_mode(mode, {"scope": "openid offline_access"}))
     answer = await browser.sign_in(started["url"], *ALICE)
-    first = rp.callback(started, answer.headers["location"])
+    first = rp.callback(started, response_url(answer, mode))
     refreshed = rp.call("refresh", refreshToken=first["tokens"]["refresh_token"])
     assert refreshed["claims"]["sub"] == first["claims"]["sub"]
     with pytest.raises(RelyingPartyError) as caught:

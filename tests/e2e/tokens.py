@@ -8,19 +8,21 @@ from typing import Any
 
 import httpx2
 
-from tests.e2e.browser import FormBrowser, redirect_params
+from tests.e2e.browser import FormBrowser, response_params, with_mode
 from tests.e2e.server import ALICE, CONFIDENTIAL_SECRET, RunningServer
 
 CALLBACK = "https://rp.example/callback"
 
 
-async def signed_in_tokens(server: RunningServer, browser: FormBrowser, scope: str) -> tuple[str, dict[str, Any]]:
-    """A fresh code for demo-rp, and the token response it redeems to."""
-    url = "/authorize?" + str(httpx2.QueryParams({
+async def signed_in_tokens(
+    server: RunningServer, browser: FormBrowser, scope: str, mode: str = "query"
+) -> tuple[str, dict[str, Any]]:
+    """A fresh code for demo-rp, answered in `mode`, and the token response it redeems to."""
+    url = "/authorize?" + str(httpx2.QueryParams(with_mode(mode, {
         "client_id": "demo-rp", "redirect_uri": CALLBACK, "response_type": "code", "scope": scope,
-        "nonce": "n-1"}))
+        "nonce": "n-1"})))
     answer = await browser.sign_in(url, *ALICE)
-    code = redirect_params(answer)[1]["code"]
+    code = response_params(answer, mode)[1]["code"]
     return code, (await token_request(server, grant_type="authorization_code", code=code,
                                       redirect_uri=CALLBACK)).json()
 
