@@ -56,8 +56,8 @@ class UpstreamProviderSettings(BaseModel):
     )
     trust_email_verified: bool = Field(
         True,
-        description="Believe the provider's `email_verified` for new accounts (the address is"
-        " never used to link accounts either way).",
+        description="Believe the provider's `email_verified`: a new account keeps the address"
+        " only when the provider verified it (the address never links accounts either way).",
     )
     trust_mfa: bool = Field(
         True,

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
+from authlib.common.errors import AuthlibBaseError
 from authlib.common.security import generate_token
-from authlib.integrations.base_client import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -32,6 +32,12 @@ LEEWAY = 60
 # Asymmetric algorithms only: a symmetric one would make the client secret a signing key.
 SIGNING_ALGS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA")
 MAX_CLAIMS_BYTES = 8192
+# What a provider's odd answer can raise on the way (besides UpstreamError): all of it means the
+# upstream sign-in did not work, never a 500.
+ANSWER_ERRORS = (
+    AuthlibBaseError, OutboundRefused, httpx2.HTTPError, JoseError, ValueError, TypeError,
+    KeyError, RecursionError,
+)
 
 
 class UpstreamError(Exception):
@@ -100,7 +106,7 @@ class Upstream:
         try:
             answer = await self.outbound.request("GET", url)
             document = json.loads(answer.body) if answer.status_code == 200 else None
-        except (OutboundRefused, httpx2.HTTPError, ValueError) as exc:
+        except ANSWER_ERRORS as exc:
             raise UpstreamError(f"cannot read {url}: {exc}") from exc
         if not isinstance(document, dict):
             raise UpstreamError(f"{url} answered {answer.status_code} without a JSON object")
@@ -121,6 +127,10 @@ class Upstream:
                 for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
                     if not isinstance(found.get(name), str):
                         raise UpstreamError(f"the metadata has no {name}")
+                algs = found.get("id_token_signing_alg_values_supported", [])
+                if not isinstance(algs, list) or not all(isinstance(a, str) for a in algs):
+                    raise UpstreamError("the metadata's id_token_signing_alg_values_supported is"
+                                        " not a list of names")
                 self._metadata = (now, found)
         return self._metadata[1]
 
@@ -128,15 +138,25 @@ class Upstream:
         """Where to send the browser: the provider's authorization endpoint, with PKCE (S256)."""
         endpoint = (await self.metadata())["authorization_endpoint"]
         extra = {"login_hint": login_hint} if login_hint else {}
-        async with self._client() as client:
-            url, _ = client.create_authorization_url(
-                endpoint, state=attempt.state, code_verifier=attempt.code_verifier,
-                nonce=attempt.nonce, **extra,
-            )
+        try:
+            async with self._client() as client:
+                url, _ = client.create_authorization_url(
+                    endpoint, state=attempt.state, code_verifier=attempt.code_verifier,
+                    nonce=attempt.nonce, **extra,
+                )
+        except ANSWER_ERRORS as exc:
+            raise UpstreamError(f"cannot build the authorization URL: {exc!r}") from exc
         return str(url)
 
     async def finish(self, params: Mapping[str, str], attempt: Attempt) -> UpstreamIdentity:
-        """The identity the authorization response (`params`, state already checked) proves."""
+        """The identity the authorization response (`params`, state already checked) proves;
+        `UpstreamError` for anything else."""
+        try:
+            return await self._finish(params, attempt)
+        except ANSWER_ERRORS as exc:
+            raise UpstreamError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _finish(self, params: Mapping[str, str], attempt: Attempt) -> UpstreamIdentity:
         metadata = await self.metadata()
         # RFC 9207: an `iss` must name this provider; one that promises it must send it.
         iss = params.get("iss")
@@ -158,8 +178,13 @@ class Upstream:
                     metadata["token_endpoint"], code=code, code_verifier=attempt.code_verifier,
                     grant_type="authorization_code",
                 )
-            except (OAuthError, OutboundRefused, httpx2.HTTPError, ValueError) as exc:
-                raise UpstreamError(f"the token request failed: {exc}") from exc
+            except ANSWER_ERRORS as exc:
+                raise UpstreamError(f"the token request failed: {exc!r}") from exc
+            # RFC 6749 §5.1: a Bearer access token (for UserInfo) comes with the ID token.
+            access_token, token_type = token.get("access_token"), token.get("token_type")
+            if not (isinstance(access_token, str) and access_token and isinstance(token_type, str)
+                    and token_type.lower() == "bearer"):
+                raise UpstreamError("the token response has no Bearer access token")
             id_token = token.get("id_token")
             if not isinstance(id_token, str):
                 raise UpstreamError("the token response has no ID token")
@@ -173,6 +198,8 @@ class Upstream:
         """The ID token's claims, once its signature, issuer, audience, times and nonce hold."""
         offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
         algorithms = [alg for alg in SIGNING_ALGS if alg in offered]
+        if not algorithms:  # an empty list would let the library fall back to its defaults
+            raise UpstreamError(f"the provider signs ID tokens with none of {', '.join(SIGNING_ALGS)}")
         try:
             try:
                 token = jwt.decode(id_token, await self._key_set(), algorithms=algorithms)
@@ -219,8 +246,8 @@ class Upstream:
         try:
             answer = await client.get(endpoint)
             claims = answer.json() if answer.status_code == 200 else None
-        except (OutboundRefused, httpx2.HTTPError, ValueError) as exc:
-            raise UpstreamError(f"the UserInfo request failed: {exc}") from exc
+        except ANSWER_ERRORS as exc:
+            raise UpstreamError(f"the UserInfo request failed: {exc!r}") from exc
         if not isinstance(claims, dict) or claims.get("sub") != subject:
             raise UpstreamError("the UserInfo answer is not for the signed-in subject")
         return claims

@@ -135,6 +135,12 @@ class StepContext:
             self.run.auth_events, self.run.session_sid = [], None
         self.run.subject, self._user = user.id, user
 
+    def forget(self) -> None:
+        """The run is about nobody again: its user and proofs are dropped (a sign-in made only
+        for something that was then refused)."""
+        self.run.subject, self.run.auth_events, self.run.session_sid = None, [], None
+        self._user = None
+
     async def checkpoint(self) -> None:
         """Save the run now (raises `StaleVersionError` if another request moved it): a step
         that counts guesses saves the count before it compares, so parallel guesses cannot

@@ -45,6 +45,10 @@ LINKED_ELSEWHERE = N_("This %(provider)s account is linked to another account he
 EMAIL_TAKEN = N_(
     "An account with this email address exists here. Sign in to it to link your %(provider)s account."
 )
+SECOND_FACTOR_FIRST = N_(
+    "To link your %(provider)s account, sign in with your second factor too."
+)
+SECOND_FACTORS = frozenset({"totp", "webauthn"})
 
 
 def state_of(run_id: str, secret: str) -> str:
@@ -110,6 +114,11 @@ class FederatedStep(Step):
         ]
         return Page(self.template, {"mode": "choose", "providers": providers, "error": error})
 
+    def _refused(self, ctx: StepContext, message: str, provider: str) -> Page:
+        """The buttons again, with what went wrong (kept until the person acts)."""
+        ctx.scratch["error"] = (message, provider)
+        return self._choose_page(ctx, (message, provider))
+
     def _account_page(
         self, ctx: StepContext, pending: dict[str, Any], username: str = "",
         errors: dict[str, str] | None = None, error: tuple[str, str] | None = None,
@@ -125,16 +134,22 @@ class FederatedStep(Step):
 
     async def render(self, ctx: StepContext) -> Page | Outcome:
         pending = ctx.flow_data().get(PENDING)
+        if pending is not None and ctx.run.subject is not None and _proved_since(ctx, pending["at"]):
+            if pending.get("linking"):
+                return await self._link(ctx, pending, since=pending["at"])  # back from `link`
+            del ctx.flow_data()[PENDING]  # back from `local`: the person went another way
+            pending = None
         if pending is None:
             if ctx.run.subject is not None and not self.settings.offer_when_signed_in:
+                ctx.scratch.pop("error", None)
                 return Outcome("success")  # known from the session, or back from `local`
-            error = ctx.scratch.pop("error", None)
+            # Kept until the person acts: a page may be rendered twice (settled, then shown).
+            error = ctx.scratch.get("error")
             return self._choose_page(ctx, tuple(error) if error else None)
-        if ctx.run.subject is not None and _proved_since(ctx, pending["at"]):
-            return await self._link(ctx, pending)  # back from the sign-in the link outcome ran
         return self._account_page(ctx, pending)
 
     async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page | Redirect:
+        ctx.scratch.pop("error", None)
         pending = ctx.flow_data().get(PENDING)
         if pending is not None:
             return await self._decide(ctx, pending, form)
@@ -149,7 +164,7 @@ class FederatedStep(Step):
             )
         except UpstreamError as exc:
             log.warning("upstream %s: %s", upstream.id, exc.reason)
-            return self._choose_page(ctx, (UNREACHABLE, upstream.settings.name))
+            return self._refused(ctx, UNREACHABLE, upstream.settings.name)
         ctx.scratch["attempt"] = {
             "provider": upstream.id, "state": attempt.state, "nonce": attempt.nonce,
             "code_verifier": attempt.code_verifier,
@@ -164,9 +179,10 @@ class FederatedStep(Step):
         if choice == "create" and self.settings.create_users:
             return await self._create(ctx, pending, form.get("username", ""))
         if choice == "link" and self.settings.link_accounts:
+            pending["linking"] = True  # only a sign-in the person chose to link with links
             return Outcome("link")
         if choice == "link_here" and ctx.run.subject is not None and _proved_since(ctx, 0):
-            return await self._link(ctx, pending)
+            return await self._link(ctx, pending, since=0)
         if choice == "cancel":
             del ctx.flow_data()[PENDING]
             return self._choose_page(ctx)
@@ -189,7 +205,6 @@ class FederatedStep(Step):
             log.warning("upstream %s: %s", upstream.id, exc.reason)
             ctx.scratch["error"] = (CANCELLED if exc.denied else FAILED, upstream.settings.name)
             return None
-        ctx.flow_data()[UPSTREAM] = {"provider": upstream.id, "claims": identity.claims}
         linked = await ctx.store.identities.get(upstream.id, identity.subject)
         user = await ctx.store.users.get(linked.user_id) if linked else None
         if linked is None or user is None:
@@ -201,15 +216,7 @@ class FederatedStep(Step):
             ctx.scratch["error"] = (LINKED_ELSEWHERE, upstream.settings.name)
             return None  # adding to a signed-in user's session (the account page, step-up)
         await ctx.store.identities.touch(linked, ctx.now)
-        return self._signed_in(ctx, user, upstream, identity.amr)
-
-    def _signed_in(
-        self, ctx: StepContext, user: UserRecord, upstream: Upstream, amr: list[str]
-    ) -> Outcome:
-        ctx.identify(user)
-        ctx.flow_data()["login"] = user.username
-        record_upstream_proof(ctx, amr, upstream.settings.trust_mfa)
-        return Outcome("success")
+        return _signed_in(ctx, user, upstream, identity.claims)
 
     async def _create(self, ctx: StepContext, pending: dict[str, Any], typed: str) -> Page | Outcome:
         """A new account from the upstream account's claims, with the username the person chose."""
@@ -219,44 +226,88 @@ class FederatedStep(Step):
             problem = TAKEN_USERNAME
         if problem is not None:
             return self._account_page(ctx, pending, typed[:64], {"username": problem})
-        email, bad_email = check_field(email_spec, str(pending.get("email") or ""))
-        email = None if bad_email else email
+        checked, bad_email = check_field(email_spec, str(pending.get("email") or ""))
+        email = None if bad_email or not checked else str(checked)
         if email and await ctx.store.users.find_by_login(email):
-            # Never linked by address: the person proves the existing account first.
+            # Never linked by address: the person proves the existing account first. Only an
+            # address the provider verified (so the person's own) is said to have an account.
             return self._account_page(ctx, pending, username, error=(EMAIL_TAKEN, pending["name"]))
         user = UserRecord(
-            id=secrets.token_urlsafe(16), username=username, email=email,
-            email_verified=bool(email and pending.get("email_verified")),
+            id=secrets.token_urlsafe(16), username=username,
+            email=email, email_verified=email is not None,
             claims=pending["claims"], created_at=ctx.now,
         )
+        upstream = ctx.services.upstreams.get(pending["provider"])
+        if upstream is None:
+            del ctx.flow_data()[PENDING]
+            return self._refused(ctx, FAILED, pending["name"])
+        # The upstream account is claimed first: a run that lost the race creates no account.
+        if not await self._claim(ctx, pending, user.id):
+            return self._refused(ctx, LINKED_ELSEWHERE, pending["name"])
         try:
             await ctx.store.users.add(user)
         except DuplicateError:
+            await ctx.store.identities.delete(_identity_id(pending))
+            ctx.flow_data()[PENDING] = pending
             return self._account_page(ctx, pending, username, {"username": TAKEN_USERNAME})
-        return await self._link(ctx, pending, user)
+        return _signed_in(ctx, user, upstream, pending["asserted"])
 
-    async def _link(
-        self, ctx: StepContext, pending: dict[str, Any], user: UserRecord | None = None
-    ) -> Outcome | Page:
-        """Link the pending upstream account to `user` (the one signed in, by default)."""
-        user = user or await ctx.user()
+    async def _link(self, ctx: StepContext, pending: dict[str, Any], since: float) -> Outcome | Page:
+        """Link the pending upstream account to the run's user, who proved their account since
+        `since`: with their second factor too when they have one, since the link will sign them
+        in without it."""
+        user = await ctx.user()
         upstream = ctx.services.upstreams.get(pending["provider"])
         if user is None or upstream is None:
             del ctx.flow_data()[PENDING]
-            return self._choose_page(ctx, (FAILED, pending["name"]))
-        record = LinkedIdentityRecord(
-            id=LinkedIdentityRecord.key(upstream.id, pending["subject"]), provider=upstream.id,
-            upstream_subject=pending["subject"], user_id=user.id, label=pending["who"],
-            linked_at=ctx.now, last_used_at=ctx.now,
-        )
+            return self._refused(ctx, FAILED, pending["name"])
+        kinds = {c.kind for c in await ctx.store.credentials.for_user(user.id)}
+        if kinds & SECOND_FACTORS and not any(
+            e.method not in ("fed", "mfa") and e.factor != "knowledge" and e.at >= since
+            for e in ctx.run.auth_events
+        ):
+            del ctx.flow_data()[PENDING]
+            if pending.get("linking"):
+                ctx.forget()  # that sign-in was made only to link: it proves nothing else
+            return self._refused(ctx, SECOND_FACTOR_FIRST, pending["name"])
+        if not await self._claim(ctx, pending, user.id):
+            return self._refused(ctx, LINKED_ELSEWHERE, pending["name"])
+        return _signed_in(ctx, user, upstream, pending["asserted"])
+
+    async def _claim(self, ctx: StepContext, pending: dict[str, Any], user_id: str) -> bool:
+        """Record the link of the pending upstream account to `user_id`; False when another
+        run linked it meanwhile. The pending account is settled either way."""
         del ctx.flow_data()[PENDING]
         try:
-            await ctx.store.identities.add(record)
-        except DuplicateError:  # linked meanwhile, in another run
-            return self._choose_page(ctx, (LINKED_ELSEWHERE, pending["name"]))
-        await audit(ctx.store, "identity_linked", subject=user.id, client_id=ctx.client.client_id,
-                    provider=upstream.id)
-        return self._signed_in(ctx, user, upstream, pending["amr"])
+            await ctx.store.identities.add(LinkedIdentityRecord(
+                id=_identity_id(pending), provider=pending["provider"],
+                upstream_subject=pending["subject"], user_id=user_id, label=pending["who"],
+                linked_at=ctx.now, last_used_at=ctx.now,
+            ))
+        except DuplicateError:
+            return False
+        await audit(ctx.store, "identity_linked", subject=user_id, client_id=ctx.client.client_id,
+                    provider=pending["provider"])
+        return True
+
+
+def _identity_id(pending: dict[str, Any]) -> str:
+    return LinkedIdentityRecord.key(pending["provider"], pending["subject"])
+
+
+def _signed_in(
+    ctx: StepContext, user: UserRecord, upstream: Upstream, claims: dict[str, Any]
+) -> Outcome:
+    """The run is `user`'s, proved by the upstream sign-in, whose claims conditions may read."""
+    ctx.identify(user)
+    ctx.flow_data()["login"] = user.username
+    ctx.flow_data()[UPSTREAM] = {"provider": upstream.id, "claims": claims}
+    amr = claims.get("amr")
+    record_upstream_proof(
+        ctx, [v for v in amr if isinstance(v, str)] if isinstance(amr, list) else [],
+        upstream.settings.trust_mfa,
+    )
+    return Outcome("success")
 
 
 def _proved_since(ctx: StepContext, at: float) -> bool:
@@ -291,10 +342,11 @@ def _pending(upstream: Upstream, identity: UpstreamIdentity, now: float) -> dict
                identity.subject)
     return {
         "provider": upstream.id, "name": upstream.settings.name, "subject": identity.subject,
-        "who": who[:200], "at": now, "amr": identity.amr,
+        "who": who[:200], "at": now, "asserted": claims,
         "username": USERNAME_SAFE.sub("", suggested)[:64],
-        "email": email if isinstance(email, str) else None,
-        "email_verified": upstream.settings.trust_email_verified
-        and claims.get("email_verified") is True,
+        # Only an address the provider verified (and we believe it) is kept: an unverified one
+        # could squat someone's address here, or ask whether it has an account.
+        "email": email if isinstance(email, str) and upstream.settings.trust_email_verified
+        and claims.get("email_verified") is True else None,
         "claims": {k: v for k, v in mapped.items() if isinstance(v, str | int | float | bool)},
     }

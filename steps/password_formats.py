@@ -15,12 +15,23 @@ import hmac
 import re
 import warnings
 
+from argon2 import extract_parameters
+from argon2.exceptions import InvalidHashError
 from passlib.context import CryptContext
 from passlib.exc import PasslibHashWarning
 from passlib.utils.handlers import PrefixWrapper
 
 ARGON2_PREFIX = "$argon2"
 BCRYPT_MAX_BYTES = 72
+# The most work one verification may cost. A stored hash names its own cost, and an absurd one
+# (imported by mistake, or on purpose) would tie up the hashing threads for minutes at each
+# guess: such a hash is refused at import and never verified. The limits are well above what
+# the systems that make these hashes use (bcrypt 10-13, Django's 1.2 million PBKDF2 rounds,
+# argon2 at 64 MiB, Werkzeug's scrypt at 32 MiB).
+MAX_BCRYPT_COST = 15
+MAX_PBKDF2_ROUNDS = 2_000_000
+MAX_ARGON2_KIB, MAX_ARGON2_TIME, MAX_ARGON2_LANES = 256 * 1024, 16, 8
+MAX_SCRYPT_BYTES, MAX_SCRYPT_LANES = 256 * 1024 * 1024, 4
 _LIBRARY = CryptContext(schemes=[
     "argon2", "bcrypt", "pbkdf2_sha256", "pbkdf2_sha512",
     "django_pbkdf2_sha256", "django_bcrypt_sha256", "django_bcrypt", "django_argon2",
@@ -37,29 +48,64 @@ warnings.filterwarnings("ignore", category=PasslibHashWarning)
 
 def format_of(stored_hash: str) -> str | None:
     """The name of the hash's format (`bcrypt`, `django_pbkdf2_sha256`, `werkzeug_scrypt`...),
-    or None when it is in none of them or is malformed."""
+    or None when it is in none of them, is malformed, or costs more than the limits allow."""
     if match := _WERKZEUG.fullmatch(stored_hash):
-        if match["digest"]:
-            size = hashlib.new(match["digest"]).digest_size
-            return "werkzeug_pbkdf2" if len(match["hash"]) == 2 * size else None
-        n = int(match["n"])
-        power_of_two = n > 1 and n & (n - 1) == 0
-        return "werkzeug_scrypt" if power_of_two and len(match["hash"]) == 128 else None  # 64 B
+        return _werkzeug_format(match)
     try:
         handler = _LIBRARY.identify(stored_hash, resolve=True, required=False)
         if isinstance(handler, PrefixWrapper):  # Django's "bcrypt$..." and "argon2$argon2id$..."
-            unwrapped = handler.orig_prefix + stored_hash[len(handler.prefix):]
-            handler.wrapped.parsehash(unwrapped)
+            parsed = handler.wrapped.from_string(
+                handler.orig_prefix + stored_hash[len(handler.prefix):]
+            )
         elif handler is not None:
-            handler.parsehash(stored_hash)
+            parsed = handler.from_string(stored_hash)
     except (ValueError, TypeError):
         return None
-    return None if handler is None else str(handler.name)
+    if handler is None or not _affordable(str(handler.name), parsed):
+        return None
+    return str(handler.name)
+
+
+def within_limits(stored_hash: str) -> bool:
+    """Whether verifying against this hash costs no more than the limits (an argon2 hash of
+    ours, or any hash `format_of` knows); a malformed argon2 hash is not within them."""
+    if not stored_hash.startswith(ARGON2_PREFIX):
+        return format_of(stored_hash) is not None
+    try:
+        found = extract_parameters(stored_hash)
+    except (InvalidHashError, ValueError):
+        return False
+    return (found.memory_cost <= MAX_ARGON2_KIB and found.time_cost <= MAX_ARGON2_TIME
+            and found.parallelism <= MAX_ARGON2_LANES)
+
+
+def _affordable(name: str, parsed: object) -> bool:
+    rounds = int(getattr(parsed, "rounds", 0) or 0)
+    if "bcrypt" in name:
+        return rounds <= MAX_BCRYPT_COST  # log2 of the rounds
+    if "argon2" in name:
+        return (rounds <= MAX_ARGON2_TIME
+                and int(getattr(parsed, "memory_cost", 0)) <= MAX_ARGON2_KIB
+                and int(getattr(parsed, "parallelism", 0)) <= MAX_ARGON2_LANES)
+    return rounds <= MAX_PBKDF2_ROUNDS
+
+
+def _werkzeug_format(match: re.Match[str]) -> str | None:
+    if match["digest"]:
+        size = hashlib.new(match["digest"]).digest_size
+        fits = len(match["hash"]) == 2 * size and int(match["rounds"]) <= MAX_PBKDF2_ROUNDS
+        return "werkzeug_pbkdf2" if fits else None
+    n, r, p = int(match["n"]), int(match["r"]), int(match["p"])
+    power_of_two = n > 1 and n & (n - 1) == 0
+    affordable = 128 * n * r <= MAX_SCRYPT_BYTES and p <= MAX_SCRYPT_LANES
+    return "werkzeug_scrypt" if power_of_two and affordable and len(match["hash"]) == 128 else None
 
 
 def verify_foreign(stored_hash: str, password: str) -> bool:
     """True when `password` matches; False for a wrong password and for a hash in no known
     format or malformed. Never raises. It is slow on purpose: call it off the event loop."""
+    if format_of(stored_hash) is None:
+        return False  # unknown, malformed, or too costly to check
     try:
         if match := _WERKZEUG.fullmatch(stored_hash):
             return hmac.compare_digest(_werkzeug_digest(match, password), match["hash"])

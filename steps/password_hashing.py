@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 
-from steps.password_formats import ARGON2_PREFIX, verify_foreign
+from steps.password_formats import ARGON2_PREFIX, verify_foreign, within_limits
 
 # OWASP's argon2id recommendation: m=19 MiB, t=2, p=1.
 OWASP_TIME_COST, OWASP_MEMORY_COST_KIB, OWASP_PARALLELISM = 2, 19456, 1
@@ -50,6 +50,8 @@ class PasswordHashing:
     def _verify(self, stored_hash: str | None, password: str) -> bool:
         if stored_hash and not stored_hash.startswith(ARGON2_PREFIX):
             return verify_foreign(stored_hash, password)
+        if stored_hash and not within_limits(stored_hash):
+            return False  # an imported argon2 hash that would cost minutes to check
         try:
             return self._hasher.verify(stored_hash or self._dummy_hash, password) and bool(
                 stored_hash

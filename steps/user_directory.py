@@ -20,8 +20,9 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from steps.base import NoOptions
+from store.records import DIRECTORY_ID_PREFIX
 
-ID_PREFIX = "dir:"
+ID_PREFIX = DIRECTORY_ID_PREFIX
 # Claims a local record takes from its own fields, never from the directory's claims.
 RESERVED_CLAIMS = frozenset({"sub", "preferred_username", "email", "email_verified"})
 

@@ -54,6 +54,10 @@ class ClientRecord(BaseModel):
         return set(self.scope.split())
 
 
+# The ids of users an external directory vouches for (steps/user_directory.py) start with it.
+DIRECTORY_ID_PREFIX = "dir:"
+
+
 class UserRecord(BaseModel):
     """A person who can sign in. `id` is the stable `sub`."""
 

@@ -24,7 +24,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from store.errors import DuplicateError
-from store.records import UserRecord
+from store.records import DIRECTORY_ID_PREFIX, UserRecord
 from store.repositories import Store
 from store.transfer import ImportReport
 
@@ -67,6 +67,8 @@ class ImportedUser(BaseModel):
         # OIDC Core §2: a `sub` is at most 255 ASCII characters (and spaces would be confusing).
         if subject is not None and not SUBJECT.fullmatch(subject):
             raise ValueError("an id is 1 to 255 ASCII letters, digits or signs, without spaces")
+        if subject is not None and subject.startswith(DIRECTORY_ID_PREFIX):
+            raise ValueError(f"ids starting with {DIRECTORY_ID_PREFIX} are a user directory's")
         return subject
 
     @field_validator("username")
@@ -149,7 +151,7 @@ def _user(fields: dict[str, Any] | str, known_hash: Callable[[str], bool]) -> Im
             for error in exc.errors()
         )) from None
     if user.password_hash and not known_hash(user.password_hash):
-        raise ValueError("password_hash: not a format Gatehouse verifies (or malformed)")
+        raise ValueError("password_hash: not a format Gatehouse verifies (or malformed, or of a cost beyond its limits)")
     return user
 
 

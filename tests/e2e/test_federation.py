@@ -3,11 +3,12 @@
 
 The downstream flow offers "Sign in with Upstream" first; a new upstream account creates an
 account here or, after the existing account signs in, is linked to it; sign-ins that did not
-prove two factors upstream go through a terms page (the `upstream` condition).
-"""
+prove two factors upstream, and local sign-ins, go through a terms page (the `upstream`
+condition)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from store import open_store
+from store.records import CredentialRecord
 from tests.e2e.browser import FormBrowser, page_text, redirect_params
 from tests.e2e.server import (
     ALICE,
@@ -45,7 +47,6 @@ flows:
         on:
           success:
             - {to: done, if: {upstream: {claim: amr, contains: mfa}}}
-            - {to: done, if: {not: {upstream: true}}}
             - {to: terms}
           link: sign-in
           local: sign-in
@@ -124,7 +125,7 @@ async def sign_in_upstream(browser: FormBrowser, page: httpx2.Response, who: tup
                            provider: str = "upstream") -> httpx2.Response:
     """Press "Sign in with ..." and sign in at the upstream Gatehouse's own pages."""
     upstream_page = await browser.click(page, ("provider", provider))
-    assert "upstream" not in str(upstream_page.url) or upstream_page.status_code == 200
+    assert upstream_page.url.host == "127.0.0.2" and upstream_page.status_code == 200
     page = await browser.submit(upstream_page, login=who[0])
     return await browser.submit(page, password=who[1])
 
@@ -253,7 +254,9 @@ async def test_upstream_failures_show_the_choices_again_and_the_run_goes_on(
         assert "Signing in with Consenting Upstream was cancelled" in message(page)
         page = await browser.click(page, ("_outcome", "local"))
         page = await browser.submit(page, login=BOB[0])
-        return await browser.submit(page, password=BOB[1])
+        page = await browser.submit(page, password=BOB[1])
+        assert "terms" in page_text(page).lower()  # not an upstream sign-in
+        return await browser.click(page, ("decision", "accept"), accept="yes")
 
     claims = await code_flow(down, browser, fail_then_sign_in_locally)
     assert claims["userinfo"]["preferred_username"] == "bob" and claims["amr"] == ["pwd"]
@@ -337,3 +340,32 @@ async def test_the_only_way_in_cannot_be_unlinked(
     page = await browser.click(page, None, action="/unlink")
     assert "That is the only way you can sign in" in page_text(page)
     assert "Upstream erin@example.org" in page_text(page)
+
+
+async def test_linking_an_account_with_a_second_factor_needs_that_factor(
+    servers: tuple[RunningServer, RunningServer], browser: FormBrowser
+) -> None:
+    """The link will sign the account in without its second factor, so a password alone (the
+    test flow's sign-in asks for nothing else) does not link it."""
+    up, down = servers
+    add_upstream_user(up, "dana-up", "dana-up@example.org")
+    added = gatehouse(down.config, "users", "add", "dana", "--password-stdin",
+                      stdin="dana-password-1\n")
+    assert added.returncode == 0, added.stderr
+    store = await open_store(f"sqlite:///{Path(down.config).parent / 'gatehouse.db'}")
+    try:
+        dana = await store.users.find_by_login("dana")
+        assert dana is not None
+        await store.credentials.add(CredentialRecord(
+            id="dana-totp", user_id=dana.id, kind="totp", created_at=time.time()))
+        async with rp_client(down) as oauth:
+            url, _ = authorization_url(oauth, down, state="st", nonce="nn")
+        page = await sign_in_upstream(browser, await browser.open(url),
+                                      ("dana-up", "dana-up-password-1"))
+        page = await browser.click(page, ("choice", "link"))
+        page = await browser.submit(page, login="dana")
+        page = await browser.submit(page, password="dana-password-1")
+        assert "To link your Upstream account, sign in with your second factor too." in message(page), page.text
+        assert await store.identities.for_user(dana.id) == []
+    finally:
+        await store.close()

@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from store import open_store
 from tests.e2e.browser import FormBrowser, page_text
-from tests.e2e.server import ALICE, RunningServer, client_settings, start_server
+from tests.e2e.server import ALICE, BOB, RunningServer, client_settings, start_server
 from tests.e2e.test_federation import FLOWS, code_flow, message
 from tests.ports import free_port
 from tests.upstream.node_provider import DENY, NodeProvider, sign_in_upstream, start_node_provider
@@ -95,7 +96,35 @@ async def test_a_refusal_upstream_leaves_the_run_going(servers: Servers, browser
         assert "Signing in with Node was cancelled" in message(page)
         page = await browser.click(page, ("_outcome", "local"))
         page = await browser.submit(page, login=ALICE[0])
-        return await browser.submit(page, password=ALICE[1])
+        page = await browser.submit(page, password=ALICE[1])
+        return await browser.click(page, ("decision", "accept"), accept="yes")
 
     claims = await code_flow(down, browser, steps)
     assert claims["userinfo"]["preferred_username"] == "alice" and claims["amr"] == ["pwd"]
+
+
+async def test_an_unlinked_upstream_sign_in_proves_nothing_for_a_local_one(
+    servers: Servers, browser: FormBrowser
+) -> None:
+    """An upstream account that claims two factors, left unlinked, and then a password for
+    another account: the password's sign-in is not taken for the upstream one's, and links
+    nothing."""
+    _, down = servers
+
+    async def steps(page: httpx2.Response) -> httpx2.Response:
+        page = await to_upstream(browser, page, "mfa-mallory")
+        assert "This account is new here" in page_text(page)
+        page = await browser.click(page, ("_outcome", "local"))
+        page = await browser.submit(page, login=BOB[0])  # bob has not accepted the terms yet
+        page = await browser.submit(page, password=BOB[1])
+        assert "terms" in page_text(page).lower()  # a password sign-in: no upstream mfa
+        return await browser.click(page, ("decision", "accept"), accept="yes")
+
+    claims = await code_flow(down, browser, steps)
+    assert claims["amr"] == ["pwd"] and claims["acr"] == "urn:gatehouse:loa:1"
+    store = await open_store(f"sqlite:///{Path(down.config).parent / 'gatehouse.db'}")
+    try:
+        assert await store.identities.get("upstream", "mfa-mallory") is None
+        assert await store.identities.for_user(claims["sub"]) == []
+    finally:
+        await store.close()

@@ -37,6 +37,8 @@ class FakeProvider:
     userinfo: dict[str, Any] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     token_status: int = 200
+    token_extra: dict[str, Any] = field(default_factory=dict)
+    userinfo_body: bytes | None = None
     requests: list[httpx2.Request] = field(default_factory=list)
 
     def handle(self, request: httpx2.Request) -> httpx2.Response:
@@ -61,9 +63,12 @@ class FakeProvider:
             id_token = jwt.encode(self.header, self.claims(), self.signing_key)
             return httpx2.Response(200, json={
                 "access_token": "at", "token_type": "Bearer", "id_token": id_token,
+                **self.token_extra,
             })
         if path == "/me":
             assert request.headers["authorization"] == "Bearer at"
+            if self.userinfo_body is not None:
+                return httpx2.Response(200, content=self.userinfo_body)
             return httpx2.Response(200, json=self.userinfo or {"sub": "u-1", "name": "Upstream Ann"})
         return httpx2.Response(404)
 
@@ -133,6 +138,16 @@ async def test_a_good_response_gives_the_id_token_and_userinfo_claims() -> None:
         ({"token_status": 400}, "token request"),
         ({"token_status": 502}, "token request"),
         ({"metadata": {"issuer": "https://evil.example"}}, "issuer"),
+        # Odd answers are failures, never exceptions that escape (a 500).
+        ({"metadata": {"id_token_signing_alg_values_supported": 5}}, "not a list"),
+        # Only symmetric algorithms offered: an empty list must not mean the library's defaults.
+        ({"metadata": {"id_token_signing_alg_values_supported": ["HS256"]},
+          "header": {"alg": "HS256"}, "signing_key": OctKey.import_key(SECRET)}, "none of"),
+        ({"token_extra": {"token_type": "DPoP"}}, "token"),
+        ({"token_extra": {"access_token": None}}, "token"),
+        ({"token_extra": {"expires_in": -5}}, ""),
+        ({"userinfo_body": b"[" * 100_000 + b"]" * 100_000}, "UserInfo"),
+        ({"userinfo_body": b"not json"}, "UserInfo"),
     ],
 )
 async def test_a_spoiled_answer_is_refused(spoil: dict[str, Any], reason: str) -> None:

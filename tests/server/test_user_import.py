@@ -144,6 +144,8 @@ def test_refused_lines_are_reported_by_number(tmp_path: Path, store_url: str) ->
         "[]",
         {"username": "ALICE2", "email": "ALICE@example.com"},  # exists by email
         {"username": "hank", "id": "sub with spaces"},
+        {"username": "ivan", "id": "dir:0123"},  # a directory user's id: never taken over
+        {"username": "judy", "password_hash": "$2b$31$" + "a" * 53},  # days to check
     )
     expected_problems = [
         "line 2: username: a username cannot contain @",
@@ -156,13 +158,15 @@ def test_refused_lines_are_reported_by_number(tmp_path: Path, store_url: str) ->
         "line 9: not JSON: ",
         "line 10: not a JSON object",
         "line 12: id: an id is 1 to 255 ASCII letters, digits or signs, without spaces",
+        "line 13: id: ids starting with dir: are a user directory's",
+        "line 14: password_hash: not a format Gatehouse verifies",
     ]
     for verb, extra in (("would add", ("--dry-run",)), ("added", ())):
         done = gatehouse(target, "users", "import", str(users), *extra)
         assert done.exit_code == 1
-        assert done.stdout == f"{verb} 1 users; skipped 1 that exist already; refused 10\n"
+        assert done.stdout == f"{verb} 1 users; skipped 1 that exist already; refused 12\n"
         problems = done.stderr.splitlines()
-        assert len(problems) == 11 and problems[-1] == "Error: 10 lines not imported"
+        assert len(problems) == 13 and problems[-1] == "Error: 12 lines not imported"
         for problem, expected in zip(problems, expected_problems, strict=False):
             assert problem.startswith(expected), problem
 

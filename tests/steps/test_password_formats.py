@@ -17,7 +17,7 @@ from passlib.hash import pbkdf2_sha512
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.testing import FlowTester
-from steps.password_formats import format_of, verify_foreign
+from steps.password_formats import format_of, verify_foreign, within_limits
 from steps.password_hashing import PasswordHashing
 
 PASSWORD = "correct horse battery staple é"
@@ -158,3 +158,30 @@ async def test_the_password_step_replaces_a_bcrypt_hash_with_argon2id() -> None:
             assert stored is not None and stored.password_hash is not None
             assert stored.password_hash.startswith("$argon2id$")
             assert not tester.passwords.needs_rehash(stored.password_hash)
+
+
+# Hashes that name an absurd cost: checking any of them would take minutes or gigabytes.
+COSTLY = [
+    "$2b$31$" + "a" * 53,
+    "pbkdf2_sha256$999999999$salt$" + "A" * 43 + "=",
+    "$pbkdf2-sha256$999999999$c2FsdA$" + "A" * 43,
+    "pbkdf2:sha256:999999999$salt$" + "0" * 64,
+    "scrypt:67108864:99:99$salt$" + "0" * 128,
+    "$argon2id$v=19$m=4194304,t=1000,p=1$c2FsdHNhbHQ$" + "A" * 43,
+    "argon2$argon2id$v=19$m=4194304,t=1000,p=1$c2FsdHNhbHQ$" + "A" * 43,
+]
+
+
+@pytest.mark.parametrize("stored", COSTLY)
+async def test_a_hash_of_absurd_cost_is_refused_and_never_checked(
+    hashing: PasswordHashing, stored: str
+) -> None:
+    assert format_of(stored) is None and not within_limits(stored)
+    assert not await hashing.verify(stored, PASSWORD)  # at once: the test would hang otherwise
+
+
+def test_the_usual_costs_are_within_the_limits() -> None:
+    assert within_limits(django_pbkdf2_sha256(b"x", 1_200_000))  # Django 6's default
+    assert within_limits(bcrypt_hash(b"x"))
+    assert within_limits(argon2(b"x", Type.ID, memory_cost=65536))
+    assert within_limits(generate_password_hash("x"))  # Werkzeug's scrypt default
