@@ -6,6 +6,7 @@ contract suite against each backend.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from typing import Any, Generic
 
@@ -49,16 +50,31 @@ from store.repositories import (
     UserRepository,
 )
 
+CLIENT_CACHE_SECONDS = 30.0
+
 
 class Clients:
+    """Clients come from the config, which every process reads at start-up: a process keeps the
+    records it read for `CLIENT_CACHE_SECONDS`, so the hot paths (every flow page, every token)
+    skip a store round trip. Only clients found are kept, so the cache is as small as the config."""
+
     def __init__(self, docs: Documents[ClientRecord]) -> None:
         self.docs = docs
+        self._read: dict[str, tuple[float, ClientRecord]] = {}
 
     async def get(self, client_id: str) -> ClientRecord | None:
-        return await self.docs.get(client_id)
+        now = time.monotonic()
+        kept = self._read.get(client_id)
+        if kept is None or now - kept[0] >= CLIENT_CACHE_SECONDS:
+            found = await self.docs.get(client_id)
+            if found is None:
+                return None
+            kept = self._read[client_id] = (now, found)
+        return kept[1].model_copy()
 
     async def put(self, client: ClientRecord) -> None:
         await self.docs.upsert(client)
+        self._read.pop(client.client_id, None)
 
     async def all(self) -> list[ClientRecord]:
         return sorted(await self.docs.all(), key=lambda c: c.client_id)

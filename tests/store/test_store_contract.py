@@ -120,6 +120,10 @@ async def test_clients_put_get_all_and_put_replaces(store: Store) -> None:
     await store.clients.put(second)
     assert (await store.clients.get("a")) == first
     assert (await store.clients.get("missing")) is None
+    changed = await store.clients.get("a")
+    assert changed is not None
+    changed.client_name = "changed by a caller"  # a record read is the caller's own copy
+    assert (await store.clients.get("a")) == first
     renamed = first.model_copy(update={"client_name": "A2", "redirect_uris": ["https://a/2"]})
     await store.clients.put(renamed)
     assert (await store.clients.get("a")) == renamed
