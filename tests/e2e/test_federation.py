@@ -20,7 +20,7 @@ from bs4 import BeautifulSoup
 
 from store import open_store
 from store.records import CredentialRecord
-from tests.e2e.browser import FormBrowser, page_text, redirect_params
+from tests.e2e.browser import FormBrowser, page_text
 from tests.e2e.server import (
     ALICE,
     BOB,
@@ -29,7 +29,8 @@ from tests.e2e.server import (
     gatehouse,
     start_server,
 )
-from tests.e2e.test_sign_in import RP_CALLBACK, authorization_url, rp_client, verify_id_token
+from tests.e2e.test_sign_in import authorization_url, rp_client
+from tests.e2e.tokens import code_flow
 from tests.ports import free_port
 
 DOWNSTREAM_SECRET = "downstream-client-secret-0123456789abcdef"
@@ -128,24 +129,6 @@ async def sign_in_upstream(browser: FormBrowser, page: httpx2.Response, who: tup
     assert upstream_page.url.host == "127.0.0.2" and upstream_page.status_code == 200
     page = await browser.submit(upstream_page, login=who[0])
     return await browser.submit(page, password=who[1])
-
-
-async def code_flow(
-    down: RunningServer, browser: FormBrowser, steps: Any
-) -> dict[str, Any]:
-    """Start at the downstream authorize endpoint, go through `steps(page)`, redeem the code,
-    and return the verified ID token's claims with the UserInfo answer under `userinfo`."""
-    async with rp_client(down) as oauth:
-        url, verifier = authorization_url(oauth, down, state="st", nonce="nn")
-        final = await steps(await browser.open(url))
-        target, params = redirect_params(final)
-        assert target == RP_CALLBACK, page_text(final)
-        token = await oauth.fetch_token(
-            f"{down.issuer}/token", code=params["code"], code_verifier=verifier
-        )
-        claims = await verify_id_token(down, token["id_token"], "demo-rp")
-        claims["userinfo"] = (await oauth.get(f"{down.issuer}/userinfo")).json()
-    return claims
 
 
 async def test_a_new_upstream_account_creates_an_account_and_signs_in_again_to_it(

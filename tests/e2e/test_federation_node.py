@@ -13,7 +13,8 @@ import pytest
 from store import open_store
 from tests.e2e.browser import FormBrowser, page_text
 from tests.e2e.server import ALICE, BOB, RunningServer, client_settings, start_server
-from tests.e2e.test_federation import FLOWS, code_flow, message
+from tests.e2e.test_federation import FLOWS, message
+from tests.e2e.tokens import code_flow
 from tests.ports import free_port
 from tests.upstream.node_provider import DENY, NodeProvider, sign_in_upstream, start_node_provider
 

@@ -6,14 +6,14 @@ being down gives the password page again with a clear message."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from steps.user_directory import local_user_id
-from tests.e2e.browser import FormBrowser, page_text, redirect_params
+from tests.e2e.browser import FormBrowser, page_text
 from tests.e2e.server import ALICE, RunningServer, client_settings, start_server
-from tests.e2e.test_sign_in import RP_CALLBACK, authorization_url, rp_client, verify_id_token
+from tests.e2e.test_sign_in import authorization_url, rp_client
+from tests.e2e.tokens import password_sign_in
 from tests.ports import free_port
 from tests.user_service import LegacyUser, UserService, user_service
 
@@ -53,37 +53,18 @@ def server(tmp_path_factory: pytest.TempPathFactory, service: UserService) -> It
     running.stop()
 
 
-async def sign_in(server: RunningServer, login: str, password: str) -> dict[str, Any]:
-    """A code flow in a new browser; the verified ID token's claims, with UserInfo's answer."""
-    browser = FormBrowser(server.issuer)
-    try:
-        async with rp_client(server) as oauth:
-            url, verifier = authorization_url(oauth, server, nonce="n")
-            page = await browser.sign_in(url, login, password)
-            target, params = redirect_params(page)
-            assert target == RP_CALLBACK
-            token = await oauth.fetch_token(
-                f"{server.issuer}/token", code=params["code"], code_verifier=verifier
-            )
-            claims = await verify_id_token(server, token["id_token"], "demo-rp")
-            claims["userinfo"] = (await oauth.get(f"{server.issuer}/userinfo")).json()
-    finally:
-        await browser.close()
-    return claims
-
-
 async def test_a_directory_user_signs_in_as_the_same_sub_with_the_directory_claims(
     server: RunningServer,
 ) -> None:
-    first = await sign_in(server, "dora", DORA.password)
-    again = await sign_in(server, "dora@corp.example", DORA.password)
+    first = await password_sign_in(server, "dora", DORA.password)
+    again = await password_sign_in(server, "dora@corp.example", DORA.password)
     sub = local_user_id(DIRECTORY, "u-1001")
     assert first["sub"] == again["sub"] == sub and first["amr"] == ["pwd"]
     assert first["userinfo"] == {
         "sub": sub, "preferred_username": "dora", "name": "Dora Legacy", "locale": "en-GB",
         "email": "dora@corp.example", "email_verified": True,
     }
-    local = await sign_in(server, *ALICE)  # local accounts sign in as before
+    local = await password_sign_in(server, *ALICE)  # local accounts sign in as before
     assert local["userinfo"]["preferred_username"] == "alice"
 
 

@@ -14,9 +14,10 @@ import bcrypt
 import pytest
 
 from store import open_store
-from tests.e2e.browser import FormBrowser, page_text, redirect_params
+from tests.e2e.browser import FormBrowser, page_text
 from tests.e2e.server import RunningServer, gatehouse
-from tests.e2e.test_sign_in import RP_CALLBACK, authorization_url, rp_client, verify_id_token
+from tests.e2e.test_sign_in import authorization_url, rp_client
+from tests.e2e.tokens import password_sign_in
 
 
 def bcrypt_hash(password: str) -> str:
@@ -28,24 +29,6 @@ def django_pbkdf2_sha256(password: str) -> str:
     salt, iterations = "hG3zQm8TXaY2bq0PvK1RcJ", 2000
     digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations)
     return f"pbkdf2_sha256${iterations}${salt}${base64.b64encode(digest).decode()}"
-
-
-async def sign_in(server: RunningServer, login: str, password: str) -> dict[str, Any]:
-    """A code flow in a new browser, the code redeemed; the ID token's claims and UserInfo's."""
-    browser = FormBrowser(server.issuer)
-    try:
-        async with rp_client(server) as oauth:
-            url, verifier = authorization_url(oauth, server, nonce="imported")
-            target, params = redirect_params(await browser.sign_in(url, login, password))
-            assert target == RP_CALLBACK
-            token = await oauth.fetch_token(
-                f"{server.issuer}/token", code=params["code"], code_verifier=verifier
-            )
-            claims = await verify_id_token(server, token["id_token"], "demo-rp")
-            claims["userinfo"] = (await oauth.get(f"{server.issuer}/userinfo")).json()
-    finally:
-        await browser.close()
-    return claims
 
 
 async def stored_hash(server: RunningServer, sub: str) -> str | None:
@@ -80,13 +63,13 @@ async def test_an_imported_user_signs_in_and_the_hash_becomes_argon2id(
     assert imported.stdout.startswith("added 1 users;")
     assert await stored_hash(server, record["id"]) == record["password_hash"]
 
-    first = await sign_in(server, record["username"], password)
+    first = await password_sign_in(server, record["username"], password)
     assert first["sub"] == record["id"]  # the old system's subject is kept
     assert first["userinfo"]["name"] == record["name"]
     upgraded = await stored_hash(server, record["id"])
     assert upgraded is not None and upgraded.startswith("$argon2id$")
 
-    again = await sign_in(server, record.get("email", record["username"]), password)
+    again = await password_sign_in(server, record.get("email", record["username"]), password)
     assert again["sub"] == record["id"]
     assert await stored_hash(server, record["id"]) == upgraded  # rehashed once, not each time
 
