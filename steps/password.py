@@ -12,10 +12,9 @@ refreshed at each sign-in, which keeps no password. A local account always wins 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import (
     BaseModel,
@@ -28,32 +27,26 @@ from pydantic import (
 )
 
 from steps.base import Outcome, Page, Step, StepContext
+from steps.directory_answers import answer, local_record
 from steps.identify import MAX_LOGIN_LENGTH
 from steps.throttling import Throttle, throttled
 from steps.user_directory import (
     ID_PREFIX,
-    RESERVED_CLAIMS,
     DirectoryUnavailable,
     DirectoryUser,
     UnknownDirectory,
     UserDirectory,
-    local_user_id,
     resolve_directory_type,
 )
-from store.errors import DuplicateError
 from store.records import UserRecord
 from ui.messages import N_
 
 log = logging.getLogger("gatehouse.directory")
 
 MAX_PASSWORD_LENGTH = 1024
-DIRECTORY_TIMEOUT = 10.0  # seconds a directory has for each answer
 WRONG = N_("Incorrect username or password.")
 UNAVAILABLE = N_("We can't check your password right now. Try again in a moment.")
 NAME_TAKEN = N_("This account can't sign in here. Contact your administrator.")
-# What a sign-in copies from the directory to the local record.
-SYNCED = {"username", "email", "email_verified", "claims", "groups"}
-T = TypeVar("T")
 
 
 class PasswordOptions(BaseModel):
@@ -172,17 +165,19 @@ class PasswordStep(Step):
         password: str, page: Page,
     ) -> Outcome | Page:
         """Ask the directory about a login with no local account (or a directory user's)."""
+        name = self.settings.directory
+        assert name is not None
         vouched: list[DirectoryUser] = []
 
         async def check() -> bool:
-            found = await _answer(directory.look_up(login))
+            found = await answer(directory.look_up(login))
             if found is None:
                 await ctx.passwords.verify(None, password)  # the work a wrong password costs
                 return False
             if not isinstance(found, DirectoryUser):
                 raise DirectoryUnavailable(f"look_up answered {type(found).__name__}")
             # `is True`: a directory that answers anything else has not said yes.
-            if await _answer(directory.verify_password(found, password)) is True:
+            if await answer(directory.verify_password(found, password)) is True:
                 vouched.append(found)
                 return True
             return False
@@ -192,7 +187,7 @@ class PasswordStep(Step):
         try:
             guess = await throttle.guess(ctx.now, check)
         except DirectoryUnavailable as exc:  # raised before the guess is counted
-            log.warning("user directory %s cannot answer: %s", self.settings.directory, exc)
+            log.warning("user directory %s cannot answer: %s", name, exc)
             page.errors["password"] = UNAVAILABLE
             return page
         if guess.wait:
@@ -200,56 +195,8 @@ class PasswordStep(Step):
         if not guess.right:
             page.errors["password"] = WRONG
             return page
-        user = await self._local_record(ctx, vouched[0])
+        user = await local_record(ctx, name, vouched[0])
         if user is None:
             page.errors["password"] = NAME_TAKEN
             return page
         return self._signed_in(ctx, user)
-
-    async def _local_record(self, ctx: StepContext, found: DirectoryUser) -> UserRecord | None:
-        """The local record of a person the directory vouched for, created or refreshed from
-        what it says; None when a local account holds their username (the local account wins)."""
-        assert self.settings.directory is not None
-        user_id = local_user_id(self.settings.directory, found.id)
-        email = found.email if found.email and "@" in found.email else None
-        holder = await ctx.store.users.find_by_login(email) if email else None
-        if holder is not None and holder.id != user_id:
-            # Another account has this address: never two accounts on one, never merged by it.
-            log.warning("user directory %s: %s signs in without the email %s, which account %s"
-                        " holds", self.settings.directory, user_id, email, holder.id)
-            email = None
-        said = UserRecord(
-            id=user_id, username=found.username, email=email,
-            email_verified=bool(email) and found.email_verified,
-            claims={k: v for k, v in found.claims.items() if k not in RESERVED_CLAIMS},
-            groups=list(found.groups), created_at=ctx.now,
-        )
-        record = await ctx.store.users.get(user_id)
-        try:
-            if record is None:
-                await ctx.store.users.add(said)
-                log.info("user directory %s: created %s for %r", self.settings.directory,
-                         user_id, found.username)
-                return said
-            record = record.model_copy(update=said.model_dump(include=SYNCED))
-            await ctx.store.users.update(record)
-            return record
-        except DuplicateError:
-            if record is None and (created := await ctx.store.users.get(user_id)) is not None:
-                return created  # by a sign-in of the same person that ran alongside this one
-            log.warning("user directory %s: %s cannot sign in: the username %r belongs to an"
-                        " account here", self.settings.directory, user_id, found.username)
-            return None
-
-
-async def _answer(call: Awaitable[T]) -> T:
-    """A directory's answer in time; any failure of it is `DirectoryUnavailable`, never a 500."""
-    try:
-        async with asyncio.timeout(DIRECTORY_TIMEOUT):
-            return await call
-    except DirectoryUnavailable:
-        raise
-    except TimeoutError as exc:
-        raise DirectoryUnavailable(f"timed out ({DIRECTORY_TIMEOUT:g} s)") from exc
-    except Exception as exc:
-        raise DirectoryUnavailable(f"{type(exc).__name__}: {exc}") from exc

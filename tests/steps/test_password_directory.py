@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from engine.loader import FlowsError, load_flows_text
 from engine.testing import FlowTester
 from server.cli import main
-from steps import password as password_step
+from steps import directory_answers
 from steps.base import BrowserFacts, Page
 from steps.password import NAME_TAKEN, UNAVAILABLE, WRONG, PasswordStep
 from steps.throttling import ACCOUNT, ADDRESS, THROTTLED
@@ -139,7 +139,7 @@ async def test_a_failing_directory_gives_the_page_again_and_no_counted_guess(
     tester: FlowTester, directory: FakeDirectory, trouble: Trouble,
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(password_step, "DIRECTORY_TIMEOUT", 0.05)
+    monkeypatch.setattr(directory_answers, "DIRECTORY_TIMEOUT", 0.05)
     add_dora(directory)
     directory.state.trouble = trouble
     with caplog.at_level(logging.WARNING, logger="gatehouse.directory"):
