@@ -22,18 +22,28 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+# Every answer's headers, unless the answer set its own; names in lower case to compare.
+EVERY_ANSWER = (
+    ("content-security-policy", "Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("x-content-type-options", "X-Content-Type-Options", "nosniff"),
+    ("x-frame-options", "X-Frame-Options", "DENY"),
+    # Codes and run ids travel in URLs: never leak them through Referer.
+    ("referrer-policy", "Referrer-Policy", "no-referrer"),
+)
+
+
 async def add_security_headers(response: Response) -> Response:  # async: no thread hop
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    # Codes and run ids travel in URLs: never leak them through Referer.
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    present = {name.lower() for name, _ in headers.items()}  # one pass over the headers
+    for lower, name, value in EVERY_ANSWER:
+        if lower not in present:
+            headers.add(name, value)
     # The issuer says whether the server is reached over https (perhaps through a proxy that ends
     # TLS); a request header must not decide it.
     provider: Provider | None = current_app.extensions.get(EXTENSION_KEY)
-    if provider is not None and provider.secure_cookies:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if not request.path.startswith("/static/"):
-        headers.setdefault("Cache-Control", "no-store")
+    hsts = provider is not None and provider.secure_cookies
+    if hsts and "strict-transport-security" not in present:
+        headers.add("Strict-Transport-Security", "max-age=31536000")
+    if "cache-control" not in present and not request.path.startswith("/static/"):
+        headers.add("Cache-Control", "no-store")
     return response
