@@ -55,10 +55,11 @@ class Attempt:
     state: str
     nonce: str
     code_verifier: str
+    max_age: int | None = None  # asked of the provider: its ID token must then carry auth_time
 
     @classmethod
-    def new(cls) -> Attempt:
-        return cls(generate_token(43), generate_token(43), generate_token(64))
+    def new(cls, max_age: int | None = None) -> Attempt:
+        return cls(generate_token(43), generate_token(43), generate_token(64), max_age)
 
 
 @dataclass(frozen=True)
@@ -134,10 +135,18 @@ class Upstream:
                 self._metadata = (now, found)
         return self._metadata[1]
 
-    async def authorization_url(self, attempt: Attempt, login_hint: str | None = None) -> str:
-        """Where to send the browser: the provider's authorization endpoint, with PKCE (S256)."""
+    async def authorization_url(
+        self, attempt: Attempt, login_hint: str | None = None, login: bool = False
+    ) -> str:
+        """Where to send the browser: the provider's authorization endpoint, with PKCE (S256).
+        `login` (our client asked for prompt=login) and the attempt's `max_age` go along, so
+        that a sign-in our client wants fresh is fresh at the provider too."""
         endpoint = (await self.metadata())["authorization_endpoint"]
-        extra = {"login_hint": login_hint} if login_hint else {}
+        extra: dict[str, str] = {"login_hint": login_hint} if login_hint else {}
+        if login:
+            extra["prompt"] = "login"
+        if attempt.max_age is not None:
+            extra["max_age"] = str(attempt.max_age)
         try:
             async with self._client() as client:
                 url, _ = client.create_authorization_url(
@@ -188,12 +197,12 @@ class Upstream:
             id_token = token.get("id_token")
             if not isinstance(id_token, str):
                 raise UpstreamError("the token response has no ID token")
-            claims = await self._verified(id_token, attempt.nonce, metadata)
+            claims = await self._verified(id_token, attempt.nonce, metadata, attempt.max_age)
             userinfo = await self._userinfo(client, metadata, claims["sub"])
         return UpstreamIdentity(self.id, claims["sub"], _bounded({**userinfo, **claims}))
 
     async def _verified(
-        self, id_token: str, nonce: str, metadata: Mapping[str, Any]
+        self, id_token: str, nonce: str, metadata: Mapping[str, Any], max_age: int | None = None
     ) -> dict[str, Any]:
         """The ID token's claims, once its signature, issuer, audience, times and nonce hold."""
         offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
@@ -211,7 +220,13 @@ class Upstream:
                 aud={"essential": True, "value": self.settings.client_id},
                 sub={"essential": True}, exp={"essential": True}, iat={"essential": True},
                 nonce={"essential": True, "value": nonce},
+                # OIDC Core §3.1.2.1: with max_age asked, auth_time is required.
+                auth_time={"essential": max_age is not None},
             ).validate(token.claims)
+            if max_age is not None and int(self.clock()) - int(token.claims["auth_time"]) > (
+                max_age + LEEWAY
+            ):
+                raise UpstreamError(f"the provider's sign-in is older than max_age={max_age}")
         except (ValueError, JoseError) as exc:
             raise UpstreamError(f"the ID token is not valid: {exc}") from exc
         claims = dict(token.claims)

@@ -14,6 +14,7 @@ import logging
 import re
 import secrets
 from collections.abc import Mapping
+from dataclasses import asdict, replace
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -156,19 +157,18 @@ class FederatedStep(Step):
         upstream = next((u for u in self._offered(ctx) if u.id == form.get("provider")), None)
         if upstream is None:
             return self._choose_page(ctx)
-        attempt = Attempt.new()
+        max_age = ctx.request.get("max_age")
+        attempt = Attempt.new(max_age if isinstance(max_age, int) else None)
         try:
             url = await upstream.authorization_url(
-                Attempt(state_of(ctx.run.id, attempt.state), attempt.nonce, attempt.code_verifier),
+                replace(attempt, state=state_of(ctx.run.id, attempt.state)),
                 login_hint=ctx.request.get("login_hint"),
+                login="login" in (ctx.request.get("prompt") or []),
             )
         except UpstreamError as exc:
             log.warning("upstream %s: %s", upstream.id, exc.reason)
             return self._refused(ctx, UNREACHABLE, upstream.settings.name)
-        ctx.scratch["attempt"] = {
-            "provider": upstream.id, "state": attempt.state, "nonce": attempt.nonce,
-            "code_verifier": attempt.code_verifier,
-        }
+        ctx.scratch["attempt"] = {"provider": upstream.id, **asdict(attempt)}
         return Redirect(url)
 
     async def _decide(
@@ -198,7 +198,8 @@ class FederatedStep(Step):
         ):
             ctx.scratch["error"] = (FAILED, upstream.settings.name if upstream else "")
             return None
-        attempt = Attempt(state_of(ctx.run.id, began["state"]), began["nonce"], began["code_verifier"])
+        attempt = Attempt(state_of(ctx.run.id, began["state"]), began["nonce"],
+                          began["code_verifier"], began.get("max_age"))
         try:
             identity = await upstream.finish(params, attempt)
         except UpstreamError as exc:

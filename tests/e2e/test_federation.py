@@ -352,3 +352,26 @@ async def test_linking_an_account_with_a_second_factor_needs_that_factor(
         assert await store.identities.for_user(dana.id) == []
     finally:
         await store.close()
+
+
+async def test_prompt_login_asks_the_upstream_provider_for_a_fresh_sign_in_too(
+    servers: tuple[RunningServer, RunningServer], browser: FormBrowser
+) -> None:
+    up, down = servers
+    add_upstream_user(up, "fiona", "fiona@example.org")
+
+    async def new_account(page: httpx2.Response) -> httpx2.Response:
+        page = await sign_in_upstream(browser, page, ("fiona", "fiona-password-1"))
+        page = await browser.click(page, ("choice", "create"), username="fiona")
+        return await browser.click(page, ("decision", "accept"), accept="yes")
+
+    async def fresh(page: httpx2.Response) -> httpx2.Response:
+        upstream_page = await browser.click(page, ("provider", "upstream"))
+        # Signed in up there already, and still asked: prompt=login went along.
+        assert upstream_page.url.host == "127.0.0.2" and "Username or email" in page_text(upstream_page)
+        page = await browser.submit(upstream_page, login="fiona")
+        return await browser.submit(page, password="fiona-password-1")
+
+    first = await code_flow(down, browser, new_account)
+    again = await code_flow(down, browser, fresh, prompt="login", max_age="60")
+    assert again["sub"] == first["sub"] and again["auth_time"] >= first["auth_time"]

@@ -31,13 +31,13 @@ async def signed_in_tokens(
 
 async def code_flow(
     server: RunningServer, browser: FormBrowser,
-    steps: Callable[[httpx2.Response], Awaitable[httpx2.Response]],
+    steps: Callable[[httpx2.Response], Awaitable[httpx2.Response]], **params: str,
 ) -> dict[str, Any]:
-    """demo-rp's code flow: start at the authorize endpoint, go through `steps(first page)` to the
-    answer, redeem the code; the verified ID token's claims, with UserInfo's answer under
-    `userinfo`."""
+    """demo-rp's code flow (with `params` in the request): start at the authorize endpoint, go
+    through `steps(first page)` to the answer, redeem the code; the verified ID token's claims,
+    with UserInfo's answer under `userinfo`."""
     async with rp_client(server) as oauth:
-        url, verifier = authorization_url(oauth, server, state="st", nonce="nn")
+        url, verifier = authorization_url(oauth, server, state="st", nonce="nn", **params)
         final = await steps(await browser.open(url))
         target, params = response_params(final)
         assert target == RP_CALLBACK, final.text

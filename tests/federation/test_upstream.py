@@ -202,3 +202,29 @@ async def test_an_unreachable_provider_is_an_upstream_error() -> None:
     gone = Upstream(settings, "https://g.example/cb", ScriptedOutbound(handler=down))
     with pytest.raises(UpstreamError, match="cannot read"):
         await gone.authorization_url(ATTEMPT)
+
+
+async def test_a_fresh_sign_in_asked_of_us_is_asked_of_the_provider() -> None:
+    fresh = Attempt("run.state", "the-nonce", "verifier-" + "v" * 50, max_age=60)
+    url = await upstream(FakeProvider()).authorization_url(fresh, login=True)
+    query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    assert query["prompt"] == "login" and query["max_age"] == "60"
+    plain = await upstream(FakeProvider()).authorization_url(ATTEMPT)
+    assert "prompt" not in parse_qs(urlsplit(plain).query)
+    assert "max_age" not in parse_qs(urlsplit(plain).query)
+
+
+@pytest.mark.parametrize(
+    ("auth_time", "accepted"),
+    [(None, False), (int(time.time()) - 3600, False), (int(time.time()) - 10, True)],
+)
+async def test_with_max_age_the_id_token_must_say_a_recent_auth_time(
+    auth_time: int | None, accepted: bool
+) -> None:
+    provider = FakeProvider(id_claims={} if auth_time is None else {"auth_time": auth_time})
+    fresh = Attempt("run.state", "the-nonce", "verifier-" + "v" * 50, max_age=60)
+    if accepted:
+        assert (await upstream(provider).finish({"code": "c", "iss": ISSUER}, fresh)).subject == "u-1"
+    else:
+        with pytest.raises(UpstreamError, match="auth_time|max_age"):
+            await upstream(provider).finish({"code": "c", "iss": ISSUER}, fresh)
