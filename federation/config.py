@@ -64,6 +64,12 @@ class UpstreamProviderSettings(BaseModel):
         description="Count the provider's multi-factor sign-in (`amr` with `mfa`, or two factor"
         " classes) as two factors here: it then reaches urn:gatehouse:loa:2.",
     )
+    sync_claims: bool = Field(
+        False,
+        description="At each sign-in through the provider, update the user's claims that"
+        " `claims` maps (not the username or email) from what it says; off: they are copied"
+        " once, when the account is created.",
+    )
 
     @field_validator("issuer")
     @classmethod

@@ -217,6 +217,11 @@ class FederatedStep(Step):
             ctx.scratch["error"] = (LINKED_ELSEWHERE, upstream.settings.name)
             return None  # adding to a signed-in user's session (the account page, step-up)
         await ctx.store.identities.touch(linked, ctx.now)
+        if upstream.settings.sync_claims:
+            synced = {**user.claims, **_mapped_claims(upstream, identity.claims)}
+            if synced != user.claims:
+                user.claims = synced
+                await ctx.store.users.update(user)
         return _signed_in(ctx, user, upstream, identity.claims)
 
     async def _create(self, ctx: StepContext, pending: dict[str, Any], typed: str) -> Page | Outcome:
@@ -332,6 +337,15 @@ def record_upstream_proof(ctx: StepContext, amr: list[str], trust_mfa: bool) -> 
 USERNAME_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+def _mapped_claims(upstream: Upstream, claims: dict[str, Any]) -> dict[str, Any]:
+    """The user claims the provider's `claims` mapping gives (plain values; not the username or
+    email, which are the user record's own fields)."""
+    return {
+        ours: claims[theirs] for ours, theirs in upstream.settings.claims.items()
+        if ours not in ("username", "email") and isinstance(claims.get(theirs), str | int | float | bool)
+    }
+
+
 def _pending(upstream: Upstream, identity: UpstreamIdentity, now: float) -> dict[str, Any]:
     """What the run keeps of a new upstream account while the person decides what to do."""
     claims = identity.claims
@@ -349,5 +363,5 @@ def _pending(upstream: Upstream, identity: UpstreamIdentity, now: float) -> dict
         # could squat someone's address here, or ask whether it has an account.
         "email": email if isinstance(email, str) and upstream.settings.trust_email_verified
         and claims.get("email_verified") is True else None,
-        "claims": {k: v for k, v in mapped.items() if isinstance(v, str | int | float | bool)},
+        "claims": _mapped_claims(upstream, claims),
     }

@@ -89,7 +89,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningS
     up = start_server(
         tmp_path_factory.mktemp("upstream"), host="127.0.0.2", demo=False,
         clients=[downstream_client(port, "upstream"),
-                 downstream_client(port, "consenting", require_consent=True)],
+                 downstream_client(port, "consenting", require_consent=True),
+                 downstream_client(port, "syncing")],
     )
     added = gatehouse(up.config, "users", "add", CAROL[0], "--email", "carol@example.org",
                       "--name", "Carol Upstream", "--password-stdin", stdin=CAROL[1] + "\n")
@@ -107,6 +108,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningS
              "label": "Ask Upstream"},
             {**provider, "id": "unreachable", "issuer": f"http://127.0.0.1:{free_port()}",
              "client_id": "x", "name": "Nowhere"},
+            {**provider, "id": "syncing", "client_id": "syncing", "name": "Syncing Upstream",
+             "sync_claims": True},
         ],
     )
     yield up, down
@@ -226,7 +229,8 @@ async def test_upstream_failures_show_the_choices_again_and_the_run_goes_on(
     async def fail_then_sign_in_locally(page: httpx2.Response) -> httpx2.Response:
         buttons = [" ".join(b.get_text().split()) for b in
                    BeautifulSoup(page.text, "html.parser").find_all("button", attrs={"name": "provider"})]
-        assert buttons == ["Sign in with Upstream", "Ask Upstream", "Sign in with Nowhere"]
+        assert buttons == ["Sign in with Upstream", "Ask Upstream", "Sign in with Nowhere",
+                           "Sign in with Syncing Upstream"]
         page = await browser.click(page, ("provider", "unreachable"))
         assert "Nowhere cannot be reached right now" in message(page)
         # Declining the upstream consent comes back as error=access_denied.
@@ -375,3 +379,37 @@ async def test_prompt_login_asks_the_upstream_provider_for_a_fresh_sign_in_too(
     first = await code_flow(down, browser, new_account)
     again = await code_flow(down, browser, fresh, prompt="login", max_age="60")
     assert again["sub"] == first["sub"] and again["auth_time"] >= first["auth_time"]
+
+
+async def test_sync_claims_updates_the_user_at_each_sign_in(
+    servers: tuple[RunningServer, RunningServer]
+) -> None:
+    up, down = servers
+    add_upstream_user(up, "hana", "hana@example.org")
+
+    async def sign_in(page: httpx2.Response, browser: FormBrowser) -> httpx2.Response:
+        page = await sign_in_upstream(browser, page, ("hana", "hana-password-1"), "syncing")
+        if "This account is new here" in page_text(page):
+            page = await browser.click(page, ("choice", "create"), username="hana")
+            page = await browser.click(page, ("decision", "accept"), accept="yes")
+        return page
+
+    async def in_new_browser() -> dict[str, Any]:
+        browser = FormBrowser(down.issuer, also=(up.issuer,))
+        try:
+            return await code_flow(down, browser, lambda page: sign_in(page, browser))
+        finally:
+            await browser.close()
+
+    first = await in_new_browser()
+    assert first["userinfo"]["name"] == "Hana"
+    upstream_store = await open_store(f"sqlite:///{Path(up.config).parent / 'gatehouse.db'}")
+    try:
+        hana = await upstream_store.users.find_by_login("hana")
+        assert hana is not None
+        hana.claims["name"] = "Hana Renamed"
+        await upstream_store.users.update(hana)
+    finally:
+        await upstream_store.close()
+    again = await in_new_browser()
+    assert again["sub"] == first["sub"] and again["userinfo"]["name"] == "Hana Renamed"
