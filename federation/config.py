@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -64,12 +64,29 @@ class UpstreamProviderSettings(BaseModel):
         description="Count the provider's multi-factor sign-in (`amr` with `mfa`, or two factor"
         " classes) as two factors here: it then reaches urn:gatehouse:loa:2.",
     )
+    required_claims: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description="What an upstream account must assert to sign in here at all, e.g."
+        " `{hd: example.com}` (a Google Workspace domain) or `{groups: [staff, admins]}`: each"
+        " claim must equal one of the values, or (a list claim) contain one. Checked before any"
+        " account is created or linked.",
+    )
     sync_claims: bool = Field(
         False,
         description="At each sign-in through the provider, update the user's claims that"
         " `claims` maps (not the username or email) from what it says; off: they are copied"
         " once, when the account is created.",
     )
+
+    def admits(self, claims: dict[str, Any]) -> bool:
+        """Whether an upstream account with these claims meets `required_claims`."""
+        for name, wanted in self.required_claims.items():
+            allowed = {wanted} if isinstance(wanted, str) else set(wanted)
+            value = claims.get(name)
+            values = value if isinstance(value, list) else [value]
+            if not any(isinstance(v, str) and v in allowed for v in values):
+                return False
+        return True
 
     @field_validator("issuer")
     @classmethod

@@ -49,6 +49,7 @@ EMAIL_TAKEN = N_(
 SECOND_FACTOR_FIRST = N_(
     "To link your %(provider)s account, sign in with your second factor too."
 )
+NOT_ADMITTED = N_("Your %(provider)s account cannot sign in here.")
 SECOND_FACTORS = frozenset({"totp", "webauthn"})
 
 
@@ -205,6 +206,10 @@ class FederatedStep(Step):
         except UpstreamError as exc:
             log.warning("upstream %s: %s", upstream.id, exc.reason)
             ctx.scratch["error"] = (CANCELLED if exc.denied else FAILED, upstream.settings.name)
+            return None
+        if not upstream.settings.admits(identity.claims):
+            log.info("upstream %s: %s lacks the required claims", upstream.id, identity.subject)
+            ctx.scratch["error"] = (NOT_ADMITTED, upstream.settings.name)
             return None
         linked = await ctx.store.identities.get(upstream.id, identity.subject)
         user = await ctx.store.users.get(linked.user_id) if linked else None

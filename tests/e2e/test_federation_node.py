@@ -24,8 +24,8 @@ Servers = tuple[NodeProvider, RunningServer]
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     port = free_port()
-    callback = f"http://127.0.0.1:{port}/federation/upstream/callback"
-    node = start_node_provider(Path(tmp_path_factory.mktemp("node")), [callback])
+    callbacks = [f"http://127.0.0.1:{port}/federation/{id}/callback" for id in ("upstream", "strict")]
+    node = start_node_provider(Path(tmp_path_factory.mktemp("node")), callbacks)
     workdir = tmp_path_factory.mktemp("downstream")
     flows = workdir / "flows.yaml"
     flows.write_text(FLOWS)
@@ -33,10 +33,13 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         down = start_server(
             workdir, flows, port=port, outbound_allow_private_addresses=True,
             clients=client_settings(f"http://127.0.0.1:{port}")[:1],
-            upstream_providers=[{
-                "id": "upstream", "issuer": node.issuer, "client_id": node.client_id,
-                "client_secret": node.client_secret, "name": "Node",
-            }],
+            upstream_providers=[
+                {"id": "upstream", "issuer": node.issuer, "client_id": node.client_id,
+                 "client_secret": node.client_secret, "name": "Node"},
+                {"id": "strict", "issuer": node.issuer, "client_id": node.client_id,
+                 "client_secret": node.client_secret, "name": "Strict Node",
+                 "required_claims": {"amr": "mfa"}},
+            ],
         )
     except BaseException:
         node.stop()
@@ -127,5 +130,30 @@ async def test_an_unlinked_upstream_sign_in_proves_nothing_for_a_local_one(
     try:
         assert await store.identities.get("upstream", "mfa-mallory") is None
         assert await store.identities.for_user(claims["sub"]) == []
+    finally:
+        await store.close()
+
+
+async def test_required_claims_refuse_an_account_before_anything_is_created(
+    servers: Servers, browser: FormBrowser
+) -> None:
+    _, down = servers
+
+    async def steps(page: httpx2.Response) -> httpx2.Response:
+        upstream_page = await browser.click(page, ("provider", "strict"))
+        page = await sign_in_upstream(browser, upstream_page, "ivan-single-factor")
+        assert "Your Strict Node account cannot sign in here." in message(page)
+        for cookie in [c for c in browser.http.cookies.jar if c.domain.startswith("127.0.0.3")]:
+            browser.http.cookies.jar.clear(cookie.domain, cookie.path, cookie.name)  # sign out there
+        upstream_page = await browser.click(page, ("provider", "strict"))
+        page = await sign_in_upstream(browser, upstream_page, "mfa-ivan")  # asserts amr mfa
+        return await browser.click(page, ("choice", "create"), username="ivan")
+
+    claims = await code_flow(down, browser, steps)
+    assert claims["userinfo"]["preferred_username"] == "ivan"
+    store = await open_store(f"sqlite:///{Path(down.config).parent / 'gatehouse.db'}")
+    try:
+        assert await store.identities.get("strict", "ivan-single-factor") is None
+        assert await store.users.find_by_login("ivan-single-factor@upstream.example") is None
     finally:
         await store.close()

@@ -228,3 +228,29 @@ async def test_with_max_age_the_id_token_must_say_a_recent_auth_time(
     else:
         with pytest.raises(UpstreamError, match="auth_time|max_age"):
             await upstream(provider).finish({"code": "c", "iss": ISSUER}, fresh)
+
+
+@pytest.mark.parametrize(
+    ("claims", "admitted"),
+    [
+        ({"hd": "example.com", "groups": ["staff", "x"]}, True),
+        ({"hd": "example.com", "groups": ["admins"]}, True),
+        ({"hd": "example.com", "groups": "staff"}, True),
+        ({"hd": "evil.example", "groups": ["staff"]}, False),
+        ({"groups": ["staff"]}, False),  # a required claim missing
+        ({"hd": "example.com", "groups": []}, False),
+        ({"hd": ["example.com"], "groups": ["staff"]}, True),
+        ({"hd": {"example.com": 1}, "groups": ["staff"]}, False),  # not a string
+    ],
+)
+def test_required_claims_admit_only_accounts_that_assert_them(
+    claims: dict[str, Any], admitted: bool
+) -> None:
+    settings = UpstreamProviderSettings(
+        id="idp", issuer=ISSUER, client_id=CLIENT_ID, client_secret=SECRET, name="IdP",
+        required_claims={"hd": "example.com", "groups": ["staff", "admins"]},
+    )
+    assert settings.admits(claims) is admitted
+    assert UpstreamProviderSettings(
+        id="idp", issuer=ISSUER, client_id=CLIENT_ID, client_secret=SECRET, name="IdP"
+    ).admits(claims)
