@@ -80,6 +80,7 @@ def serve(config: str | None, host: str | None, port: int | None, workers: int) 
 
     from server.app import APP_FACTORY, create_app
     from server.http_protocol import LIMIT_ENV, BoundedHttpToolsProtocol
+    from server.workers import Supervisor
 
     settings = _settings(config)
     configure_logging(settings.log_format)
@@ -113,12 +114,12 @@ def serve(config: str | None, host: str | None, port: int | None, workers: int) 
     if config:  # each worker process reads the same settings
         os.environ["GATEHOUSE_CONFIG"] = str(Path(config).resolve())
     if os.environ.get(MULTIPROC_ENV):
-        uvicorn.run(APP_FACTORY, factory=True, workers=workers, **options)
-        return
+        raise SystemExit(Supervisor(workers, APP_FACTORY, options).run())
     # Workers count into files of a private folder, so that a scrape of any adds up all.
     with tempfile.TemporaryDirectory(prefix="gatehouse-metrics-") as folder:
         os.environ[MULTIPROC_ENV] = folder
-        uvicorn.run(APP_FACTORY, factory=True, workers=workers, **options)
+        code = Supervisor(workers, APP_FACTORY, options).run()
+    raise SystemExit(code)
 
 
 @main.group()
