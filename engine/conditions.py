@@ -6,7 +6,6 @@ A condition reads the run's facts through the same `StepContext` a step gets; it
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal, Protocol, cast
 
@@ -17,6 +16,7 @@ from engine.model import RawCondition
 from engine.yaml_source import Path
 from steps.base import StepContext
 from steps.credentials import CredentialKind, credential_kinds
+from steps.dotted import NotLoadable, load_class
 from store.records import Factor
 
 
@@ -362,15 +362,11 @@ def resolve_condition(name: str, path: Path = ()) -> type[Condition]:
     """A built-in condition by name, or a custom one by `package.module:ClassName`."""
     if name in BUILTIN_CONDITIONS:
         return BUILTIN_CONDITIONS[name]
-    module_name, sep, attribute = name.partition(":")
-    if not sep:
+    if ":" not in name:
         known = ", ".join([*sorted(BUILTIN_CONDITIONS), *COMPOSITES])
         raise ConditionError(path, f"unknown condition {name!r} (known: {known};"
                              " a custom condition is named as package.module:ClassName)")
     try:
-        found = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError, ValueError, TypeError) as exc:
-        raise ConditionError(path, f"cannot load condition {name!r}: {exc}") from exc
-    if not (isinstance(found, type) and issubclass(found, Condition)):
-        raise ConditionError(path, f"{name!r} is not a subclass of engine.conditions.Condition")
-    return found
+        return load_class(name, Condition, "condition")
+    except NotLoadable as exc:
+        raise ConditionError(path, str(exc)) from exc

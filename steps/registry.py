@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
-
 from steps.base import Step
 from steps.change_password import ChangePasswordStep
 from steps.choose import ChooseStep
 from steps.consent import ConsentStep
 from steps.decide import DecideStep
+from steps.dotted import NotLoadable, load_class
 from steps.federated import FederatedStep
 from steps.identify import IdentifyStep
 from steps.passkey import PasskeyStep
@@ -44,18 +43,15 @@ def resolve_step_type(name: str) -> type[Step]:
     """The class for a `type:` value: a built-in name, or `package.module:ClassName`."""
     if name in BUILTIN_STEPS:
         return BUILTIN_STEPS[name]
-    module_name, sep, attribute = name.partition(":")
-    if not sep:
+    if ":" not in name:
         raise UnknownStepType(
             f"unknown step type {name!r} (built-in: {', '.join(sorted(BUILTIN_STEPS))};"
             " a custom step is named as package.module:ClassName)"
         )
     try:
-        found = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError, ValueError, TypeError) as exc:
-        raise UnknownStepType(f"cannot load step type {name!r}: {exc}") from exc
-    if not (isinstance(found, type) and issubclass(found, Step)):
-        raise UnknownStepType(f"{name!r} is not a subclass of steps.base.Step")
+        found = load_class(name, Step, "step type")
+    except NotLoadable as exc:
+        raise UnknownStepType(str(exc)) from exc
     if not isinstance(getattr(found, "type", None), str) or not hasattr(found, "template"):
         raise UnknownStepType(f"{name!r} is not a complete step: it needs `type` and `template`")
     return found

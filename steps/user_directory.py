@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import builtins
 import hashlib
-import importlib
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from steps.base import NoOptions
+from steps.dotted import NotLoadable, load_class
 from store.records import DIRECTORY_ID_PREFIX
 
 ID_PREFIX = DIRECTORY_ID_PREFIX
@@ -72,17 +72,10 @@ class UnknownDirectory(LookupError):
 
 def resolve_directory_type(name: str) -> type[UserDirectory]:
     """The class a `directory` option names, as `package.module:ClassName`."""
-    module_name, sep, attribute = name.partition(":")
-    if not sep or not module_name or not attribute:
-        raise UnknownDirectory(
-            f"a user directory is named as package.module:ClassName, not {name!r}"
-        )
     try:
-        found = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError, ValueError, TypeError) as exc:
-        raise UnknownDirectory(f"cannot load user directory {name!r}: {exc}") from exc
-    if not (isinstance(found, type) and issubclass(found, UserDirectory)):
-        raise UnknownDirectory(f"{name!r} is not a subclass of steps.user_directory.UserDirectory")
+        found = load_class(name, UserDirectory, "user directory")  # type: ignore[type-abstract]
+    except NotLoadable as exc:
+        raise UnknownDirectory(str(exc)) from exc
     missing = sorted(getattr(found, "__abstractmethods__", ()))
     if missing:
         raise UnknownDirectory(f"{name!r} does not implement {', '.join(missing)}")
