@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.ports import free_port
+from tests.processes import stop
 
 PEER_DIR = Path(__file__).resolve().parent / "peer"
 AUTOCANNON = PEER_DIR / "node_modules" / "autocannon" / "autocannon.js"
@@ -63,11 +64,7 @@ class Peer:
     process: subprocess.Popen[bytes]
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop(self.process)
 
     def live_heap(self) -> int:
         """Bytes of live JavaScript objects after a full garbage collection (one process)."""

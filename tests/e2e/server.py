@@ -15,6 +15,7 @@ import yaml
 from joserfc.jwk import RSAKey
 
 from tests.ports import free_port
+from tests.processes import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 ALICE = ("alice", "alice-password-1")
@@ -87,11 +88,7 @@ class RunningServer:
     listen: str = "127.0.0.1"
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop(self.process)
 
 
 def gatehouse(config: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

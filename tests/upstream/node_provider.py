@@ -20,6 +20,7 @@ from bs4 import BeautifulSoup
 
 from tests.e2e.browser import FormBrowser
 from tests.ports import free_port
+from tests.processes import stop
 
 UPSTREAM_DIR = Path(__file__).resolve().parent
 STARTUP_TIMEOUT = 20.0
@@ -35,12 +36,7 @@ class NodeProvider:
     log: Path
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        stop(self.process)
 
 
 def start_node_provider(
