@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import httpx2
 import yaml
 from joserfc.jwk import RSAKey
 
+from store import Store, open_store
 from tests.ports import free_port
 from tests.processes import stop
 
@@ -89,6 +92,16 @@ class RunningServer:
 
     def stop(self) -> None:
         stop(self.process)
+
+
+@asynccontextmanager
+async def server_store(server: RunningServer) -> AsyncIterator[Store]:
+    """The store of a server that `start_server` started (its SQLite file), opened alongside."""
+    store = await open_store(f"sqlite:///{Path(server.config).parent / 'gatehouse.db'}")
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 def gatehouse(config: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -18,7 +18,6 @@ import httpx2
 import pytest
 from bs4 import BeautifulSoup
 
-from store import open_store
 from store.records import CredentialRecord
 from tests.e2e.browser import FormBrowser, page_text
 from tests.e2e.server import (
@@ -27,6 +26,7 @@ from tests.e2e.server import (
     RunningServer,
     client_settings,
     gatehouse,
+    server_store,
     start_server,
 )
 from tests.e2e.test_sign_in import authorization_url, rp_client
@@ -162,14 +162,11 @@ async def test_a_new_upstream_account_creates_an_account_and_signs_in_again_to_i
         "sub": first["sub"], "preferred_username": "carol", "name": "Carol Upstream",
         "email": "carol@example.org", "email_verified": True,
     }
-    store = await open_store(f"sqlite:///{Path(down.config).parent / 'gatehouse.db'}")
-    try:
+    async with server_store(down) as store:
         user = await store.users.find_by_login("carol")
         assert user is not None and user.id == first["sub"] and user.password_hash is None
         linked = await store.identities.for_user(user.id)
         assert [(i.provider, i.label) for i in linked] == [("upstream", "carol@example.org")]
-    finally:
-        await store.close()
 
 
 async def no_page(page: httpx2.Response) -> httpx2.Response:
@@ -305,13 +302,9 @@ async def test_the_account_page_links_lists_and_unlinks_upstream_accounts(
     page = await browser.click(page, None, action="/unlink")
     assert "The account was unlinked." in page_text(page)
     assert "No linked accounts." in page_text(page)
-    store = await open_store(f"sqlite:///{Path(down.config).parent / 'gatehouse.db'}")
-    try:
+    async with server_store(down) as store:
         bob = await store.users.find_by_login(BOB[0])
         assert bob is not None and await store.identities.for_user(bob.id) == []
-        assert await store.identities.get("upstream", "x") is None
-    finally:
-        await store.close()
 
 
 async def test_the_only_way_in_cannot_be_unlinked(
@@ -339,8 +332,7 @@ async def test_linking_an_account_with_a_second_factor_needs_that_factor(
     added = gatehouse(down.config, "users", "add", "dana", "--password-stdin",
                       stdin="dana-password-1\n")
     assert added.returncode == 0, added.stderr
-    store = await open_store(f"sqlite:///{Path(down.config).parent / 'gatehouse.db'}")
-    try:
+    async with server_store(down) as store:
         dana = await store.users.find_by_login("dana")
         assert dana is not None
         await store.credentials.add(CredentialRecord(
@@ -354,8 +346,6 @@ async def test_linking_an_account_with_a_second_factor_needs_that_factor(
         page = await browser.submit(page, password="dana-password-1")
         assert "To link your Upstream account, sign in with your second factor too." in message(page), page.text
         assert await store.identities.for_user(dana.id) == []
-    finally:
-        await store.close()
 
 
 async def test_prompt_login_asks_the_upstream_provider_for_a_fresh_sign_in_too(
@@ -403,13 +393,10 @@ async def test_sync_claims_updates_the_user_at_each_sign_in(
 
     first = await in_new_browser()
     assert first["userinfo"]["name"] == "Hana"
-    upstream_store = await open_store(f"sqlite:///{Path(up.config).parent / 'gatehouse.db'}")
-    try:
+    async with server_store(up) as upstream_store:
         hana = await upstream_store.users.find_by_login("hana")
         assert hana is not None
         hana.claims["name"] = "Hana Renamed"
         await upstream_store.users.update(hana)
-    finally:
-        await upstream_store.close()
     again = await in_new_browser()
     assert again["sub"] == first["sub"] and again["userinfo"]["name"] == "Hana Renamed"

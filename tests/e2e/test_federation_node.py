@@ -10,9 +10,8 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from store import open_store
 from tests.e2e.browser import FormBrowser, page_text
-from tests.e2e.server import ALICE, BOB, RunningServer, client_settings, start_server
+from tests.e2e.server import ALICE, BOB, RunningServer, client_settings, server_store, start_server
 from tests.e2e.test_federation import FLOWS, message
 from tests.e2e.tokens import code_flow
 from tests.ports import free_port
@@ -126,12 +125,9 @@ async def test_an_unlinked_upstream_sign_in_proves_nothing_for_a_local_one(
 
     claims = await code_flow(down, browser, steps)
     assert claims["amr"] == ["pwd"] and claims["acr"] == "urn:gatehouse:loa:1"
-    store = await open_store(f"sqlite:///{Path(down.config).parent / 'gatehouse.db'}")
-    try:
+    async with server_store(down) as store:
         assert await store.identities.get("upstream", "mfa-mallory") is None
         assert await store.identities.for_user(claims["sub"]) == []
-    finally:
-        await store.close()
 
 
 async def test_required_claims_refuse_an_account_before_anything_is_created(
@@ -151,9 +147,6 @@ async def test_required_claims_refuse_an_account_before_anything_is_created(
 
     claims = await code_flow(down, browser, steps)
     assert claims["userinfo"]["preferred_username"] == "ivan"
-    store = await open_store(f"sqlite:///{Path(down.config).parent / 'gatehouse.db'}")
-    try:
+    async with server_store(down) as store:
         assert await store.identities.get("strict", "ivan-single-factor") is None
         assert await store.users.find_by_login("ivan-single-factor@upstream.example") is None
-    finally:
-        await store.close()

@@ -13,9 +13,8 @@ from typing import Any
 import bcrypt
 import pytest
 
-from store import open_store
 from tests.e2e.browser import FormBrowser, page_text
-from tests.e2e.server import RunningServer, gatehouse
+from tests.e2e.server import RunningServer, gatehouse, server_store
 from tests.e2e.test_sign_in import authorization_url, rp_client
 from tests.e2e.tokens import password_sign_in
 
@@ -32,13 +31,10 @@ def django_pbkdf2_sha256(password: str) -> str:
 
 
 async def stored_hash(server: RunningServer, sub: str) -> str | None:
-    store = await open_store(f"sqlite:///{server.config.parent / 'gatehouse.db'}")
-    try:
+    async with server_store(server) as store:
         user = await store.users.get(sub)
         assert user is not None
         return user.password_hash
-    finally:
-        await store.close()
 
 
 @pytest.mark.parametrize(
