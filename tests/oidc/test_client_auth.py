@@ -101,18 +101,23 @@ async def test_private_key_jwt_works_once(store: Store) -> None:
         await auth(store, form)
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"aud": "https://elsewhere.example/token"}, "not meant for this server"),
-    ({"iss": "spa"}, "client authentication failed"),
-    ({"sub": "someone"}, "iss and sub"),
-    ({"exp": int(time.time()) + 3600}, "lives too long"),
-    ({"exp": int(time.time()) - 120}, "expired"),
-    ({"jti": ""}, "jti"),
-    ({"nbf": int(time.time()) + 600}, "not valid yet"),
+# Times are offsets from the moment the test runs, not from collection: the
+# suite runs for minutes, and an nbf ten minutes ahead at collection is past by then.
+@pytest.mark.parametrize(("overrides", "offsets", "message"), [
+    ({"aud": "https://elsewhere.example/token"}, {}, "not meant for this server"),
+    ({"iss": "spa"}, {}, "client authentication failed"),
+    ({"sub": "someone"}, {}, "iss and sub"),
+    ({}, {"exp": 3600}, "lives too long"),
+    ({}, {"exp": -120}, "expired"),
+    ({"jti": ""}, {}, "jti"),
+    ({}, {"nbf": 600}, "not valid yet"),
 ])
-async def test_private_key_jwt_claims_are_checked(store: Store, overrides: dict[str, object], message: str) -> None:
+async def test_private_key_jwt_claims_are_checked(
+        store: Store, overrides: dict[str, object], offsets: dict[str, int], message: str) -> None:
+    now = int(time.time())
+    timed = {claim: now + offset for claim, offset in offsets.items()}
     with pytest.raises(InvalidClientError, match=message):
-        await auth(store, assertion(**overrides))
+        await auth(store, assertion(**overrides, **timed))
 
 
 async def test_private_key_jwt_signature_and_type(store: Store) -> None:
