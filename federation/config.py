@@ -1,4 +1,6 @@
-"""How an upstream OpenID provider is declared in the config (`upstream_providers`)."""
+"""How an upstream provider is declared in the config (`upstream_providers`): an OpenID provider,
+found through its issuer, or a plain OAuth 2.0 provider (GitHub and the like), whose endpoints
+are given."""
 
 from __future__ import annotations
 
@@ -7,13 +9,16 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+OAUTH2_ENDPOINTS = ("authorization_endpoint", "token_endpoint", "userinfo_endpoint",
+                   "emails_endpoint")
 DEFAULT_CLAIMS = {"username": "preferred_username", "email": "email", "name": "name"}
 
 
 class UpstreamProviderSettings(BaseModel):
-    """An upstream OpenID provider people may sign in with (the `federated` flow step).
+    """An upstream provider people may sign in with (the `federated` flow step).
 
-    Register `{issuer}/federation/{id}/callback` as the redirect URI at the provider.
+    Register `{issuer}/federation/{id}/callback` as the redirect URI at the provider (`issuer`
+    being Gatehouse's own).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -22,9 +27,36 @@ class UpstreamProviderSettings(BaseModel):
         pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$",
         description="Names the provider in flows.yaml and in its redirect URI.",
     )
-    issuer: str = Field(
-        description="The provider's issuer; its metadata is read from"
+    protocol: Literal["oidc", "oauth2"] = Field(
+        "oidc",
+        description="`oidc`: an OpenID provider, whose ID token says who signed in. `oauth2`: a"
+        " plain OAuth 2.0 provider (GitHub...), whose user API (`userinfo_endpoint`) says it;"
+        " give its endpoints, since it publishes no metadata.",
+    )
+    issuer: str | None = Field(
+        None,
+        description="`oidc`: the provider's issuer; its metadata is read from"
         " `{issuer}/.well-known/openid-configuration` (OIDC Discovery).",
+    )
+    authorization_endpoint: str | None = Field(
+        None, description="`oauth2`: where the browser is sent to sign in and allow access."
+    )
+    token_endpoint: str | None = Field(None, description="`oauth2`: where the code is exchanged.")
+    userinfo_endpoint: str | None = Field(
+        None,
+        description="`oauth2`: the user API, which answers the access token with the account as"
+        " a JSON object (GitHub: `https://api.github.com/user`).",
+    )
+    emails_endpoint: str | None = Field(
+        None,
+        description="`oauth2`: a list of the account's addresses with `email`, `primary` and"
+        " `verified` (GitHub: `https://api.github.com/user/emails`). Without it, no address from"
+        " the provider counts as verified.",
+    )
+    subject_claim: str = Field(
+        "id",
+        description="`oauth2`: the user API's field that identifies the account for good (a"
+        " string or a number; GitHub: `id`, never `login`, which its user may change).",
     )
     client_id: str = Field(min_length=1, description="Gatehouse's client id at the provider.")
     client_secret: str | None = Field(
@@ -35,7 +67,8 @@ class UpstreamProviderSettings(BaseModel):
     )
     scopes: list[str] = Field(
         default_factory=lambda: ["openid", "profile", "email"],
-        description="Scopes asked for; `openid` is required.",
+        description="Scopes asked for; `openid` is required of OpenID providers (GitHub:"
+        " `[read:user, user:email]`).",
     )
     name: str = Field(
         pattern=r"^[^<>]{1,60}$",
@@ -88,9 +121,12 @@ class UpstreamProviderSettings(BaseModel):
                 return False
         return True
 
-    @field_validator("issuer")
+    @field_validator("issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint",
+                     "emails_endpoint")
     @classmethod
-    def _web_url(cls, value: str) -> str:
+    def _web_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         parts = urlsplit(value)
         if parts.scheme not in ("https", "http") or not parts.hostname or parts.query:
             raise ValueError("must be an http(s) URL without a query")
@@ -103,12 +139,25 @@ class UpstreamProviderSettings(BaseModel):
             raise ValueError("must be an https URL")
         return value
 
-    @field_validator("scopes")
-    @classmethod
-    def _openid(cls, scopes: list[str]) -> list[str]:
-        if "openid" not in scopes:
-            raise ValueError("must include openid")
-        return scopes
+    @model_validator(mode="after")
+    def _fits_the_protocol(self) -> UpstreamProviderSettings:
+        endpoints = {name: getattr(self, name) for name in OAUTH2_ENDPOINTS}
+        if self.protocol == "oidc":
+            if self.issuer is None:
+                raise ValueError("an OpenID provider needs its issuer")
+            given = [name for name, value in endpoints.items() if value is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)}: read from an OpenID provider's metadata;"
+                                 " give them only with protocol: oauth2")
+            if "openid" not in self.scopes:
+                raise ValueError("the scopes of an OpenID provider must include openid")
+        else:
+            if self.issuer is not None:
+                raise ValueError("a plain OAuth 2.0 provider has no issuer: give its endpoints")
+            missing = [name for name in OAUTH2_ENDPOINTS[:3] if endpoints[name] is None]
+            if missing:
+                raise ValueError(f"protocol oauth2 needs {', '.join(missing)}")
+        return self
 
     @model_validator(mode="after")
     def _secret_fits_the_method(self) -> UpstreamProviderSettings:

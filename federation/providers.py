@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 
 from engine.loader import FlowSet
 from federation.config import UpstreamProviderSettings
+from federation.oauth2_upstream import OAuth2Upstream
+from federation.oidc_upstream import OidcUpstream
 from federation.upstream import Upstream
 from oidc.outbound import OutboundHttp
 from steps.federated import FederatedStep
@@ -17,7 +19,9 @@ def upstreams_for(
 ) -> dict[str, Upstream]:
     """The upstream providers by id, each with its own redirect URI under the issuer."""
     return {
-        provider.id: Upstream(provider, f"{issuer}/federation/{provider.id}/callback", outbound)
+        provider.id: (OidcUpstream if provider.protocol == "oidc" else OAuth2Upstream)(
+            provider, f"{issuer}/federation/{provider.id}/callback", outbound
+        )
         for provider in providers
     }
 

@@ -1,36 +1,28 @@
-"""One upstream OpenID provider, seen from Gatehouse as its relying party: authorization code
-with PKCE, state and nonce, the ID token checked against the provider's keys (OIDC Core
-§3.1.3.7), then its UserInfo. Every request goes through the guarded outbound transport.
-
-Metadata and keys are read lazily and kept for an hour, so a provider that is down does not stop
-Gatehouse from starting; an unknown `kid` re-reads the keys (at most once a minute).
+"""One upstream provider, seen from Gatehouse as its OAuth 2.0 client: the authorization code
+grant with PKCE and a state bound to the run, the code exchanged for a Bearer access token. What
+proves who signed in depends on the protocol: an OpenID provider's ID token
+(federation/oidc_upstream.py), or a plain OAuth 2.0 provider's user API
+(federation/oauth2_upstream.py). Every request goes through the guarded outbound transport.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx2
 from authlib.common.errors import AuthlibBaseError
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client
-from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 
 from federation.config import UpstreamProviderSettings
 from oidc.outbound import OutboundHttp, OutboundRefused
 
-CACHE_SECONDS = 3600
-KEYS_REFRESH_SECONDS = 60
-LEEWAY = 60
-# Asymmetric algorithms only: a symmetric one would make the client secret a signing key.
-SIGNING_ALGS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA")
 MAX_CLAIMS_BYTES = 8192
 # What a provider's odd answer can raise on the way (besides UpstreamError): all of it means the
 # upstream sign-in did not work, never a 500.
@@ -64,7 +56,7 @@ class Attempt:
 
 @dataclass(frozen=True)
 class UpstreamIdentity:
-    """Who the provider says signed in: its `sub`, and the ID token's and UserInfo's claims."""
+    """Who the provider says signed in: its subject, and the claims it asserted."""
 
     provider: str
     subject: str
@@ -76,19 +68,48 @@ class UpstreamIdentity:
         return [v for v in amr if isinstance(v, str)] if isinstance(amr, list) else []
 
 
-@dataclass
-class Upstream:
-    settings: UpstreamProviderSettings
-    redirect_uri: str
-    outbound: OutboundHttp
-    clock: Callable[[], float] = time.time
-    _metadata: tuple[float, dict[str, Any]] | None = field(default=None, repr=False)
-    _keys: tuple[float, KeySet] | None = field(default=None, repr=False)
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+@dataclass(frozen=True)
+class Endpoints:
+    authorization: str
+    token: str
+
+
+class Upstream(ABC):
+    """An upstream provider of either protocol; subclasses say where its endpoints are and what
+    proves the identity once the code has been exchanged."""
+
+    # Whether the provider can say when its user signed in (for prompt=login and max_age).
+    proves_freshness = False
+
+    def __init__(
+        self, settings: UpstreamProviderSettings, redirect_uri: str, outbound: OutboundHttp,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings, self.redirect_uri = settings, redirect_uri
+        self.outbound, self.clock = outbound, clock
 
     @property
     def id(self) -> str:
         return self.settings.id
+
+    @abstractmethod
+    async def endpoints(self) -> Endpoints:
+        """The authorization and token endpoints (read from metadata, or configured)."""
+
+    def authorization_params(
+        self, attempt: Attempt, login_hint: str | None, login: bool
+    ) -> dict[str, str]:
+        """Parameters of the authorization request beyond OAuth 2.0's and PKCE's."""
+        return {}
+
+    def check_response(self, params: Mapping[str, str]) -> None:  # noqa: B027 (optional hook)
+        """Checks of the authorization response before its code is used (none by default)."""
+
+    @abstractmethod
+    async def identity(
+        self, client: AsyncOAuth2Client, token: Mapping[str, Any], attempt: Attempt
+    ) -> UpstreamIdentity:
+        """Who signed in, from the token response (`client` carries its access token)."""
 
     def _client(self) -> AsyncOAuth2Client:
         return AsyncOAuth2Client(
@@ -113,45 +134,18 @@ class Upstream:
             raise UpstreamError(f"{url} answered {answer.status_code} without a JSON object")
         return document
 
-    async def metadata(self) -> dict[str, Any]:
-        """The provider's metadata; its `issuer` must be the configured one (Discovery §4.3)."""
-        now = self.clock()
-        if self._metadata is not None and now - self._metadata[0] < CACHE_SECONDS:
-            return self._metadata[1]
-        async with self._lock:
-            if self._metadata is None or now - self._metadata[0] >= CACHE_SECONDS:
-                found = await self._get_json(
-                    self.settings.issuer + "/.well-known/openid-configuration"
-                )
-                if found.get("issuer") != self.settings.issuer:
-                    raise UpstreamError(f"the metadata names issuer {found.get('issuer')!r}")
-                for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
-                    if not isinstance(found.get(name), str):
-                        raise UpstreamError(f"the metadata has no {name}")
-                algs = found.get("id_token_signing_alg_values_supported", [])
-                if not isinstance(algs, list) or not all(isinstance(a, str) for a in algs):
-                    raise UpstreamError("the metadata's id_token_signing_alg_values_supported is"
-                                        " not a list of names")
-                self._metadata = (now, found)
-        return self._metadata[1]
-
     async def authorization_url(
         self, attempt: Attempt, login_hint: str | None = None, login: bool = False
     ) -> str:
         """Where to send the browser: the provider's authorization endpoint, with PKCE (S256).
-        `login` (our client asked for prompt=login) and the attempt's `max_age` go along, so
-        that a sign-in our client wants fresh is fresh at the provider too."""
-        endpoint = (await self.metadata())["authorization_endpoint"]
-        extra: dict[str, str] = {"login_hint": login_hint} if login_hint else {}
-        if login:
-            extra["prompt"] = "login"
-        if attempt.max_age is not None:
-            extra["max_age"] = str(attempt.max_age)
+        `login_hint` and `login` (our client asked for prompt=login) go along when the protocol
+        has a way to say them."""
+        endpoint = (await self.endpoints()).authorization
         try:
             async with self._client() as client:
                 url, _ = client.create_authorization_url(
                     endpoint, state=attempt.state, code_verifier=attempt.code_verifier,
-                    nonce=attempt.nonce, **extra,
+                    **self.authorization_params(attempt, login_hint, login),
                 )
         except ANSWER_ERRORS as exc:
             raise UpstreamError(f"cannot build the authorization URL: {exc!r}") from exc
@@ -166,13 +160,8 @@ class Upstream:
             raise UpstreamError(f"{type(exc).__name__}: {exc}") from exc
 
     async def _finish(self, params: Mapping[str, str], attempt: Attempt) -> UpstreamIdentity:
-        metadata = await self.metadata()
-        # RFC 9207: an `iss` must name this provider; one that promises it must send it.
-        iss = params.get("iss")
-        if iss is not None and iss != self.settings.issuer:
-            raise UpstreamError(f"the response came from issuer {iss!r}")
-        if iss is None and metadata.get("authorization_response_iss_parameter_supported"):
-            raise UpstreamError("the response has no iss parameter")
+        endpoints = await self.endpoints()
+        self.check_response(params)
         if "error" in params:
             raise UpstreamError(
                 f"the provider answered {params['error'][:100]!r}",
@@ -184,91 +173,30 @@ class Upstream:
         async with self._client() as client:
             try:
                 token = await client.fetch_token(
-                    metadata["token_endpoint"], code=code, code_verifier=attempt.code_verifier,
+                    endpoints.token, code=code, code_verifier=attempt.code_verifier,
                     grant_type="authorization_code",
                 )
             except ANSWER_ERRORS as exc:
                 raise UpstreamError(f"the token request failed: {exc!r}") from exc
-            # RFC 6749 §5.1: a Bearer access token (for UserInfo) comes with the ID token.
+            # RFC 6749 §5.1: a Bearer access token (RFC 6750) is what the next requests carry.
             access_token, token_type = token.get("access_token"), token.get("token_type")
             if not (isinstance(access_token, str) and access_token and isinstance(token_type, str)
                     and token_type.lower() == "bearer"):
                 raise UpstreamError("the token response has no Bearer access token")
-            id_token = token.get("id_token")
-            if not isinstance(id_token, str):
-                raise UpstreamError("the token response has no ID token")
-            claims = await self._verified(id_token, attempt.nonce, metadata, attempt.max_age)
-            userinfo = await self._userinfo(client, metadata, claims["sub"])
-        return UpstreamIdentity(self.id, claims["sub"], _bounded({**userinfo, **claims}))
+            return await self.identity(client, token, attempt)
 
-    async def _verified(
-        self, id_token: str, nonce: str, metadata: Mapping[str, Any], max_age: int | None = None
-    ) -> dict[str, Any]:
-        """The ID token's claims, once its signature, issuer, audience, times and nonce hold."""
-        offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
-        algorithms = [alg for alg in SIGNING_ALGS if alg in offered]
-        if not algorithms:  # an empty list would let the library fall back to its defaults
-            raise UpstreamError(f"the provider signs ID tokens with none of {', '.join(SIGNING_ALGS)}")
+    async def _get_with_token(self, client: AsyncOAuth2Client, url: str, what: str) -> Any:
+        """The JSON a 200 answer to a GET with the access token carries; UpstreamError else."""
         try:
-            try:
-                token = jwt.decode(id_token, await self._key_set(), algorithms=algorithms)
-            except (ValueError, JoseError):  # perhaps a key the provider has just added
-                token = jwt.decode(id_token, await self._key_set(refresh=True), algorithms=algorithms)
-            jwt.JWTClaimsRegistry(
-                now=int(self.clock()), leeway=LEEWAY,
-                iss={"essential": True, "value": self.settings.issuer},
-                aud={"essential": True, "value": self.settings.client_id},
-                sub={"essential": True}, exp={"essential": True}, iat={"essential": True},
-                nonce={"essential": True, "value": nonce},
-                # OIDC Core §3.1.2.1: with max_age asked, auth_time is required.
-                auth_time={"essential": max_age is not None},
-            ).validate(token.claims)
-            if max_age is not None and int(self.clock()) - int(token.claims["auth_time"]) > (
-                max_age + LEEWAY
-            ):
-                raise UpstreamError(f"the provider's sign-in is older than max_age={max_age}")
-        except (ValueError, JoseError) as exc:
-            raise UpstreamError(f"the ID token is not valid: {exc}") from exc
-        claims = dict(token.claims)
-        aud = claims.get("aud")
-        # OIDC Core §3.1.3.7 (4, 5): with several audiences, `azp` must be us.
-        if isinstance(aud, list) and len(aud) > 1 and claims.get("azp") != self.settings.client_id:
-            raise UpstreamError("the ID token is for several audiences and azp is not us")
-        return claims
-
-    async def _key_set(self, refresh: bool = False) -> KeySet:
-        now = self.clock()
-        if self._keys is not None and (
-            now - self._keys[0] < (KEYS_REFRESH_SECONDS if refresh else CACHE_SECONDS)
-        ):
-            return self._keys[1]
-        document = await self._get_json((await self.metadata())["jwks_uri"])
-        try:
-            keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise UpstreamError(f"the provider's keys cannot be read: {exc}") from exc
-        self._keys = (now, keys)
-        return keys
-
-    async def _userinfo(
-        self, client: AsyncOAuth2Client, metadata: Mapping[str, Any], subject: str
-    ) -> dict[str, Any]:
-        """The UserInfo claims (none when the provider has no endpoint); its `sub` must be the
-        ID token's (OIDC Core §5.3.4)."""
-        endpoint = metadata.get("userinfo_endpoint")
-        if not isinstance(endpoint, str):
-            return {}
-        try:
-            answer = await client.get(endpoint)
-            claims = answer.json() if answer.status_code == 200 else None
+            answer = await client.get(url, headers={"Accept": "application/json"})
+            if answer.status_code != 200:
+                raise UpstreamError(f"the {what} request answered {answer.status_code}")
+            return answer.json()
         except ANSWER_ERRORS as exc:
-            raise UpstreamError(f"the UserInfo request failed: {exc!r}") from exc
-        if not isinstance(claims, dict) or claims.get("sub") != subject:
-            raise UpstreamError("the UserInfo answer is not for the signed-in subject")
-        return claims
+            raise UpstreamError(f"the {what} request failed: {exc!r}") from exc
 
 
-def _bounded(claims: dict[str, Any]) -> dict[str, Any]:
+def bounded(claims: dict[str, Any]) -> dict[str, Any]:
     """The claims small enough to keep in a run (a huge one is left out, not truncated)."""
     kept: dict[str, Any] = {}
     size = 0

@@ -50,6 +50,10 @@ SECOND_FACTOR_FIRST = N_(
     "To link your %(provider)s account, sign in with your second factor too."
 )
 NOT_ADMITTED = N_("Your %(provider)s account cannot sign in here.")
+NOT_FRESH = N_(
+    "%(provider)s cannot confirm that you have just signed in, which this application asks for."
+    " Sign in another way."
+)
 SECOND_FACTORS = frozenset({"totp", "webauthn"})
 
 
@@ -159,12 +163,16 @@ class FederatedStep(Step):
         if upstream is None:
             return self._choose_page(ctx)
         max_age = ctx.request.get("max_age")
+        login = "login" in (ctx.request.get("prompt") or [])
+        if (login or max_age is not None) and not upstream.proves_freshness:
+            # OIDC Core §3.1.2.1: prompt=login and max_age ask for a sign-in made now, which a
+            # provider that never says when its user signed in cannot show.
+            return self._refused(ctx, NOT_FRESH, upstream.settings.name)
         attempt = Attempt.new(max_age if isinstance(max_age, int) else None)
         try:
             url = await upstream.authorization_url(
                 replace(attempt, state=state_of(ctx.run.id, attempt.state)),
-                login_hint=ctx.request.get("login_hint"),
-                login="login" in (ctx.request.get("prompt") or []),
+                login_hint=ctx.request.get("login_hint"), login=login,
             )
         except UpstreamError as exc:
             log.warning("upstream %s: %s", upstream.id, exc.reason)

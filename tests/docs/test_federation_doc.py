@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 
 from engine.loader import FlowsError, load_flows_text
 from engine.testing import FlowTester
+from federation.oauth2_upstream import OAuth2Upstream
 from federation.providers import check_offered, upstreams_for
 from oidc.outbound import OutboundHttp
 from server.settings import Settings
@@ -44,6 +45,17 @@ def test_the_config_and_flows_examples_load_together() -> None:
     check_offered(flows, upstreams)
     with pytest.raises(ValueError, match="no upstream provider corp"):
         check_offered(flows, {"other": upstreams["corp"]})
+
+
+def test_the_github_example_is_a_plain_oauth2_provider() -> None:
+    yamls = blocks(section(DOC.read_text(), "Upstream OpenID providers"), "yaml")
+    config = yaml.safe_load(next(b for b in yamls if "id: github" in b))
+    settings = Settings.model_validate({"issuer": "https://login.example.com", **config})
+    upstream = upstreams_for(settings.issuer, settings.upstream_providers, OutboundHttp())["github"]
+    assert isinstance(upstream, OAuth2Upstream) and not upstream.proves_freshness
+    assert upstream.redirect_uri == "https://login.example.com/federation/github/callback"
+    assert upstream.settings.subject_claim == "id"
+    assert upstream.settings.emails_endpoint == "https://api.github.com/user/emails"
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 
 from federation.config import UpstreamProviderSettings
-from federation.upstream import Attempt, Upstream, UpstreamError
+from federation.oidc_upstream import OidcUpstream
+from federation.upstream import Attempt, UpstreamError
 from oidc.outbound import OutboundHttp
 
 ISSUER = "https://idp.example"
@@ -87,11 +88,11 @@ class ScriptedOutbound(OutboundHttp):
         return httpx2.MockTransport(self.handler)
 
 
-def upstream(provider: FakeProvider) -> Upstream:
+def upstream(provider: FakeProvider) -> OidcUpstream:
     settings = UpstreamProviderSettings(
         id="idp", issuer=ISSUER, client_id=CLIENT_ID, client_secret=SECRET, name="IdP"
     )
-    return Upstream(settings, "https://gatehouse.example/federation/idp/callback",
+    return OidcUpstream(settings, "https://gatehouse.example/federation/idp/callback",
                     ScriptedOutbound(handler=provider.handle))
 
 
@@ -199,7 +200,7 @@ async def test_an_unreachable_provider_is_an_upstream_error() -> None:
     settings = UpstreamProviderSettings(
         id="idp", issuer=ISSUER, client_id=CLIENT_ID, client_secret=SECRET, name="IdP"
     )
-    gone = Upstream(settings, "https://g.example/cb", ScriptedOutbound(handler=down))
+    gone = OidcUpstream(settings, "https://g.example/cb", ScriptedOutbound(handler=down))
     with pytest.raises(UpstreamError, match="cannot read"):
         await gone.authorization_url(ATTEMPT)
 

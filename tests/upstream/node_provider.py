@@ -11,7 +11,6 @@ import json
 import secrets
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from bs4 import BeautifulSoup
 
 from tests.e2e.browser import FormBrowser
 from tests.ports import free_port
-from tests.processes import stop
+from tests.processes import stop, wait_answering
 
 UPSTREAM_DIR = Path(__file__).resolve().parent
 STARTUP_TIMEOUT = 20.0
@@ -69,32 +68,9 @@ def start_node_provider(
             cwd=UPSTREAM_DIR, stdout=out, stderr=subprocess.STDOUT,
         )
     provider = NodeProvider(issuer, client_id, client_secret, process, log)
-    _wait_ready(provider)
+    wait_answering(process, f"{issuer}/.well-known/openid-configuration", log,
+                   "the upstream provider", STARTUP_TIMEOUT)
     return provider
-
-
-def _wait_ready(provider: NodeProvider) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    discovery = f"{provider.issuer}/.well-known/openid-configuration"
-    while time.monotonic() < deadline:
-        if provider.process.poll() is not None:
-            raise RuntimeError(
-                f"the upstream provider exited ({provider.process.returncode}):\n{_tail(provider.log)}"
-            )
-        try:
-            if httpx2.get(discovery, timeout=2).status_code == 200:
-                return
-        except httpx2.TransportError:
-            pass
-        time.sleep(0.1)
-    provider.stop()
-    raise RuntimeError(
-        f"the upstream provider did not answer within {STARTUP_TIMEOUT:.0f} s:\n{_tail(provider.log)}"
-    )
-
-
-def _tail(log: Path, lines: int = 40) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
 def _prompt(page: httpx2.Response) -> str | None:

@@ -1,0 +1,76 @@
+"""A plain OAuth 2.0 provider (GitHub and the like), which has no ID token: who signed in is what
+its user API answers to the access token. Gatehouse got that token itself, from the token endpoint
+over TLS in exchange for a code bound to this run by `state` and PKCE, so the answer is the
+provider's word about the person who just authorized it.
+
+Such a provider says nothing about how or when its user signed in: no `amr`, no `auth_time`.
+Its sign-ins count as one factor, and it cannot serve a client that asks for a fresh sign-in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+from federation.upstream import (
+    Attempt,
+    Endpoints,
+    Upstream,
+    UpstreamError,
+    UpstreamIdentity,
+    bounded,
+)
+
+# OpenID claims about the sign-in itself: a plain API's fields of these names promise nothing.
+SIGN_IN_CLAIMS = ("amr", "acr", "auth_time", "email_verified")
+MAX_SUBJECT_LENGTH = 255
+
+
+class OAuth2Upstream(Upstream):
+    async def endpoints(self) -> Endpoints:
+        settings = self.settings
+        assert settings.authorization_endpoint and settings.token_endpoint  # required of oauth2
+        return Endpoints(settings.authorization_endpoint, settings.token_endpoint)
+
+    async def identity(
+        self, client: AsyncOAuth2Client, token: Mapping[str, Any], attempt: Attempt
+    ) -> UpstreamIdentity:
+        assert self.settings.userinfo_endpoint is not None  # required of oauth2
+        user = await self._get_with_token(client, self.settings.userinfo_endpoint, "user API")
+        if not isinstance(user, dict):
+            raise UpstreamError("the user API did not answer a JSON object")
+        subject = _subject(user.get(self.settings.subject_claim))
+        if subject is None:
+            raise UpstreamError(f"the user API's answer has no {self.settings.subject_claim!r}")
+        claims = {k: v for k, v in user.items() if k not in SIGN_IN_CLAIMS}
+        claims["sub"] = subject
+        if self.settings.emails_endpoint is not None:
+            emails = await self._get_with_token(client, self.settings.emails_endpoint, "emails")
+            verified = _verified_address(emails)
+            if verified is not None:
+                claims["email"] = verified
+            claims["email_verified"] = verified is not None
+        return UpstreamIdentity(self.id, subject, bounded(claims))
+
+
+def _subject(value: object) -> str | None:
+    """The account's id as a string: a non-empty string, or an integer (GitHub's ids are)."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value)
+    return text if 0 < len(text) <= MAX_SUBJECT_LENGTH else None
+
+
+def _verified_address(emails: object) -> str | None:
+    """From a list of `{email, primary, verified}` (GitHub's `/user/emails`): the primary address
+    if it is verified, else the first verified one; None when none is."""
+    if not isinstance(emails, list):
+        raise UpstreamError("the emails answer is not a list")
+    verified = [
+        e for e in emails
+        if isinstance(e, dict) and e.get("verified") is True and isinstance(e.get("email"), str)
+    ]
+    chosen = [e for e in verified if e.get("primary") is True] + verified
+    return str(chosen[0]["email"]) if chosen else None

@@ -1,0 +1,157 @@
+"""A plain OAuth 2.0 upstream (GitHub's shape) against a scripted provider: the identity comes from
+the user API and the emails list, and every odd answer is an `UpstreamError`, never a sign-in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx2
+import pytest
+from pydantic import ValidationError
+
+from federation.config import UpstreamProviderSettings
+from federation.oauth2_upstream import OAuth2Upstream
+from federation.upstream import Attempt, UpstreamError
+from tests.federation.test_upstream import ScriptedOutbound
+
+SITE, API = "https://github.example", "https://api.github.example"
+SECRET = "app-secret-0123456789abcdefghijklmnop"
+VERIFIER = "verifier-" + "v" * 50
+ATTEMPT = Attempt("run.state", "the-nonce", VERIFIER)
+OCTOCAT = {"login": "octocat", "id": 583231, "name": "The Octocat", "email": None}
+EMAILS = [
+    {"email": "old@example.com", "primary": False, "verified": True},
+    {"email": "octocat@example.com", "primary": True, "verified": True},
+]
+
+
+@dataclass
+class FakeGithub:
+    """The token endpoint, user API and emails list; a test spoils one answer at a time."""
+
+    token: dict[str, Any] = field(
+        default_factory=lambda: {"access_token": "gho_x", "token_type": "bearer", "scope": "read:user"}
+    )
+    user: Any = field(default_factory=lambda: dict(OCTOCAT))
+    user_status: int = 200
+    emails: Any = field(default_factory=lambda: list(EMAILS))
+    requests: list[httpx2.Request] = field(default_factory=list)
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        self.requests.append(request)
+        if request.url.path == "/login/oauth/access_token":
+            form = parse_qs(request.content.decode())
+            assert form["code_verifier"] == [VERIFIER] and form["code"] == ["c"]
+            return httpx2.Response(200, json=self.token)  # GitHub answers errors with 200 too
+        assert request.headers["authorization"] == "Bearer gho_x"
+        if request.url.path == "/user":
+            return httpx2.Response(self.user_status, json=self.user)
+        if request.url.path == "/user/emails":
+            return httpx2.Response(200, json=self.emails)
+        return httpx2.Response(404)
+
+
+def settings(**changes: Any) -> UpstreamProviderSettings:
+    return UpstreamProviderSettings(**{
+        "id": "github", "name": "GitHub", "protocol": "oauth2", "client_id": "app",
+        "client_secret": SECRET, "scopes": ["read:user", "user:email"],
+        "authorization_endpoint": f"{SITE}/login/oauth/authorize",
+        "token_endpoint": f"{SITE}/login/oauth/access_token",
+        "userinfo_endpoint": f"{API}/user", "emails_endpoint": f"{API}/user/emails",
+        "claims": {"username": "login", "name": "name", "email": "email"}, **changes,
+    })
+
+
+def upstream(provider: FakeGithub, **changes: Any) -> OAuth2Upstream:
+    return OAuth2Upstream(settings(**changes), "https://gatehouse.example/federation/github/callback",
+                          ScriptedOutbound(handler=provider.handle))
+
+
+async def test_the_authorization_url_has_pkce_and_state_and_nothing_of_openid() -> None:
+    url = await upstream(FakeGithub()).authorization_url(ATTEMPT, login_hint="ann", login=False)
+    parts = urlsplit(url)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == f"{SITE}/login/oauth/authorize"
+    assert query["state"] == "run.state" and query["scope"] == "read:user user:email"
+    assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43
+    assert query["redirect_uri"] == "https://gatehouse.example/federation/github/callback"
+    assert not {"nonce", "prompt", "max_age", "login_hint"} & set(query)
+
+
+async def test_the_user_api_says_who_and_the_emails_list_which_address_is_verified() -> None:
+    provider = FakeGithub()
+    identity = await upstream(provider).finish({"code": "c", "state": "run.state"}, ATTEMPT)
+    assert identity.subject == "583231" and identity.provider == "github"
+    assert identity.claims["login"] == "octocat" and identity.claims["sub"] == "583231"
+    assert identity.claims["email"] == "octocat@example.com"  # the primary one
+    assert identity.claims["email_verified"] is True and identity.amr == []
+    token_request = provider.requests[0]
+    assert token_request.headers["accept"] == "application/json"  # else GitHub answers a form
+    assert token_request.headers["authorization"].startswith("Basic ")
+
+
+@pytest.mark.parametrize(("emails", "expected"), [
+    ([{"email": "a@example.com", "primary": True, "verified": False},
+      {"email": "b@example.com", "primary": False, "verified": True}], "b@example.com"),
+    ([{"email": "a@example.com", "primary": True, "verified": False}], None),
+    ([], None),
+    ([{"email": "a@example.com", "primary": True, "verified": "yes"}, "junk", None], None),
+])
+async def test_only_an_address_the_provider_verified_counts(emails: Any, expected: str | None) -> None:
+    provider = FakeGithub(emails=emails, user={**OCTOCAT, "email": "public@example.com"})
+    identity = await upstream(provider).finish({"code": "c"}, ATTEMPT)
+    assert identity.claims["email_verified"] is (expected is not None)
+    assert identity.claims["email"] == (expected or "public@example.com")
+
+
+async def test_without_an_emails_endpoint_no_address_is_verified_whatever_the_user_api_says() -> None:
+    provider = FakeGithub(user={**OCTOCAT, "email": "o@example.com", "email_verified": True,
+                                "amr": ["mfa"], "auth_time": 1})
+    identity = await upstream(provider, emails_endpoint=None).finish({"code": "c"}, ATTEMPT)
+    assert "email_verified" not in identity.claims and identity.claims["email"] == "o@example.com"
+    assert identity.amr == [] and "auth_time" not in identity.claims
+    assert [r.url.path for r in provider.requests] == ["/login/oauth/access_token", "/user"]
+
+
+@pytest.mark.parametrize(("spoil", "reason"), [
+    ({"token": {"error": "bad_verification_code", "error_description": "expired"}}, "token request"),
+    ({"token": {"access_token": "gho_x", "token_type": "mac"}}, "Bearer"),
+    ({"user_status": 401, "user": {"message": "Bad credentials"}}, "user API"),
+    ({"user": ["octocat"]}, "JSON object"),
+    ({"user": {"login": "octocat"}}, "'id'"),
+    ({"user": {"login": "octocat", "id": True}}, "'id'"),
+    ({"user": {"login": "octocat", "id": ""}}, "'id'"),
+    ({"user": {"login": "octocat", "id": {"nested": 1}}}, "'id'"),
+    ({"emails": {"email": "o@example.com"}}, "not a list"),
+])
+async def test_odd_answers_sign_nobody_in(spoil: dict[str, Any], reason: str) -> None:
+    with pytest.raises(UpstreamError, match=reason):
+        await upstream(FakeGithub(**spoil)).finish({"code": "c"}, ATTEMPT)
+
+
+async def test_an_error_response_is_told_apart_from_a_refusal() -> None:
+    with pytest.raises(UpstreamError) as refused:
+        await upstream(FakeGithub()).finish({"error": "access_denied", "state": "s"}, ATTEMPT)
+    assert refused.value.denied
+    with pytest.raises(UpstreamError, match="no code"):
+        await upstream(FakeGithub()).finish({"state": "s"}, ATTEMPT)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"userinfo_endpoint": None}, "needs userinfo_endpoint"),
+    ({"token_endpoint": None, "authorization_endpoint": None},
+     "needs authorization_endpoint, token_endpoint"),
+    ({"issuer": "https://github.example"}, "has no issuer"),
+    ({"protocol": "oidc", "issuer": "https://idp.example"}, "only with protocol: oauth2"),
+    ({"protocol": "oidc", "issuer": "https://idp.example", "authorization_endpoint": None,
+      "token_endpoint": None, "userinfo_endpoint": None, "emails_endpoint": None},
+     "must include openid"),
+    ({"protocol": "oidc", "authorization_endpoint": None, "token_endpoint": None,
+      "userinfo_endpoint": None, "emails_endpoint": None, "scopes": ["openid"]}, "needs its issuer"),
+    ({"token_endpoint": "ftp://github.example/token"}, "http"),
+])
+def test_settings_fit_the_protocol(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        settings(**changes)
