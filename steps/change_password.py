@@ -1,6 +1,8 @@
 """`change_password`: the user identified so far chooses a new password (the account page's
 "change password", or a required action behind `password_older_than`). The flow has proved who
-they are before this step, so it asks only for the new password, twice."""
+they are before this step, so it asks only for the new password, twice. A user directory's
+person is told to change it in the directory instead: a password set here would never be asked
+for."""
 
 from __future__ import annotations
 
@@ -15,6 +17,10 @@ from steps.password_policy import PasswordPolicy, password_problem
 from ui.messages import N_
 
 NO_USER = N_("Sign in first: we do not know who you are yet.")
+IN_DIRECTORY = N_(
+    "Your password is kept by your organization's user directory: change it where you manage"
+    " that account."
+)
 
 
 class ChangePasswordOptions(BaseModel):
@@ -40,8 +46,8 @@ class ChangePasswordStep(Step):
 
     async def _page(self, ctx: StepContext, errors: dict[str, str] | None = None) -> Page:
         user = await ctx.user()
-        if user is None:
-            return Page(self.template, {}, {"page": NO_USER})
+        if user is None or user.in_directory:
+            return Page(self.template, {}, {"page": NO_USER if user is None else IN_DIRECTORY})
         return Page(self.template, {"login": user.username}, errors or {})
 
     async def render(self, ctx: StepContext) -> Page | Outcome:
@@ -49,7 +55,7 @@ class ChangePasswordStep(Step):
 
     async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:
         user = await ctx.user()
-        if user is None:
+        if user is None or user.in_directory:
             return await self._page(ctx)
         password = form.get("password", "")[: MAX_PASSWORD_LENGTH + 1]
         if not password:

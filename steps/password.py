@@ -31,7 +31,6 @@ from steps.directory_answers import answer, local_record
 from steps.identify import MAX_LOGIN_LENGTH
 from steps.throttling import Throttle, throttled
 from steps.user_directory import (
-    ID_PREFIX,
     DirectoryUnavailable,
     DirectoryUser,
     UnknownDirectory,
@@ -136,7 +135,7 @@ class PasswordStep(Step):
         user = await ctx.store.users.find_by_login(login) if login else None
         candidate = password[:MAX_PASSWORD_LENGTH]
         directory = self.settings.user_directory
-        if directory is not None and login and (user is None or user.id.startswith(ID_PREFIX)):
+        if directory is not None and login and (user is None or user.in_directory):
             return await self._directory_sign_in(ctx, directory, login, user, candidate, page)
         throttle = Throttle.of(ctx, "password", user.id if user else f"login:{login.lower()}",
                                subject=user.id if user else None)

@@ -6,7 +6,8 @@ address, we sent a code", after the same work (a lookup and a code digest; only 
 sent when no account has that address). A wrong, expired or burnt code and an unknown address get
 the same error; a failure to send is logged, not shown, since showing it would reveal the account.
 The step does not sign the user in: it leaves with `login` set to their username, so a following
-`password` step asks for the new password.
+`password` step asks for the new password. A user directory's person gets no code but a mail
+saying where their password is kept: a password set here would never be asked for.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 
 from pydantic import Field
 
+from mail.mailer import Mail
 from steps import email_codes
 from steps.base import Outcome, Page, Step, StepContext
 from steps.identify import MAX_LOGIN_LENGTH
@@ -27,6 +29,12 @@ INVALID_CODE = N_("That code is not valid or has expired.")
 SUBJECT = "Your Gatehouse password reset code"
 PURPOSE = "Use this code to choose a new password for your account."
 CODE_PAGE = "flow/reset_password.html"
+DIRECTORY_SUBJECT = "Your Gatehouse password"
+DIRECTORY_TEXT = (
+    "Someone asked to reset the password of your account. Your password is kept by your"
+    " organization's user directory, not here, so it cannot be reset with a code: change it"
+    " where you manage that account.\n\nIf you did not ask for this, ignore this email.\n"
+)
 
 
 class ResetPasswordOptions(email_codes.CodeOptions):
@@ -98,18 +106,24 @@ class ResetPasswordStep(Step):
     def _send_code(self, ctx: StepContext, user: UserRecord | None) -> None:
         """A new code; mailed only when there is an account (a failure is logged, not shown)."""
         code = email_codes.issue(ctx.scratch, ctx.now, self.settings.code_lifetime)
-        if user is not None and user.email:
+        if user is None or not user.email:
+            return
+        if user.in_directory:
+            mail = Mail(to=user.email, subject=DIRECTORY_SUBJECT, text=DIRECTORY_TEXT)
+        else:
             mail = email_codes.code_mail(
                 user.email, SUBJECT, PURPOSE, code, self.settings.code_lifetime
             )
-            email_codes.send_in_background(ctx, mail)  # no slower than for an unknown address
+        email_codes.send_in_background(ctx, mail)  # no slower than for an unknown address
 
     async def _account(self, ctx: StepContext) -> UserRecord | None:
-        """The account the pending code is for, if it still has the address the code went to."""
+        """The account the pending code is for, if it still has the address the code went to
+        (never a directory's person, whose password is not kept here)."""
         user_id = ctx.scratch.get("user")
         user = await ctx.store.users.get(user_id) if isinstance(user_id, str) else None
         email = str(ctx.scratch.get("email", "")).casefold()
-        return user if user and (user.email or "").casefold() == email else None
+        matches = user is not None and (user.email or "").casefold() == email
+        return user if matches and user is not None and not user.in_directory else None
 
     async def _reset(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:
         code, password = form.get("code", ""), form.get("password", "")

@@ -22,7 +22,6 @@ from steps.base import NoOptions
 from steps.dotted import NotLoadable, load_class
 from store.records import DIRECTORY_ID_PREFIX
 
-ID_PREFIX = DIRECTORY_ID_PREFIX
 # Claims a local record takes from its own fields, never from the directory's claims.
 RESERVED_CLAIMS = frozenset({"sub", "preferred_username", "email", "email_verified"})
 
@@ -86,4 +85,4 @@ def local_user_id(directory_name: str, directory_id: str) -> str:
     """The local id (the `sub`) of a directory's user: the same at every sign-in, different for
     the same id in another directory, and never one a local account could have."""
     digest = hashlib.sha256(f"{directory_name}\0{directory_id}".encode()).hexdigest()
-    return f"{ID_PREFIX}{digest[:32]}"
+    return f"{DIRECTORY_ID_PREFIX}{digest[:32]}"

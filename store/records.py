@@ -73,6 +73,11 @@ class UserRecord(BaseModel):
     password_changed_at: float | None = None  # None: since the account was created
     created_at: float
 
+    @property
+    def in_directory(self) -> bool:
+        """A user directory's person (steps/user_directory.py): the password is the directory's."""
+        return self.id.startswith(DIRECTORY_ID_PREFIX)
+
 
 class LinkedIdentityRecord(BaseModel):
     """An account at an upstream provider, linked to a user. `id` is the provider's id, a space,

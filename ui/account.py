@@ -202,7 +202,8 @@ async def unlink_identity(identity_id: str) -> Response:
         raise ErrorPage(N_("Page not found"), N_("Check the address, or go back and try again."),
                         status=404)
     credentials = await provider.store.credentials.for_user(user.id)
-    if len(identities) == 1 and user.password_hash is None and not any(
+    signs_in_otherwise = user.password_hash is not None or user.in_directory
+    if len(identities) == 1 and not signs_in_otherwise and not any(
         c.kind == "webauthn" for c in credentials
     ):
         return see_other(url_for("account.page", done="only-way-in"))

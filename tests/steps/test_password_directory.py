@@ -16,9 +16,11 @@ from click.testing import CliRunner
 from engine.loader import FlowsError, load_flows_text
 from engine.testing import FlowTester
 from server.cli import main
-from steps import directory_answers
+from steps import directory_answers, email_codes
 from steps.base import BrowserFacts, Page
+from steps.change_password import IN_DIRECTORY
 from steps.password import NAME_TAKEN, UNAVAILABLE, WRONG, PasswordStep
+from steps.reset_password import DIRECTORY_SUBJECT, INVALID_CODE
 from steps.throttling import ACCOUNT, ADDRESS, THROTTLED
 from steps.user_directory import DirectoryUnavailable, local_user_id
 from store.records import UserRecord
@@ -276,3 +278,52 @@ def test_flows_check_reports_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         "flows.yaml:8:31: flows.default.steps.password.options.directory_options.retries:"
         " Input should be less than or equal to 3\n"
     )
+
+
+RESET_AND_CHANGE = f"""\
+flows:
+  default:
+    steps:
+      identify: {{type: identify, on: {{success: password}}}}
+      password:
+        type: password
+        options: {{directory: {DIRECTORY}}}
+        on: {{success: change, forgot: reset}}
+      reset:
+        type: reset_password
+        on: {{success: password, cancel: password}}
+      change:
+        type: change_password
+        on: {{success: done, skip: done}}
+"""
+
+
+async def test_a_directory_person_cannot_set_a_password_here_that_would_never_be_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(email_codes, "new_code", lambda: "12345678")
+    async with FlowTester(RESET_AND_CHANGE, now=NOW) as tester:
+        await tester.add_user("dora", id=DORA_SUB, email="dora@corp.example")
+        await tester.start()
+        await tester.submit(login="dora")
+        await tester.choose("forgot")
+        await tester.submit(email="dora@corp.example")
+        [mail] = tester.mail  # where the password is kept, and no code
+        assert mail.subject == DIRECTORY_SUBJECT and "12345678" not in mail.text
+        assert "user directory" in mail.text
+        page = await tester.submit(code="12345678", password="a new passphrase 1",
+                                   password_confirm="a new passphrase 1")
+        assert page is not None and page.errors == {"code": INVALID_CODE}
+
+        # Signed in through the directory, the change step only says where to change it.
+        await tester.choose("cancel")
+        step = tester.flows.get(None).steps["password"]
+        assert isinstance(step, PasswordStep) and isinstance(step.settings.user_directory, FakeDirectory)
+        add_dora(step.settings.user_directory)
+        page = await tester.submit(password=PASSWORD)
+        assert tester.step == "change" and page is not None
+        assert page.errors == {"page": IN_DIRECTORY} and "login" not in page.values
+        await tester.submit(password="a new passphrase 1", password_confirm="a new passphrase 1")
+        assert tester.step == "change"
+        user = await tester.store.users.get(DORA_SUB)
+        assert user is not None and user.password_hash is None and user.in_directory
