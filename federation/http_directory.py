@@ -9,8 +9,9 @@ The service it expects:
 - `POST {base_url}/users/{id}/verify-password` with `{"password": "..."}`: 200 and
   `{"valid": true}` or `{"valid": false}`.
 
-With `bearer_token`, every request carries `Authorization: Bearer <token>`. Any other answer, or
-none within `timeout`, raises `DirectoryUnavailable`: the person is asked to try again later.
+With `bearer_token`, every request carries `Authorization: Bearer <token>`. Any other answer, an
+answer larger than `MAX_ANSWER_BYTES`, or none within `timeout`, raises `DirectoryUnavailable`:
+the person is asked to try again later.
 The service is one the operator names, on their own network, so it is not fetched through the
 guard for client-supplied URLs (which refuses private addresses); redirects are not followed.
 """
@@ -26,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, Validatio
 from steps.user_directory import DirectoryUnavailable, DirectoryUser, UserDirectory
 
 Answer = TypeVar("Answer", bound=BaseModel)
+MAX_ANSWER_BYTES = 64 * 1024  # a user is a few hundred bytes: more is a service gone wrong
 
 
 class HttpDirectoryOptions(BaseModel):
@@ -53,20 +55,21 @@ class HttpDirectory(UserDirectory):
         return self.options
 
     async def look_up(self, login: str) -> DirectoryUser | None:
-        response = await self._request("GET", f"/users/{_segment(login)}")
-        if response.status_code == 404:
+        status, content = await self._request("GET", f"/users/{_segment(login)}")
+        if status == 404:
             return None
-        return _parsed(DirectoryUser, response)
+        return _parsed(DirectoryUser, status, content)
 
     async def verify_password(self, user: DirectoryUser, password: str) -> bool:
-        response = await self._request(
+        answer = await self._request(
             "POST", f"/users/{_segment(user.id)}/verify-password", {"password": password}
         )
-        return _parsed(PasswordCheck, response).valid
+        return _parsed(PasswordCheck, *answer).valid
 
     async def _request(
         self, method: str, path: str, body: dict[str, Any] | None = None
-    ) -> httpx2.Response:
+    ) -> tuple[int, bytes]:
+        """The answer's status and body (read up to `MAX_ANSWER_BYTES`)."""
         headers = {"Accept": "application/json"}
         if self.settings.bearer_token is not None:
             headers["Authorization"] = f"Bearer {self.settings.bearer_token.get_secret_value()}"
@@ -74,7 +77,15 @@ class HttpDirectory(UserDirectory):
         # A client per request keeps the example short; a busy service would keep one open.
         async with httpx2.AsyncClient(timeout=self.settings.timeout, follow_redirects=False) as http:
             try:
-                return await http.request(method, url, json=body, headers=headers)
+                async with http.stream(method, url, json=body, headers=headers) as response:
+                    content = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        content += chunk
+                        if len(content) > MAX_ANSWER_BYTES:
+                            raise DirectoryUnavailable(
+                                f"{method} {path}: an answer over {MAX_ANSWER_BYTES} bytes"
+                            )
+                    return response.status_code, bytes(content)
             except httpx2.HTTPError as exc:
                 raise DirectoryUnavailable(f"{method} {path}: {exc!r}") from exc
 
@@ -84,10 +95,10 @@ def _segment(value: str) -> str:
     return quote(value, safe="").replace(".", "%2E")
 
 
-def _parsed(model: type[Answer], response: httpx2.Response) -> Answer:
-    if response.status_code != 200:
-        raise DirectoryUnavailable(f"answered {response.status_code}")
+def _parsed(model: type[Answer], status: int, content: bytes) -> Answer:
+    if status != 200:
+        raise DirectoryUnavailable(f"answered {status}")
     try:
-        return model.model_validate_json(response.content)
+        return model.model_validate_json(content)
     except ValidationError as exc:
         raise DirectoryUnavailable(f"an answer that is not a {model.__name__}: {exc}") from exc

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from pydantic import ValidationError
 
-from federation.http_directory import HttpDirectory, HttpDirectoryOptions
+from federation.http_directory import MAX_ANSWER_BYTES, HttpDirectory, HttpDirectoryOptions
 from steps.user_directory import DirectoryUnavailable, DirectoryUser
 from tests.ports import free_port
 from tests.receiver import receiver
@@ -70,6 +70,8 @@ async def test_a_service_that_refuses_or_is_down_is_unavailable(service: UserSer
 
 @pytest.mark.parametrize(("status", "body", "location"), [
     (200, b"<html>maintenance</html>", None),
+    (200, b'{"id": "1", "username": "dora", "claims": {"x": "' + b"y" * MAX_ANSWER_BYTES + b'"}}',
+     None),  # too large to read
     (200, b'{"username": "dora"}', None),  # no id
     (302, b"", "http://127.0.0.1:1/elsewhere"),  # redirects are not followed
 ])
