@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 OAUTH2_ENDPOINTS = ("authorization_endpoint", "token_endpoint", "userinfo_endpoint",
                    "emails_endpoint")
+OIDC_SCOPES = ("openid", "profile", "email")
 DEFAULT_CLAIMS = {"username": "preferred_username", "email": "email", "name": "name"}
 
 
@@ -50,8 +51,8 @@ class UpstreamProviderSettings(BaseModel):
     emails_endpoint: str | None = Field(
         None,
         description="`oauth2`: a list of the account's addresses with `email`, `primary` and"
-        " `verified` (GitHub: `https://api.github.com/user/emails`). Without it, no address from"
-        " the provider counts as verified.",
+        " `verified` (GitHub: `https://api.github.com/user/emails`): the primary address counts"
+        " when it is verified. Without it, the provider gives no address.",
     )
     subject_claim: str = Field(
         "id",
@@ -66,8 +67,9 @@ class UpstreamProviderSettings(BaseModel):
         Field("client_secret_basic", description="How Gatehouse authenticates at its token endpoint.")
     )
     scopes: list[str] = Field(
-        default_factory=lambda: ["openid", "profile", "email"],
-        description="Scopes asked for; `openid` is required of OpenID providers (GitHub:"
+        default_factory=lambda: list(OIDC_SCOPES),
+        description="Scopes asked for: `openid` is required of OpenID providers (by default"
+        " `[openid, profile, email]`); a plain OAuth 2.0 provider's must be given (GitHub:"
         " `[read:user, user:email]`).",
     )
     name: str = Field(
@@ -151,10 +153,15 @@ class UpstreamProviderSettings(BaseModel):
                                  " give them only with protocol: oauth2")
             if "openid" not in self.scopes:
                 raise ValueError("the scopes of an OpenID provider must include openid")
+            if "subject_claim" in self.model_fields_set:
+                raise ValueError("subject_claim: an OpenID provider's subject is its `sub`;"
+                                 " give it only with protocol: oauth2")
         else:
             if self.issuer is not None:
                 raise ValueError("a plain OAuth 2.0 provider has no issuer: give its endpoints")
             missing = [name for name in OAUTH2_ENDPOINTS[:3] if endpoints[name] is None]
+            if "scopes" not in self.model_fields_set:
+                missing.append("scopes")  # the OpenID ones would mean nothing to it
             if missing:
                 raise ValueError(f"protocol oauth2 needs {', '.join(missing)}")
         return self

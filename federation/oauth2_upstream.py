@@ -5,6 +5,7 @@ provider's word about the person who just authorized it.
 
 Such a provider says nothing about how or when its user signed in: no `amr`, no `auth_time`.
 Its sign-ins count as one factor, and it cannot serve a client that asks for a fresh sign-in.
+An address counts only from its emails list, when that says the primary address is verified.
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ from federation.upstream import (
     bounded,
 )
 
-# OpenID claims about the sign-in itself: a plain API's fields of these names promise nothing.
-SIGN_IN_CLAIMS = ("amr", "acr", "auth_time", "email_verified")
+# OpenID claims about the sign-in itself, and an address nobody checked: a plain API's fields of
+# these names promise nothing. `email` comes back only from the emails list, verified.
+UNPROVEN_CLAIMS = ("amr", "acr", "auth_time", "email", "email_verified")
+# The emails list answers these when the person did not grant the scope that reads it.
+NOT_GRANTED = (403, 404)
 MAX_SUBJECT_LENGTH = 255
 
 
@@ -44,15 +48,20 @@ class OAuth2Upstream(Upstream):
         subject = _subject(user.get(self.settings.subject_claim))
         if subject is None:
             raise UpstreamError(f"the user API's answer has no {self.settings.subject_claim!r}")
-        claims = {k: v for k, v in user.items() if k not in SIGN_IN_CLAIMS}
+        claims = {k: v for k, v in user.items() if k not in UNPROVEN_CLAIMS}
         claims["sub"] = subject
-        if self.settings.emails_endpoint is not None:
-            emails = await self._get_with_token(client, self.settings.emails_endpoint, "emails")
-            verified = _verified_address(emails)
-            if verified is not None:
-                claims["email"] = verified
-            claims["email_verified"] = verified is not None
+        verified = await self._verified_address(client)
+        if verified is not None:
+            claims.update(email=verified, email_verified=True)
         return UpstreamIdentity(self.id, subject, bounded(claims))
+
+    async def _verified_address(self, client: AsyncOAuth2Client) -> str | None:
+        """The account's primary address when the emails list says it is verified."""
+        endpoint = self.settings.emails_endpoint
+        if endpoint is None:
+            return None
+        answer = await self._get_with_token(client, endpoint, "emails", also_ok=NOT_GRANTED)
+        return None if answer is None else _primary_verified(answer)
 
 
 def _subject(value: object) -> str | None:
@@ -63,14 +72,13 @@ def _subject(value: object) -> str | None:
     return text if 0 < len(text) <= MAX_SUBJECT_LENGTH else None
 
 
-def _verified_address(emails: object) -> str | None:
+def _primary_verified(emails: object) -> str | None:
     """From a list of `{email, primary, verified}` (GitHub's `/user/emails`): the primary address
-    if it is verified, else the first verified one; None when none is."""
+    if it is verified. Another verified address may be an old one (a former employer's)."""
     if not isinstance(emails, list):
         raise UpstreamError("the emails answer is not a list")
-    verified = [
-        e for e in emails
-        if isinstance(e, dict) and e.get("verified") is True and isinstance(e.get("email"), str)
-    ]
-    chosen = [e for e in verified if e.get("primary") is True] + verified
-    return str(chosen[0]["email"]) if chosen else None
+    return next((
+        e["email"] for e in emails
+        if isinstance(e, dict) and e.get("primary") is True and e.get("verified") is True
+        and isinstance(e.get("email"), str)
+    ), None)

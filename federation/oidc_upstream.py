@@ -90,14 +90,13 @@ class OidcUpstream(Upstream):
             extra["max_age"] = str(attempt.max_age)
         return extra
 
-    def check_response(self, params: Mapping[str, str]) -> None:
-        # RFC 9207: an `iss` must name this provider; one that promises it must send it. The
-        # metadata was read (and cached) just before, by `endpoints`.
+    async def check_response(self, params: Mapping[str, str]) -> None:
+        # RFC 9207: an `iss` must name this provider; one that promises it must send it.
         iss = params.get("iss")
         if iss is not None and iss != self.issuer:
             raise UpstreamError(f"the response came from issuer {iss!r}")
-        assert self._metadata is not None
-        if iss is None and self._metadata[1].get("authorization_response_iss_parameter_supported"):
+        metadata = await self.metadata()
+        if iss is None and metadata.get("authorization_response_iss_parameter_supported"):
             raise UpstreamError("the response has no iss parameter")
 
     async def identity(

@@ -24,6 +24,7 @@ from federation.config import UpstreamProviderSettings
 from oidc.outbound import OutboundHttp, OutboundRefused
 
 MAX_CLAIMS_BYTES = 8192
+MAX_CLAIM_DEPTH = 8  # claims are flat values, lists and small objects; deeper is left out
 # What a provider's odd answer can raise on the way (besides UpstreamError): all of it means the
 # upstream sign-in did not work, never a 500.
 ANSWER_ERRORS = (
@@ -102,7 +103,7 @@ class Upstream(ABC):
         """Parameters of the authorization request beyond OAuth 2.0's and PKCE's."""
         return {}
 
-    def check_response(self, params: Mapping[str, str]) -> None:  # noqa: B027 (optional hook)
+    async def check_response(self, params: Mapping[str, str]) -> None:  # noqa: B027 (a hook)
         """Checks of the authorization response before its code is used (none by default)."""
 
     @abstractmethod
@@ -161,7 +162,7 @@ class Upstream(ABC):
 
     async def _finish(self, params: Mapping[str, str], attempt: Attempt) -> UpstreamIdentity:
         endpoints = await self.endpoints()
-        self.check_response(params)
+        await self.check_response(params)
         if "error" in params:
             raise UpstreamError(
                 f"the provider answered {params['error'][:100]!r}",
@@ -185,10 +186,15 @@ class Upstream(ABC):
                 raise UpstreamError("the token response has no Bearer access token")
             return await self.identity(client, token, attempt)
 
-    async def _get_with_token(self, client: AsyncOAuth2Client, url: str, what: str) -> Any:
-        """The JSON a 200 answer to a GET with the access token carries; UpstreamError else."""
+    async def _get_with_token(
+        self, client: AsyncOAuth2Client, url: str, what: str, also_ok: tuple[int, ...] = ()
+    ) -> Any:
+        """The JSON a 200 answer to a GET with the access token carries (None for a status in
+        `also_ok`); UpstreamError else."""
         try:
             answer = await client.get(url, headers={"Accept": "application/json"})
+            if answer.status_code in also_ok:
+                return None
             if answer.status_code != 200:
                 raise UpstreamError(f"the {what} request answered {answer.status_code}")
             return answer.json()
@@ -197,11 +203,31 @@ class Upstream(ABC):
 
 
 def bounded(claims: dict[str, Any]) -> dict[str, Any]:
-    """The claims small enough to keep in a run (a huge one is left out, not truncated)."""
+    """The claims small and shallow enough to keep in a run (one too large or nested too deep
+    is left out, not truncated): a run must always save and load again."""
     kept: dict[str, Any] = {}
     size = 0
     for name, value in claims.items():
+        if _depth(value) > MAX_CLAIM_DEPTH:
+            continue
         encoded = len(json.dumps(value, default=str))
         if size + encoded <= MAX_CLAIMS_BYTES:
             kept[name], size = value, size + encoded
     return kept
+
+
+def _depth(value: object) -> int:
+    """How deep lists and objects nest in `value` (0 for a plain value), counted without
+    recursion and no further than one level past MAX_CLAIM_DEPTH."""
+    deepest, level = 0, [value]
+    while level and deepest <= MAX_CLAIM_DEPTH:
+        inner: list[object] = []
+        for item in level:
+            if isinstance(item, dict):
+                inner.extend(item.values())
+            elif isinstance(item, list):
+                inner.extend(item)
+        if inner or any(isinstance(item, dict | list) for item in level):
+            deepest += 1
+        level = inner
+    return deepest

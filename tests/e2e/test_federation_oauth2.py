@@ -16,7 +16,12 @@ from tests.e2e.server import ALICE, RunningServer, client_settings, server_store
 from tests.e2e.test_federation import message
 from tests.e2e.tokens import code_flow
 from tests.ports import free_port
-from tests.upstream.github_like import GithubLike, authorize_at_github_like, start_github_like
+from tests.upstream.github_like import (
+    DEFAULT_USERS,
+    GithubLike,
+    authorize_at_github_like,
+    start_github_like,
+)
 
 FLOWS = """
 default_flow: default
@@ -36,7 +41,13 @@ flows:
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GithubLike, RunningServer]]:
     workdir = tmp_path_factory.mktemp("oauth2")
     port = free_port()
-    github = start_github_like(workdir, [f"http://127.0.0.1:{port}/federation/github/callback"])
+    github = start_github_like(
+        workdir, [f"http://127.0.0.1:{port}/federation/github/callback"],
+        users=[*DEFAULT_USERS, {  # an account whose verified address is Alice's, here
+            "login": "alice-gh", "id": 7000003, "name": "Alice on GitHub", "public_email": None,
+            "emails": [{"email": "alice@example.com", "primary": True, "verified": True}],
+        }],
+    )
     flows = workdir / "flows.yaml"
     flows.write_text(FLOWS)
     server = start_server(
@@ -114,8 +125,9 @@ async def test_an_address_the_provider_has_not_verified_is_not_kept(
     assert "email" not in claims["userinfo"]
 
 
+@pytest.mark.parametrize("fresh", [{"prompt": "login"}, {"max_age": "600"}])
 async def test_a_client_that_wants_a_fresh_sign_in_is_told_github_cannot_prove_one(
-    servers: tuple[GithubLike, RunningServer], browser: FormBrowser
+    servers: tuple[GithubLike, RunningServer], browser: FormBrowser, fresh: dict[str, str]
 ) -> None:
     github, server = servers
     before = len(github.token_requests())
@@ -127,7 +139,7 @@ async def test_a_client_that_wants_a_fresh_sign_in_is_told_github_cannot_prove_o
         page = await browser.click(page, ("_outcome", "local"))
         return await browser.submit(await browser.submit(page, login=ALICE[0]), password=ALICE[1])
 
-    claims = await code_flow(server, browser, refused_then_local, prompt="login")
+    claims = await code_flow(server, browser, refused_then_local, **fresh)
     assert claims["amr"] == ["pwd"] and len(github.token_requests()) == before
 
 
@@ -146,3 +158,26 @@ async def test_cancelling_at_github_shows_the_choices_again(
 
     claims = await code_flow(server, browser, cancel_then_local)
     assert claims["amr"] == ["pwd"]
+
+
+async def test_an_address_that_has_an_account_here_neither_links_nor_makes_another(
+    servers: tuple[GithubLike, RunningServer], browser: FormBrowser
+) -> None:
+    _, server = servers
+
+    async def taken_then_local(page: httpx2.Response) -> httpx2.Response:
+        page = await new_account_as(browser, "alice-gh", "alice2")(page)
+        assert message(page) == (
+            "An account with this email address exists here. Sign in to it to link your GitHub"
+            " account."
+        )
+        page = await browser.click(page, ("choice", "cancel"))
+        page = await browser.click(page, ("_outcome", "local"))
+        return await browser.submit(await browser.submit(page, login=ALICE[0]), password=ALICE[1])
+
+    claims = await code_flow(server, browser, taken_then_local)
+    async with server_store(server) as store:
+        alice = await store.users.find_by_login("alice@example.com")
+        assert alice is not None and alice.username == ALICE[0] and claims["sub"] == alice.id
+        assert await store.users.find_by_login("alice2") is None
+        assert await store.identities.get("github", "7000003") is None

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import pytest
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from pydantic import ValidationError
 
 from federation.config import UpstreamProviderSettings
@@ -37,6 +38,7 @@ class FakeGithub:
     user: Any = field(default_factory=lambda: dict(OCTOCAT))
     user_status: int = 200
     emails: Any = field(default_factory=lambda: list(EMAILS))
+    emails_status: int = 200
     requests: list[httpx2.Request] = field(default_factory=list)
 
     def handle(self, request: httpx2.Request) -> httpx2.Response:
@@ -49,19 +51,21 @@ class FakeGithub:
         if request.url.path == "/user":
             return httpx2.Response(self.user_status, json=self.user)
         if request.url.path == "/user/emails":
-            return httpx2.Response(200, json=self.emails)
+            return httpx2.Response(self.emails_status, json=self.emails)
         return httpx2.Response(404)
 
 
 def settings(**changes: Any) -> UpstreamProviderSettings:
-    return UpstreamProviderSettings(**{
+    """GitHub's settings with `changes` (None: the setting left out)."""
+    fields = {
         "id": "github", "name": "GitHub", "protocol": "oauth2", "client_id": "app",
         "client_secret": SECRET, "scopes": ["read:user", "user:email"],
         "authorization_endpoint": f"{SITE}/login/oauth/authorize",
         "token_endpoint": f"{SITE}/login/oauth/access_token",
         "userinfo_endpoint": f"{API}/user", "emails_endpoint": f"{API}/user/emails",
         "claims": {"username": "login", "name": "name", "email": "email"}, **changes,
-    })
+    }
+    return UpstreamProviderSettings(**{k: v for k, v in fields.items() if v is not None})
 
 
 def upstream(provider: FakeGithub, **changes: Any) -> OAuth2Upstream:
@@ -75,7 +79,8 @@ async def test_the_authorization_url_has_pkce_and_state_and_nothing_of_openid() 
     query = {k: v[0] for k, v in parse_qs(parts.query).items()}
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == f"{SITE}/login/oauth/authorize"
     assert query["state"] == "run.state" and query["scope"] == "read:user user:email"
-    assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43
+    assert query["code_challenge_method"] == "S256"
+    assert query["code_challenge"] == create_s256_code_challenge(VERIFIER)
     assert query["redirect_uri"] == "https://gatehouse.example/federation/github/callback"
     assert not {"nonce", "prompt", "max_age", "login_hint"} & set(query)
 
@@ -92,27 +97,41 @@ async def test_the_user_api_says_who_and_the_emails_list_which_address_is_verifi
     assert token_request.headers["authorization"].startswith("Basic ")
 
 
-@pytest.mark.parametrize(("emails", "expected"), [
-    ([{"email": "a@example.com", "primary": True, "verified": False},
-      {"email": "b@example.com", "primary": False, "verified": True}], "b@example.com"),
-    ([{"email": "a@example.com", "primary": True, "verified": False}], None),
-    ([], None),
-    ([{"email": "a@example.com", "primary": True, "verified": "yes"}, "junk", None], None),
+@pytest.mark.parametrize("emails", [
+    # A verified address that is not the primary one may be an old one: not taken either.
+    [{"email": "a@example.com", "primary": True, "verified": False},
+     {"email": "b@example.com", "primary": False, "verified": True}],
+    [{"email": "a@example.com", "primary": True, "verified": "yes"}, "junk", None],
+    [],
 ])
-async def test_only_an_address_the_provider_verified_counts(emails: Any, expected: str | None) -> None:
+async def test_only_a_verified_primary_address_counts(emails: Any) -> None:
     provider = FakeGithub(emails=emails, user={**OCTOCAT, "email": "public@example.com"})
     identity = await upstream(provider).finish({"code": "c"}, ATTEMPT)
-    assert identity.claims["email_verified"] is (expected is not None)
-    assert identity.claims["email"] == (expected or "public@example.com")
+    assert "email" not in identity.claims and "email_verified" not in identity.claims
 
 
-async def test_without_an_emails_endpoint_no_address_is_verified_whatever_the_user_api_says() -> None:
+@pytest.mark.parametrize("status", [403, 404])
+async def test_an_emails_list_the_person_did_not_grant_means_no_address(status: int) -> None:
+    identity = await upstream(FakeGithub(emails_status=status)).finish({"code": "c"}, ATTEMPT)
+    assert identity.subject == "583231" and "email" not in identity.claims
+
+
+async def test_without_an_emails_endpoint_no_address_counts_whatever_the_user_api_says() -> None:
     provider = FakeGithub(user={**OCTOCAT, "email": "o@example.com", "email_verified": True,
                                 "amr": ["mfa"], "auth_time": 1})
     identity = await upstream(provider, emails_endpoint=None).finish({"code": "c"}, ATTEMPT)
-    assert "email_verified" not in identity.claims and identity.claims["email"] == "o@example.com"
-    assert identity.amr == [] and "auth_time" not in identity.claims
+    assert not {"email", "email_verified", "auth_time"} & set(identity.claims)
+    assert identity.amr == [] and identity.claims["login"] == "octocat"
     assert [r.url.path for r in provider.requests] == ["/login/oauth/access_token", "/user"]
+
+
+async def test_a_field_nested_too_deep_is_left_out_so_the_run_still_saves() -> None:
+    deep: Any = "bottom"
+    for _ in range(300):
+        deep = {"d": deep}
+    provider = FakeGithub(user={**OCTOCAT, "plan": deep, "site": {"x": [1, {"y": 2}]}})
+    identity = await upstream(provider).finish({"code": "c"}, ATTEMPT)
+    assert "plan" not in identity.claims and identity.claims["site"] == {"x": [1, {"y": 2}]}
 
 
 @pytest.mark.parametrize(("spoil", "reason"), [
@@ -124,6 +143,9 @@ async def test_without_an_emails_endpoint_no_address_is_verified_whatever_the_us
     ({"user": {"login": "octocat", "id": True}}, "'id'"),
     ({"user": {"login": "octocat", "id": ""}}, "'id'"),
     ({"user": {"login": "octocat", "id": {"nested": 1}}}, "'id'"),
+    ({"user": {"login": "octocat", "id": 1.5}}, "'id'"),
+    ({"user": {"login": "octocat", "id": 10**300}}, "'id'"),
+    ({"user": {"login": "octocat", "id": "x" * 256}}, "'id'"),
     ({"emails": {"email": "o@example.com"}}, "not a list"),
 ])
 async def test_odd_answers_sign_nobody_in(spoil: dict[str, Any], reason: str) -> None:
@@ -151,6 +173,10 @@ async def test_an_error_response_is_told_apart_from_a_refusal() -> None:
     ({"protocol": "oidc", "authorization_endpoint": None, "token_endpoint": None,
       "userinfo_endpoint": None, "emails_endpoint": None, "scopes": ["openid"]}, "needs its issuer"),
     ({"token_endpoint": "ftp://github.example/token"}, "http"),
+    ({"scopes": None}, "needs scopes"),
+    ({"protocol": "oidc", "issuer": "https://idp.example", "authorization_endpoint": None,
+      "token_endpoint": None, "userinfo_endpoint": None, "emails_endpoint": None,
+      "scopes": ["openid"], "subject_claim": "id"}, "subject_claim"),
 ])
 def test_settings_fit_the_protocol(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):

@@ -179,10 +179,12 @@ async def test_an_id_token_without_signature_is_refused() -> None:
 
 
 async def test_the_iss_parameter_must_name_the_provider_rfc9207() -> None:
+    provider = FakeProvider()
     with pytest.raises(UpstreamError, match="issuer"):
-        await finish(FakeProvider(), iss="https://evil.example")
+        await finish(provider, iss="https://evil.example")
     with pytest.raises(UpstreamError, match="no iss"):  # the provider promises to send it
-        await upstream(FakeProvider()).finish({"code": "c"}, ATTEMPT)
+        await upstream(provider).finish({"code": "c"}, ATTEMPT)
+    assert all(r.url.path != "/token" for r in provider.requests)  # checked before the code is used
 
 
 async def test_access_denied_is_a_cancellation_and_fetches_no_token() -> None:
