@@ -4,6 +4,7 @@ are given."""
 
 from __future__ import annotations
 
+from ipaddress import ip_address
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -127,11 +128,15 @@ class UpstreamProviderSettings(BaseModel):
                      "emails_endpoint")
     @classmethod
     def _web_url(cls, value: str | None) -> str | None:
+        """An https URL without a query; http only on this machine (tests, a local provider):
+        codes, tokens and the client secret travel to these."""
         if value is None:
             return None
         parts = urlsplit(value)
         if parts.scheme not in ("https", "http") or not parts.hostname or parts.query:
-            raise ValueError("must be an http(s) URL without a query")
+            raise ValueError("must be an https URL without a query")
+        if parts.scheme == "http" and not _on_this_machine(parts.hostname):
+            raise ValueError("must be https (http only for localhost or a loopback address)")
         return value.rstrip("/")
 
     @field_validator("icon")
@@ -171,3 +176,12 @@ class UpstreamProviderSettings(BaseModel):
         if (self.token_endpoint_auth_method == "none") != (self.client_secret is None):
             raise ValueError("client_secret is needed exactly when the method is not `none`")
         return self
+
+
+def _on_this_machine(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
