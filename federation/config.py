@@ -40,6 +40,13 @@ class UpstreamProviderSettings(BaseModel):
         description="`oidc`: the provider's issuer; its metadata is read from"
         " `{issuer}/.well-known/openid-configuration` (OIDC Discovery).",
     )
+    multi_tenant: bool = Field(
+        False,
+        description="`oidc`: one discovery document for many tenants, whose issuer is a template"
+        " with `{tenantid}` (Microsoft Entra ID's `common` and `organizations`): each ID token"
+        " must come from its own tenant's issuer, named by its `tid`. Anyone of any tenant may"
+        " then sign in: narrow it with `required_claims: {tid: [...]}`.",
+    )
     authorization_endpoint: str | None = Field(
         None, description="`oauth2`: where the browser is sent to sign in and allow access."
     )
@@ -162,7 +169,7 @@ class UpstreamProviderSettings(BaseModel):
                 raise ValueError("subject_claim: an OpenID provider's subject is its `sub`;"
                                  " give it only with protocol: oauth2")
         else:
-            if self.issuer is not None:
+            if self.issuer is not None or self.multi_tenant:
                 raise ValueError("a plain OAuth 2.0 provider has no issuer: give its endpoints")
             missing = [name for name in OAUTH2_ENDPOINTS[:3] if endpoints[name] is None]
             if "scopes" not in self.model_fields_set:

@@ -18,6 +18,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from federation.config import UpstreamProviderSettings
+from federation.issuers import IssuerMismatch, IssuerRule
 from federation.upstream import (
     Attempt,
     Endpoints,
@@ -60,8 +61,10 @@ class OidcUpstream(Upstream):
         async with self._lock:
             if self._metadata is None or now - self._metadata[0] >= CACHE_SECONDS:
                 found = await self._get_json(self.issuer + "/.well-known/openid-configuration")
-                if found.get("issuer") != self.issuer:
-                    raise UpstreamError(f"the metadata names issuer {found.get('issuer')!r}")
+                try:
+                    IssuerRule.of(self.settings, found.get("issuer"))
+                except IssuerMismatch as exc:
+                    raise UpstreamError(str(exc)) from exc
                 for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
                     if not isinstance(found.get(name), str):
                         raise UpstreamError(f"the metadata has no {name}")
@@ -90,10 +93,14 @@ class OidcUpstream(Upstream):
             extra["max_age"] = str(attempt.max_age)
         return extra
 
+    async def issuers(self) -> IssuerRule:
+        """Which issuers the provider's answers may name (its metadata was checked against it)."""
+        return IssuerRule.of(self.settings, (await self.metadata())["issuer"])
+
     async def check_response(self, params: Mapping[str, str]) -> None:
         # RFC 9207: an `iss` must name this provider; one that promises it must send it.
         iss = params.get("iss")
-        if iss is not None and iss != self.issuer:
+        if iss is not None and not (await self.issuers()).names(iss):
             raise UpstreamError(f"the response came from issuer {iss!r}")
         metadata = await self.metadata()
         if iss is None and metadata.get("authorization_response_iss_parameter_supported"):
@@ -125,9 +132,10 @@ class OidcUpstream(Upstream):
                 decoded = jwt.decode(
                     id_token, await self._key_set(refresh=True), algorithms=algorithms
                 )
+            issuer = (await self.issuers()).for_token(decoded.claims)
             jwt.JWTClaimsRegistry(
                 now=int(self.clock()), leeway=LEEWAY,
-                iss={"essential": True, "value": self.issuer},
+                iss={"essential": True, "value": issuer},
                 aud={"essential": True, "value": self.settings.client_id},
                 sub={"essential": True}, exp={"essential": True}, iat={"essential": True},
                 nonce={"essential": True, "value": nonce},

@@ -58,6 +58,16 @@ def test_the_github_example_is_a_plain_oauth2_provider() -> None:
     assert upstream.settings.emails_endpoint == "https://api.github.com/user/emails"
 
 
+def test_the_entra_example_is_multi_tenant_with_its_tenants_named() -> None:
+    yamls = blocks(section(DOC.read_text(), "Upstream OpenID providers"), "yaml")
+    config = yaml.safe_load(next(b for b in yamls if "multi_tenant: true" in b))
+    settings = Settings.model_validate({"issuer": "https://login.example.com", **config})
+    [entra] = settings.upstream_providers
+    assert entra.multi_tenant and entra.issuer == "https://login.microsoftonline.com/organizations/v2.0"
+    assert entra.admits({"tid": "72f988bf-86f1-41af-91ab-2d7cd011db47"})
+    assert not entra.admits({"tid": "9188040d-6c67-4c5b-b112-36a304b66dad"})
+
+
 @pytest.fixture
 def text() -> str:
     return section(DOC.read_text(encoding="utf-8"), "An external user directory")
