@@ -115,7 +115,9 @@ class OidcUpstream(Upstream):
         metadata = await self.metadata()
         claims = await self._verified(id_token, attempt.nonce, metadata, attempt.max_age)
         userinfo = await self._userinfo(client, metadata, claims["sub"])
-        return UpstreamIdentity(self.id, claims["sub"], bounded({**userinfo, **claims}))
+        # OIDC Core §2: a `sub` is unique within its issuer only, and each tenant is an issuer.
+        subject = f"{claims['tid']}/{claims['sub']}" if self.settings.multi_tenant else claims["sub"]
+        return UpstreamIdentity(self.id, subject, bounded({**userinfo, **claims}))
 
     async def _verified(
         self, id_token: str, nonce: str, metadata: Mapping[str, Any], max_age: int | None = None

@@ -65,7 +65,9 @@ def upstream(provider: FakeEntra, multi_tenant: bool = True) -> OidcUpstream:
 
 async def test_a_token_from_its_own_tenants_issuer_signs_in() -> None:
     identity = await upstream(FakeEntra()).finish({"code": "c"}, ATTEMPT)
-    assert identity.subject == "pairwise-sub" and identity.claims["tid"] == TENANT
+    # A `sub` is unique within its issuer only: the account is the tenant's and the sub.
+    assert identity.subject == f"{TENANT}/pairwise-sub" and identity.claims["sub"] == "pairwise-sub"
+    assert identity.claims["tid"] == TENANT
 
 
 @pytest.mark.parametrize(("id_claims", "reason"), [
