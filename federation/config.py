@@ -8,10 +8,17 @@ from ipaddress import ip_address
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 OAUTH2_ENDPOINTS = ("authorization_endpoint", "token_endpoint", "userinfo_endpoint",
-                   "emails_endpoint")
+                   "emails_endpoint", "groups_endpoint")
 OIDC_SCOPES = ("openid", "profile", "email")
 DEFAULT_CLAIMS = {"username": "preferred_username", "email": "email", "name": "name"}
 
@@ -62,6 +69,13 @@ class UpstreamProviderSettings(BaseModel):
         " `verified` (GitHub: `https://api.github.com/user/emails`): the primary address counts"
         " when it is verified. Without it, the provider gives no address.",
     )
+    groups_endpoint: str | None = Field(
+        None,
+        description="`oauth2`: a list of objects whose `groups_field` values become the"
+        " `groups` claim, for `required_claims` and the `upstream` condition (GitHub:"
+        " `https://api.github.com/user/orgs?per_page=100`, with the `read:org` scope).",
+    )
+    groups_field: str = Field("login", description="`oauth2`: see `groups_endpoint`.")
     subject_claim: str = Field(
         "id",
         description="`oauth2`: the user API's field that identifies the account for good (a"
@@ -132,15 +146,17 @@ class UpstreamProviderSettings(BaseModel):
         return True
 
     @field_validator("issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint",
-                     "emails_endpoint")
+                     "emails_endpoint", "groups_endpoint")
     @classmethod
-    def _web_url(cls, value: str | None) -> str | None:
-        """An https URL without a query; http only on this machine (tests, a local provider):
-        codes, tokens and the client secret travel to these."""
+    def _web_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """An https URL (the issuer without a query); http only on this machine (tests, a local
+        provider): codes, tokens and the client secret travel to these."""
         if value is None:
             return None
         parts = urlsplit(value)
-        if parts.scheme not in ("https", "http") or not parts.hostname or parts.query:
+        if parts.scheme not in ("https", "http") or not parts.hostname or parts.fragment:
+            raise ValueError("must be an https URL")
+        if parts.query and info.field_name == "issuer":
             raise ValueError("must be an https URL without a query")
         if parts.scheme == "http" and not _on_this_machine(parts.hostname):
             raise ValueError("must be https (http only for localhost or a loopback address)")
@@ -160,14 +176,13 @@ class UpstreamProviderSettings(BaseModel):
             if self.issuer is None:
                 raise ValueError("an OpenID provider needs its issuer")
             given = [name for name, value in endpoints.items() if value is not None]
+            given += sorted({"subject_claim", "groups_field"} & self.model_fields_set)
             if given:
-                raise ValueError(f"{', '.join(given)}: read from an OpenID provider's metadata;"
-                                 " give them only with protocol: oauth2")
+                raise ValueError(f"{', '.join(given)}: give them only with protocol: oauth2 (an"
+                                 " OpenID provider's endpoints are in its metadata, its subject"
+                                 " is its `sub`)")
             if "openid" not in self.scopes:
                 raise ValueError("the scopes of an OpenID provider must include openid")
-            if "subject_claim" in self.model_fields_set:
-                raise ValueError("subject_claim: an OpenID provider's subject is its `sub`;"
-                                 " give it only with protocol: oauth2")
         else:
             if self.issuer is not None or self.multi_tenant:
                 raise ValueError("a plain OAuth 2.0 provider has no issuer: give its endpoints")

@@ -25,8 +25,9 @@ from federation.upstream import (
 )
 
 # OpenID claims about the sign-in itself, and an address nobody checked: a plain API's fields of
-# these names promise nothing. `email` comes back only from the emails list, verified.
-UNPROVEN_CLAIMS = ("amr", "acr", "auth_time", "email", "email_verified")
+# these names promise nothing. `email` comes back only from the emails list, verified; `groups`
+# only from the groups list.
+UNPROVEN_CLAIMS = ("amr", "acr", "auth_time", "email", "email_verified", "groups")
 # The emails list answers these when the person did not grant the scope that reads it.
 NOT_GRANTED = (403, 404)
 MAX_SUBJECT_LENGTH = 255
@@ -53,7 +54,19 @@ class OAuth2Upstream(Upstream):
         verified = await self._verified_address(client)
         if verified is not None:
             claims.update(email=verified, email_verified=True)
+        if self.settings.groups_endpoint is not None:
+            claims["groups"] = await self._groups(client, self.settings.groups_endpoint)
         return UpstreamIdentity(self.id, subject, bounded(claims))
+
+    async def _groups(self, client: AsyncOAuth2Client, endpoint: str) -> list[str]:
+        """The `groups_field` of each object the groups list answers (none when not granted)."""
+        answer = await self._get_with_token(client, endpoint, "groups", also_ok=NOT_GRANTED)
+        if answer is None:
+            return []
+        if not isinstance(answer, list):
+            raise UpstreamError("the groups answer is not a list")
+        field = self.settings.groups_field
+        return [g[field] for g in answer if isinstance(g, dict) and isinstance(g.get(field), str)]
 
     async def _verified_address(self, client: AsyncOAuth2Client) -> str | None:
         """The account's primary address when the emails list says it is verified."""

@@ -42,7 +42,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GithubLi
     workdir = tmp_path_factory.mktemp("oauth2")
     port = free_port()
     github = start_github_like(
-        workdir, [f"http://127.0.0.1:{port}/federation/github/callback"],
+        workdir, [f"http://127.0.0.1:{port}/federation/{id}/callback" for id in ("github", "org")],
         users=[*DEFAULT_USERS, {  # an account whose verified address is Alice's, here
             "login": "alice-gh", "id": 7000003, "name": "Alice on GitHub", "public_email": None,
             "emails": [{"email": "alice@example.com", "primary": True, "verified": True}],
@@ -50,18 +50,24 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GithubLi
     )
     flows = workdir / "flows.yaml"
     flows.write_text(FLOWS)
+    provider = {
+        "id": "github", "name": "GitHub", "protocol": "oauth2",
+        "client_id": github.client_id, "client_secret": github.client_secret,
+        "token_endpoint_auth_method": "client_secret_post",
+        "authorization_endpoint": github.authorization_endpoint,
+        "token_endpoint": github.token_endpoint,
+        "userinfo_endpoint": github.user_endpoint, "emails_endpoint": github.emails_endpoint,
+        "scopes": ["read:user", "user:email"],
+        "claims": {"username": "login", "name": "name", "email": "email"},
+    }
     server = start_server(
         workdir, flows, port=port, outbound_allow_private_addresses=True,
         clients=client_settings(f"http://127.0.0.1:{port}")[:1],
-        upstream_providers=[{
-            "id": "github", "name": "GitHub", "protocol": "oauth2",
-            "client_id": github.client_id, "client_secret": github.client_secret,
-            "token_endpoint_auth_method": "client_secret_post",
-            "authorization_endpoint": github.authorization_endpoint,
-            "token_endpoint": github.token_endpoint,
-            "userinfo_endpoint": github.user_endpoint, "emails_endpoint": github.emails_endpoint,
-            "scopes": ["read:user", "user:email"],
-            "claims": {"username": "login", "name": "name", "email": "email"},
+        upstream_providers=[provider, {  # members of one organization only
+            **provider, "id": "org", "name": "Staff GitHub",
+            "scopes": ["read:user", "user:email", "read:org"],
+            "groups_endpoint": github.orgs_endpoint + "?per_page=100",
+            "required_claims": {"groups": "gatehouse-org"},
         }],
     )
     yield github, server
@@ -77,12 +83,12 @@ async def browser(servers: tuple[GithubLike, RunningServer]) -> AsyncIterator[Fo
     await b.close()
 
 
-def new_account_as(browser: FormBrowser, login: str, username: str) -> Any:
+def new_account_as(browser: FormBrowser, login: str, username: str, via: str = "github") -> Any:
     async def steps(page: httpx2.Response) -> httpx2.Response:
         page = await authorize_at_github_like(
-            browser, await browser.click(page, ("provider", "github")), login
+            browser, await browser.click(page, ("provider", via)), login
         )
-        assert "Signed in with GitHub" in page_text(page)
+        assert "Signed in with" in page_text(page)
         return await browser.click(page, ("choice", "create"), username=username)
     return steps
 
@@ -181,3 +187,25 @@ async def test_an_address_that_has_an_account_here_neither_links_nor_makes_anoth
         assert alice is not None and alice.username == ALICE[0] and claims["sub"] == alice.id
         assert await store.users.find_by_login("alice2") is None
         assert await store.identities.get("github", "7000003") is None
+
+
+async def test_a_provider_for_one_organization_admits_its_members_only(
+    servers: tuple[GithubLike, RunningServer], browser: FormBrowser
+) -> None:
+    _, server = servers
+    # A private membership, seen with read:org.
+    member = await code_flow(server, browser, new_account_as(browser, "renamed", "renamed", "org"))
+    assert member["userinfo"]["preferred_username"] == "renamed"
+
+    async def outsider(page: httpx2.Response) -> httpx2.Response:
+        page = await authorize_at_github_like(
+            browser, await browser.click(page, ("provider", "org")), "unverified"
+        )
+        assert message(page) == "Your Staff GitHub account cannot sign in here."
+        page = await browser.click(page, ("_outcome", "local"))
+        return await browser.submit(await browser.submit(page, login=ALICE[0]), password=ALICE[1])
+
+    browser.http.cookies.clear()
+    assert (await code_flow(server, browser, outsider))["amr"] == ["pwd"]
+    async with server_store(server) as store:
+        assert await store.identities.get("org", "7000001") is None

@@ -39,6 +39,8 @@ class FakeGithub:
     user_status: int = 200
     emails: Any = field(default_factory=lambda: list(EMAILS))
     emails_status: int = 200
+    orgs: Any = field(default_factory=lambda: [{"login": "gatehouse-org", "id": 1}])
+    orgs_status: int = 200
     requests: list[httpx2.Request] = field(default_factory=list)
 
     def handle(self, request: httpx2.Request) -> httpx2.Response:
@@ -52,6 +54,9 @@ class FakeGithub:
             return httpx2.Response(self.user_status, json=self.user)
         if request.url.path == "/user/emails":
             return httpx2.Response(self.emails_status, json=self.emails)
+        if request.url.path == "/user/orgs":
+            assert request.url.params["per_page"] == "100"  # the configured query is kept
+            return httpx2.Response(self.orgs_status, json=self.orgs)
         return httpx2.Response(404)
 
 
@@ -134,6 +139,31 @@ async def test_a_field_nested_too_deep_is_left_out_so_the_run_still_saves() -> N
     assert "plan" not in identity.claims and identity.claims["site"] == {"x": [1, {"y": 2}]}
 
 
+async def test_the_groups_list_gives_the_groups_claim_and_the_user_api_cannot() -> None:
+    provider = FakeGithub(user={**OCTOCAT, "groups": ["admins"]}, orgs=[
+        {"login": "gatehouse-org"}, {"login": 7}, "junk", {"name": "no login"}, {"login": "club"},
+    ])
+    identity = await upstream(provider, groups_endpoint=f"{API}/user/orgs?per_page=100").finish(
+        {"code": "c"}, ATTEMPT)
+    assert identity.claims["groups"] == ["gatehouse-org", "club"]
+    without = await upstream(FakeGithub(user={**OCTOCAT, "groups": ["admins"]})).finish(
+        {"code": "c"}, ATTEMPT)
+    assert "groups" not in without.claims  # only the groups list says what they are
+
+
+@pytest.mark.parametrize("status", [403, 404])
+async def test_a_groups_list_the_person_did_not_grant_means_no_groups(status: int) -> None:
+    identity = await upstream(FakeGithub(orgs_status=status),
+                              groups_endpoint=f"{API}/user/orgs?per_page=100").finish({"code": "c"}, ATTEMPT)
+    assert identity.claims["groups"] == []
+
+
+async def test_a_groups_answer_that_is_not_a_list_signs_nobody_in() -> None:
+    with pytest.raises(UpstreamError, match="groups answer"):
+        await upstream(FakeGithub(orgs={"login": "x"}),
+                       groups_endpoint=f"{API}/user/orgs?per_page=100").finish({"code": "c"}, ATTEMPT)
+
+
 @pytest.mark.parametrize(("spoil", "reason"), [
     ({"token": {"error": "bad_verification_code", "error_description": "expired"}}, "token request"),
     ({"token": {"access_token": "gho_x", "token_type": "mac"}}, "Bearer"),
@@ -178,6 +208,12 @@ async def test_an_error_response_is_told_apart_from_a_refusal() -> None:
     ({"protocol": "oidc", "issuer": "https://idp.example", "authorization_endpoint": None,
       "token_endpoint": None, "userinfo_endpoint": None, "emails_endpoint": None,
       "scopes": ["openid"], "subject_claim": "id"}, "subject_claim"),
+    ({"protocol": "oidc", "issuer": "https://idp.example", "authorization_endpoint": None,
+      "token_endpoint": None, "userinfo_endpoint": None, "emails_endpoint": None,
+      "scopes": ["openid"], "groups_field": "name"}, "groups_field"),
+    ({"protocol": "oidc", "issuer": "https://idp.example?tenant=1", "authorization_endpoint": None,
+      "token_endpoint": None, "userinfo_endpoint": None, "emails_endpoint": None,
+      "scopes": ["openid"]}, "without a query"),
 ])
 def test_settings_fit_the_protocol(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):

@@ -2,7 +2,8 @@
 
 Run as `python -m tests.upstream.github_like CONFIG.json` (tests use `start_github_like`). It
 serves GitHub's authorize page (a login name and Authorize / Cancel), its token endpoint (errors
-answered with HTTP 200, the body shaped by `Accept`), `/api/user` and `/api/user/emails`. Paths
+answered with HTTP 200, the body shaped by `Accept`), `/api/user`, `/api/user/emails` and
+`/api/user/orgs` (with `read:org`, every membership; without it, the public ones). Paths
 under `/_test/` are hooks for tests, not part of GitHub's API.
 """
 
@@ -41,6 +42,7 @@ AUTHORIZE_PATH = "/login/oauth/authorize"
 TOKEN_PATH = "/login/oauth/access_token"
 DOCS = "https://docs.github-like.example"
 EMAIL_SCOPES = frozenset({"user", "user:email"})
+ORG_SCOPES = frozenset({"user", "read:org"})
 TOKEN_ALPHABET = string.ascii_letters + string.digits
 
 DEFAULT_USERS: list[dict[str, Any]] = [
@@ -48,6 +50,8 @@ DEFAULT_USERS: list[dict[str, Any]] = [
         "login": "octocat", "id": 583231, "name": "The Octocat", "public_email": None,
         "created_at": "2011-01-25T18:44:36Z",
         "emails": [{"email": "octocat@github-like.example", "primary": True, "verified": True}],
+        # Organizations: (login, whether the membership is public)
+        "orgs": [("gatehouse-org", False), ("open-source-club", True)],
     },
     {
         "login": "unverified", "id": 7000001, "name": "Una Verified",
@@ -60,6 +64,7 @@ DEFAULT_USERS: list[dict[str, Any]] = [
             {"email": "renamed@github-like.example", "primary": True, "verified": True},
             {"email": "other@github-like.example", "primary": False, "verified": True},
         ],
+        "orgs": [("gatehouse-org", False)],
     },
 ]
 
@@ -334,6 +339,18 @@ def create_app(config: dict[str, Any]) -> Quart:
             for e in user["emails"]
         ], headers=scopes)
 
+    @app.get("/api/user/orgs")
+    async def api_user_orgs() -> Response:
+        token = bearer()
+        if token is None:
+            return bad_credentials()
+        every = bool(ORG_SCOPES & set(token.scopes))
+        return _json([
+            {"login": org, "id": 1000 + n, "url": f"{base_url}/api/orgs/{org}", "description": None}
+            for n, (org, public) in enumerate(users[token.login].get("orgs", []))
+            if public or every
+        ], headers={"X-OAuth-Scopes": ", ".join(token.scopes)})
+
     @app.get("/_test/ready")
     async def test_ready() -> Response:
         """Not GitHub: answers once the stand-in serves."""
@@ -384,6 +401,10 @@ class GithubLike:
     @property
     def emails_endpoint(self) -> str:
         return self.base_url + "/api/user/emails"
+
+    @property
+    def orgs_endpoint(self) -> str:
+        return self.base_url + "/api/user/orgs"
 
     def token_requests(self) -> list[dict[str, Any]]:
         """Every token-endpoint request so far: {"form": {...}, "headers": [names]}."""
