@@ -93,16 +93,16 @@ class OidcUpstream(Upstream):
             extra["max_age"] = str(attempt.max_age)
         return extra
 
-    async def issuers(self) -> IssuerRule:
-        """Which issuers the provider's answers may name (its metadata was checked against it)."""
-        return IssuerRule.of(self.settings, (await self.metadata())["issuer"])
+    def _issuers(self, metadata: Mapping[str, Any]) -> IssuerRule:
+        """Which issuers the provider's answers may name (`metadata` was checked against it)."""
+        return IssuerRule.of(self.settings, metadata["issuer"])
 
     async def check_response(self, params: Mapping[str, str]) -> None:
         # RFC 9207: an `iss` must name this provider; one that promises it must send it.
-        iss = params.get("iss")
-        if iss is not None and not (await self.issuers()).names(iss):
-            raise UpstreamError(f"the response came from issuer {iss!r}")
         metadata = await self.metadata()
+        iss = params.get("iss")
+        if iss is not None and not self._issuers(metadata).names(iss):
+            raise UpstreamError(f"the response came from issuer {iss!r}")
         if iss is None and metadata.get("authorization_response_iss_parameter_supported"):
             raise UpstreamError("the response has no iss parameter")
 
@@ -134,7 +134,7 @@ class OidcUpstream(Upstream):
                 decoded = jwt.decode(
                     id_token, await self._key_set(refresh=True), algorithms=algorithms
                 )
-            issuer = (await self.issuers()).for_token(decoded.claims)
+            issuer = self._issuers(metadata).for_token(decoded.claims)
             jwt.JWTClaimsRegistry(
                 now=int(self.clock()), leeway=LEEWAY,
                 iss={"essential": True, "value": issuer},

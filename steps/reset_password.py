@@ -122,8 +122,9 @@ class ResetPasswordStep(Step):
         user_id = ctx.scratch.get("user")
         user = await ctx.store.users.get(user_id) if isinstance(user_id, str) else None
         email = str(ctx.scratch.get("email", "")).casefold()
-        matches = user is not None and (user.email or "").casefold() == email
-        return user if matches and user is not None and not user.in_directory else None
+        if user is None or user.in_directory or (user.email or "").casefold() != email:
+            return None
+        return user
 
     async def _reset(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:
         code, password = form.get("code", ""), form.get("password", "")
