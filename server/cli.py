@@ -19,6 +19,7 @@ import click
 from engine.diagram import UnknownFlow, render_dot, render_mermaid
 from engine.loader import FlowsError, load_flows
 from federation.providers import check_offered, upstreams_for
+from observe.audit import audit
 from observe.logs import configure_logging
 from observe.metrics import MULTIPROC_ENV
 from oidc.keys import SUPPORTED_ALGS, KeyRing, rotate
@@ -27,6 +28,7 @@ from server.settings import Settings, SettingsError, load_settings, settings_doc
 from steps.password_formats import format_of
 from steps.password_hashing import PasswordHashing
 from steps.sealing import Sealer
+from steps.throttling import unlock
 from store import DuplicateError, Store, open_store
 from store.records import UserRecord
 from store.transfer import export_lines, import_lines
@@ -205,6 +207,24 @@ def users_import(
     click.echo(f"{'would add' if dry_run else 'added'} {report.imported['users']} users; skipped"
                f" {report.present} that exist already; refused {len(report.problems)}")
     _fail_on(report.problems)
+
+
+@users.command("unlock")
+@config_option
+@click.argument("login")
+def users_unlock(config: str | None, login: str) -> None:
+    """Lift every block that wrong passwords or codes put on LOGIN's account (by username,
+    email or sub), from every address."""
+
+    async def work(store: Store) -> str:
+        found = await store.users.find_by_login(login) or await store.users.get(login)
+        if found is None:
+            raise click.ClickException(f"no user {login}")
+        cleared = await unlock(store, found.id)
+        await audit(store, "unlocked", subject=found.id, by="operator", keys=cleared)
+        return f"unlocked {found.username} ({cleared} blocks and counts cleared)"
+
+    click.echo(_with_store(_settings(config), work))
 
 
 @main.group()

@@ -67,10 +67,17 @@ class Redirect:
 @dataclass(frozen=True)
 class BrowserFacts:
     """What ui knows of the browser before the engine sees it: the users who chose to remember
-    this browser (from its cookies) and when they did, and where the request came from."""
+    this browser (from its cookies) and when they did, where the request came from, and who is
+    signed in with it (filled in where a step may need it: a submitted form)."""
 
     remembered: Mapping[str, float] = field(default_factory=dict)
     client_address: str | None = None  # the peer's address (proxy headers are not trusted)
+    signed_in: str | None = None  # the subject of this browser's live session
+
+    def knows(self, subject: str) -> bool:
+        """Whether this user has signed in with this browser: a live session, or a remembered
+        device."""
+        return subject == self.signed_in or subject in self.remembered
 
 
 @dataclass(frozen=True)

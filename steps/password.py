@@ -2,8 +2,9 @@
 flow has no `identify` before it, for a login typed on the same page (and `login_hint` prefills it).
 
 An unknown login and a wrong password get the same page after the same work (one argon2 verify),
-so the step does not reveal which accounts exist. Wrong passwords are throttled per account (or per
-unknown login) and per client address (steps/throttling.py); a blocked guess is not even checked.
+so the step does not reveal which accounts exist. Wrong passwords are throttled per login as typed
+(so a username's block says nothing of its account's email address, exactly as for an unknown
+login) and per client address (steps/throttling.py); a blocked guess is not even checked.
 
 With a `directory` (steps/user_directory.py), a login that is no local user is asked about there,
 under the same throttling; a person the directory vouches for gets a local record, created or
@@ -29,7 +30,7 @@ from pydantic import (
 from steps.base import Outcome, Page, Step, StepContext
 from steps.directory_answers import answer, local_record
 from steps.identify import MAX_LOGIN_LENGTH
-from steps.throttling import Throttle, throttled
+from steps.throttling import Throttle, login_key, throttled
 from steps.user_directory import (
     DirectoryUnavailable,
     DirectoryUser,
@@ -137,8 +138,7 @@ class PasswordStep(Step):
         directory = self.settings.user_directory
         if directory is not None and login and (user is None or user.in_directory):
             return await self._directory_sign_in(ctx, directory, login, user, candidate, page)
-        throttle = Throttle.of(ctx, "password", user.id if user else f"login:{login.lower()}",
-                               subject=user.id if user else None)
+        throttle = Throttle.of(ctx, "password", login_key(login), subject=user.id if user else None)
         guess = await throttle.guess(
             ctx.now, lambda: ctx.passwords.verify(user.password_hash if user else None, candidate)
         )
@@ -181,8 +181,7 @@ class PasswordStep(Step):
                 return True
             return False
 
-        throttle = Throttle.of(ctx, "password", known.id if known else f"login:{login.lower()}",
-                               subject=known.id if known else None)
+        throttle = Throttle.of(ctx, "password", login_key(login), subject=known.id if known else None)
         try:
             guess = await throttle.guess(ctx.now, check)
         except DirectoryUnavailable as exc:  # raised before the guess is counted

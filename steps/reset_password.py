@@ -21,7 +21,7 @@ from steps import email_codes
 from steps.base import Outcome, Page, Step, StepContext
 from steps.identify import MAX_LOGIN_LENGTH
 from steps.password_policy import PasswordPolicy, password_problem
-from steps.throttling import throttled
+from steps.throttling import throttled, unlock
 from store.records import UserRecord
 from ui.messages import N_
 
@@ -157,5 +157,6 @@ class ResetPasswordStep(Step):
         user.devices_forgotten_at = ctx.now  # remembered browsers ask for the second factor again
         user.email_verified = True
         await ctx.store.users.update(user)
+        await unlock(ctx.store, user.id)  # whoever was guessing, the owner is back in
         ctx.flow_data()["login"] = user.username
         return Outcome("success")

@@ -199,8 +199,12 @@ class Throttles:
     async def save(self, record: ThrottleRecord) -> None:
         await self.docs.replace_versioned(record)
 
-    async def delete(self, key: str) -> None:
-        await self.docs.delete(key)
+    async def delete(self, key: str, version: int | None = None) -> bool:
+        return await self.docs.delete(key, version)
+
+    async def clear_account(self, account: str) -> int:
+        keys = await self.docs.find_all("account", account)
+        return sum([await self.docs.delete(key.id) for key in keys])
 
 
 class Grants(Expiring[GrantRecord]):
@@ -310,7 +314,9 @@ class DocumentStore(ABC):
         self.keys: KeyRepository = Keys(self._add("signing_keys", SigningKeyRecord, id_field="kid"))
         self.secrets: SecretRepository = Secrets(self._add("secrets", SecretRecord))
         self.replay: ReplayCache = Replay(self._add("replay_cache", SeenRecord))
-        self.throttles: ThrottleRepository = Throttles(self._add("throttles", ThrottleRecord))
+        self.throttles: ThrottleRepository = Throttles(
+            self._add("throttles", ThrottleRecord, indexed=("account",))
+        )
         self.audit: AuditRepository = Audit(
             self._add("audit_events", AuditRecord, ordered=(("subject", "at"),))
         )

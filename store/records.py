@@ -264,10 +264,15 @@ class SeenRecord(BaseModel):
 
 
 class ThrottleRecord(BaseModel):
-    """Failed attempts of one kind (password, code...) for one account or one client address:
-    `failures` since the last lockout, `lockouts` in a row, and until when it is blocked."""
+    """Guesses of one kind (password, code...) at one account, from one client address, or both:
+    `failures` since the last lockout, `lockouts` in a row, until when it is blocked, and the
+    guesses being checked now (`pending`: a token each, with the time its hold lapses should its
+    process die). `account`: the user a key of an account is for (None for addresses and unknown
+    logins), so that all of an account's keys can be cleared at once."""
 
     id: str
+    account: str | None = None
+    pending: dict[str, float] = Field(default_factory=dict)
     failures: int = 0
     lockouts: int = 0
     blocked_until: float = 0

@@ -181,7 +181,11 @@ class ThrottleRepository(Protocol):
     async def save(self, record: ThrottleRecord) -> None:
         """Versioned, as `FlowRunRepository.save`: a failure is counted once per request."""
 
-    async def delete(self, key: str) -> None: ...
+    async def delete(self, key: str, version: int | None = None) -> bool:
+        """Delete a key (only at `version`, when given); True when this call deleted it."""
+
+    async def clear_account(self, account: str) -> int:
+        """Delete every key of a user's account (every kind and address); how many there were."""
 
 
 class SecretRepository(Protocol):

@@ -4,11 +4,14 @@ to trust. It is written when a run's `remember_device` step said yes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from itsdangerous import BadSignature, URLSafeSerializer
 from quart import Response, request
 
 from oidc.cookies import cookie_name, set_cookie
 from oidc.provider import Provider, current_provider
+from oidc.sessions import current_session
 from steps.base import BrowserFacts
 from store.records import RememberDevice
 
@@ -50,6 +53,13 @@ def browser_facts() -> BrowserFacts:
         {subject: at for subject, at, _ in _entries(current_provider())},
         client_address=request.remote_addr,
     )
+
+
+async def signed_in_browser_facts() -> BrowserFacts:
+    """`browser_facts`, with the user of the browser's live session (one store read): what a
+    submitted form needs to tell its owner's browser from a guesser's."""
+    session = await current_session(current_provider())
+    return replace(browser_facts(), signed_in=session.subject if session else None)
 
 
 def remember_device(response: Response, memory: RememberDevice) -> None:

@@ -17,7 +17,7 @@ from steps.base import Page, Redirect
 from steps.federated import VIA, run_id_of
 from store.errors import StaleVersionError
 from store.records import ClientRecord, FlowRunRecord
-from ui.devices import browser_facts, remember_device
+from ui.devices import browser_facts, remember_device, signed_in_browser_facts
 from ui.messages import N_
 from ui.pages import render_page
 
@@ -84,7 +84,8 @@ async def submit(run_id: str) -> Response:
             N_("This form has expired"), N_("Go back, reload the page and try again."), status=400
         )
     try:
-        page = await engine.submit(run, client, {k: form.get(k, "") for k in form}, browser_facts())
+        fields = {k: form.get(k, "") for k in form}
+        page = await engine.submit(run, client, fields, await signed_in_browser_facts())
     except StaleVersionError:
         # Another request (a double submit) moved the run first: show where it is now.
         return see_other(url_for("flow.show", run_id=run.id))

@@ -13,7 +13,7 @@ from engine.testing import FlowTester
 from mail.mailer import Mail, MailError
 from oidc.crypto import digest
 from steps import email_codes
-from steps.base import Page
+from steps.base import BrowserFacts, Page
 from steps.reset_password import INVALID_CODE
 from steps.throttling import ACCOUNT, THROTTLED
 from steps.verify_email import EXPIRED_CODE, WRONG_CODE
@@ -232,6 +232,29 @@ async def test_reset_password_happy_path_then_sign_in_with_the_new_password(
     await tester.submit(password=NEW_PASSWORD)
     assert tester.result == "done" and tester.amr == ["pwd"] and tester.subject == user.id
     assert len(tester.mail) == 1  # verified by the reset: verify_email sends nothing
+
+
+async def test_a_reset_lifts_the_block_that_failures_from_everywhere_put_on_the_account(
+    tester: FlowTester,
+) -> None:
+    await alice(tester)
+    for n in range(ACCOUNT.max_failures):
+        tester.browser = BrowserFacts(client_address=f"198.51.100.{n}")
+        await tester.start()
+        await tester.submit(login="alice")
+        await tester.submit(password="wrong")
+    tester.browser = BrowserFacts(client_address="203.0.113.5")
+    await tester.start()
+    await tester.submit(login="alice")
+    page = await tester.submit(password=PASSWORD)
+    assert page is not None and page.errors == {"password": THROTTLED}
+    await forgot(tester)
+    await tester.submit(email="alice@example.com")
+    await tester.submit(
+        code=code_in(tester.mail[-1]), password=NEW_PASSWORD, password_confirm=NEW_PASSWORD
+    )
+    await tester.submit(password=NEW_PASSWORD)
+    assert tester.result == "done"
 
 
 async def test_reset_password_does_not_reveal_whether_an_account_exists(

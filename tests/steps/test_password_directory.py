@@ -21,7 +21,7 @@ from steps.base import BrowserFacts, Page
 from steps.change_password import IN_DIRECTORY
 from steps.password import NAME_TAKEN, UNAVAILABLE, WRONG, PasswordStep
 from steps.reset_password import DIRECTORY_SUBJECT, INVALID_CODE
-from steps.throttling import ACCOUNT, ADDRESS, THROTTLED
+from steps.throttling import ACCOUNT_AT_ADDRESS, ADDRESS, THROTTLED
 from steps.user_directory import DirectoryUnavailable, local_user_id
 from store.records import UserRecord
 from tests.steps.fake_directory import FakeDirectory, Trouble
@@ -145,7 +145,7 @@ async def test_a_failing_directory_gives_the_page_again_and_no_counted_guess(
     add_dora(directory)
     directory.state.trouble = trouble
     with caplog.at_level(logging.WARNING, logger="gatehouse.directory"):
-        for _ in range(ACCOUNT.max_failures + 1):
+        for _ in range(ACCOUNT_AT_ADDRESS.max_failures + 1):
             page = await sign_in(tester, "dora", PASSWORD)
             assert error(page) == UNAVAILABLE
     assert page is not None and page.values["login"] == "dora"
@@ -153,7 +153,7 @@ async def test_a_failing_directory_gives_the_page_again_and_no_counted_guess(
     assert alert is not None
     assert alert.get_text() == "We can't check your password right now. Try again in a moment."
     assert f"user directory {DIRECTORY} cannot answer" in caplog.text
-    for key in ("account:login:dora", "ip:192.0.2.7"):
+    for key in ("account_ip:192.0.2.7:login:dora", "account:login:dora", "ip:192.0.2.7"):
         assert await tester.store.throttles.get(f"password:{key}", NOW) is None
     directory.state.trouble = None
     assert await sign_in(tester, "dora", PASSWORD) is None and tester.subject == DORA_SUB
@@ -195,11 +195,12 @@ async def test_guesses_are_throttled_per_account_and_a_blocked_one_is_not_checke
     tester: FlowTester, directory: FakeDirectory
 ) -> None:
     add_dora(directory)
-    assert await sign_in(tester, "dora", PASSWORD) is None  # now a local record: counted by sub
-    for _ in range(ACCOUNT.max_failures):
+    assert await sign_in(tester, "dora", PASSWORD) is None  # now a local record
+    for _ in range(ACCOUNT_AT_ADDRESS.max_failures):
         page = await sign_in(tester, "dora", "wrong")
     assert error(page) == THROTTLED
-    assert await tester.store.throttles.get(f"password:account:{DORA_SUB}", NOW) is not None
+    blocked = await tester.store.throttles.get("password:account_ip:192.0.2.7:login:dora", NOW)
+    assert blocked is not None and blocked.account == DORA_SUB  # so a reset can lift it
     directory.state.calls.clear()
     assert error(await sign_in(tester, "dora", PASSWORD)) == THROTTLED
     assert directory.state.calls == []

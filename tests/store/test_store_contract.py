@@ -485,6 +485,26 @@ async def test_throttles_add_save_versioned_expire_and_delete(store: Store) -> N
     assert await store.throttles.get(record.id, NOW) is None
 
 
+
+async def test_throttles_delete_at_a_version_and_clear_an_account(store: Store) -> None:
+    keys = ["password:account:login:alice", "password:account_ip:192.0.2.7:login:alice",
+            "totp:account:u1"]
+    for key in keys:
+        await store.throttles.add(ThrottleRecord(id=key, account="u1", expires_at=NOW + 100), NOW)
+    others = [ThrottleRecord(id="password:ip:192.0.2.7", expires_at=NOW + 100),
+              ThrottleRecord(id="password:account:login:bob", account="u2", expires_at=NOW + 100)]
+    for other in others:
+        await store.throttles.add(other, NOW)
+    stored = await store.throttles.get(keys[0], NOW)
+    assert stored is not None
+    assert not await store.throttles.delete(keys[0], stored.version + 1)
+    assert await store.throttles.clear_account("u1") == len(keys)
+    assert [await store.throttles.get(key, NOW) for key in keys] == [None] * len(keys)
+    for other in others:
+        assert await store.throttles.get(other.id, NOW) is not None
+    assert await store.throttles.delete(others[0].id, 0)
+
+
 # audit events
 
 
