@@ -65,11 +65,15 @@ async def userinfo() -> Response:
         user = await provider.store.users.get(str(claims["sub"]))
         if user is None:
             raise InvalidTokenError("the user no longer exists")
+        client = await provider.store.clients.get(str(claims.get("client_id")))
+        if client is None:
+            raise InvalidTokenError("the client of this access token no longer exists")
     except OAuth2Error as error:
         return _challenge(error)
-    released = user_claims(user, str(claims["scope"]).split(), grant.claims.get("userinfo", ()))
-    client = await provider.store.clients.get(str(claims.get("client_id")))
-    if client is not None and client.userinfo_signed_response_alg:
+    released = user_claims(
+        user, client, str(claims["scope"]).split(), grant.claims.get("userinfo", ())
+    )
+    if client.userinfo_signed_response_alg:
         # OIDC Core §5.3.2: a signed response is a JWT with iss and aud added.
         signed = provider.keys.sign(
             {**released, "iss": provider.issuer, "aud": client.client_id},
