@@ -7,7 +7,7 @@ from quart import Blueprint, Response, jsonify, request
 from oidc.claims import user_claims
 from oidc.errors import InsufficientScopeError, InvalidRequestError, InvalidTokenError, OAuth2Error
 from oidc.provider import current_provider
-from oidc.tokens import verify_access_token
+from oidc.tokens import audiences, userinfo_audience, verify_access_token
 
 blueprint = Blueprint("userinfo", __name__)
 
@@ -60,6 +60,9 @@ async def userinfo() -> Response:
     provider = current_provider()
     try:
         claims, grant = await verify_access_token(provider, await _bearer_token())
+        if userinfo_audience(provider) not in audiences(claims):
+            # RFC 9068 §4, RFC 8707: a token issued for another resource is not valid here.
+            raise InvalidTokenError("the access token was not issued for UserInfo")
         if "openid" not in str(claims.get("scope", "")).split():
             raise InsufficientScopeError("the access token was not issued for openid")
         user = await provider.store.users.get(str(claims["sub"]))
