@@ -58,6 +58,7 @@ def user_claims(
         "preferred_username": user.username,
         "email": user.email,
         "email_verified": user.email_verified if user.email else None,
+        "sub": user.id,  # never a stored claim of that name
     }
     released: dict[str, Any] = {"sub": user.id}
     covered = scope_claims(client.allowed_scopes)

@@ -20,3 +20,8 @@ def test_nothing_beyond_the_scopes_the_client_is_registered_for_now() -> None:
     """A token granted before the client's scope was narrowed releases no more than it allows."""
     narrowed = CLIENT.model_copy(update={"scope": "openid"})
     assert user_claims(ALICE, narrowed, ["openid", "email", "profile"], ["name", "email"]) == {"sub": "u1"}
+
+
+def test_sub_asked_by_name_is_the_users_id_whatever_the_record_holds() -> None:
+    odd = ALICE.model_copy(update={"claims": {"sub": "someone-else"}})
+    assert user_claims(odd, CLIENT, ["openid"], ["sub"]) == {"sub": "u1"}
