@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx2
 
@@ -15,6 +16,20 @@ from tests.e2e.test_consent import CONSENT_APP, OFFLINE_APP, VERIFIER, authorize
 from tests.e2e.test_sign_in import verify_id_token
 
 EVERYTHING = {"email": None, "email_verified": None, "name": None, "preferred_username": None}
+ACCOUNT_CALLBACK = "/account/signed-in"
+
+
+class CodeCatcher(FormBrowser):
+    """A browser that stops before the account page's own callback, as whoever started the
+    request with the account page's client_id would, to redeem the code themselves."""
+
+    async def _follow(self, response: httpx2.Response) -> httpx2.Response:
+        for _ in range(10):
+            location = response.headers.get("location", "")
+            if not response.is_redirect or ACCOUNT_CALLBACK in location:
+                return response
+            response = await self.http.get(urljoin(str(response.url), location))
+        raise AssertionError("too many redirects")
 
 
 async def redeem(server: RunningServer, client: tuple[str, str], answer: httpx2.Response) -> dict[str, Any]:
@@ -41,6 +56,20 @@ async def test_claims_of_scopes_the_client_is_not_registered_for_are_not_release
     claims = json.dumps({"id_token": EVERYTHING, "userinfo": EVERYTHING})
     answer = await browser.sign_in(authorize_url(*OFFLINE_APP, "openid", claims=claims), *ALICE)
     result = await redeem(server, OFFLINE_APP, answer)
+    assert result["userinfo"] == {"sub": result["id_token"]["sub"]}
+    assert not set(EVERYTHING) & set(result["id_token"])
+
+
+async def test_the_account_pages_own_client_gets_no_claims_beyond_sub(server: RunningServer) -> None:
+    """gatehouse-account is registered for `openid` alone: the claims parameter changes nothing."""
+    client = ("gatehouse-account", f"{server.issuer}{ACCOUNT_CALLBACK}")
+    claims = json.dumps({"id_token": EVERYTHING, "userinfo": EVERYTHING})
+    browser = CodeCatcher(server.issuer)
+    try:
+        answer = await browser.sign_in(authorize_url(*client, "openid email profile", claims=claims), *ALICE)
+    finally:
+        await browser.close()
+    result = await redeem(server, client, answer)
     assert result["userinfo"] == {"sub": result["id_token"]["sub"]}
     assert not set(EVERYTHING) & set(result["id_token"])
 
