@@ -5,16 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.assurance import ACR_VALUES_SUPPORTED
 from engine.model import FlowsFile
 from store.records import ClientRecord
 
 
 def select_flow(spec: FlowsFile, client: ClientRecord, request: dict[str, Any]) -> str:
-    """In order: `prompt=create` -> the registration flow; the first requested acr that has a flow
-    in `acr_flows`; the client's own `flow`; the default flow."""
+    """In order: `prompt=create` -> the registration flow; for the first requested acr we know,
+    its flow in `acr_flows`; the client's own `flow`; the default flow.
+
+    `acr_values` are in order of preference (OIDC Core §3.1.2.1), so the search ends at the first
+    known value: one without an `acr_flows` entry is the client's own flow's to reach, and a later,
+    less preferred value must not pick a stronger flow instead. Unknown values are skipped.
+    """
     if "create" in (request.get("prompt") or []) and spec.registration_flow:
         return spec.registration_flow
     for acr in request.get("acr_values") or []:
         if acr in spec.acr_flows:
             return spec.acr_flows[acr]
+        if acr in ACR_VALUES_SUPPORTED:
+            break
     return client.flow or spec.default_flow

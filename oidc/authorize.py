@@ -87,7 +87,9 @@ async def authorize() -> Response:
             return await _answer_with_session(provider, client, auth_request, session)
         if "none" in auth_request.prompt:
             raise LoginRequiredError()
-        if hinted is not None and auth_request.login_hint is None:
+        if hinted is not None and session is not None and auth_request.login_hint is None:
+            # Only for the user signed in on this browser: a hint is readable by whoever holds
+            # it, and its sub must not tell any other browser the account's username.
             user = await provider.store.users.get(hinted)
             auth_request.login_hint = user.username if user else None
         return await start_run(provider, client, auth_request)

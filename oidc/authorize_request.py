@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from pydantic import BaseModel
 
 from oidc.authorization_response import RESPONSE_MODES, ResponseTarget
-from oidc.claims import requested_claims
+from oidc.claims import claims_within, requested_claims
 from oidc.errors import (
     ErrorPage,
     InvalidRequestError,
@@ -184,7 +184,8 @@ CHECKS: list[Callable[[Params, ClientRecord], None]] = [
 
 
 def build_request(params: Params, client: ClientRecord) -> AuthorizeRequest:
-    """The request as validated: scopes narrowed to those the client may ask for (RFC 6749 §3.3).
+    """The request as validated: scopes narrowed to those the client may ask for (RFC 6749 §3.3),
+    and the claims asked one by one to those of the client's registered scopes.
 
     `offline_access` is kept only for clients that may use refresh tokens (OIDC Core §11); the
     client's registration is the condition that permits offline access until consent exists.
@@ -211,7 +212,7 @@ def build_request(params: Params, client: ClientRecord) -> AuthorizeRequest:
         login_hint=one(params, "login_hint"),
         ui_locales=one(params, "ui_locales"),
         response_mode=one(params, "response_mode") or "query",
-        claims=requested_claims(one(params, "claims")),
+        claims=claims_within(requested_claims(one(params, "claims")), client.allowed_scopes),
     )
 
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from store.records import UserRecord
+from store.records import ClientRecord, UserRecord
 
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "profile": (
@@ -33,21 +33,38 @@ SCOPES_SUPPORTED = ["openid", *SCOPE_CLAIMS, "offline_access"]
 CLAIMS_SUPPORTED = ["sub", *(claim for claims in SCOPE_CLAIMS.values() for claim in claims)]
 
 
+def scope_claims(scopes: Iterable[str]) -> set[str]:
+    """`sub` and the claims that `scopes` cover (OIDC Core §5.4)."""
+    return {"sub", *(claim for scope in scopes for claim in SCOPE_CLAIMS.get(scope, ()))}
+
+
+def claims_within(claims: dict[str, list[str]], scopes: Iterable[str]) -> dict[str, list[str]]:
+    """The claims asked with the `claims` parameter, per target, that `scopes` cover."""
+    covered = scope_claims(scopes)
+    return {target: [name for name in names if name in covered] for target, names in claims.items()}
+
+
 def user_claims(
-    user: UserRecord, scopes: list[str], requested: Iterable[str] = ()
+    user: UserRecord, client: ClientRecord, scopes: list[str], requested: Iterable[str] = ()
 ) -> dict[str, Any]:
     """`sub` plus the claims the granted scopes release, plus claims requested one by one with
-    the `claims` parameter (OIDC Core §5.5), of those the user record has."""
+    the `claims` parameter (OIDC Core §5.5), of those the user record has.
+
+    Whatever was asked, only claims of the scopes registered for the client are released: the
+    `claims` parameter names claims, it does not widen what the client may have.
+    """
     available: dict[str, Any] = {
         **user.claims,
         "preferred_username": user.username,
         "email": user.email,
         "email_verified": user.email_verified if user.email else None,
+        "sub": user.id,  # never a stored claim of that name
     }
     released: dict[str, Any] = {"sub": user.id}
+    covered = scope_claims(client.allowed_scopes)
     wanted = [claim for scope in scopes for claim in SCOPE_CLAIMS.get(scope, ())]
     for claim in [*wanted, *requested]:
-        if claim in CLAIMS_SUPPORTED and available.get(claim) is not None:
+        if claim in covered and available.get(claim) is not None:
             released[claim] = available[claim]
     return released
 

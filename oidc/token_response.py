@@ -31,20 +31,22 @@ async def token_response(
         "scope": scope,
     }
     if "openid" in scope.split():
-        claims = await _id_token_claims(provider, grant)
+        claims = await _id_token_claims(provider, client, grant)
         body["id_token"] = mint_id_token(provider, client, grant, access_token, now, nonce, claims)
     if "offline_access" in grant.scopes and client.issues_refresh_tokens:
         body["refresh_token"] = await _refresh_token(provider, client, grant, now)
     return body
 
 
-async def _id_token_claims(provider: Provider, grant: GrantRecord) -> dict[str, Any] | None:
+async def _id_token_claims(
+    provider: Provider, client: ClientRecord, grant: GrantRecord
+) -> dict[str, Any] | None:
     """Claims asked for in the ID token with the `claims` parameter (OIDC Core §5.5)."""
     requested = grant.claims.get("id_token")
     if not requested:
         return None
     user = await provider.store.users.get(grant.subject)
-    return user_claims(user, [], requested) if user else None
+    return user_claims(user, client, [], requested) if user else None
 
 
 async def _refresh_token(

@@ -24,6 +24,20 @@ def half_hash(value: str) -> str:
     return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
 
 
+def userinfo_audience(provider: Provider) -> str:
+    """The `aud` of access tokens for our UserInfo endpoint: those of user grants, which name no
+    resource of their own."""
+    return provider.url("/userinfo")
+
+
+def audiences(claims: dict[str, Any]) -> list[str]:
+    """A token's `aud`, a string or a list of them (RFC 7519 §4.1.3), as a list."""
+    aud = claims.get("aud")
+    if isinstance(aud, str):
+        return [aud]
+    return [value for value in aud if isinstance(value, str)] if isinstance(aud, list) else []
+
+
 async def issue_access_token(
     provider: Provider, client: ClientRecord, grant: GrantRecord, scope: str, now: int
 ) -> str:
@@ -33,7 +47,7 @@ async def issue_access_token(
     claims: dict[str, Any] = {
         "iss": provider.issuer,
         "sub": grant.subject,
-        "aud": grant.audience or provider.url("/userinfo"),
+        "aud": grant.audience or userinfo_audience(provider),
         "client_id": client.client_id,
         "scope": scope,
         "iat": now,

@@ -7,7 +7,7 @@ from quart import Blueprint, Response, jsonify, request
 from oidc.claims import user_claims
 from oidc.errors import InsufficientScopeError, InvalidRequestError, InvalidTokenError, OAuth2Error
 from oidc.provider import current_provider
-from oidc.tokens import verify_access_token
+from oidc.tokens import audiences, userinfo_audience, verify_access_token
 
 blueprint = Blueprint("userinfo", __name__)
 
@@ -60,16 +60,23 @@ async def userinfo() -> Response:
     provider = current_provider()
     try:
         claims, grant = await verify_access_token(provider, await _bearer_token())
+        if userinfo_audience(provider) not in audiences(claims):
+            # RFC 9068 §4, RFC 8707: a token issued for another resource is not valid here.
+            raise InvalidTokenError("the access token was not issued for UserInfo")
         if "openid" not in str(claims.get("scope", "")).split():
             raise InsufficientScopeError("the access token was not issued for openid")
         user = await provider.store.users.get(str(claims["sub"]))
         if user is None:
             raise InvalidTokenError("the user no longer exists")
+        client = await provider.store.clients.get(str(claims.get("client_id")))
+        if client is None:
+            raise InvalidTokenError("the client of this access token no longer exists")
     except OAuth2Error as error:
         return _challenge(error)
-    released = user_claims(user, str(claims["scope"]).split(), grant.claims.get("userinfo", ()))
-    client = await provider.store.clients.get(str(claims.get("client_id")))
-    if client is not None and client.userinfo_signed_response_alg:
+    released = user_claims(
+        user, client, str(claims["scope"]).split(), grant.claims.get("userinfo", ())
+    )
+    if client.userinfo_signed_response_alg:
         # OIDC Core §5.3.2: a signed response is a JWT with iss and aud added.
         signed = provider.keys.sign(
             {**released, "iss": provider.issuer, "aud": client.client_id},

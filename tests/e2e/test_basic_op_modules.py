@@ -57,6 +57,8 @@ async def test_oidcc_scope_modules(server: RunningServer, browser: FormBrowser, 
 @pytest.mark.parametrize("params", [
     {"display": "page"}, {"display": "popup"}, {"claims_locales": "fr-CA"},
     {"acr_values": "urn:gatehouse:loa:1"}, {"extra": "ignored", "foo": "bar"},
+    # In order of preference (OIDC Core §3.1.2.1): loa:1 first keeps the ordinary flow, not step-up.
+    {"acr_values": "urn:gatehouse:loa:1 urn:gatehouse:loa:2"},
 ])
 async def test_oidcc_accepted_parameters(server: RunningServer, browser: FormBrowser, mode: str, params: dict[str, str]) -> None:
     """oidcc-display-page, -display-popup, -claims-locales, -ensure-request-with-acr-values-succeeds,

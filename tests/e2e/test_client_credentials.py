@@ -77,8 +77,9 @@ async def test_client_tokens_are_not_accepted_by_userinfo_but_introspect(server:
         introspected = (await http.post(f"{server.issuer}/introspect", auth=SERVICE, data={"token": token})).json()
         await http.post(f"{server.issuer}/revoke", auth=SERVICE, data={"token": token})
         after = (await http.post(f"{server.issuer}/introspect", auth=SERVICE, data={"token": token})).json()
-    assert userinfo.status_code == 403  # RFC 6750 §3.1 insufficient_scope: no openid
-    assert 'error="insufficient_scope"' in userinfo.headers["www-authenticate"]
+    # Its aud is https://api.example/, not UserInfo (RFC 9068 §4): RFC 6750 §3.1 invalid_token.
+    assert userinfo.status_code == 401
+    assert 'error="invalid_token"' in userinfo.headers["www-authenticate"]
     assert introspected["active"] is True and introspected["sub"] == "service"
     assert after == {"active": False}
 

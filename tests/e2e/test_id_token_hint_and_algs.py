@@ -54,19 +54,48 @@ async def test_a_hint_for_another_user_with_prompt_none_is_login_required(
     assert params["error"] == "login_required" and params["state"] == "h"
 
 
-async def test_a_hint_for_another_user_without_prompt_asks_to_sign_in_as_them(
+async def test_a_hint_for_another_user_without_prompt_asks_to_sign_in_without_naming_them(
     server: RunningServer, browser: FormBrowser, mode: str
 ) -> None:
+    """The sign-in page shows, but Alice's browser is not told Bob's username."""
     bobs_token = await id_token_of(server, BOB)
     rp = demo_rp(server)
     started = rp.authorize()
     await browser.sign_in(started["url"], *ALICE)
     hinted = rp.authorize(**with_mode(mode, {"id_token_hint": bobs_token}))
     page = await browser.open(hinted["url"])
-    assert page.status_code == 200 and 'value="bob"' in page.text
-    answer = await browser.submit(await browser.submit(page), password=BOB[1])
+    assert page.status_code == 200 and 'name="login"' in page.text
+    assert 'value="bob"' not in page.text and 'value="alice"' not in page.text
+    answer = await browser.submit(await browser.submit(page, login=BOB[0]), password=BOB[1])
     result = rp.callback(hinted, response_url(answer, mode))
     assert result["claims"]["sub"] == unverified_claims(bobs_token)["sub"]
+
+
+async def test_a_hint_does_not_name_its_user_to_a_browser_without_their_session(
+    server: RunningServer, browser: FormBrowser
+) -> None:
+    """From a fresh browser, any client's link with a hint shows an empty sign-in page."""
+    alices_token = await id_token_of(server, ALICE)
+    for client_id, redirect_uri in (("demo-rp", "https://rp.example/callback"),
+                                    ("public-app", "https://spa.example/callback")):
+        page = await browser.open("/authorize?" + str(httpx2.QueryParams({
+            "client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
+            "scope": "openid", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256", "id_token_hint": alices_token})))
+        assert page.status_code == 200 and 'name="login"' in page.text
+        assert "alice" not in page.text
+
+
+async def test_a_hint_for_the_user_signed_in_here_fills_in_their_username(
+    server: RunningServer, browser: FormBrowser
+) -> None:
+    """prompt=login with the signed-in user's own hint: the sign-in page names them."""
+    rp = demo_rp(server)
+    started = rp.authorize()
+    first = rp.callback(started, (await browser.sign_in(started["url"], *ALICE)).headers["location"])
+    again = rp.authorize(prompt="login", id_token_hint=first["tokens"]["id_token"])
+    page = await browser.open(again["url"])
+    assert page.status_code == 200 and 'value="alice"' in page.text
 
 
 async def test_a_forged_hint_is_invalid_request(

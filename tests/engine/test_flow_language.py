@@ -175,6 +175,19 @@ async def test_acr_values_pick_the_acr_flow(tester: FlowTester) -> None:
     assert tester.flow == "strong"
 
 
+async def test_acr_values_are_in_order_of_preference(tester: FlowTester) -> None:
+    """OIDC Core §3.1.2.1: loa:1 first is what the client prefers, and the client's own flow
+    reaches it, so loa:2's flow is not chosen for the less preferred value."""
+    await alice(tester)
+    await tester.start(acr_values=["urn:unknown", LOA1, LOA2])
+    assert (tester.flow, tester.step) == ("default", "identify")
+    await tester.submit(login="alice")
+    await tester.submit(password=PASSWORD)
+    assert (tester.result, tester.acr) == ("done", LOA1)
+    await tester.start(acr_values=[LOA2, LOA1])
+    assert tester.flow == "strong"
+
+
 async def test_prompt_create_picks_the_registration_flow(tester: FlowTester) -> None:
     await tester.start(prompt=["create"])
     assert tester.run.log[0]["flow"] == "signup"

@@ -103,3 +103,14 @@ def test_scopes_are_narrowed_to_what_the_client_may_ask() -> None:
     request = build_request(params(scope="openid email address email", max_age="30", prompt="login"), CONFIDENTIAL)
     assert request.scope == "openid email"
     assert request.max_age == 30 and request.prompt == ["login"]
+
+
+def test_claims_asked_one_by_one_are_narrowed_to_the_clients_scopes() -> None:
+    """The claims parameter names claims; it does not widen the client's registered scopes."""
+    only_openid = CONFIDENTIAL.model_copy(update={"scope": "openid"})
+    asked = '{"userinfo": {"email": null, "name": null, "sub": null}, "id_token": {"email": null}}'
+    narrowed = build_request(params(claims=asked), only_openid)
+    assert narrowed.claims == {"userinfo": ["sub"], "id_token": []}
+    # A claim of a scope the client is registered for may be asked without asking the scope.
+    kept = build_request(params(claims=asked), CONFIDENTIAL)
+    assert kept.claims == {"userinfo": ["email", "name", "sub"], "id_token": ["email"]}
