@@ -17,7 +17,7 @@ from engine.yaml_source import YamlSourceError, parse_yaml, pydantic_problems
 from federation.config import UpstreamProviderSettings
 from oidc.client_auth import AUTH_METHODS_SUPPORTED
 from steps.base import RelyingParty
-from steps.sealing import Sealer
+from store.sealing import Sealer
 
 UNSAFE_SCHEMES = frozenset({"javascript", "data", "vbscript", "file"})
 
