@@ -148,7 +148,7 @@ async def seal_stored_keys(store: Store, sealer: Sealer) -> None:
         try:
             sealed = sealer.resealed(record.sealed_jwk)
         except SealError as exc:
-            raise SealError(f"signing key {record.kid}: {exc} ({LOST_KEY_HINT})") from exc
+            raise _unopened(f"signing key {record.kid}", exc) from exc
         if sealed is not None or record.private_jwk is not None:
             await store.keys.seal(record.kid, sealed or record.sealed_jwk)
     for alg in SUPPORTED_ALGS:
@@ -159,12 +159,13 @@ async def seal_stored_keys(store: Store, sealer: Sealer) -> None:
         try:
             sealed = sealer.resealed(value) if _is_sealed(value) else sealer.seal(value)
         except SealError as exc:
-            raise SealError(f"secret {name}: {exc} ({LOST_KEY_HINT})") from exc
+            raise _unopened(f"secret {name}", exc) from exc
         if sealed is not None:
             await store.secrets.replace(name, sealed)
 
 
-LOST_KEY_HINT = "credential_keys must list the key it was sealed with"
+def _unopened(what: str, exc: SealError) -> SealError:
+    return SealError(f"{what}: {exc} (credential_keys must list the key it was sealed with)")
 
 
 def _first_key_secret(alg: str) -> str:
@@ -186,7 +187,7 @@ def _private_jwk(record: SigningKeyRecord, sealer: Sealer) -> dict[str, Any]:
     try:
         jwk: dict[str, Any] = json.loads(sealer.open(record.sealed_jwk))
     except SealError as exc:
-        raise SealError(f"signing key {record.kid}: {exc} ({LOST_KEY_HINT})") from exc
+        raise _unopened(f"signing key {record.kid}", exc) from exc
     return jwk
 
 

@@ -122,3 +122,15 @@ async def test_an_import_of_keys_sealed_with_an_unlisted_credential_key_says_so(
     assert imported.returncode == 1
     assert "credential_keys must list the key it was sealed with" in imported.stderr
     assert "Traceback" not in imported.stderr
+
+
+async def test_setting_credential_keys_later_seals_the_keys_under_them(tmp_path: Path) -> None:
+    store_url = f"sqlite:///{tmp_path / 'gatehouse.db'}"
+    unset = config(tmp_path / "gatehouse.yaml", store_url, [])
+    assert gatehouse(unset, "keys", "list").returncode == 0  # sealed with the store's own key
+    later = config(tmp_path / "gatehouse.yaml", store_url, [CREDENTIAL_KEY])
+    listed = gatehouse(later, "keys", "list")
+    assert listed.returncode == 0, listed.stderr
+    for doc in await at_rest(store_url):
+        if "sealed_jwk" in doc:
+            assert "d" in json.loads(Sealer([CREDENTIAL_KEY]).open(str(doc["sealed_jwk"])))
