@@ -16,9 +16,9 @@ import pyotp
 
 from bench.sign_in import SecondFactor, Timer, one_sign_in
 from steps.password_hashing import PasswordHashing
-from steps.sealing import Sealer
 from store import open_store
 from store.records import CredentialRecord, UserRecord
+from store.sealing import Sealer
 from tests.e2e.server import RunningServer, start_server
 
 PASSWORD = "bench-password-1"

@@ -26,9 +26,9 @@ from engine.runs import CHOSEN_OUTCOME, FORM_STEP, SWITCH_USER, FlowEngine, Seed
 from mail.mailer import Mail, Mailer, MemoryMailer
 from steps.base import BrowserFacts, Page, Redirect, RelyingParty, Services
 from steps.password_hashing import PasswordHashing
-from steps.sealing import Sealer
 from store import Store, open_store
 from store.records import AuthEvent, ClientRecord, FlowRunRecord, UserRecord
+from store.sealing import Sealer
 
 TEST_RELYING_PARTY = RelyingParty("localhost", "Gatehouse", ("http://localhost:8000",))
 

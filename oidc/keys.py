@@ -1,10 +1,11 @@
-"""Signing keys: generated on first start, kept in the store, imported once per process, rotated
-with `gatehouse keys rotate` (the next key is published before it signs; the old one stays
-published until the tokens it signed have expired)."""
+"""Signing keys: generated on first start, kept in the store sealed with `credential_keys`,
+imported once per process, rotated with `gatehouse keys rotate` (the next key is published before
+it signs; the old one stays published until the tokens it signed have expired)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,9 +16,11 @@ from joserfc.jwk import ECKey, KeySet, RSAKey
 
 from store.records import SigningKeyRecord
 from store.repositories import Store
+from store.sealing import Sealer, SealError
 
 SUPPORTED_ALGS = ("RS256", "ES256")
 Key = RSAKey | ECKey
+log = logging.getLogger("gatehouse.keys")
 
 
 def generate_key(alg: str) -> Key:
@@ -37,33 +40,40 @@ class KeyRing:
     def __init__(
         self,
         records: list[SigningKeyRecord],
+        sealer: Sealer,
         clock: Callable[[], float] = time.time,
         imported: dict[str, Key] | None = None,
     ) -> None:
         self.clock = clock
+        self._sealer = sealer
         self._records = sorted(records, key=lambda r: (r.activates_at, r.created_at, r.kid))
         known = imported or {}
-        self._keys = {r.kid: known.get(r.kid) or _import(r.private_jwk) for r in self._records}
+        self._keys = {
+            r.kid: known.get(r.kid) or _import(_private_jwk(r, sealer)) for r in self._records
+        }
         self._keyset = KeySet(list(self._keys.values()))
 
     @classmethod
-    async def load(cls, store: Store, algs: tuple[str, ...] = SUPPORTED_ALGS) -> KeyRing:
-        """Load the keys, creating a first key per algorithm. Processes starting together agree
-        on one first key: the store keeps whichever was offered first."""
+    async def load(
+        cls, store: Store, sealer: Sealer, algs: tuple[str, ...] = SUPPORTED_ALGS
+    ) -> KeyRing:
+        """Load the keys (sealing them under the first credential key: `seal_stored_keys`),
+        creating a first key per algorithm. Processes starting together agree on one first key:
+        the store keeps whichever was offered first."""
+        await seal_stored_keys(store, sealer)
         have = {record.alg for record in await store.keys.all()}
         for alg in algs:
             if alg in have:
                 continue
-            offered = generate_key(alg).as_dict(private=True)
-            chosen = json.loads(
-                await store.secrets.get_or_create(f"first-signing-key:{alg}", json.dumps(offered))
-            )
-            await store.keys.add(_record(_import(chosen), alg, time.time(), activates_at=0))
-        return cls(await store.keys.all())
+            offered = sealer.seal(json.dumps(generate_key(alg).as_dict(private=True)))
+            chosen = await store.secrets.get_or_create(_first_key_secret(alg), offered)
+            key = _import(json.loads(_opened_secret(chosen, sealer)))
+            await store.keys.add(_record(key, alg, time.time(), 0, sealer))
+        return cls(await store.keys.all(), sealer)
 
     async def reloaded(self, store: Store) -> KeyRing:
         """The keys as the store has them now (rotations by other processes), reusing imports."""
-        return KeyRing(await store.keys.all(), self.clock, self._keys)
+        return KeyRing(await store.keys.all(), self._sealer, self.clock, self._keys)
 
     def _published(self, record: SigningKeyRecord) -> bool:
         return record.retires_at is None or record.retires_at > self.clock()
@@ -106,13 +116,18 @@ class KeyRing:
 
 
 async def rotate(
-    store: Store, alg: str, activate_in: float, tokens_live: float, now: float | None = None
+    store: Store,
+    sealer: Sealer,
+    alg: str,
+    activate_in: float,
+    tokens_live: float,
+    now: float | None = None,
 ) -> SigningKeyRecord:
     """Add the next key of `alg`, signing from `activate_in` seconds on, and retire the current
     ones `tokens_live` seconds after that."""
     now = time.time() if now is None else now
     key = generate_key(alg)
-    record = _record(key, alg, now, activates_at=now + activate_in)
+    record = _record(key, alg, now, now + activate_in, sealer)
     current = [r for r in await store.keys.all() if r.alg == alg and r.retires_at is None]
     await store.keys.add(record)
     for old in current:
@@ -120,12 +135,70 @@ async def rotate(
     return record
 
 
-def _record(key: Key, alg: str, now: float, activates_at: float) -> SigningKeyRecord:
+async def seal_stored_keys(store: Store, sealer: Sealer) -> None:
+    """Seal what an earlier version kept in clear (keys, first-key offers), and seal again under
+    the first credential key what an older one sealed, so that the older can then be dropped.
+    Runs at start-up and before an export; processes doing it at once write equal keys."""
+    for record in await store.keys.all():
+        if record.sealed_jwk is None:
+            assert record.private_jwk is not None  # the record's validator ensures it
+            log.warning("sealing signing key %s, kept in clear until now", record.kid)
+            await store.keys.seal(record.kid, sealer.seal(json.dumps(record.private_jwk)))
+            continue
+        try:
+            sealed = sealer.resealed(record.sealed_jwk)
+        except SealError as exc:
+            raise _unopened(f"signing key {record.kid}", exc) from exc
+        if sealed is not None or record.private_jwk is not None:
+            await store.keys.seal(record.kid, sealed or record.sealed_jwk)
+    for alg in SUPPORTED_ALGS:
+        name = _first_key_secret(alg)
+        value = await store.secrets.get(name)
+        if value is None:
+            continue
+        try:
+            sealed = sealer.resealed(value) if _is_sealed(value) else sealer.seal(value)
+        except SealError as exc:
+            raise _unopened(f"secret {name}", exc) from exc
+        if sealed is not None:
+            await store.secrets.replace(name, sealed)
+
+
+def _unopened(what: str, exc: SealError) -> SealError:
+    return SealError(f"{what}: {exc} (credential_keys must list the key it was sealed with)")
+
+
+def _first_key_secret(alg: str) -> str:
+    return f"first-signing-key:{alg}"
+
+
+def _is_sealed(value: str) -> bool:
+    return not value.startswith("{")  # a Fernet token is base64url; a clear JWK is JSON
+
+
+def _opened_secret(value: str, sealer: Sealer) -> str:
+    return sealer.open(value) if _is_sealed(value) else value
+
+
+def _private_jwk(record: SigningKeyRecord, sealer: Sealer) -> dict[str, Any]:
+    if record.sealed_jwk is None:
+        assert record.private_jwk is not None
+        return record.private_jwk
+    try:
+        jwk: dict[str, Any] = json.loads(sealer.open(record.sealed_jwk))
+    except SealError as exc:
+        raise _unopened(f"signing key {record.kid}", exc) from exc
+    return jwk
+
+
+def _record(
+    key: Key, alg: str, now: float, activates_at: float, sealer: Sealer
+) -> SigningKeyRecord:
     assert key.kid is not None
     return SigningKeyRecord(
         kid=key.kid,
         alg=alg,
-        private_jwk=key.as_dict(private=True),
+        sealed_jwk=sealer.seal(json.dumps(key.as_dict(private=True))),
         created_at=now,
         activates_at=activates_at,
     )
@@ -137,4 +210,4 @@ def _import(jwk: dict[str, Any]) -> Key:
     return key
 
 
-__all__ = ["JoseError", "KeyRing", "generate_key", "rotate"]
+__all__ = ["JoseError", "KeyRing", "generate_key", "rotate", "seal_stored_keys"]

@@ -32,10 +32,10 @@ from oidc.outbound import OutboundHttp
 from oidc.provider import EXTENSION_KEY, Provider
 from server.flows_reload import watch_flows
 from server.maintenance import start_maintenance
+from server.sealing import sealer_for
 from server.settings import ClientSettings, Settings, load_settings
 from steps.base import Services
 from steps.password_hashing import PasswordHashing
-from steps.sealing import Sealer
 from store import Store, open_store
 from store.records import ClientRecord
 from ui import account, account_sign_in, flow_pages
@@ -75,16 +75,6 @@ def mailer_for(settings: Settings) -> Mailer:
     )
 
 
-async def sealer_for(settings: Settings, store: Store) -> Sealer:
-    """The sealer of TOTP secrets: the configured keys, else one generated and kept in the store."""
-    if settings.credential_keys:
-        return Sealer(settings.credential_keys)
-    log.warning(
-        "credential_keys is not set: TOTP secrets are sealed with a key kept in the store itself"
-    )
-    return Sealer([await store.secrets.get_or_create("credential-key", Sealer.new_key())])
-
-
 def create_app(settings: Settings) -> Quart:
     app = Quart(
         "gatehouse",
@@ -118,14 +108,15 @@ def create_app(settings: Settings) -> Quart:
     async def start() -> None:
         store = await open_store(settings.store)
         await sync_clients(store, settings)
+        sealer = await sealer_for(settings, store)
         app.extensions[EXTENSION_KEY] = Provider(
             issuer=settings.issuer,
             store=store,
-            keys=await KeyRing.load(store),
+            keys=await KeyRing.load(store, sealer),
             engine=FlowEngine(
                 flows,
                 Services(
-                    store, passwords, mailer_for(settings), await sealer_for(settings, store),
+                    store, passwords, mailer_for(settings), sealer,
                     settings.relying_party, upstreams,
                 ),
                 run_lifetime=settings.run_lifetime,

@@ -22,16 +22,17 @@ from federation.providers import check_offered, upstreams_for
 from observe.audit import audit
 from observe.logs import configure_logging
 from observe.metrics import MULTIPROC_ENV
-from oidc.keys import SUPPORTED_ALGS, KeyRing, rotate
+from oidc.keys import SUPPORTED_ALGS, KeyRing, rotate, seal_stored_keys
 from oidc.outbound import OutboundHttp
+from server.sealing import sealer_for
 from server.settings import Settings, SettingsError, load_settings, settings_doc
 from steps.password_formats import format_of
 from steps.password_hashing import PasswordHashing
-from steps.sealing import Sealer
 from steps.throttling import unlock
 from store import DuplicateError, Store, open_store
 from store.records import UserRecord
-from store.transfer import export_lines, import_lines
+from store.sealing import Sealer, SealError
+from store.transfer import ImportReport, export_lines, import_lines
 from store.url import is_process_local
 from store.user_import import FileFormat, import_users
 
@@ -51,6 +52,8 @@ def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
         store = await open_store(settings.store)
         try:
             return await work(store)
+        except SealError as exc:  # a signing key that the configured credential_keys cannot open
+            raise click.ClickException(str(exc)) from exc
         finally:
             await store.close()
 
@@ -259,7 +262,7 @@ def keys_list(config: str | None) -> None:
         return "-" if at is None else time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at))
 
     async def show(store: Store) -> list[str]:
-        await KeyRing.load(store)
+        await KeyRing.load(store, await sealer_for(settings, store))
         lines = []
         for key in await store.keys.all():
             state = (
@@ -300,9 +303,10 @@ def keys_rotate(config: str | None, alg: str, activate_in: float) -> None:
     tokens_live = max(settings.id_token_lifetime, settings.access_token_lifetime)
 
     async def work(store: Store) -> list[str]:
-        await KeyRing.load(store)
+        sealer = await sealer_for(settings, store)
+        await KeyRing.load(store, sealer)
         algs = SUPPORTED_ALGS if alg == "all" else (alg,)
-        done = [await rotate(store, a, activate_in, tokens_live) for a in algs]
+        done = [await rotate(store, sealer, a, activate_in, tokens_live) for a in algs]
         return [f"{k.alg}: next key {k.kid} signs in {activate_in:.0f} s" for k in done]
 
     for line in _with_store(settings, work):
@@ -363,10 +367,12 @@ def flows_graph(config: str | None, name: str, file: str | None, fmt: str) -> No
 @config_option
 @click.argument("file", type=click.Path(dir_okay=False, writable=True))
 def export_cmd(config: str | None, file: str) -> None:
-    """Write every live document of the store to FILE as JSON lines (signing keys and secrets
-    included: keep the file as safe as the store; it is created readable by its owner only)."""
+    """Write every live document of the store to FILE as JSON lines (signing keys sealed, and
+    secrets: keep the file as safe as the store; it is created readable by its owner only)."""
+    settings = _settings(config)
 
     async def work(store: Store) -> int:
+        await seal_stored_keys(store, await sealer_for(settings, store))  # never a clear key out
         count = 0
         fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         os.fchmod(fd, 0o600)  # an existing file too: it is about to hold private keys
@@ -376,7 +382,7 @@ def export_cmd(config: str | None, file: str) -> None:
                 count += 1
         return count
 
-    count = _with_store(_settings(config), work)
+    count = _with_store(settings, work)
     click.echo(f"exported {count} documents to {file}")
 
 
@@ -386,10 +392,17 @@ def export_cmd(config: str | None, file: str) -> None:
 @click.option("--dry-run", is_flag=True, help="Check the file and report; store nothing.")
 def import_cmd(config: str | None, file: TextIO, dry_run: bool) -> None:
     """Add the documents of FILE (from `gatehouse export`) to the configured store. Documents the
-    store already has are left as they are, so importing twice is safe."""
-    report = _with_store(
-        _settings(config), lambda store: import_lines(store, file, time.time(), dry_run)
-    )
+    store already has are left as they are, so importing twice is safe. Signing keys are sealed
+    under the first of `credential_keys`, which must list the key the source sealed them with."""
+    settings = _settings(config)
+
+    async def work(store: Store) -> ImportReport:
+        report = await import_lines(store, file, time.time(), dry_run)
+        if not dry_run:  # after the import: it may bring the source's stored credential key
+            await seal_stored_keys(store, await sealer_for(settings, store))
+        return report
+
+    report = _with_store(settings, work)
     verb = "would import" if dry_run else "imported"
     counts = ", ".join(f"{n} {name}" for name, n in sorted(report.imported.items())) or "nothing"
     click.echo(f"{verb} {counts}; left {report.present} already present as they are; skipped"

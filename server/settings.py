@@ -17,7 +17,7 @@ from engine.yaml_source import YamlSourceError, parse_yaml, pydantic_problems
 from federation.config import UpstreamProviderSettings
 from oidc.client_auth import AUTH_METHODS_SUPPORTED
 from steps.base import RelyingParty
-from steps.sealing import Sealer
+from store.sealing import Sealer
 
 UNSAFE_SCHEMES = frozenset({"javascript", "data", "vbscript", "file"})
 
@@ -251,8 +251,9 @@ class Settings(BaseModel):
     )
     credential_keys: list[str] = Field(
         default_factory=list,
-        description="Fernet keys (`gatehouse keys new-sealing-key`) sealing TOTP secrets at rest; the"
-        " first seals, all open (rotation). Unset: a key is generated and kept in the store, which"
+        description="Fernet keys (`gatehouse keys new-sealing-key`) sealing TOTP secrets and private"
+        " signing keys at rest; the first seals, all open (rotation: signing keys are sealed again"
+        " under the first at start-up). Unset: a key is generated and kept in the store, which"
         " protects nothing if the store leaks.",
     )
     webauthn_rp_id: str | None = Field(

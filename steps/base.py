@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from federation.upstream import Upstream
     from mail.mailer import Mailer
     from steps.password_hashing import PasswordHashing
-    from steps.sealing import Sealer
     from store.repositories import Store
+    from store.sealing import Sealer
 
 
 class NoOptions(BaseModel):

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from observe.audit import audit
 from steps import recovery_codes
 from steps.base import Outcome, Page, Step, StepContext
-from steps.sealing import SealError
+from store.sealing import SealError
 from ui.messages import N_
 
 NO_USER = N_("Sign in before setting up recovery codes.")

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from observe.audit import audit
 from steps.base import Outcome, Page, Step, StepContext
-from steps.sealing import SealError
 from steps.totp import (
     ENTER_CODE,
     KIND,
@@ -29,6 +28,7 @@ from steps.totp import (
     totp_credential,
 )
 from store.records import CredentialRecord, UserRecord
+from store.sealing import SealError
 
 CREDENTIAL_NAME = "Authenticator app"
 

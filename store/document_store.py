@@ -246,6 +246,12 @@ class Keys:
     async def retire(self, kid: str, at: float) -> None:
         await self.docs.set_field(kid, "retires_at", at)
 
+    async def seal(self, kid: str, sealed_jwk: str) -> None:
+        # Field by field, never a whole replace, so a concurrent `retire` is not undone; sealed
+        # first, so a crash in between leaves a key that still opens.
+        await self.docs.set_field(kid, "sealed_jwk", sealed_jwk)
+        await self.docs.set_field(kid, "private_jwk", None)
+
 
 class Replay:
     def __init__(self, docs: Documents[SeenRecord]) -> None:
@@ -265,6 +271,13 @@ class Secrets:
         stored = await self.docs.get(name)
         assert stored is not None
         return stored.value
+
+    async def get(self, name: str) -> str | None:
+        stored = await self.docs.get(name)
+        return None if stored is None else stored.value
+
+    async def replace(self, name: str, value: str) -> None:
+        await self.docs.set_field(name, "value", value)
 
 
 class Audit:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 Factor = Literal["knowledge", "possession", "inherence"]
 
@@ -288,15 +288,24 @@ class SecretRecord(BaseModel):
 
 
 class SigningKeyRecord(BaseModel):
-    """A private signing key as a JWK. Of an algorithm's keys, the one activated last signs; a key
-    is published from creation until `retires_at` (when the tokens it signed have expired)."""
+    """A private signing key: its JWK sealed with `credential_keys` (store/sealing.py). Of an
+    algorithm's keys, the one activated last signs; a key is published from creation until
+    `retires_at` (when the tokens it signed have expired)."""
 
     kid: str
     alg: str
-    private_jwk: dict[str, Any]
+    sealed_jwk: str | None = None
+    # Stores written before keys were sealed hold the JWK in clear: read, then sealed at start-up.
+    private_jwk: dict[str, Any] | None = None
     created_at: float
     activates_at: float = 0
     retires_at: float | None = None
+
+    @model_validator(mode="after")
+    def _has_a_key(self) -> SigningKeyRecord:
+        if self.sealed_jwk is None and self.private_jwk is None:
+            raise ValueError("a signing key needs sealed_jwk (or private_jwk)")
+        return self
 
 
 class AuditRecord(BaseModel):

@@ -166,6 +166,9 @@ class KeyRepository(Protocol):
     async def retire(self, kid: str, at: float) -> None:
         """Stop publishing the key at `at`."""
 
+    async def seal(self, kid: str, sealed_jwk: str) -> None:
+        """Keep the key's JWK as `sealed_jwk` only (a clear copy is dropped)."""
+
 
 class ReplayCache(Protocol):
     async def first_use(self, key: str, expires_at: float, now: float) -> bool:
@@ -191,6 +194,10 @@ class ThrottleRepository(Protocol):
 class SecretRepository(Protocol):
     async def get_or_create(self, name: str, value: str) -> str:
         """The stored value for `name`, storing `value` first if there is none."""
+
+    async def get(self, name: str) -> str | None: ...
+    async def replace(self, name: str, value: str) -> None:
+        """Change the value of an existing secret (to seal it)."""
 
 
 class AuditRepository(Protocol):

@@ -14,6 +14,7 @@ from store.document_store import DocumentStore
 from store.documents import D, Documents
 from store.errors import StoreUnavailableError
 from store.sqlite.documents import DocumentTable
+from store.sqlite.file_mode import make_private
 
 
 class SqliteStore(DocumentStore):
@@ -39,6 +40,8 @@ class SqliteStore(DocumentStore):
 
     @classmethod
     async def open(cls, path: str) -> SqliteStore:
+        if path != ":memory:":
+            make_private(path)
         db = await aiosqlite.connect(path, isolation_level=None)
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA busy_timeout=5000")

@@ -8,8 +8,10 @@ import pytest
 
 from oidc.keys import KeyRing, rotate
 from store import Store, open_store
+from store.sealing import Sealer
 
 NOW = 1_700_000_000.0
+SEALER = Sealer([Sealer.new_key()])
 
 
 @pytest.fixture
@@ -25,10 +27,10 @@ def kids(ring: KeyRing) -> set[str]:
 
 async def test_rotation_timeline(store: Store) -> None:
     clock = [NOW]
-    first = await KeyRing.load(store)
+    first = await KeyRing.load(store, SEALER)
     old_kid = first.signing_kid("RS256")
-    new = await rotate(store, "RS256", activate_in=600, tokens_live=3600, now=NOW)
-    ring = KeyRing(await store.keys.all(), clock=lambda: clock[0])
+    new = await rotate(store, SEALER, "RS256", activate_in=600, tokens_live=3600, now=NOW)
+    ring = KeyRing(await store.keys.all(), SEALER, clock=lambda: clock[0])
 
     # Published at once, signing only after activation.
     assert new.kid in kids(ring) and old_kid in kids(ring)
@@ -47,8 +49,8 @@ async def test_rotation_timeline(store: Store) -> None:
 
 
 async def test_reloading_reuses_imported_keys(store: Store) -> None:
-    ring = await KeyRing.load(store)
-    await rotate(store, "ES256", activate_in=0, tokens_live=60)
+    ring = await KeyRing.load(store, SEALER)
+    await rotate(store, SEALER, "ES256", activate_in=0, tokens_live=60)
     again = await ring.reloaded(store)
     assert len(again.public_jwks()["keys"]) == 3
     assert again._keys[ring.signing_kid("RS256")] is ring._keys[ring.signing_kid("RS256")]

@@ -67,9 +67,8 @@ def session(session_id: str = "s-1", expires_at: float = NOW + 3600) -> SessionR
     )
 
 
-def key(kid: str, created_at: float, n: str = "n") -> SigningKeyRecord:
-    return SigningKeyRecord(kid=kid, alg="RS256", private_jwk={"kty": "RSA", "n": n},
-                            created_at=created_at)
+def key(kid: str, created_at: float, sealed: str = "sealed") -> SigningKeyRecord:
+    return SigningKeyRecord(kid=kid, alg="RS256", sealed_jwk=sealed, created_at=created_at)
 
 
 # users
@@ -271,16 +270,34 @@ async def test_sessions_of_a_user_are_the_live_ones_oldest_first(store: Store) -
 async def test_keys_add_twice_keeps_the_first_and_list_oldest_first(store: Store) -> None:
     await store.keys.add(key("new", NOW + 100))
     await store.keys.add(key("old", NOW))
-    await store.keys.add(key("new", NOW + 100, n="replacement"))
+    await store.keys.add(key("new", NOW + 100, sealed="replacement"))
     keys = await store.keys.all()
     assert [k.kid for k in keys] == ["old", "new"]
-    assert keys[1].private_jwk == {"kty": "RSA", "n": "n"}
+    assert keys[1].sealed_jwk == "sealed"
+
+
+async def test_sealing_a_key_drops_its_clear_copy_and_keeps_its_retirement(store: Store) -> None:
+    await store.keys.add(SigningKeyRecord(
+        kid="k1", alg="RS256", private_jwk={"kty": "RSA", "d": "secret"}, created_at=NOW))
+    await store.keys.retire("k1", NOW + 50)
+    await store.keys.seal("k1", "sealed-jwk")
+    [stored] = await store.keys.all()
+    assert (stored.sealed_jwk, stored.private_jwk, stored.retires_at) == (
+        "sealed-jwk", None, NOW + 50)
 
 
 async def test_secrets_get_or_create_returns_the_first_value(store: Store) -> None:
     assert (await store.secrets.get_or_create("cookie", "first")) == "first"
     assert (await store.secrets.get_or_create("cookie", "second")) == "first"
     assert (await store.secrets.get_or_create("other", "x")) == "x"
+
+
+async def test_secrets_read_and_replaced(store: Store) -> None:
+    assert await store.secrets.get("cookie") is None
+    await store.secrets.get_or_create("cookie", "clear")
+    await store.secrets.replace("cookie", "sealed")
+    assert await store.secrets.get("cookie") == "sealed"
+    assert await store.secrets.get_or_create("cookie", "again") == "sealed"
 
 
 async def test_another_client_cannot_redeem_or_burn_a_code(store: Store) -> None:
@@ -430,7 +447,7 @@ async def test_key_retirement_is_stored(store: Store) -> None:
     await store.keys.add(key("k1", NOW))
     await store.keys.retire("k1", NOW + 50)
     [stored] = await store.keys.all()
-    assert stored.retires_at == NOW + 50 and stored.private_jwk == {"kty": "RSA", "n": "n"}
+    assert stored.retires_at == NOW + 50 and stored.sealed_jwk == "sealed"
 
 
 async def test_replay_cache_sees_a_value_once_until_it_expires(store: Store) -> None:
