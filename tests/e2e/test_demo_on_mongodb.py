@@ -16,7 +16,7 @@ from tests.mongodb_server import MongoServer, mongo_backends
 from tests.ports import free_port
 
 DEMO_ISSUER = "http://localhost:8000"
-DEMO_CALLBACK = "http://127.0.0.1:8000/demo/callback"  # registered; not followed here
+DEMO_CALLBACK = "http://localhost:8000/demo/callback"  # registered; not followed here
 DEMO_SECRET = "demo-rp-secret-change-me-0123456789abcdef"
 
 
