@@ -19,11 +19,12 @@ import click
 from engine.diagram import UnknownFlow, render_dot, render_mermaid
 from engine.loader import FlowsError, load_flows
 from federation.providers import check_offered, upstreams_for
+from federation.upstream import Upstream
 from observe.logs import configure_logging
 from observe.metrics import MULTIPROC_ENV
 from oidc.keys import SUPPORTED_ALGS, KeyRing, rotate
 from oidc.outbound import OutboundHttp
-from server.settings import Settings, SettingsError, load_settings, settings_doc
+from server.settings import Settings, SettingsError, config_path, load_settings, settings_doc
 from steps.password_formats import format_of
 from steps.password_hashing import PasswordHashing
 from steps.password_policy import PasswordPolicy, password_problem
@@ -328,14 +329,18 @@ def flows() -> None:
 @config_option
 @click.argument("file", required=False)
 def flows_check(config: str | None, file: str | None) -> None:
-    """Check FILE (default: the config's flows file); every problem with file:line:column."""
-    settings = _settings(config)
-    path = file or str(settings.path(settings.flows_file))
+    """Check FILE (default: the config's flows file); every problem with file:line:column.
+    Without a config, FILE's federated steps can offer no upstream provider."""
+    upstreams: dict[str, Upstream] = {}
+    if file and not config_path(config).exists():
+        path = file
+    else:
+        settings = _settings(config)
+        path = file or str(settings.path(settings.flows_file))
+        upstreams = upstreams_for(settings.issuer, settings.upstream_providers, OutboundHttp())
     try:
         loaded = load_flows(path)
-        check_offered(loaded, upstreams_for(
-            settings.issuer, settings.upstream_providers, OutboundHttp()
-        ))
+        check_offered(loaded, upstreams)
     except (FlowsError, ValueError) as exc:
         click.echo(str(exc), err=True)
         raise SystemExit(1) from exc

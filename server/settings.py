@@ -374,10 +374,15 @@ class SettingsError(Exception):
     pass
 
 
+def config_path(config_file: str | Path | None = None) -> Path:
+    """The config file: `config_file`, else `GATEHOUSE_CONFIG`, else ./gatehouse.yaml."""
+    return Path(config_file or os.environ.get("GATEHOUSE_CONFIG") or "gatehouse.yaml")
+
+
 def load_settings(config_file: str | Path | None = None) -> Settings:
     """Read the config file (`GATEHOUSE_CONFIG`, else ./gatehouse.yaml if present), then apply
     `GATEHOUSE_ISSUER`, `GATEHOUSE_STORE`, ... from the environment."""
-    path = Path(config_file or os.environ.get("GATEHOUSE_CONFIG") or "gatehouse.yaml")
+    path = config_path(config_file)
     data: dict[str, Any] = {}
     source = None
     if path.exists():
@@ -427,4 +432,6 @@ def _model_table(model: type[BaseModel]) -> str:
     return "\n".join(rows)
 
 
-__all__ = ["ClientSettings", "Settings", "SettingsError", "load_settings", "settings_doc"]
+__all__ = [
+    "ClientSettings", "Settings", "SettingsError", "config_path", "load_settings", "settings_doc",
+]
