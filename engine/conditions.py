@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal, Protocol, cast
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from engine.assurance import ACR_VALUES_SUPPORTED, assess
 from engine.model import RawCondition
@@ -49,10 +51,22 @@ class Condition:
         raise NotImplementedError
 
     def describe(self) -> str:
-        argument = self.argument
-        if isinstance(argument, BaseModel):
-            argument = argument.model_dump(exclude_none=True, by_alias=True)
-        return self.name if argument is True else f"{self.name}: {argument}"
+        """The condition as flows.yaml writes it, e.g. `user_attribute: {name: x, equals: false}`."""
+        return self.name if self.argument is True else f"{self.name}: {as_written(self.argument)}"
+
+
+def as_written(argument: Any) -> str:
+    """`argument` in YAML's flow style, with only the fields its author wrote."""
+    if isinstance(argument, BaseModel):
+        argument = argument.model_dump(mode="json", exclude_unset=True, by_alias=True)
+    try:
+        text = yaml.safe_dump(
+            to_jsonable_python(argument), default_flow_style=True, sort_keys=False,
+            allow_unicode=True, width=2**16,
+        )
+    except (PydanticSerializationError, yaml.YAMLError):
+        return str(argument)  # a custom condition's argument of a type YAML cannot write
+    return text.removesuffix("\n").removesuffix("\n...")  # the end marker after a scalar
 
 
 def _listed(value: str | list[str]) -> list[str]:

@@ -158,7 +158,7 @@ class UpstreamProviderSettings(BaseModel):
             raise ValueError("must be an https URL")
         if parts.query and info.field_name == "issuer":
             raise ValueError("must be an https URL without a query")
-        if parts.scheme == "http" and not _on_this_machine(parts.hostname):
+        if parts.scheme == "http" and not on_this_machine(parts.hostname):
             raise ValueError("must be https (http only for localhost or a loopback address)")
         return value.rstrip("/")
 
@@ -200,7 +200,8 @@ class UpstreamProviderSettings(BaseModel):
         return self
 
 
-def _on_this_machine(host: str) -> bool:
+def on_this_machine(host: str) -> bool:
+    """`host` (a name or an address) is this machine: localhost or a loopback address."""
     if host == "localhost":
         return True
     try:

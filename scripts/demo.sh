@@ -3,7 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
+# The demo follows the port: a browser signs in at the issuer, so it moves with GATEHOUSE_PORT
+# (unless GATEHOUSE_ISSUER says otherwise).
+if [ -n "${GATEHOUSE_PORT:-}" ] && [ -z "${GATEHOUSE_ISSUER:-}" ]; then
+  export GATEHOUSE_ISSUER="http://localhost:${GATEHOUSE_PORT}"
+fi
 echo "alice-password-1" | .venv/bin/gatehouse users add alice --email alice@example.com \
   --name "Alice Example" --password-stdin --if-missing
-echo "Open http://localhost:8000/demo and sign in as alice / alice-password-1 (your account: http://localhost:8000/account)"
+echo "Sign in to the demo below as alice / alice-password-1 (or alice@example.com)"
 exec .venv/bin/gatehouse serve

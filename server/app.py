@@ -31,6 +31,7 @@ from oidc.keys import KeyRing
 from oidc.outbound import OutboundHttp
 from oidc.provider import EXTENSION_KEY, Provider
 from server.flows_reload import watch_flows
+from server.issuer_origin import redirect_to_issuer
 from server.maintenance import start_maintenance
 from server.sealing import sealer_for
 from server.settings import ClientSettings, Settings, load_settings
@@ -151,6 +152,8 @@ def create_app(settings: Settings) -> Quart:
         passwords.close()
 
     app.before_request(begin_request)
+    if (to_the_issuer := redirect_to_issuer(settings.issuer)) is not None:
+        app.before_request(to_the_issuer)
     for blueprint in (
         health.blueprint,
         metrics_blueprint(settings.metrics_token),

@@ -19,25 +19,26 @@ import click
 from engine.diagram import UnknownFlow, render_dot, render_mermaid
 from engine.loader import FlowsError, load_flows
 from federation.providers import check_offered, upstreams_for
+from federation.upstream import Upstream
 from observe.audit import audit
 from observe.logs import configure_logging
 from observe.metrics import MULTIPROC_ENV
 from oidc.keys import SUPPORTED_ALGS, KeyRing, rotate, seal_stored_keys
 from oidc.outbound import OutboundHttp
 from server.sealing import sealer_for
-from server.settings import Settings, SettingsError, load_settings, settings_doc
+from server.settings import Settings, SettingsError, config_path, load_settings, settings_doc
 from steps.password_formats import format_of
 from steps.password_hashing import PasswordHashing
+from steps.password_policy import PasswordPolicy, password_problem
 from steps.throttling import unlock
 from store import DuplicateError, Store, open_store
-from store.records import UserRecord
+from store.records import SigningKeyRecord, UserRecord
 from store.sealing import Sealer, SealError
 from store.transfer import ImportReport, export_lines, import_lines
 from store.url import is_process_local
 from store.user_import import FileFormat, import_users
 
 T = TypeVar("T")
-MIN_PASSWORD_LENGTH = 8
 
 
 def _settings(config: str | None) -> Settings:
@@ -65,7 +66,15 @@ config_option = click.option(
 )
 
 
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """`rows` under `header`, each column as wide as its widest cell."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            for row in [header, *rows]]
+
+
 @click.group()
+@click.version_option(package_name="gatehouse", prog_name="gatehouse")
 def main() -> None:
     """Gatehouse: an OpenID Connect provider with sign-in journeys declared in flows.yaml."""
 
@@ -98,10 +107,12 @@ def serve(config: str | None, host: str | None, port: int | None, workers: int) 
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     host, port = host or settings.host, port or settings.port
-    click.echo(f"Gatehouse {settings.issuer} listening on http://{host}:{port}"
-               + (f" ({workers} workers)" if workers > 1 else ""))
+    # The issuer is the address to open: sign-in cookies belong to its host, not the socket's.
+    click.echo(f"Gatehouse is at {settings.issuer} (listening on {host}:{port}"
+               + (f", {workers} workers)" if workers > 1 else ")"))
     if settings.demo:
-        click.echo(f"Demo relying party: {settings.issuer}/demo")
+        click.echo(f"Demo relying party: {settings.issuer}/demo"
+                   f" (your account: {settings.issuer}/account)")
     os.environ[LIMIT_ENV] = str(settings.max_header_bytes)  # read by every worker's protocol
     options: dict[str, Any] = {
         "host": host, "port": port, "loop": "uvloop", "http": BoundedHttpToolsProtocol,
@@ -157,8 +168,13 @@ def users_add(
         password = getpass.getpass("Password: ")
         if getpass.getpass("Again: ") != password:
             raise click.ClickException("the passwords differ")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise click.ClickException(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    # The policy the register and reset_password steps apply (NIST SP 800-63B §3.1.1.2).
+    policy = PasswordPolicy.model_validate({})
+    if problem := password_problem(policy, password, username, email):
+        raise click.ClickException(
+            f"{problem} A password needs {policy.min_length} to {policy.max_length} characters,"
+            " is not one of the most common ones, and is not the username or email."
+        )
 
     async def add(store: Store) -> str:
         if if_missing and await store.users.find_by_login(username):
@@ -239,11 +255,10 @@ def clients() -> None:
 @config_option
 def clients_list(config: str | None) -> None:
     """The clients in the config: id, auth method, flow, redirect URIs."""
-    for client in _settings(config).clients:
-        click.echo(
-            f"{client.client_id}\t{client.token_endpoint_auth_method}\t"
-            f"flow={client.flow or '(default)'}\t{' '.join(client.redirect_uris)}"
-        )
+    rows = [[c.client_id, c.token_endpoint_auth_method, c.flow or "(default)",
+             " ".join(c.redirect_uris)] for c in _settings(config).clients]
+    for line in _table(["CLIENT ID", "AUTH METHOD", "FLOW", "REDIRECT URIS"], rows):
+        click.echo(line)
 
 
 @main.group()
@@ -254,34 +269,42 @@ def keys() -> None:
 @keys.command("list")
 @config_option
 def keys_list(config: str | None) -> None:
-    """Every key: kid, algorithm, when it signs from, and when it stops being published."""
+    """Every key: kid, algorithm, whether it signs now, when it signs from and until, and until
+    when it is published (a retiring key still verifies the tokens it signed)."""
     settings = _settings(config)
-    now = time.time()
 
-    def when(at: float | None) -> str:
-        return "-" if at is None else time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at))
-
-    async def show(store: Store) -> list[str]:
+    async def show(store: Store) -> list[list[str]]:
         await KeyRing.load(store, await sealer_for(settings, store))
-        lines = []
-        for key in await store.keys.all():
-            state = (
-                "retired"
-                if key.retires_at is not None and key.retires_at <= now
-                else "next"
-                if key.activates_at > now
-                else "retiring"
-                if key.retires_at is not None
-                else "active"
-            )
-            lines.append(
-                f"{key.kid}\t{key.alg}\t{state}\tsigns from {when(key.activates_at or None)}"
-                f"\tpublished until {when(key.retires_at)}"
-            )
-        return lines
+        return key_rows(await store.keys.all(), time.time())
 
-    for line in _with_store(settings, show):
+    header = ["KID", "ALG", "STATE", "SIGNS FROM", "SIGNS UNTIL", "PUBLISHED UNTIL"]
+    for line in _table(header, _with_store(settings, show)):
         click.echo(line)
+
+
+def _when(at: float | None) -> str:
+    return "-" if at is None else time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at))
+
+
+def key_rows(records: list[SigningKeyRecord], now: float) -> list[list[str]]:
+    """What each key does, in the order the key ring chooses signers: a key signs from its
+    activation (a first key: its creation) until the next key of its algorithm activates."""
+    ordered = sorted(records, key=lambda r: (r.alg, r.activates_at, r.created_at, r.kid))
+    rows = []
+    for index, key in enumerate(ordered):
+        later = ordered[index + 1] if index + 1 < len(ordered) else None
+        until = later.activates_at if later is not None and later.alg == key.alg else None
+        since = max(key.activates_at, key.created_at)  # a first key activates at 0
+        if key.retires_at is not None and key.retires_at <= now:
+            state = "retired"
+        elif key.activates_at > now:
+            state = "next"
+        elif until is not None and until <= now:
+            state = "retiring"  # published so that the tokens it signed still verify
+        else:
+            state = "signing"
+        rows.append([key.kid, key.alg, state, _when(since), _when(until), _when(key.retires_at)])
+    return rows
 
 
 @keys.command("rotate")
@@ -307,7 +330,9 @@ def keys_rotate(config: str | None, alg: str, activate_in: float) -> None:
         await KeyRing.load(store, sealer)
         algs = SUPPORTED_ALGS if alg == "all" else (alg,)
         done = [await rotate(store, sealer, a, activate_in, tokens_live) for a in algs]
-        return [f"{k.alg}: next key {k.kid} signs in {activate_in:.0f} s" for k in done]
+        return [f"{k.alg}: next key {k.kid} signs from {_when(k.activates_at)} (in"
+                f" {activate_in:.0f} s); the current one signs until then and stays published"
+                f" until {_when(k.activates_at + tokens_live)}" for k in done]
 
     for line in _with_store(settings, work):
         click.echo(line)
@@ -328,14 +353,18 @@ def flows() -> None:
 @config_option
 @click.argument("file", required=False)
 def flows_check(config: str | None, file: str | None) -> None:
-    """Check FILE (default: the config's flows file); every problem with file:line:column."""
-    settings = _settings(config)
-    path = file or str(settings.path(settings.flows_file))
+    """Check FILE (default: the config's flows file); every problem with file:line:column.
+    Without a config, FILE's federated steps can offer no upstream provider."""
+    upstreams: dict[str, Upstream] = {}
+    if file and not config_path(config).exists():
+        path = file
+    else:
+        settings = _settings(config)
+        path = file or str(settings.path(settings.flows_file))
+        upstreams = upstreams_for(settings.issuer, settings.upstream_providers, OutboundHttp())
     try:
         loaded = load_flows(path)
-        check_offered(loaded, upstreams_for(
-            settings.issuer, settings.upstream_providers, OutboundHttp()
-        ))
+        check_offered(loaded, upstreams)
     except (FlowsError, ValueError) as exc:
         click.echo(str(exc), err=True)
         raise SystemExit(1) from exc
@@ -425,12 +454,20 @@ def _fail_on(problems: list[str]) -> None:
 def audit_cmd(config: str | None, user: str, limit: int) -> None:
     """USER's audit events (by username, email or sub), newest first, one JSON object a line."""
 
-    async def work(store: Store) -> list[str]:
-        found = await store.users.find_by_login(user)
+    async def work(store: Store) -> list[str] | None:
+        found = await store.users.find_by_login(user) or await store.users.get(user)
+        # A removed user's events are still found by their sub.
         events = await store.audit.for_subject(found.id if found else user, time.time(), limit)
+        if found is None and not events:
+            return None
         return [event.model_dump_json(exclude={"expires_at"}) for event in events]
 
-    for line in _with_store(_settings(config), work):
+    lines = _with_store(_settings(config), work)
+    if lines is None:
+        raise click.ClickException(f"no user {user!r} (by username, email or sub), and no events")
+    if not lines:
+        click.echo(f"no audit events for {user} (they are kept for audit_retention)", err=True)
+    for line in lines:
         click.echo(line)
 
 

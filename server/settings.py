@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from joserfc.jwk import KeySet
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from engine.yaml_source import YamlSourceError, parse_yaml, pydantic_problems
 from federation.config import UpstreamProviderSettings
@@ -20,6 +21,28 @@ from steps.base import RelyingParty
 from store.sealing import Sealer
 
 UNSAFE_SCHEMES = frozenset({"javascript", "data", "vbscript", "file"})
+Item = TypeVar("Item", bound=BaseModel)
+
+
+def distinct(items: list[Item], field: str) -> list[Item]:
+    """`items`, unless two share `field`: then an error at the later one's `field`, so that the
+    message points at its line rather than at the whole list."""
+    first: dict[Any, int] = {}
+    problems: list[InitErrorDetails] = []
+    for index, item in enumerate(items):
+        value = getattr(item, field)
+        if value in first:
+            problems.append(InitErrorDetails(
+                type=PydanticCustomError(
+                    "duplicate", f"{{value}} is the {field} of entry {{first}} too",
+                    {"value": repr(value), "first": first[value]},
+                ),
+                loc=(index, field), input=value,
+            ))
+        first.setdefault(value, index)
+    if problems:
+        raise ValidationError.from_exception_data("duplicates", problems)
+    return items
 
 
 class ClientSettings(BaseModel):
@@ -45,7 +68,8 @@ class ClientSettings(BaseModel):
     response_types: list[str] = Field(default_factory=lambda: ["code"], description="code.")
     token_endpoint_auth_method: str = Field(
         "client_secret_basic",
-        description="client_secret_basic, client_secret_post, or none (public client, PKCE).",
+        description="client_secret_basic, client_secret_post, private_key_jwt (a JWT signed with"
+        " the key in `jwks` or `jwks_uri`), or none (public client, PKCE).",
     )
     scope: str = Field(
         "openid profile email",
@@ -156,7 +180,8 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     issuer: str = Field(
-        "http://localhost:8000", description="The issuer URL; never taken from Host."
+        description="The URL people and clients reach this server at (http only for local"
+        " development); every published URL starts with it, and it is never taken from Host.",
     )
     store: str = Field(
         "sqlite:///gatehouse.db",
@@ -264,7 +289,11 @@ class Settings(BaseModel):
         default_factory=list,
         description="Origins passkey pages are served from; unset: the issuer's origin.",
     )
-    demo: bool = Field(False, description="Serve the demo relying party at /demo.")
+    demo: bool = Field(
+        False,
+        description="Serve the demo relying party at /demo; its client (`demo_client_id`) may"
+        " then return to {issuer}/demo/callback and {issuer}/demo/ on whatever port.",
+    )
     demo_client_id: str = Field("demo-rp", description="The client the demo signs in with.")
     clients: list[ClientSettings] = Field(
         default_factory=list, description="Relying parties: RFC 7591 metadata names plus `flow`."
@@ -275,15 +304,28 @@ class Settings(BaseModel):
         " docs/federation.md.",
     )
 
+    @field_validator("clients")
+    @classmethod
+    def _distinct_client_ids(cls, clients: list[ClientSettings]) -> list[ClientSettings]:
+        return distinct(clients, "client_id")
+
     @field_validator("upstream_providers")
     @classmethod
     def _distinct_ids(
         cls, providers: list[UpstreamProviderSettings]
     ) -> list[UpstreamProviderSettings]:
-        ids = [provider.id for provider in providers]
-        if len(set(ids)) != len(ids):
-            raise ValueError("two upstream providers have the same id")
-        return providers
+        return distinct(providers, "id")
+
+    @model_validator(mode="after")
+    def _demo_client_follows_the_issuer(self) -> Settings:
+        if self.demo:
+            for client in self.clients:
+                if client.client_id == self.demo_client_id:
+                    for uris, uri in ((client.redirect_uris, f"{self.issuer}/demo/callback"),
+                                      (client.post_logout_redirect_uris, f"{self.issuer}/demo/")):
+                        if uri not in uris:
+                            uris.append(uri)
+        return self
 
     @field_validator("issuer")
     @classmethod
@@ -333,10 +375,15 @@ class SettingsError(Exception):
     pass
 
 
+def config_path(config_file: str | Path | None = None) -> Path:
+    """The config file: `config_file`, else `GATEHOUSE_CONFIG`, else ./gatehouse.yaml."""
+    return Path(config_file or os.environ.get("GATEHOUSE_CONFIG") or "gatehouse.yaml")
+
+
 def load_settings(config_file: str | Path | None = None) -> Settings:
     """Read the config file (`GATEHOUSE_CONFIG`, else ./gatehouse.yaml if present), then apply
     `GATEHOUSE_ISSUER`, `GATEHOUSE_STORE`, ... from the environment."""
-    path = Path(config_file or os.environ.get("GATEHOUSE_CONFIG") or "gatehouse.yaml")
+    path = config_path(config_file)
     data: dict[str, Any] = {}
     source = None
     if path.exists():
@@ -355,8 +402,11 @@ def load_settings(config_file: str | Path | None = None) -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        if source is None:
-            raise SettingsError(str(exc)) from exc
+        if source is None:  # no file to point into: the settings' names say where
+            problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+            raise SettingsError(
+                "\n".join([f"{path}: no such file; from the environment:", *problems])
+            ) from exc
         raise SettingsError("\n".join(map(str, pydantic_problems(source, exc)))) from exc
 
 
@@ -383,4 +433,6 @@ def _model_table(model: type[BaseModel]) -> str:
     return "\n".join(rows)
 
 
-__all__ = ["ClientSettings", "Settings", "SettingsError", "load_settings", "settings_doc"]
+__all__ = [
+    "ClientSettings", "Settings", "SettingsError", "config_path", "load_settings", "settings_doc",
+]

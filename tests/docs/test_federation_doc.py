@@ -105,7 +105,7 @@ def test_the_flows_check_example_is_what_the_loader_says(text: str, importable: 
 def test_the_import_examples_pass_a_dry_run(tmp_path: Path) -> None:
     text = section(DOC.read_text(encoding="utf-8"), "Users from other systems")
     config = tmp_path / "gatehouse.yaml"
-    config.write_text(f"store: sqlite:///{tmp_path / 'g.db'}\nflows_file: {ROOT / 'flows.yaml'}\n")
+    config.write_text(f"issuer: http://127.0.0.1:9\nstore: sqlite:///{tmp_path / 'g.db'}\nflows_file: {ROOT / 'flows.yaml'}\n")
     for name, body in (("users.jsonl", blocks(text, "json")[0]), ("people.csv", blocks(text, "csv")[0])):
         (tmp_path / name).write_text(body)
         checked = gatehouse(config, "users", "import", str(tmp_path / name), "--dry-run")

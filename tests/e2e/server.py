@@ -160,14 +160,17 @@ def launch(config: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
 
 
 def wait_ready(server: RunningServer) -> RunningServer:
-    """The server once it answers on its own port; stopped if it does not within 30 s."""
+    """The server once it answers on its own port; stopped if it does not within 30 s. Asked
+    for by the issuer's name, as a load balancer in front of it would: on a loopback issuer,
+    another name of this machine on its port is redirected there."""
     deadline = time.monotonic() + 30
     discovery = f"http://{server.listen}:{server.port}/.well-known/openid-configuration"
+    named = {"Host": httpx2.URL(server.issuer).netloc.decode("ascii")}
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(f"gatehouse exited: {server.log.read_text()}")
         try:
-            if httpx2.get(discovery, timeout=1).status_code == 200:
+            if httpx2.get(discovery, headers=named, timeout=1).status_code == 200:
                 return server
         except httpx2.TransportError:
             time.sleep(0.1)

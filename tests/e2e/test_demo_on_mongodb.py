@@ -16,7 +16,7 @@ from tests.mongodb_server import MongoServer, mongo_backends
 from tests.ports import free_port
 
 DEMO_ISSUER = "http://localhost:8000"
-DEMO_CALLBACK = "http://127.0.0.1:8000/demo/callback"  # registered; not followed here
+DEMO_CALLBACK = "http://localhost:8000/demo/callback"  # registered; not followed here
 DEMO_SECRET = "demo-rp-secret-change-me-0123456789abcdef"
 
 
@@ -59,6 +59,8 @@ async def test_the_demo_config_with_a_mongodb_store_line_signs_alice_in(
     browser = FormBrowser(DEMO_ISSUER)
     await browser.http.aclose()
     browser.http = httpx2.AsyncClient(base_url=DEMO_ISSUER, transport=ListeningOn(port))
+    # The sign-in pages are followed; the demo's callback, on the same origin, is not.
+    browser.origins = (f"{DEMO_ISSUER}/authorize", f"{DEMO_ISSUER}/flow")
     try:
         authorize = (f"/authorize?client_id=demo-rp&redirect_uri={DEMO_CALLBACK}"
                      f"&response_type=code&scope=openid&code_challenge={CHALLENGE}"

@@ -122,14 +122,40 @@ def test_quotes_and_specials_in_conditions_are_escaped() -> None:
     quoted = load_flows_text(QUOTED)
     mermaid = render_mermaid(quoted, "default").splitlines()
     assert (
-        "    n0 -->|\"success if user_attribute: {'name': 'nick', 'equals': "
-        "'say #quot;hi#quot; #124; #lt;b#gt;'}\"| t_deny"
+        '    n0 -->|"success if user_attribute: {name: nick, equals: '
+        'say #quot;hi#quot; #124; #lt;b#gt;}"| t_deny'
     ) in mermaid
     dot = render_dot(quoted, "default").splitlines()
     assert (
-        "    n0 -> t_deny [label=\"success if user_attribute: {'name': 'nick', 'equals': "
-        "'say \\\"hi\\\" | <b>'}\"];"
+        '    n0 -> t_deny [label="success if user_attribute: {name: nick, equals: '
+        'say \\"hi\\" | <b>}"];'
     ) in dot
+
+
+AS_WRITTEN = """\
+flows:
+  default:
+    steps:
+      password:
+        type: password
+        on:
+          success:
+            - {to: deny, if: {user_attribute: {name: email_verified, equals: false}}}
+            - {to: error, if: {all: [{client: [a, b]}, {login_hint: false}]}}
+            - {to: done, if: {attempts: {step: password, over: 3}}}
+            - {to: done}
+"""
+
+
+def test_conditions_are_drawn_as_flows_yaml_writes_them() -> None:
+    flows = load_flows_text(AS_WRITTEN)
+    mermaid = render_mermaid(flows, "default")
+    dot = render_dot(flows, "default")
+    for text in (mermaid, dot):
+        assert "success if user_attribute: {name: email_verified, equals: false}" in text
+        assert "success if (client: [a, b]) and (login_hint: false)" in text
+        assert "success if attempts: {step: password, over: 3}" in text
+        assert "'" not in text and "False" not in text  # no Python reprs
 
 
 def test_backslashes_newlines_and_hashes_are_escaped() -> None:
@@ -168,7 +194,8 @@ def test_cli_draws_mermaid_and_dot(flows_file: Path, flows: FlowSet) -> None:
 
 def test_cli_defaults_to_the_configured_flows_file(tmp_path: Path, flows_file: Path) -> None:
     config = tmp_path / "gatehouse.yaml"
-    config.write_text(f"flows_file: flows.yaml\nstore: sqlite:///{tmp_path / 'g.db'}\n")
+    config.write_text("issuer: http://127.0.0.1:9\nflows_file: flows.yaml\n"
+                      f"store: sqlite:///{tmp_path / 'g.db'}\n")
     drawn = CliRunner().invoke(main, ["flows", "graph", "mfa", "--config", str(config)])
     assert drawn.exit_code == 0, drawn.output
     assert drawn.output.startswith("flowchart TD\n") and "totp-check" in drawn.output

@@ -28,9 +28,51 @@ def test_errors_point_at_the_line(tmp_path: Path) -> None:
     assert f"{config}:5:5: clients.0.colour: Extra inputs are not permitted" in message
 
 
+def test_a_config_without_an_issuer_is_refused_at_its_first_line(tmp_path: Path) -> None:
+    config = tmp_path / "gatehouse.yaml"
+    config.write_text("# no issuer\nstore: sqlite://\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config)
+    assert str(caught.value) == f"{config}:2:1: issuer: Field required"
+
+
+def test_without_a_file_the_issuer_must_come_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GATEHOUSE_CONFIG", raising=False)
+    monkeypatch.delenv("GATEHOUSE_ISSUER", raising=False)
+    with pytest.raises(SettingsError, match=r"gatehouse.yaml: no such file; .*\nissuer: Field required"):
+        load_settings()
+    monkeypatch.setenv("GATEHOUSE_ISSUER", "https://login.example.com")
+    assert load_settings().issuer == "https://login.example.com"
+
+
+def test_a_duplicate_client_id_is_refused_where_it_is_repeated(tmp_path: Path) -> None:
+    config = tmp_path / "gatehouse.yaml"
+    config.write_text(
+        "issuer: http://127.0.0.1:9\nclients:\n"
+        "  - {client_id: app, token_endpoint_auth_method: none, redirect_uris: [https://a/cb]}\n"
+        "  - {client_id: other, token_endpoint_auth_method: none, redirect_uris: [https://o/cb]}\n"
+        "  - client_id: app\n    token_endpoint_auth_method: none\n    redirect_uris: [https://b/cb]\n"
+    )
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config)
+    assert str(caught.value) == f"{config}:5:5: clients.2.client_id: 'app' is the client_id of entry 0 too"
+
+
+def test_a_duplicate_upstream_provider_id_is_refused_where_it_is_repeated(tmp_path: Path) -> None:
+    config = tmp_path / "gatehouse.yaml"
+    provider = "{id: corp, name: Corp, issuer: https://corp.example, client_id: g, client_secret: s}"
+    config.write_text(f"issuer: http://127.0.0.1:9\nupstream_providers:\n  - {provider}\n  - {provider}\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config)
+    assert str(caught.value) == f"{config}:4:6: upstream_providers.1.id: 'corp' is the id of entry 0 too"
+
+
 def test_short_client_secrets_are_refused(tmp_path: Path) -> None:
     config = tmp_path / "gatehouse.yaml"
-    config.write_text("clients:\n  - client_id: a\n    client_secret: short\n    redirect_uris: [https://a/cb]\n")
+    config.write_text("issuer: http://127.0.0.1:9\nclients:\n  - client_id: a\n    client_secret: short\n    redirect_uris: [https://a/cb]\n")
     with pytest.raises(SettingsError, match="client_secret"):
         load_settings(config)
 
@@ -41,7 +83,8 @@ def test_short_client_secrets_are_refused(tmp_path: Path) -> None:
 ])
 def test_unsafe_client_uris_are_refused(tmp_path: Path, field: str) -> None:
     config = tmp_path / "gatehouse.yaml"
-    lines = ["clients:", "  - client_id: a", "    token_endpoint_auth_method: none"]
+    lines = ["issuer: http://127.0.0.1:9", "clients:", "  - client_id: a",
+             "    token_endpoint_auth_method: none"]
     if not field.startswith("redirect_uris"):
         lines.append("    redirect_uris: [https://a/cb]")
     config.write_text("\n".join([*lines, f"    {field}"]) + "\n")
@@ -51,8 +94,8 @@ def test_unsafe_client_uris_are_refused(tmp_path: Path, field: str) -> None:
 
 def test_native_app_redirect_uris_are_allowed(tmp_path: Path) -> None:
     config = tmp_path / "gatehouse.yaml"
-    config.write_text("clients:\n  - client_id: a\n    token_endpoint_auth_method: none\n"
-                      "    redirect_uris: ['com.example.app:/callback', 'http://127.0.0.1:7777/cb']\n")
+    config.write_text("issuer: http://127.0.0.1:9\nclients:\n  - client_id: a\n"
+                      "    token_endpoint_auth_method: none\n    redirect_uris: ['com.example.app:/callback', 'http://127.0.0.1:7777/cb']\n")
     assert load_settings(config).clients[0].redirect_uris[0] == "com.example.app:/callback"
 
 
@@ -75,7 +118,7 @@ def test_config_doc_lists_every_setting() -> None:
 
 def _config(tmp_path: Path, flows: str | None = None) -> Path:
     config = tmp_path / "gatehouse.yaml"
-    lines = [f"store: sqlite:///{tmp_path / 'g.db'}",
+    lines = ["issuer: http://127.0.0.1:9", f"store: sqlite:///{tmp_path / 'g.db'}",
              "clients:", "  - {client_id: app, token_endpoint_auth_method: none, redirect_uris: [https://a/cb]}"]
     if flows is not None:
         (tmp_path / "flows.yaml").write_text(flows)
@@ -101,14 +144,17 @@ def test_users_add_then_duplicate_then_if_missing(tmp_path: Path) -> None:
 def test_users_add_refuses_short_passwords_and_at_signs(tmp_path: Path) -> None:
     config = _config(tmp_path)
     short = gatehouse(config, "users", "add", "carol", "--password-stdin", stdin="short\n")
-    assert short.returncode == 1 and "at least 8" in short.stderr
+    assert short.returncode == 1 and "That password is too short." in short.stderr
     email_like = gatehouse(config, "users", "add", "c@x", "--password-stdin", stdin="long-enough-1\n")
     assert email_like.returncode == 2 and "cannot contain @" in email_like.stderr
 
 
-def test_clients_list(tmp_path: Path) -> None:
+def test_clients_list_has_a_header_then_a_line_per_client(tmp_path: Path) -> None:
     listed = gatehouse(_config(tmp_path), "clients", "list")
-    assert listed.stdout.split("\t")[:3] == ["app", "none", "flow=(default)"]
+    header, row = listed.stdout.splitlines()
+    assert header.split() == ["CLIENT", "ID", "AUTH", "METHOD", "FLOW", "REDIRECT", "URIS"]
+    assert row.split() == ["app", "none", "(default)", "https://a/cb"]
+    assert header.index("AUTH METHOD") == row.index("none")  # aligned columns
 
 
 def test_flows_check_and_serve_refuse_an_invalid_file(tmp_path: Path) -> None:
