@@ -108,6 +108,11 @@ def create_app(settings: Settings) -> Quart:
             )
     passwords = PasswordHashing(threads=settings.password_hash_threads)
     configure_audit(settings.audit_retention)
+    if settings.metrics_token is None and settings.issuer.startswith("https://"):
+        log.warning(
+            "metrics_token is not set: anyone who reaches this server may read /metrics; set it,"
+            " or keep /metrics unreachable at the load balancer"
+        )
     if settings.outbound_allow_private_addresses:
         log.warning("outbound_allow_private_addresses is on: SSRF protection is weakened")
     outbound = OutboundHttp(allow_private_addresses=settings.outbound_allow_private_addresses)
