@@ -38,7 +38,7 @@ from steps.password_hashing import PasswordHashing
 from steps.sealing import Sealer
 from store import Store, open_store
 from store.records import ClientRecord
-from ui import account, account_sign_in, flow_pages
+from ui import account, account_sign_in, flow_pages, home
 from ui.account_sign_in import CLIENT_ID as ACCOUNT_CLIENT_ID
 from ui.account_sign_in import account_client
 from ui.i18n import available_locales, install_translations
@@ -178,6 +178,7 @@ def create_app(settings: Settings) -> Quart:
         flow_pages.blueprint,
         account.blueprint,
         account_sign_in.blueprint,
+        home.blueprint,
     ):
         app.register_blueprint(blueprint)
     if settings.demo:
