@@ -62,10 +62,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.head_began_mid_piece = False
         self.head_too_large = False
         self.head_timer: TimerHandle | None = None
+        self.idle_since = 0.0
 
     # The head's time
     def connection_made(self, transport: Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.idle_since = self.loop.time()
         self._await_head()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -74,6 +76,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        self.idle_since = self.loop.time()
         # uvicorn arms its keep-alive timer exactly when the connection now waits for a head;
         # one already begun (sent while this answer was made) starts its time now.
         if self.timeout_keep_alive_task is not None and self.head_bytes:
@@ -119,7 +122,28 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._count_parsed(2)  # the blank line
         self.in_head = False
         self._stop_head_timer()
+        self._make_room()
         super().on_headers_complete()
+
+    # Idle connections, under max_concurrency
+    def idle(self) -> bool:
+        """Waiting for a request that has not begun: nothing would be lost by closing it."""
+        return (self.in_head and not self.head_bytes and not self._answering()
+                and not self.transport.is_closing())
+
+    def _make_room(self) -> None:
+        """At `max_concurrency`, close the connections idle the longest rather than answer this
+        request 503: idle keep-alive connections, and new ones that have sent nothing, would
+        otherwise hold the slots (RFC 9112 §9.6: a client must expect an idle connection to be
+        closed, and retries on a new one)."""
+        limit = self.limit_concurrency
+        if limit is None or len(self.connections) < limit:
+            return
+        idle = [c for c in self.connections
+                if c is not self and isinstance(c, BoundedHttpToolsProtocol) and c.idle()]
+        for connection in sorted(idle, key=lambda c: c.idle_since)[:len(self.connections) - limit + 1]:
+            connection.transport.close()
+            self.connections.discard(connection)  # uvicorn counts it until its close is done
 
     def on_message_complete(self) -> None:
         super().on_message_complete()

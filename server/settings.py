@@ -218,8 +218,9 @@ class Settings(BaseModel):
     )
     max_concurrency: int = Field(
         1000, ge=1,
-        description="Connections and requests one worker process serves at once; beyond it, new"
-        " ones are answered 503 at once instead of queueing without bound.",
+        description="Connections and requests one worker process serves at once; beyond it, the"
+        " connections idle the longest are closed to make room, else new requests are answered"
+        " 503 at once instead of queueing without bound.",
     )
     key_refresh_interval: float = Field(
         60, gt=0, description="Seconds between re-reads of the signing keys from the store."

@@ -1,7 +1,8 @@
 """Connections that never finish a request head are closed after `header_timeout`, counted in
 `gatehouse_http_head_timeouts_total`, and while they last other clients are still served: silent
 new connections, a head cut off half way, and a keep-alive connection that starts its next head
-and stops (each byte it sends would once have reset the idle timer)."""
+and stops (each byte it sends restarts uvicorn's idle timer). At `max_concurrency`, idle
+connections are closed to make room for a request; connections whose head has begun are not."""
 
 from __future__ import annotations
 
@@ -92,15 +93,34 @@ async def test_slow_heads_are_closed_and_counted_while_others_are_served(
 
 
 def test_connections_at_the_limit_free_up_once_their_heads_time_out(server: RunningServer) -> None:
-    silent, started = slow_connections(server, MAX_CONCURRENCY)
-    try:  # every slot is held: new requests are refused at once (503), never queued
+    held = [connect(server) for _ in range(MAX_CONCURRENCY)]
+    try:
+        for sock in held:  # each has begun a head: none is idle, none may be closed for room
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        answer = httpx2.get(f"{server.issuer}/healthz")
+        assert answer.status_code == 503  # every slot is held: refused at once, never queued
         deadline = time.monotonic() + BOUND
         while (answer := httpx2.get(f"{server.issuer}/healthz")).status_code != 200:
             assert answer.status_code == 503, answer.status_code
             assert time.monotonic() < deadline, "the held connections were never closed"
             time.sleep(0.1)
     finally:
-        for sock in [*silent, *started]:
+        for sock in held:
+            sock.close()
+
+
+def test_idle_connections_at_the_limit_make_room_for_a_request(server: RunningServer) -> None:
+    """Connections that wait for a request that has not begun are closed, the longest idle
+    first, so that a request is served instead of refused."""
+    kept_alive = connect(server)  # served once, then idle (keep_alive_timeout is 60 s)
+    kept_alive.sendall(HEALTHZ)
+    assert read_response(kept_alive).startswith(b"HTTP/1.1 200")
+    silent = [connect(server) for _ in range(MAX_CONCURRENCY - 1)]
+    try:
+        assert httpx2.get(f"{server.issuer}/healthz").status_code == 200
+        assert wait_closed(kept_alive) == b""
+    finally:
+        for sock in [kept_alive, *silent]:
             sock.close()
 
 
