@@ -65,12 +65,14 @@ def configure_logging(log_format: LogFormat = "text") -> None:
 
 
 def log_access(
-    method: str, route: str, status: int, duration_ms: float, quiet: bool = False
+    method: str, route: str, status: int, duration_ms: float, quiet: bool = False,
+    path: str | None = None,
 ) -> None:
-    """One line per request; `quiet` ones (health checks, scrapes) only at DEBUG."""
+    """One line per request; `quiet` ones (health checks, scrapes) only at DEBUG. A request no
+    route took has its `path` in the line instead of the route."""
     access_log.log(
         logging.DEBUG if quiet else logging.INFO,
-        "%s %s %d %.1f ms", method, route, status, duration_ms,
+        "%s %s %d %.1f ms", method, path or route, status, duration_ms,
         extra={"method": method, "route": route, "status": status,
-               "duration_ms": round(duration_ms, 1)},
+               "duration_ms": round(duration_ms, 1), **({"path": path} if path else {})},
     )

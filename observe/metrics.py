@@ -49,6 +49,10 @@ THROTTLED = Counter(
 )
 TOKENS = Counter("gatehouse_tokens_issued", "Token responses by grant type.", ["grant_type"])
 AUDIT_EVENTS = Counter("gatehouse_audit_events", "Audit events by kind.", ["kind"])
+HEAD_TIMEOUTS = Counter(
+    "gatehouse_http_head_timeouts", "Connections closed because a request head was not complete"
+    " within header_timeout seconds.",
+)
 
 
 def method_label(method: str) -> str:
@@ -75,6 +79,10 @@ def count_throttled(kind: str, scope: str) -> None:
 
 def count_token(grant_type: str) -> None:
     TOKENS.labels(grant_type).inc()
+
+
+def count_head_timeout() -> None:
+    HEAD_TIMEOUTS.inc()
 
 
 def count_audit_event(kind: str) -> None:

@@ -39,7 +39,7 @@ from steps.base import Services
 from steps.password_hashing import PasswordHashing
 from store import Store, open_store
 from store.records import ClientRecord
-from ui import account, account_sign_in, flow_pages
+from ui import account, account_sign_in, flow_pages, home
 from ui.account_sign_in import CLIENT_ID as ACCOUNT_CLIENT_ID
 from ui.account_sign_in import account_client
 from ui.i18n import available_locales, install_translations
@@ -99,6 +99,11 @@ def create_app(settings: Settings) -> Quart:
             )
     passwords = PasswordHashing(threads=settings.password_hash_threads)
     configure_audit(settings.audit_retention)
+    if settings.metrics_token is None and settings.issuer.startswith("https://"):
+        log.warning(
+            "metrics_token is not set: anyone who reaches this server may read /metrics; set it,"
+            " or keep /metrics unreachable at the load balancer"
+        )
     if settings.outbound_allow_private_addresses:
         log.warning("outbound_allow_private_addresses is on: SSRF protection is weakened")
     outbound = OutboundHttp(allow_private_addresses=settings.outbound_allow_private_addresses)
@@ -167,6 +172,7 @@ def create_app(settings: Settings) -> Quart:
         flow_pages.blueprint,
         account.blueprint,
         account_sign_in.blueprint,
+        home.blueprint,
     ):
         app.register_blueprint(blueprint)
     if settings.demo:

@@ -93,7 +93,7 @@ def serve(config: str | None, host: str | None, port: int | None, workers: int) 
     import uvicorn
 
     from server.app import APP_FACTORY, create_app
-    from server.http_protocol import LIMIT_ENV, BoundedHttpToolsProtocol
+    from server.http_protocol import BoundedHttpToolsProtocol, hand_down
     from server.workers import Supervisor
 
     settings = _settings(config)
@@ -113,7 +113,7 @@ def serve(config: str | None, host: str | None, port: int | None, workers: int) 
     if settings.demo:
         click.echo(f"Demo relying party: {settings.issuer}/demo"
                    f" (your account: {settings.issuer}/account)")
-    os.environ[LIMIT_ENV] = str(settings.max_header_bytes)  # read by every worker's protocol
+    hand_down(settings)  # the head bounds, read by every worker's protocol
     options: dict[str, Any] = {
         "host": host, "port": port, "loop": "uvloop", "http": BoundedHttpToolsProtocol,
         "log_level": "warning",

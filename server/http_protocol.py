@@ -1,50 +1,208 @@
-"""uvicorn's httptools protocol with a bound on each request's head (request line and headers).
+"""uvicorn's httptools protocol with bounds on each request's head (request line and headers):
+its size, and the time a client takes to send it.
 
-httptools buffers a head of any size: without a bound, one client could make a process hold
-gigabytes of headers. Bytes received while a head is incomplete are counted; past the bound the
-request is answered 431 (RFC 6585 §5) and the connection closed.
+httptools buffers a head of any size and uvicorn waits for one without end: without bounds, one
+client could make a process hold gigabytes of headers, or hold connections (each counted against
+`max_concurrency`) by never finishing a head. A head over `max_header_bytes` is answered 431
+(RFC 6585 §5); one not complete `header_timeout` seconds after the connection was made, or after
+its first byte on a keep-alive connection, is answered 408 (RFC 9110 §15.5.9); either way the
+connection is closed. A new connection that sent nothing is closed without an answer; an idle
+keep-alive connection is left to `keep_alive_timeout`.
 """
 
 from __future__ import annotations
 
 import os
+from asyncio import TimerHandle, Transport
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-# Worker processes are started afresh, so `serve` hands the setting down in the environment.
+from observe.metrics import count_head_timeout
+from server.settings import Settings
+
+# Worker processes are started afresh, so `serve` hands the settings down in the environment.
 LIMIT_ENV = "GATEHOUSE_MAX_HEADER_BYTES"
+TIMEOUT_ENV = "GATEHOUSE_HEADER_TIMEOUT"
 DEFAULT_LIMIT = 32 * 1024
+DEFAULT_TIMEOUT = 10.0
 TOO_LARGE = b"Request header fields too large."
+TOO_SLOW = b"Request timeout."
+
+
+def hand_down(settings: Settings) -> None:
+    """Put the head bounds where every worker's protocol reads them."""
+    os.environ[LIMIT_ENV] = str(settings.max_header_bytes)
+    os.environ[TIMEOUT_ENV] = str(settings.header_timeout)
+
+
+class HeadTooLarge(Exception):
+    """Raised from a parser callback to stop parsing a head over the limit."""
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    """Counts the bytes of each head as they are read, and times each head.
+
+    A head is counted from the end of the previous request (or the connection's start) to its
+    blank line. Bytes are fed to the parser at most up to the room left, so a head over the limit
+    is refused before the parser sees more of it, in one read or many, alone or pipelined. Only a
+    head that begins right after a request body in the same read is measured, for that read, by
+    what the parser reports of it (request line, header names and values, separators), which
+    leaves out optional whitespace; its later reads count in full.
+    """
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_head_bytes = int(os.environ.get(LIMIT_ENV, DEFAULT_LIMIT))
+        self.head_timeout = float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT))
         self.head_bytes = 0
-        self.in_head = True
+        self.head_tail = b""  # the last bytes of the head so far: its blank line may straddle reads
+        self.in_head = True  # awaiting or reading a head (not a body, not a response)
+        self.feeding = False  # inside one call of the parser
+        self.head_began_mid_piece = False
+        self.head_too_large = False
+        self.head_timer: TimerHandle | None = None
+        self.idle_since = 0.0
 
+    # The head's time
+    def connection_made(self, transport: Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.idle_since = self.loop.time()
+        self._await_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self.idle_since = self.loop.time()
+        # uvicorn arms its keep-alive timer exactly when the connection now waits for a head;
+        # one already begun (sent while this answer was made) starts its time now.
+        if self.timeout_keep_alive_task is not None and self.head_bytes:
+            self._await_head()
+
+    def _answering(self) -> bool:
+        return self.cycle is not None and not self.cycle.response_complete
+
+    def _await_head(self) -> None:
+        self._stop_head_timer()
+        self.head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def _stop_head_timer(self) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self.head_timer = None
+        if self.transport.is_closing() or self._answering():
+            return
+        count_head_timeout()
+        if self.in_head and self.head_bytes:  # a head was started: say why it ends
+            self._answer(b"408 Request Timeout", TOO_SLOW)
+        self.transport.close()
+
+    # The head's size
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.in_head, self.head_bytes = True, 0
+        self.head_too_large = False
+
+    def on_url(self, url: bytes) -> None:
+        if self.head_began_mid_piece and not self.url:  # the request line's other parts too
+            self._count_parsed(len(self.parser.get_method()) + len(b"  HTTP/1.1\r\n"))
+        self._count_parsed(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_parsed(len(name) + len(value) + 3)  # ":" and CRLF
+        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
+        self._count_parsed(2)  # the blank line
         self.in_head = False
+        self._stop_head_timer()
+        self._make_room()
         super().on_headers_complete()
 
+    # Idle connections, under max_concurrency
+    def idle(self) -> bool:
+        """Waiting for a request that has not begun: nothing would be lost by closing it."""
+        return (self.in_head and not self.head_bytes and not self._answering()
+                and not self.transport.is_closing())
+
+    def _make_room(self) -> None:
+        """At `max_concurrency`, close the connections idle the longest rather than answer this
+        request 503: idle keep-alive connections, and new ones that have sent nothing, would
+        otherwise hold the slots (RFC 9112 §9.6: a client must expect an idle connection to be
+        closed, and retries on a new one)."""
+        limit = self.limit_concurrency
+        if limit is None or len(self.connections) < limit:
+            return
+        idle = [c for c in self.connections
+                if c is not self and isinstance(c, BoundedHttpToolsProtocol) and c.idle()]
+        for connection in sorted(idle, key=lambda c: c.idle_since)[:len(self.connections) - limit + 1]:
+            connection.transport.close()
+            self.connections.discard(connection)  # uvicorn counts it until its close is done
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self.in_head, self.head_bytes, self.head_tail = True, 0, b""
+        self.head_began_mid_piece = self.feeding
+
     def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if self.in_head and not self.transport.is_closing():
-            self.head_bytes += len(data)
-            if self.head_bytes > self.max_head_bytes:
-                self._refuse()
+        # An idle keep-alive connection is uvicorn's to close; a head's time runs from its first
+        # byte (from connecting, for a connection's first head), as node's headersTimeout does.
+        if self.in_head and self.head_timer is None and not self._answering():
+            self._await_head()
+        while data and not self.transport.is_closing():
+            if not self.in_head:  # a body: the parser takes all of it
+                piece, data = data, b""
+            else:
+                room = self.max_head_bytes - self.head_bytes
+                if room <= 0:
+                    self._refuse()
+                    return
+                cut = self._head_cut(data, room)
+                piece, data = data[:cut], data[cut:]
+                self.head_bytes += len(piece)
+                self.head_tail = (self.head_tail + piece)[-3:]
+            self.feeding = True
+            try:
+                super().data_received(piece)
+            finally:
+                self.feeding = self.head_began_mid_piece = False
+
+    def _head_cut(self, data: bytes, room: int) -> int:
+        """Where the piece of a head ends: at its blank line when that is within `room` (so a
+        head pipelined behind it starts a piece of its own and is counted in full), else at
+        `room`. Only where to cut is guessed here: the parser still decides what the bytes are."""
+        window = self.head_tail + data[:room]
+        end = window.find(b"\r\n\r\n")
+        return room if end < 0 else max(1, end + 4 - len(self.head_tail))
+
+    def _count_parsed(self, size: int) -> None:
+        if not self.head_began_mid_piece:
+            return
+        self.head_bytes += size
+        if self.head_bytes > self.max_head_bytes:
+            self.head_too_large = True
+            raise HeadTooLarge  # the parser stops; uvicorn answers through send_400_response
+
+    def send_400_response(self, msg: str) -> None:
+        if self.head_too_large:
+            self._refuse()
+        else:
+            super().send_400_response(msg)
 
     def _refuse(self) -> None:
-        self.transport.write(
-            b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-            b"content-type: text/plain; charset=utf-8\r\n"
-            b"content-length: " + str(len(TOO_LARGE)).encode() + b"\r\n"
-            b"connection: close\r\n\r\n" + TOO_LARGE
-        )
+        self._answer(b"431 Request Header Fields Too Large", TOO_LARGE)
         self.transport.close()
+
+    def _answer(self, status: bytes, body: bytes) -> None:
+        self.transport.write(
+            b"HTTP/1.1 " + status + b"\r\n"
+            b"content-type: text/plain; charset=utf-8\r\n"
+            b"content-length: " + str(len(body)).encode() + b"\r\n"
+            b"connection: close\r\n\r\n" + body
+        )

@@ -234,10 +234,18 @@ class Settings(BaseModel):
     keep_alive_timeout: float = Field(
         5, gt=0, le=300, description="Seconds an idle keep-alive connection stays open."
     )
+    header_timeout: float = Field(
+        10, gt=0, le=300,
+        description="Seconds a client has to send a request's head (request line and headers),"
+        " from connecting, or on a keep-alive connection from the head's first byte; a slower"
+        " head is answered 408 and its connection closed (a new connection that sent nothing is"
+        " just closed).",
+    )
     max_concurrency: int = Field(
         1000, ge=1,
-        description="Connections and requests one worker process serves at once; beyond it, new"
-        " ones are answered 503 at once instead of queueing without bound.",
+        description="Connections and requests one worker process serves at once; beyond it, the"
+        " connections idle the longest are closed to make room, else new requests are answered"
+        " 503 at once instead of queueing without bound.",
     )
     key_refresh_interval: float = Field(
         60, gt=0, description="Seconds between re-reads of the signing keys from the store."

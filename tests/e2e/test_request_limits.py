@@ -1,4 +1,5 @@
-"""The server's own limits: bodies over `max_request_bytes` are refused unread, a body that
+"""The server's own limits: bodies over `max_request_bytes` are refused unread, heads over
+`max_header_bytes` are refused to the byte (in one write or many, alone or pipelined), a body that
 trickles in is cut off after `request_timeout`, idle keep-alive connections are closed, and beyond
 `max_concurrency` new connections get 503 at once. None of it is a 500."""
 
@@ -96,3 +97,48 @@ def test_a_head_over_the_limit_is_refused_unbuffered(limited: RunningServer, siz
     assert answer.startswith(b"HTTP/1.1 431 ") or (reset and size > 1_000_000), answer[:100]
     fine = httpx2.get(f"{limited.issuer}/healthz", headers={"Cookie": "a=" + "x" * 6000})
     assert fine.status_code == 200
+
+
+def head_of(size: int, path: bytes = b"/healthz") -> bytes:
+    """A complete request head of exactly `size` bytes that asks to close the connection."""
+    start = b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: "
+    return start + b"p" * (size - len(start) - 4) + b"\r\n\r\n"
+
+
+def send_head(server: RunningServer, head: bytes, piece: int) -> bytes:
+    """Send `head` in writes of `piece` bytes, a pause between them; all that comes back."""
+    with connect(server) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for at in range(0, len(head), piece):
+            try:
+                sock.sendall(head[at:at + piece])
+            except (BrokenPipeError, ConnectionResetError):
+                break  # refused before the rest was sent
+            if piece < len(head):
+                time.sleep(0.02)
+        return read_all(sock)
+
+
+@pytest.mark.parametrize("piece", [1_000_000, 1000], ids=["one write", "trickled"])
+def test_the_head_limit_is_exact(limited: RunningServer, piece: int) -> None:
+    limit = LIMITS["max_header_bytes"]
+    assert send_head(limited, head_of(limit), piece).startswith(b"HTTP/1.1 200 ")
+    assert send_head(limited, head_of(limit + 1), piece).startswith(b"HTTP/1.1 431 ")
+    assert send_head(limited, head_of(100_000), piece).startswith(b"HTTP/1.1 431 ")
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_the_limit_is_exact_for_a_pipelined_head(limited: RunningServer, extra: int) -> None:
+    """A head behind another request in the same write is measured on its own."""
+    first = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    answer = send_head(limited, first + head_of(LIMITS["max_header_bytes"] + extra), 1_000_000)
+    if extra:  # refused before the first is answered: the connection ends there
+        assert answer.startswith(b"HTTP/1.1 431 ") and answer.count(b"HTTP/1.1 ") == 1, answer[:300]
+    else:
+        assert answer.count(b"HTTP/1.1 200 ") == 2, answer[:300]
+
+
+def test_a_head_over_the_limit_after_a_body_is_refused(limited: RunningServer) -> None:
+    first = b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\ngrant_type=x"
+    answer = send_head(limited, first + head_of(2 * LIMITS["max_header_bytes"]), 1_000_000)
+    assert answer.startswith(b"HTTP/1.1 431 ") and answer.count(b"HTTP/1.1 ") == 1, answer[:300]

@@ -37,7 +37,7 @@ async def test_every_line_is_json_and_each_request_has_an_access_line(
 ) -> None:
     async with httpx2.AsyncClient(base_url=server.issuer) as http:
         response = await http.get(DISCOVERY)
-        missing = await http.get("/no/such/page")
+        missing = await http.get("/no/such/page?code=query-secret-5e1d")
     request_id = response.headers["x-request-id"]
     assert GENERATED.fullmatch(request_id)
     line = access_line(server, request_id)
@@ -47,11 +47,23 @@ async def test_every_line_is_json_and_each_request_has_an_access_line(
     assert line["message"].startswith(f"GET {DISCOVERY} 200 ")
     other = access_line(server, missing.headers["x-request-id"])
     assert other["route"] == "unmatched" and other["status"] == 404
-    assert "/no/such/page" not in server.log.read_text()  # routes, never raw paths
+    # A request no route took shows its path, never its query (codes, tokens).
+    assert other["path"] == "/no/such/page" and other["message"].startswith("GET /no/such/page 404 ")
+    assert "query-secret-5e1d" not in server.log.read_text()
+    assert "path" not in line  # a route's own requests: the template only
     lines = json_lines(server.log)  # every line parses
     warnings = [line for line in lines if line["level"] == "WARNING"]
     assert any("smtp_host is not set" in line["message"] for line in warnings)
     assert all(line["request_id"] == "-" for line in warnings)  # logged outside any request
+
+
+async def test_an_unmatched_path_is_logged_escaped_on_one_line(server: RunningServer) -> None:
+    """As sent (still %-encoded: a CR LF in it cannot start a forged line), cut at 200."""
+    sent = "/a%0d%0aINFO%20forged/%E9t%C3%A9/" + "x" * 500
+    async with httpx2.AsyncClient(base_url=server.issuer) as http:
+        missing = await http.get(sent)
+    line = access_line(server, missing.headers["x-request-id"])
+    assert line["path"] == sent[:200] and line["message"].startswith(f"GET {sent[:200]} 404 ")
 
 
 async def test_a_plain_offered_request_id_is_kept(server: RunningServer) -> None:

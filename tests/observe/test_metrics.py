@@ -23,6 +23,7 @@ from tests.observe.support import (
 )
 
 METRICS_TOKEN = "metrics-token-0123456789abcdef"
+NO_TOKEN = "metrics_token is not set"
 
 
 @pytest.fixture(scope="module")
@@ -85,9 +86,17 @@ async def test_metrics_are_in_the_text_format_with_the_security_headers(
     assert "_created" not in response.text
 
 
+def test_an_https_issuer_without_a_metrics_token_warns_at_start(tmp_path: Path) -> None:
+    public = start_server(tmp_path, issuer="https://id.example", demo=False)
+    public.stop()
+    warnings = [line for line in public.log.read_text().splitlines() if NO_TOKEN in line]
+    assert len(warnings) == 1 and " WARNING " in warnings[0], warnings
+
+
 async def test_a_metrics_token_is_required_when_set(tmp_path: Path) -> None:
-    guarded = start_server(tmp_path, metrics_token=METRICS_TOKEN)
+    guarded = start_server(tmp_path, metrics_token=METRICS_TOKEN, issuer="https://id.example", demo=False)
     try:
+        assert NO_TOKEN not in guarded.log.read_text()  # the token is set: no warning
         async with httpx2.AsyncClient(base_url=guarded.issuer) as http:
             for headers in ({}, {"Authorization": "Bearer wrong"},
                             {"Authorization": METRICS_TOKEN},
