@@ -37,7 +37,7 @@ flows:
         on: {success: verify, forgot: reset}
       verify:
         type: verify_email
-        options: {max_attempts: 3, code_lifetime: 600, resend_interval: 30}
+        options: {max_attempts: 3, code_lifetime: 600, resend_interval: 30, mails_per_address: 20}
         on:
           success: done
           no_email: {to: deny, message: "No email address"}
