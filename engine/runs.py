@@ -20,7 +20,7 @@ from engine.loader import FlowSet
 from engine.model import TERMINALS
 from engine.selection import select_flow
 from observe.metrics import count_step
-from steps.base import BrowserFacts, Outcome, Page, Redirect, Services, StepContext
+from steps.base import NOTICE, BrowserFacts, Outcome, Page, Redirect, Services, StepContext
 from steps.subflow import SubflowStep
 from store.records import AuthEvent, ClientRecord, FlowRunRecord, Frame
 
@@ -166,6 +166,7 @@ class FlowEngine:
         if self.is_finished(run) or form.get(FORM_STEP, self.position(run)) != self.position(run):
             return None  # a form from an earlier page (the Back button): show the current step
         ctx = self._context(run, client, browser)
+        run.scratch.get("_flow", {}).pop(NOTICE, None)  # said on the pages before this form
         step = self._flow(run).steps[run.state]
         chosen = form.get(CHOSEN_OUTCOME)
         result: Page | Outcome | Redirect
@@ -285,8 +286,10 @@ class FlowEngine:
         wired = self._wired(run)
         page.actions = [(o, label) for o, label in step.optional_outcomes.items() if o in wired]
         page.step = self.position(run)
-        login = run.scratch.get("_flow", {}).get("login")
+        shared = run.scratch.get("_flow", {})
+        login, notice = shared.get("login"), shared.get(NOTICE)
         page.identified_as = login if isinstance(login, str) else None
+        page.notice = notice if isinstance(notice, str) else None
         return page
 
     def _log(self, run: FlowRunRecord, event: str, **details: Any) -> None:

@@ -23,7 +23,7 @@ from store.repositories import Store
 
 AuditKind = Literal[
     "sign_in", "sign_in_failed", "throttled", "mfa_changed", "token_issued", "logout",
-    "session_ended", "identity_linked", "identity_unlinked", "unlocked",
+    "session_ended", "identity_linked", "identity_unlinked", "unlocked", "password_reset",
 ]
 DEFAULT_RETENTION = 90 * 24 * 3600
 

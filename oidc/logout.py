@@ -57,9 +57,9 @@ async def logout() -> Response:
     source = (await request.form) if request.method == "POST" else request.args
     params = {name: source.get(name) or None for name in source}
     session = await current_session(provider)
-    if not any(params.values()):
-        return await _signed_out(provider, session)
     hint = _hint_claims(provider, params.get("id_token_hint"))
+    if session is None and hint is None:
+        return await _signed_out(provider, session)  # nothing to end, so nothing to confirm
     audience = hint.get("aud") if hint else None
     hinted_client = audience[0] if isinstance(audience, list) and audience else audience
     client_id = params.get("client_id")

@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict
 from store.records import AuthEvent, ClientRecord, Factor, FlowRunRecord, UserRecord
 from ui.messages import N_
 
+NOTICE = "notice"  # its key in the run's flow data
+
 if TYPE_CHECKING:
     from federation.upstream import Upstream
     from mail.mailer import Mailer
@@ -43,10 +45,11 @@ class Page:
     values: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     # Filled in by the engine: the step's name, its wired optional outcomes (outcome, label),
-    # and the login identified so far (for "not you?").
+    # the login identified so far (for "not you?"), and what an earlier step left to say.
     step: str = ""
     actions: list[tuple[str, str]] = field(default_factory=list)
     identified_as: str | None = None
+    notice: str | None = None
 
 
 @dataclass
@@ -167,6 +170,11 @@ class StepContext:
     def flow_data(self) -> dict[str, Any]:
         """Data shared by all steps of the run (e.g. the login name `identify` collected)."""
         return self.run.scratch.setdefault("_flow", {})
+
+    def notify(self, message: str) -> None:
+        """Leave a message id (e.g. "Your password was changed.") for the pages the run shows
+        next, until the next form is sent."""
+        self.flow_data()[NOTICE] = message
 
     def proved(self, *factors: Factor) -> bool:
         """Whether the run (a session's proofs included) holds a proof of one of these factor

@@ -3,7 +3,8 @@
 A code is 8 digits from `secrets`. The run keeps only its SHA-256 digest, when it expires, when it
 was sent and how many wrong tries it had; after `max_attempts` wrong tries it is burnt and the
 user asks for a new one (at most once per `resend_interval`). Wrong codes are also throttled per
-account and per client address, across runs (steps/throttling.py).
+account and per client address, across runs (steps/throttling.py). Mails are limited per hour, per
+destination address and per client address, across runs and steps (steps/rate_limits.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mail.mailer import Mail, MailError
 from oidc.crypto import digest, same_secret
+from steps import rate_limits
 from steps.base import StepContext
 from steps.throttling import Throttle
 from ui.messages import N_
@@ -46,6 +48,14 @@ class CodeOptions(BaseModel):
     )
     resend_interval: int = Field(
         30, ge=0, le=3600, description="Seconds to wait before asking for another code."
+    )
+    mails_per_address: int = Field(
+        5, ge=1, le=1000,
+        description="Codes mailed to one address per hour, counted across runs and steps.",
+    )
+    mails_per_client_address: int = Field(
+        20, ge=1, le=10000,
+        description="Codes mailed per hour at the request of one client address (IPv6: its /64).",
     )
 
 
@@ -139,6 +149,19 @@ def code_mail(to: str, subject: str, purpose: str, code: str, lifetime: int) -> 
         "If you did not ask for this, ignore this email.\n"
     )
     return Mail(to=to, subject=subject, text=text)
+
+
+async def may_mail(ctx: StepContext, options: CodeOptions, to: str) -> bool:
+    """Count one code mail to `to`, asked from this client address; False when an hourly limit
+    is reached (then nothing may be sent). Count before the work, whether or not `to` has an
+    account, so that a page never tells which."""
+    return await rate_limits.take_all(
+        ctx,
+        (rate_limits.RateLimit("code_mail", "network", options.mails_per_client_address),
+         rate_limits.client_network(ctx)),
+        (rate_limits.RateLimit("code_mail", "email", options.mails_per_address),
+         to.strip().casefold()),
+    )
 
 
 async def send(ctx: StepContext, mail: Mail) -> bool:

@@ -22,7 +22,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mail.mailer import Mail
-from steps import email_codes
+from steps import email_codes, rate_limits
 from steps.base import Outcome, Page, Step, StepContext
 from steps.password_policy import PasswordPolicy, password_problem
 from steps.throttling import throttled
@@ -129,6 +129,10 @@ class RegisterOptions(email_codes.CodeOptions):
     password: PasswordPolicy = Field(
         default_factory=lambda: PasswordPolicy.model_validate({}),
         description="The rules for the chosen password.",
+    )
+    sign_ups_per_client_address: int = Field(
+        10, ge=1, le=10000,
+        description="Sign-up forms accepted per hour from one client address (IPv6: its /64).",
     )
 
     @field_validator("fields")
@@ -240,6 +244,8 @@ class RegisterStep(Step):
             errors["username"] = TAKEN_USERNAME
         if errors:
             return self._page(typed, errors)
+        if not await self._may_sign_up(ctx):
+            return self._page(typed, {"page": rate_limits.TOO_MANY_SIGN_UPS})
         password_hash = await ctx.passwords.hash(password)
         if found.get("email") and self.settings.verify_email:
             ctx.scratch.update(found=found, password_hash=password_hash)
@@ -250,12 +256,21 @@ class RegisterStep(Step):
         created = await self._create(ctx, found, password_hash, verified=False)
         return created or self._page(typed, await self._taken(ctx, found))
 
+    async def _may_sign_up(self, ctx: StepContext) -> bool:
+        """Count a sign-up from this client address before its costly work (an argon2 hash, a
+        mail); False when the hourly limit is reached."""
+        limit = rate_limits.RateLimit("sign_up", "network", self.settings.sign_ups_per_client_address)
+        return await rate_limits.take_all(ctx, (limit, rate_limits.client_network(ctx)))
+
     async def _send_code(self, ctx: StepContext) -> bool:
         """A new code, mailed to a free address; a taken one is told it has an account instead
-        (the same work either way: a lookup, a code, a mail)."""
+        (the same work either way: a lookup, a code, a mail). Past an hourly mail limit nothing
+        is sent, and the page is the same as when it is."""
         email = ctx.scratch["found"]["email"]
         taken = await ctx.store.users.find_by_login(email) is not None
         code = email_codes.issue(ctx.scratch, ctx.now, self.settings.code_lifetime)
+        if not await email_codes.may_mail(ctx, self.settings, email):
+            return True
         if taken:  # its code is never sent, so checking a guess costs the same as for a real one
             mail = Mail(to=email, subject=TAKEN_SUBJECT, text=TAKEN_TEXT)
         else:

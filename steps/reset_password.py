@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pydantic import Field
 
 from mail.mailer import Mail
+from observe.audit import audit
 from steps import email_codes
 from steps.base import Outcome, Page, Step, StepContext
 from steps.identify import MAX_LOGIN_LENGTH
@@ -26,6 +27,7 @@ from store.records import UserRecord
 from ui.messages import N_
 
 INVALID_CODE = N_("That code is not valid or has expired.")
+PASSWORD_CHANGED = N_("Your password was changed.")
 SUBJECT = "Your Gatehouse password reset code"
 PURPOSE = "Use this code to choose a new password for your account."
 CODE_PAGE = "flow/reset_password.html"
@@ -62,13 +64,19 @@ class ResetPasswordStep(Step):
         return Page(self.template, {"email": email}, errors or {})
 
     def _code_page(
-        self, ctx: StepContext, errors: dict[str, str] | None = None, resent: bool = False
+        self, ctx: StepContext, errors: dict[str, str] | None = None, resent: bool = False,
+        code: str = "",
     ) -> Page:
-        return Page(CODE_PAGE, {"email": ctx.scratch.get("email", ""), "resent": resent}, errors or {})
+        """Page 2; `code`: the code as typed, shown again when only the password was refused."""
+        values = {"email": ctx.scratch.get("email", ""), "resent": resent,
+                  "code": code[:email_codes.MAX_CODE_INPUT]}
+        return Page(CODE_PAGE, values, errors or {})
 
     async def render(self, ctx: StepContext) -> Page | Outcome:
         if ctx.scratch.get("stage") == "code":
             return self._code_page(ctx)
+        # Only an address the person typed (as their login): an account's own address, shown to
+        # whoever typed its username, would tell them where its owner gets mail.
         login = ctx.flow_data().get("login")
         return self._request_page(login if isinstance(login, str) and "@" in login else "")
 
@@ -82,7 +90,7 @@ class ResetPasswordStep(Step):
         if form.get("resend"):
             if not email_codes.may_resend(ctx.scratch, ctx.now, self.settings.resend_interval):
                 return self._code_page(ctx, {"page": email_codes.RESEND_TOO_SOON})
-            self._send_code(ctx, await self._account(ctx))
+            await self._send_code(ctx, await self._account(ctx))
             return self._code_page(ctx, resent=True)
         return await self._reset(ctx, form)
 
@@ -100,13 +108,15 @@ class ResetPasswordStep(Step):
         found = await ctx.store.users.find_by_login(email)
         user = found if found and (found.email or "").casefold() == email.casefold() else None
         ctx.scratch.update(stage="code", email=email, user=user.id if user else None)
-        self._send_code(ctx, user)
+        await self._send_code(ctx, user)
         return self._code_page(ctx)
 
-    def _send_code(self, ctx: StepContext, user: UserRecord | None) -> None:
-        """A new code; mailed only when there is an account (a failure is logged, not shown)."""
+    async def _send_code(self, ctx: StepContext, user: UserRecord | None) -> None:
+        """A new code; mailed only when there is an account and the hourly limits allow it (a
+        failure is logged, not shown, and a limit reached shows the same page)."""
         code = email_codes.issue(ctx.scratch, ctx.now, self.settings.code_lifetime)
-        if user is None or not user.email:
+        allowed = await email_codes.may_mail(ctx, self.settings, str(ctx.scratch.get("email", "")))
+        if not allowed or user is None or not user.email:
             return
         if user.in_directory:
             mail = Mail(to=user.email, subject=DIRECTORY_SUBJECT, text=DIRECTORY_TEXT)
@@ -140,7 +150,7 @@ class ResetPasswordStep(Step):
         elif form.get("password_confirm", "") != password:
             errors["password_confirm"] = N_("The passwords do not match.")
         if errors:
-            return self._code_page(ctx, errors)
+            return self._code_page(ctx, errors, code=code)
         email = str(ctx.scratch.get("email", "")).casefold()
         checked = await email_codes.check(ctx, code, self.settings.max_attempts, f"email:{email}")
         if checked.result is email_codes.Check.THROTTLED:
@@ -150,7 +160,7 @@ class ResetPasswordStep(Step):
             return self._code_page(ctx, {"code": INVALID_CODE})
         # The code proved the mailbox: now the username may be named in a refusal too.
         if problem := password_problem(self.settings.password, password, user.username, user.email):
-            return self._code_page(ctx, {"password": problem})
+            return self._code_page(ctx, {"password": problem}, code=code)  # still unused
         ctx.scratch.clear()
         user.password_hash = await ctx.passwords.hash(password)
         user.password_changed_at = ctx.now
@@ -158,5 +168,8 @@ class ResetPasswordStep(Step):
         user.email_verified = True
         await ctx.store.users.update(user)
         await unlock(ctx.store, user.id)  # whoever was guessing, the owner is back in
+        await audit(ctx.store, "password_reset", subject=user.id, client_id=ctx.client.client_id,
+                    address=ctx.browser.client_address)
         ctx.flow_data()["login"] = user.username
+        ctx.notify(PASSWORD_CHANGED)
         return Outcome("success")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from steps import email_codes
+from steps import email_codes, rate_limits
 from steps.base import Outcome, Page, Step, StepContext
 from steps.throttling import throttled
 from store.records import UserRecord
@@ -45,15 +45,19 @@ class VerifyEmailStep(Step):
         shown = email_codes.mask_email(to) if isinstance(to, str) and to else ""
         return Page(self.template, {"to": shown, "resent": False, **values}, errors or {})
 
-    async def _send(self, ctx: StepContext, email: str) -> bool:
+    async def _send(self, ctx: StepContext, email: str) -> str | None:
+        """Mail a new code; the page's error when none went out (an hourly limit, or a failure)."""
         code = email_codes.issue(ctx.scratch, ctx.now, self.settings.code_lifetime)
         ctx.scratch["to"] = email
-        mail = email_codes.code_mail(email, SUBJECT, PURPOSE, code, self.settings.code_lifetime)
-        if await email_codes.send(ctx, mail):
-            return True
-        email_codes.burn(ctx.scratch)
-        ctx.scratch.pop("sent_at", None)  # nothing went out: trying again at once is fine
-        return False
+        if not await email_codes.may_mail(ctx, self.settings, email):
+            problem: str | None = rate_limits.TOO_MANY_CODES
+        else:
+            mail = email_codes.code_mail(email, SUBJECT, PURPOSE, code, self.settings.code_lifetime)
+            problem = None if await email_codes.send(ctx, mail) else email_codes.MAIL_FAILED
+        if problem:
+            email_codes.burn(ctx.scratch)
+            ctx.scratch.pop("sent_at", None)  # nothing went out: trying again at once is fine
+        return problem
 
     async def _user(self, ctx: StepContext) -> UserRecord | Outcome:
         user = await ctx.user()
@@ -70,8 +74,8 @@ class VerifyEmailStep(Step):
         assert user.email is not None
         if "sent_at" in ctx.scratch and ctx.scratch.get("to") == user.email:
             return self._page(ctx.scratch)
-        if not await self._send(ctx, user.email):
-            return self._page({}, {"page": email_codes.MAIL_FAILED})
+        if problem := await self._send(ctx, user.email):
+            return self._page({}, {"page": problem})
         return self._page(ctx.scratch)
 
     async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:
@@ -104,6 +108,6 @@ class VerifyEmailStep(Step):
     async def _resend(self, ctx: StepContext, email: str) -> Page:
         if not email_codes.may_resend(ctx.scratch, ctx.now, self.settings.resend_interval):
             return self._page(ctx.scratch, errors={"page": email_codes.RESEND_TOO_SOON})
-        if not await self._send(ctx, email):
-            return self._page(ctx.scratch, errors={"page": email_codes.MAIL_FAILED})
+        if problem := await self._send(ctx, email):
+            return self._page(ctx.scratch, errors={"page": problem})
         return self._page(ctx.scratch, resent=True)

@@ -55,6 +55,7 @@ async def _show(run: FlowRunRecord, client: ClientRecord, page: Page) -> Respons
         step=page.step,
         actions=page.actions,
         identified_as=page.identified_as,
+        step_notice=page.notice,
         csrf_token=run.csrf_token,
         action=url_for("flow.submit", run_id=run.id),
     )

@@ -156,8 +156,11 @@ class Family:
 
 @dataclass
 class Logout:
+    """A signed-in browser on the logout confirmation page; the confirmation is the logout."""
+
     browser: Browser
     cookie: str
+    page: httpx2.Response
     outcome: str = "unsent"  # unsent, answered, cut
 
 

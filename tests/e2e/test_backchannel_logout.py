@@ -8,7 +8,7 @@ import httpx2
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from tests.e2e.browser import FormBrowser
+from tests.e2e.browser import FormBrowser, page_text
 from tests.e2e.openid_client import OpenIdClient
 from tests.e2e.server import ALICE, CONFIDENTIAL_SECRET, client_settings, start_server
 from tests.receiver import receiver
@@ -48,3 +48,30 @@ async def test_oidcc_backchannel_rp_initiated_logout(tmp_path: Path) -> None:
     assert claims["sid"] == signed_in["claims"]["sid"] and claims["sub"] == signed_in["claims"]["sub"]
     assert claims["events"] == {LOGOUT_EVENT: {}} and "nonce" not in claims
     assert claims["exp"] > claims["iat"] and claims["jti"]
+
+
+async def test_a_logout_without_hint_notifies_only_once_confirmed(tmp_path: Path) -> None:
+    """A cross-site `GET /logout` (no hint, or empty parameters) ends nothing and tells no client;
+    the person's confirmation does both."""
+    with receiver() as listening:
+        clients = client_settings("http://unused")
+        clients[0]["backchannel_logout_uri"] = listening.url  # demo-rp
+        server = start_server(tmp_path, clients=clients, demo=False, outbound_allow_private_addresses=True)
+        browser = FormBrowser(server.issuer)
+        try:
+            demo = OpenIdClient(server.issuer, "demo-rp", secret=CONFIDENTIAL_SECRET)
+            started = demo.authorize()
+            demo.callback(started, (await browser.sign_in(started["url"], *ALICE)).headers["location"])
+            cross_site = {"Sec-Fetch-Site": "cross-site", "Referer": "https://evil.example/"}
+            for params in ({}, {"id_token_hint": "", "state": ""}):
+                asked = await browser.http.get("/logout", params=params, headers=cross_site)
+                assert asked.status_code == 200 and "Sign out of Gatehouse?" in page_text(asked)
+            assert listening.posts == []
+            again = await browser.http.get(demo.authorize()["url"])
+            assert "code=" in again.headers.get("location", "")  # still signed in
+            confirmed = await browser.submit(asked)
+            assert "You are signed out" in page_text(confirmed)
+            assert len(listening.posts) == 1
+        finally:
+            await browser.close()
+            server.stop()

@@ -127,9 +127,11 @@ class Round:
         for _ in range(LOGOUTS + 1):  # online grants: a logout ends them, so no codes kept
             browser = self.browser()
             assert (await browser.sign_in(authorize_url(), *ALICE)).is_redirect
-            ledger.logouts.append(Logout(browser, str(browser.session_cookie())))
+            page = await browser.http.get("/logout")
+            assert page.status_code == 200 and "csrf_token" in page.text, page.text
+            ledger.logouts.append(Logout(browser, str(browser.session_cookie()), page))
         done = ledger.logouts[-1]  # signed out before the crash: stays signed out
-        assert (await done.browser.http.get("/logout")).status_code == 200
+        assert (await done.browser.submit(done.page)).status_code == 200
         done.outcome = "answered"
 
     # The crash.
@@ -187,7 +189,7 @@ class Round:
 
     async def log_out(self, logout: Logout) -> None:
         logout.outcome = "cut"
-        answer = await self.chaos.step(logout.browser.http.get("/logout"))
+        answer = await self.chaos.step(logout.browser.submit(logout.page))
         if answer is not None:
             assert answer.status_code == 200, answer.text
             logout.outcome = "answered"

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import httpx2
+from bs4 import BeautifulSoup
 
 from tests.e2e.browser import FormBrowser, page_text, redirect_params
 from tests.e2e.openid_client import OpenIdClient
@@ -102,8 +103,27 @@ async def test_oidcc_rp_initiated_logout_no_id_token_hint(server: RunningServer,
 async def test_oidcc_rp_initiated_logout_no_params(server: RunningServer, browser: FormBrowser) -> None:
     await sign_in(server, browser)
     response = await logout(browser)
-    assert response.status_code == 200 and "You are signed out" in page_text(response)
+    assert asks_to_confirm(response)
+    assert await still_signed_in(server, browser)
+    confirmed = await browser.submit(response)
+    assert confirmed.status_code == 200 and "You are signed out" in page_text(confirmed)
     assert not await still_signed_in(server, browser)
+
+
+async def test_a_link_from_another_site_does_not_sign_out(server: RunningServer, browser: FormBrowser) -> None:
+    await sign_in(server, browser)
+    cross_site = {"Sec-Fetch-Site": "cross-site", "Referer": "https://evil.example/"}
+    for params in ({}, {"id_token_hint": "", "post_logout_redirect_uri": "", "state": ""}):
+        response = await browser.http.get("/logout", params=params, headers=cross_site)
+        assert asks_to_confirm(response) and "location" not in response.headers
+    response = await browser.http.post("/logout", data={"id_token_hint": ""}, headers=cross_site)
+    assert asks_to_confirm(response)
+    assert await still_signed_in(server, browser)
+
+
+async def test_without_a_session_there_is_nothing_to_confirm(browser: FormBrowser) -> None:
+    response = await logout(browser)
+    assert response.status_code == 200 and "You are signed out" in page_text(response)
 
 
 async def test_a_hint_from_an_earlier_session_asks_to_confirm(server: RunningServer, browser: FormBrowser) -> None:
@@ -123,9 +143,29 @@ async def test_client_id_must_match_the_hint(server: RunningServer, browser: For
 
 async def test_confirmation_needs_its_csrf_token(server: RunningServer, browser: FormBrowser) -> None:
     await sign_in(server, browser)
-    response = await browser.http.post("/logout/confirm", data={"csrf_token": "guess"})
-    assert response.status_code == 400
+    for data in ({}, {"csrf_token": ""}, {"csrf_token": "guess"}):
+        response = await browser.http.post("/logout/confirm", data=data)
+        assert response.status_code == 400 and "This form has expired" in page_text(response)
     assert await still_signed_in(server, browser)
+
+
+async def test_a_confirmation_token_holds_for_its_own_session_only(
+    server: RunningServer, browser: FormBrowser
+) -> None:
+    """An attacker's own confirmation page (from their session) cannot sign someone else out."""
+    attacker = FormBrowser(server.issuer)
+    try:
+        await sign_in(server, attacker)
+        form = await logout(attacker)
+        assert asks_to_confirm(form)
+        await sign_in(server, browser)
+        token = BeautifulSoup(form.text, "html.parser").find("input", attrs={"name": "csrf_token"})
+        assert token is not None and token["value"]
+        response = await browser.http.post("/logout/confirm", data={"csrf_token": token["value"]})
+        assert response.status_code == 400
+        assert await still_signed_in(server, browser) and await still_signed_in(server, attacker)
+    finally:
+        await attacker.close()
 
 
 async def test_offline_access_outlives_the_session(server: RunningServer, browser: FormBrowser) -> None:

@@ -46,7 +46,7 @@ async def test_sign_in_token_and_logout_are_in_the_store_and_the_log(
     browser = FormBrowser(server.issuer)
     try:
         token = await sign_in_and_exchange(browser)
-        logout = await browser.http.get("/logout")
+        logout = await browser.submit(await browser.http.get("/logout"))  # confirmed
     finally:
         await browser.close()
     assert logout.status_code == 200

@@ -19,6 +19,6 @@ def render_step_page(page: Page, **context: Any) -> str:
     env.globals["url_for"] = lambda *args, **kwargs: "/static/gatehouse.css"
     return env.get_template(page.template).render(
         values=page.values, errors=page.errors, step=page.step, actions=page.actions,
-        identified_as=page.identified_as, csrf_token="t", action="/flow/x", client={},
+        identified_as=page.identified_as, step_notice=page.notice, csrf_token="t", action="/flow/x", client={},
         locale="en", **context,
     )

@@ -37,7 +37,7 @@ flows:
         on: {success: verify, forgot: reset}
       verify:
         type: verify_email
-        options: {max_attempts: 3, code_lifetime: 600, resend_interval: 30}
+        options: {max_attempts: 3, code_lifetime: 600, resend_interval: 30, mails_per_address: 20}
         on:
           success: done
           no_email: {to: deny, message: "No email address"}
@@ -341,6 +341,59 @@ async def test_reset_password_policy_errors(tester: FlowTester) -> None:
     assert tester.step == "password" and tester.page
     assert tester.page.values["login"] == "wonderland-alice"
     assert (await stored(tester, user)).password_hash != user.password_hash
+
+
+async def test_reset_password_keeps_the_typed_code_when_only_the_password_is_refused(
+    tester: FlowTester,
+) -> None:
+    await tester.add_user("wonderland-alice", PASSWORD, email="alice@example.com")
+    await forgot(tester, "wonderland-alice")
+    await tester.submit(email="alice@example.com")
+    code = code_in(tester.mail[0])
+    wrong = "12345678" if code != "12345678" else "87654321"
+
+    async def shown(typed: str, password: str, confirm: str | None = None) -> str:
+        page = await tester.submit(code=typed, password=password, password_confirm=confirm or password)
+        assert page and page.errors and tester.step == "reset"
+        field = BeautifulSoup(render_step_page(page), "html.parser").find("input", id="code")
+        assert field is not None
+        return str(field.get("value", ""))
+
+    assert await shown(code, "short") == code  # the policy
+    assert await shown(code, NEW_PASSWORD, "something else") == code  # the copies differ
+    assert await shown(code, "Wonderland-Alice") == code  # right code, password names the user
+    assert await shown(wrong, NEW_PASSWORD) == ""  # a wrong code is not kept
+    await tester.submit(code=code, password=NEW_PASSWORD, password_confirm=NEW_PASSWORD)
+    assert tester.step == "password"
+
+
+async def test_reset_password_says_the_password_was_changed_and_is_audited(
+    tester: FlowTester,
+) -> None:
+    user = await alice(tester)
+    await forgot(tester)
+    await tester.submit(email="alice@example.com")
+    assert tester.page and tester.page.notice is None
+    await tester.submit(code=code_in(tester.mail[0]), password=NEW_PASSWORD,
+                        password_confirm=NEW_PASSWORD)
+    assert tester.step == "password" and tester.page
+    assert tester.page.notice == "Your password was changed."
+    html = BeautifulSoup(render_step_page(tester.page), "html.parser")
+    notice = html.find("p", class_="notice")
+    assert notice is not None and notice.get_text() == "Your password was changed."
+    page = await tester.submit(password=PASSWORD)  # the old one: the notice has been read
+    assert page and page.errors and page.notice is None
+    [event] = [e for e in await tester.store.audit.for_subject(user.id, tester.now)
+               if e.kind == "password_reset"]
+    assert event.client_id == "test-client"
+
+
+async def test_reset_password_prefills_only_an_address_the_person_typed(tester: FlowTester) -> None:
+    await alice(tester)
+    await forgot(tester, "alice")
+    assert tester.page and tester.page.values == {"email": ""}  # the account's address stays hidden
+    await forgot(tester, "Alice@Example.com")
+    assert tester.page and tester.page.values == {"email": "Alice@Example.com"}
 
 
 async def test_reset_password_resend_interval_cancel_and_restart(tester: FlowTester) -> None:
