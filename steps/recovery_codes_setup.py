@@ -111,10 +111,10 @@ class RecoveryCodesSetupStep(Step):
             if isinstance(result, Page) and not result.errors:
                 result.errors["page"] = CODES_CHANGED
             return result
-        current = sorted(await recovery_codes.stored_ids(ctx.store, user.id))
-        if current != ctx.scratch.get("before"):
-            # Another request changed the user's codes (stored others, or used one) since these
-            # were shown: the user may have saved those, so say so and show new ones.
+        current = await recovery_codes.stored_ids(ctx.store, user.id)
+        if not current <= set(ctx.scratch.get("before", [])):
+            # Another request stored other codes since these were shown (codes used up meanwhile
+            # do not matter): the user may have saved those, so say so and show new ones.
             return self._page(await self._prepare(ctx, user.id), {"page": CODES_CHANGED})
         if not form.get("confirm"):
             return self._page(shown, {"confirm": NOT_CONFIRMED})
