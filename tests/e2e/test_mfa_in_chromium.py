@@ -303,6 +303,12 @@ async def test_account_page_adds_and_removes_second_factors(
     await expect(page.locator('[data-credential="passkey"]')).to_contain_text("Work laptop")
 
     await page.get_by_role("button", name="Set up an authenticator app").click()
+    # The account's own journey: a way back to it, not "to continue to" nor "Not frank?".
+    await expect(page.get_by_role("heading", name="Set up an authenticator app")).to_be_visible()
+    await expect(page.get_by_role("link", name="Back to your account")).to_be_visible()
+    await expect(page.get_by_text("to continue to")).to_have_count(0)
+    await expect(page.get_by_role("button", name="Use another account")).to_have_count(0)
+    await journey.shot("account-totp-setup")
     totp = pyotp.TOTP((await page.locator(".secret-key").inner_text()).replace(" ", ""))
     await page.get_by_label("Authentication code").fill(totp.now())
     await page.get_by_role("button", name="Turn on").click()
@@ -330,6 +336,15 @@ async def test_account_page_adds_and_removes_second_factors(
     await expect(page.get_by_role("status")).to_have_text("The passkey was removed.")
     await expect(page.get_by_text("No passkeys yet.")).to_be_visible()
     await journey.shot("account-after-removals")
+
+    # "Sign out" ends this browser's session, and offers a way back in.
+    await page.locator(".identity").get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_role("heading", name="You are signed out")).to_be_visible()
+    await expect(page.get_by_text("You can close this window")).to_have_count(0)
+    await journey.shot("account-signed-out")
+    await page.get_by_role("link", name="Sign in again").click()
+    await expect(page.get_by_text("to continue to Your account")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
 # Every code of the recovery-codes page and its number, as the browser lays them out: each box,
