@@ -59,15 +59,15 @@ async def codes_left(store: Store, user_id: str) -> int:
     return len(await stored_ids(store, user_id))
 
 
-async def store_codes(store: Store, user_id: str, codes: list[str], now: float) -> None:
-    """Make `codes` the user's recovery codes: their earlier ones stop working."""
+async def store_ids(store: Store, user_id: str, ids: list[str], now: float) -> None:
+    """Make the codes whose credential ids are `ids` the user's recovery codes: their earlier
+    ones stop working."""
     for old in await stored_ids(store, user_id):
         await store.credentials.delete(old)
-    for code in codes:
+    for code_id in ids:
         await store.credentials.add(
             CredentialRecord(
-                id=credential_id(user_id, code), user_id=user_id, kind=KIND, name=NAME,
-                data={}, created_at=now,
+                id=code_id, user_id=user_id, kind=KIND, name=NAME, data={}, created_at=now,
             )
         )
 
@@ -77,7 +77,7 @@ async def replace_codes(
 ) -> list[str]:
     """Store `count` new codes in place of the user's earlier ones; the codes, to show once."""
     codes = generate(count)
-    await store_codes(store, user_id, codes, now)
+    await store_ids(store, user_id, [credential_id(user_id, code) for code in codes], now)
     return codes
 
 

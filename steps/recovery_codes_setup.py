@@ -1,8 +1,10 @@
 """`recovery_codes_setup`: give the identified user a set of recovery codes, shown once.
 
-A user who has recovery codes already passes without a page (unless `replace` is set). Otherwise the codes are made and
-stored when the page first shows; until the user confirms they saved them, the run keeps them
-sealed in the step's scratch (a reload shows the same codes), and the confirmation wipes them.
+A user who has recovery codes already passes without a page (unless `replace` is set). Otherwise
+codes are made when the page first shows, and stored only when the user confirms they saved them:
+until then the user's earlier codes (if any) still work, and the run keeps the new codes sealed in
+the step's scratch (a reload shows the same codes) next to their credential ids, which are what
+gets stored. The confirmation wipes them from the run.
 """
 
 from __future__ import annotations
@@ -62,23 +64,31 @@ class RecoveryCodesSetupStep(Step):
         except SealError:
             return None
 
-    async def _issue(self, ctx: StepContext, user_id: str) -> list[str]:
-        """Make new codes, note them in the run, then store them."""
+    async def _prepare(self, ctx: StepContext, user_id: str) -> list[str]:
+        """Make new codes and note them in the run, stored nowhere else until confirmed: sealed
+        (to show them again), their credential ids (to store), and the ids the user has now."""
         codes = recovery_codes.generate(self.settings.count)
-        sealer = ctx.services.sealer
         ctx.scratch.clear()
-        ctx.scratch.update(user=user_id, codes=[sealer.seal(code) for code in codes])
-        if await ctx.store.runs.get(ctx.run.id, ctx.now) is not None:
-            # Of two loads of the page at once, only the one that saves the run first stores its
-            # codes (the other raises `StaleVersionError`); a run being started is not stored
-            # yet, so nobody else can load it.
-            await ctx.checkpoint()
-        await recovery_codes.store_codes(ctx.store, user_id, codes, ctx.now)
-        await audit(
-            ctx.store, "mfa_changed", subject=user_id, client_id=ctx.client.client_id,
-            change="issued", method=recovery_codes.KIND, count=len(codes),
+        ctx.scratch.update(
+            user=user_id,
+            codes=[ctx.services.sealer.seal(code) for code in codes],
+            ids=[recovery_codes.credential_id(user_id, code) for code in codes],
+            before=sorted(await recovery_codes.stored_ids(ctx.store, user_id)),
         )
         return codes
+
+    async def _store(self, ctx: StepContext, user_id: str) -> None:
+        """Store the confirmed codes in place of the user's earlier ones."""
+        ids = [str(code_id) for code_id in ctx.scratch.get("ids", [])]
+        ctx.scratch.clear()
+        # Save the run first: of two submits of one confirmation, only one stores the codes
+        # (the other raises `StaleVersionError` and is shown where the run is).
+        await ctx.checkpoint()
+        await recovery_codes.store_ids(ctx.store, user_id, ids, ctx.now)
+        await audit(
+            ctx.store, "mfa_changed", subject=user_id, client_id=ctx.client.client_id,
+            change="issued", method=recovery_codes.KIND, count=len(ids),
+        )
 
     async def render(self, ctx: StepContext) -> Page | Outcome:
         user = await ctx.user()
@@ -89,7 +99,7 @@ class RecoveryCodesSetupStep(Step):
             return self._page(shown)
         if not self.settings.replace and await recovery_codes.codes_left(ctx.store, user.id):
             return Outcome("success")
-        return self._page(await self._issue(ctx, user.id))
+        return self._page(await self._prepare(ctx, user.id))
 
     async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:
         user = await ctx.user()
@@ -101,11 +111,12 @@ class RecoveryCodesSetupStep(Step):
             if isinstance(result, Page) and not result.errors:
                 result.errors["page"] = CODES_CHANGED
             return result
-        expected = {recovery_codes.credential_id(user.id, code) for code in shown}
-        if await recovery_codes.stored_ids(ctx.store, user.id) != expected:
-            # Another request replaced them (or used one) since they were shown.
-            return self._page(await self._issue(ctx, user.id), {"page": CODES_CHANGED})
+        current = await recovery_codes.stored_ids(ctx.store, user.id)
+        if not current <= set(ctx.scratch.get("before", [])):
+            # Another request stored other codes since these were shown (codes used up meanwhile
+            # do not matter): the user may have saved those, so say so and show new ones.
+            return self._page(await self._prepare(ctx, user.id), {"page": CODES_CHANGED})
         if not form.get("confirm"):
             return self._page(shown, {"confirm": NOT_CONFIRMED})
-        ctx.scratch.clear()
+        await self._store(ctx, user.id)
         return Outcome("success")

@@ -4,9 +4,9 @@ recovery codes, password, remembered browsers and the sessions they are signed i
 Every change needs a recent sign-in (`account_reauth_seconds`) that proved the second factor when
 the user has one; otherwise they are asked to sign in again first (with both factors). Adding
 things runs the flows `account_flows` names in flows.yaml, with the same steps as sign-in;
-removing things happens here. Ending sessions needs no recent sign-in: someone who fears their
-account is used elsewhere must be able to end it at once. Forms carry a CSRF token bound to the
-session.
+removing things happens here. Ending sessions (this browser's "Sign out", another one's, or all)
+needs no recent sign-in: someone who fears their account is used elsewhere must be able to end it
+at once. Forms carry a CSRF token bound to the session.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from oidc.crypto import same_secret
 from oidc.errors import ErrorPage
 from oidc.http import see_other
 from oidc.provider import Provider, current_provider
-from oidc.sessions import current_session, end_server_side
+from oidc.sessions import current_session, end_server_side, end_session
 from steps.recovery_codes import KIND as RECOVERY_CODES
 from store.records import CredentialRecord, SessionRecord, UserRecord
 from ui.account_sign_in import CLIENT_ID, sign_in, start_action
@@ -33,6 +33,7 @@ from ui.user_agents import describe_device
 blueprint = Blueprint("account", __name__)
 
 SECOND_FACTORS = frozenset({"totp", "webauthn"})
+SIGNED_OUT = "account/signed_out.html"  # with a way back in, unlike the logout endpoint's
 
 NOTICES = {
     "add-passkey": N_("Your passkey was added."),
@@ -242,6 +243,18 @@ async def end_one_session(sid: str) -> Response:
     return see_other(url_for("account.page", done="session-ended"))
 
 
+@blueprint.post("/account/sign-out")
+async def sign_out() -> Response:
+    """The page's "Sign out": this browser's session ends as at the logout endpoint."""
+    provider = current_provider()
+    posted = await _posted(provider)
+    if isinstance(posted, Response):
+        return posted
+    response = await render_page(SIGNED_OUT)
+    await end_session(provider, posted[0], response)
+    return response
+
+
 @blueprint.post("/account/sign-out-everywhere")
 async def sign_out_everywhere() -> Response:
     provider = current_provider()
@@ -256,7 +269,7 @@ async def _signed_out(provider: Provider, sessions: list[SessionRecord]) -> Resp
     """End `sessions` (this browser's among them) and say so."""
     for ending in sessions:
         await _end(provider, ending)
-    response = await render_page("signed_out.html")
+    response = await render_page(SIGNED_OUT)
     clear_cookie(provider, response, SESSION)
     return response
 

@@ -22,7 +22,7 @@ from oidc.crypto import same_secret
 from oidc.errors import ErrorPage, OAuth2Error
 from oidc.http import see_other
 from oidc.provider import Provider, current_provider
-from store.records import ClientRecord, SessionRecord
+from store.records import ClientRecord, FlowRunRecord, SessionRecord
 from ui.messages import N_
 
 blueprint = Blueprint("account_sign_in", __name__)
@@ -82,6 +82,13 @@ async def start_action(session: SessionRecord, action: str, flow: str) -> Respon
     params, pending = _request(provider)
     response = await start_run(provider, client, build_request(params, client), session, flow)
     return _remembering(provider, response, {**pending, "done": action})
+
+
+def is_account_action(provider: Provider, run: FlowRunRecord) -> bool:
+    """Whether `run` is one of the account page's actions (not a sign-in to the page): its
+    pages belong to the account, whose user is signed in already."""
+    flow = run.stack[0].flow if run.stack else run.flow
+    return run.client_id == CLIENT_ID and flow in provider.engine.flows.spec.account_flows.values()
 
 
 def _pending(provider: Provider) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from steps.base import Page, Redirect
 from steps.federated import VIA, run_id_of
 from store.errors import StaleVersionError
 from store.records import ClientRecord, FlowRunRecord
+from ui.account_sign_in import is_account_action
 from ui.devices import browser_facts, remember_device, signed_in_browser_facts
 from ui.messages import N_
 from ui.pages import render_page
@@ -46,6 +47,8 @@ def _next(run: FlowRunRecord) -> Response:
 
 
 async def _show(run: FlowRunRecord, client: ClientRecord, page: Page) -> Response:
+    # The account page's own journeys: the person is signed in already, so no "Not you?".
+    account_action = is_account_action(current_provider(), run)
     return await render_page(
         page.template,
         client=client,
@@ -54,7 +57,8 @@ async def _show(run: FlowRunRecord, client: ClientRecord, page: Page) -> Respons
         errors=page.errors,
         step=page.step,
         actions=page.actions,
-        identified_as=page.identified_as,
+        identified_as=None if account_action else page.identified_as,
+        account_action=account_action,
         step_notice=page.notice,
         csrf_token=run.csrf_token,
         action=url_for("flow.submit", run_id=run.id),

@@ -303,6 +303,12 @@ async def test_account_page_adds_and_removes_second_factors(
     await expect(page.locator('[data-credential="passkey"]')).to_contain_text("Work laptop")
 
     await page.get_by_role("button", name="Set up an authenticator app").click()
+    # The account's own journey: a way back to it, not "to continue to" nor "Not frank?".
+    await expect(page.get_by_role("heading", name="Set up an authenticator app")).to_be_visible()
+    await expect(page.get_by_role("link", name="Back to your account")).to_be_visible()
+    await expect(page.get_by_text("to continue to")).to_have_count(0)
+    await expect(page.get_by_role("button", name="Use another account")).to_have_count(0)
+    await journey.shot("account-totp-setup")
     totp = pyotp.TOTP((await page.locator(".secret-key").inner_text()).replace(" ", ""))
     await page.get_by_label("Authentication code").fill(totp.now())
     await page.get_by_role("button", name="Turn on").click()
@@ -330,3 +336,77 @@ async def test_account_page_adds_and_removes_second_factors(
     await expect(page.get_by_role("status")).to_have_text("The passkey was removed.")
     await expect(page.get_by_text("No passkeys yet.")).to_be_visible()
     await journey.shot("account-after-removals")
+
+    # "Sign out" ends this browser's session, and offers a way back in.
+    await page.locator(".identity").get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_role("heading", name="You are signed out")).to_be_visible()
+    await expect(page.get_by_text("You can close this window")).to_have_count(0)
+    await journey.shot("account-signed-out")
+    await page.get_by_role("link", name="Sign in again").click()
+    await expect(page.get_by_text("to continue to Your account")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+# Every code of the recovery-codes page and its number, as the browser lays them out: each box,
+# the distinct line tops of the code's text (more than one: the code wrapped), and whether the
+# list draws a marker too (a number no box shows, which is how the two columns once overlapped).
+CODE_LAYOUT = """() => {
+  const box = (element) => {
+    const r = element.getBoundingClientRect();
+    return {left: r.left, right: r.right, top: r.top, bottom: r.bottom};
+  };
+  const list = document.querySelector("ol.recovery-codes");
+  return {
+    list: box(list),
+    width: document.documentElement.clientWidth,
+    items: [...list.querySelectorAll("li")].map((li) => {
+      const code = li.querySelector("code"), number = li.querySelector(".recovery-number");
+      const text = document.createRange();
+      text.selectNodeContents(code);
+      const tops = [...text.getClientRects()].map((r) => Math.round(r.top));
+      const style = getComputedStyle(li);
+      return {
+        marker: style.display === "list-item" && style.listStyleType !== "none",
+        code: box(code), text: code.textContent, lines: new Set(tops).size,
+        number: number && box(number), label: number && number.textContent,
+      };
+    }),
+  };
+}"""
+
+
+def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return a["left"] < b["right"] and b["left"] < a["right"] and (
+        a["top"] < b["bottom"] and b["top"] < a["bottom"])
+
+
+async def test_recovery_codes_are_laid_out_one_per_line_without_overlap(
+    server: RunningServer, journey: Journey
+) -> None:
+    add_user(server, "grace")
+    page = journey.page
+    await page.goto(f"{server.issuer}/account")
+    await journey.sign_in("grace")
+    await page.get_by_role("button", name="Get new recovery codes").click()
+    await expect(page.get_by_role("heading", name="Save your recovery codes")).to_be_visible()
+    for width in (1280, 375):
+        await page.set_viewport_size({"width": width, "height": 900})
+        await journey.shot(f"recovery-codes-{width}")
+        layout = await page.evaluate(CODE_LAYOUT)
+        items = layout["items"]
+        assert len(items) == 10 and layout["list"]["right"] <= layout["width"]
+        boxes = []
+        for index, item in enumerate(items, start=1):
+            assert item["label"] == f"{index}." and len(item["text"]) == 14, item
+            assert not item["marker"], f"{width}px: a list marker besides the number"
+            assert item["lines"] == 1, f"{width}px: {item['text']} wraps"
+            assert layout["list"]["left"] <= item["number"]["left"], item
+            assert item["code"]["right"] <= layout["list"]["right"], f"{width}px: {item} overflows"
+            # The number is on the code's line, before it.
+            assert item["number"]["right"] <= item["code"]["left"], f"{width}px: {item}"
+            assert item["number"]["top"] < item["code"]["bottom"], f"{width}px: {item}"
+            assert item["code"]["top"] < item["number"]["bottom"], f"{width}px: {item}"
+            boxes += [(item["label"], item["number"]), (item["text"], item["code"])]
+        touching = [(a, b) for i, (a, one) in enumerate(boxes) for b, other in boxes[i + 1:]
+                    if overlap(one, other)]
+        assert touching == [], f"{width}px: these overlap: {touching}"

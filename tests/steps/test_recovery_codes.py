@@ -47,6 +47,13 @@ flows:
         type: recovery_codes_setup
         options: {count: 5}
         on: {success: done}
+  replace:
+    steps:
+      password: {type: password, on: {success: codes}}
+      codes:
+        type: recovery_codes_setup
+        options: {replace: true}
+        on: {success: done}
 """
 
 
@@ -90,6 +97,7 @@ async def test_setup_shows_ten_distinct_codes_and_stores_only_their_digests(
     codes = await to_setup(tester)
     assert len(codes) == len(set(codes)) == 10
     assert all(SHAPE.fullmatch(code) for code in codes)
+    assert await tester.submit(confirm="yes") is None
     records = await tester.store.credentials.for_user(user.id)
     assert {(r.kind, r.name, json.dumps(r.data)) for r in records} == {
         ("recovery_codes", "Recovery code", "{}")
@@ -99,17 +107,36 @@ async def test_setup_shows_ten_distinct_codes_and_stores_only_their_digests(
     dumped = "".join(await stored_json(tester, user))
     for code in codes:
         assert code not in dumped and code.replace("-", "") not in dumped
-    run_json = tester.run.model_dump_json()  # the run keeps them sealed until confirmed
-    assert not any(code in run_json or code.replace("-", "") in run_json for code in codes)
+
+
+async def test_codes_are_stored_only_once_confirmed(tester: FlowTester) -> None:
+    user = await alice(tester)
+    old = await recovery_codes.replace_codes(tester.store, user.id, NOW)
+    old_ids = await recovery_codes.stored_ids(tester.store, user.id)
+    tester.client = tester.client.model_copy(update={"flow": "replace"})
+    await tester.start()
+    page = await tester.submit(login="alice", password=PASSWORD)
+    assert page is not None and tester.step == "codes"
+    shown = page.values["codes"]
+    assert set(shown).isdisjoint(old)
+    # Shown, reloaded and submitted unconfirmed: the old codes are still the ones that work.
+    assert await tester.engine.show(tester.run, tester.client) is not None
+    page = await tester.submit()
+    assert page is not None and page.errors == {"confirm": NOT_CONFIRMED}
+    assert await recovery_codes.stored_ids(tester.store, user.id) == old_ids
+    run_json = tester.run.model_dump_json()  # sealed codes and digests only, until confirmed
+    assert not any(code in run_json or code.replace("-", "") in run_json for code in shown)
+    assert await tester.submit(confirm="yes") is None and tester.result == "done"
+    assert await recovery_codes.stored_ids(tester.store, user.id) == {
+        recovery_codes.credential_id(user.id, code) for code in shown
+    }
 
 
 async def test_a_reload_shows_the_same_codes(tester: FlowTester) -> None:
-    user = await alice(tester)
+    await alice(tester)
     codes = await to_setup(tester)
-    ids = {r.id for r in await tester.store.credentials.for_user(user.id)}
     page = await tester.engine.show(tester.run, tester.client)
     assert page is not None and page.values["codes"] == codes
-    assert {r.id for r in await tester.store.credentials.for_user(user.id)} == ids
 
 
 async def test_confirming_is_required_and_wipes_the_codes_from_the_run(
@@ -150,13 +177,11 @@ async def test_setup_without_a_user_is_a_page_error(tester: FlowTester) -> None:
         assert "recovery-codes" not in render_step_page(page)
 
 
-async def test_two_loads_at_once_store_the_codes_of_the_one_shown(tester: FlowTester) -> None:
+async def test_of_two_loads_at_once_the_one_shown_is_confirmed(tester: FlowTester) -> None:
     user = await alice(tester)
     await to_setup(tester)
     tester.run.scratch.pop("setup/codes")  # as if the page had not been shown yet
     await tester.store.runs.save(tester.run)
-    for record in await tester.store.credentials.for_user(user.id):
-        await tester.store.credentials.delete(record.id)
     copies = [await tester.store.runs.get(tester.run.id, NOW) for _ in range(2)]
     results = await asyncio.gather(
         *(tester.engine.show(run, tester.client) for run in copies if run is not None),
@@ -166,23 +191,47 @@ async def test_two_loads_at_once_store_the_codes_of_the_one_shown(tester: FlowTe
     assert [type(result) for result in results if not isinstance(result, Page)] == [
         StaleVersionError
     ]
-    assert {r.id for r in await tester.store.credentials.for_user(user.id)} == {
+    saved = await tester.store.runs.get(tester.run.id, NOW)
+    assert saved is not None
+    assert await tester.engine.submit(saved, tester.client, {"confirm": "yes"}) is None
+    assert await recovery_codes.stored_ids(tester.store, user.id) == {
         recovery_codes.credential_id(user.id, code) for code in page.values["codes"]
     }
+
+
+async def test_a_double_submitted_confirmation_stores_the_codes_once(tester: FlowTester) -> None:
+    user = await alice(tester)
+    codes = await to_setup(tester)
+    copies = [await tester.store.runs.get(tester.run.id, NOW) for _ in range(2)]
+    results = await asyncio.gather(
+        *(tester.engine.submit(run, tester.client, {"confirm": "yes"})
+          for run in copies if run is not None),
+        return_exceptions=True,
+    )
+    assert sorted(type(result).__name__ for result in results) == [
+        "NoneType", "StaleVersionError"]
+    assert await recovery_codes.stored_ids(tester.store, user.id) == {
+        recovery_codes.credential_id(user.id, code) for code in codes
+    }
+    events = await tester.store.audit.for_subject(user.id, NOW + 1)
+    assert [e.kind for e in events].count("mfa_changed") == 1
 
 
 async def test_codes_replaced_elsewhere_are_not_confirmed(tester: FlowTester) -> None:
     user = await alice(tester)
     shown = await to_setup(tester)
-    await recovery_codes.replace_codes(tester.store, user.id, NOW)  # another request, meanwhile
+    elsewhere = await recovery_codes.replace_codes(tester.store, user.id, NOW)  # meanwhile
     page = await tester.submit(confirm="yes")
     assert page is not None and page.errors == {"page": CODES_CHANGED}
     fresh = page.values["codes"]
     assert set(fresh).isdisjoint(shown)
-    assert {r.id for r in await tester.store.credentials.for_user(user.id)} == {
-        recovery_codes.credential_id(user.id, code) for code in fresh
+    assert await recovery_codes.stored_ids(tester.store, user.id) == {
+        recovery_codes.credential_id(user.id, code) for code in elsewhere
     }
     assert await tester.submit(confirm="yes") is None and tester.result == "done"
+    assert await recovery_codes.stored_ids(tester.store, user.id) == {
+        recovery_codes.credential_id(user.id, code) for code in fresh
+    }
 
 
 async def test_a_code_signs_in_once_with_otp(tester: FlowTester) -> None:
@@ -231,6 +280,8 @@ async def test_the_last_code_leads_to_setting_up_new_ones(tester: FlowTester) ->
     assert page is not None and tester.step == "codes" and "otp" in tester.amr
     assert tester.run.scratch["_flow"]["recovery_codes_left"] == 0
     assert len(page.values["codes"]) == 5
+    assert await recovery_codes.codes_left(tester.store, user.id) == 0
+    assert await tester.submit(confirm="yes") is None and tester.result == "done"
     assert await recovery_codes.codes_left(tester.store, user.id) == 5
 
 

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from oidc.provider import EXTENSION_KEY, Provider
 from server.app import create_app
 from server.settings import Settings
+from steps import recovery_codes
 from store.records import CredentialRecord, UserRecord
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -242,3 +243,106 @@ async def test_sessions_cannot_be_ended_without_the_csrf_token_or_for_another_us
     await alices.post(f"/account/sessions/{bob_session.sid}/end", form={"csrf_token": token})
     assert len(await store.sessions.for_subject("bob", time.time())) == 1
     assert len(await store.sessions.for_subject("alice", time.time())) == 1
+
+
+async def follow_to(client: Client, response: WerkzeugResponse) -> tuple[str, WerkzeugResponse]:
+    """Follow redirects; the path of the page they end on, and the page."""
+    path = ""
+    while response.status_code in (302, 303):
+        path = path_of(response)
+        response = await client.get(path)
+    return path, response
+
+
+async def start_action(client: Client, page: WerkzeugResponse, action: str) -> WerkzeugResponse:
+    """Press one of the account page's action buttons; the first page of its journey."""
+    started = await client.post(f"/account/actions/{action}",
+                                form={"csrf_token": csrf(await page.get_data(as_text=True))})
+    path, journey = await follow_to(client, started)
+    assert path.startswith("/flow/"), path
+    return journey
+
+
+def shown_codes(html: str) -> list[str]:
+    return re.findall(r"<code>([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})</code>", html)
+
+
+async def test_new_recovery_codes_replace_the_old_ones_only_once_confirmed(app: Quart) -> None:
+    store = provider_of(app).store
+    old = await recovery_codes.replace_codes(store, "alice", time.time())
+    old_ids = await recovery_codes.stored_ids(store, "alice")
+    client = app.test_client()
+    journey = await start_action(client, await signed_in(client), "new-recovery-codes")
+    html = await journey.get_data(as_text=True)
+    new = shown_codes(html)
+    assert len(new) == 10 and set(new).isdisjoint(old)
+    # Shown, and reloaded: the account still has (and lists) its old codes only.
+    assert await recovery_codes.stored_ids(store, "alice") == old_ids
+    account = await (await client.get("/account")).get_data(as_text=True)
+    assert "10 unused codes left." in account
+    assert await recovery_codes.use_code(store, "alice", old[0])
+    account = await (await client.get("/account")).get_data(as_text=True)
+    assert "9 unused codes left." in account
+    path, page = await follow_to(client, await submit(client, journey, confirm="yes"))
+    assert path == "/account?done=new-recovery-codes"
+    assert await recovery_codes.stored_ids(store, "alice") == {
+        recovery_codes.credential_id("alice", code) for code in new
+    }
+    html = await page.get_data(as_text=True)
+    assert "You have new recovery codes." in html and "10 unused codes left." in html
+
+
+async def test_an_unconfirmed_set_up_stores_no_recovery_codes(app: Quart) -> None:
+    store = provider_of(app).store
+    client = app.test_client()
+    journey = await start_action(client, await signed_in(client), "new-recovery-codes")
+    assert len(shown_codes(await journey.get_data(as_text=True))) == 10
+    assert await recovery_codes.stored_ids(store, "alice") == set()
+    account = await (await client.get("/account")).get_data(as_text=True)
+    assert "0 unused codes left." in account
+
+
+async def test_account_journeys_are_the_accounts_own_pages(app: Quart) -> None:
+    client = app.test_client()
+    journey = await start_action(client, await signed_in(client), "change-password")
+    html = await journey.get_data(as_text=True)
+    assert "Choose a new password" in html
+    assert "to continue to" not in html and "Use another account" not in html
+    assert re.search(r'<a href="/account">Back to your account</a>', html)
+    path, page = await follow_to(client, await submit(
+        client, journey, password="another long passphrase",
+        password_confirm="another long passphrase"))
+    assert path == "/account?done=change-password"
+    assert '<p class="notice" role="status">Your password was changed.</p>' in (
+        await page.get_data(as_text=True))
+
+
+async def test_sign_out_ends_this_browsers_session_and_offers_to_sign_in_again(
+    app: Quart,
+) -> None:
+    laptop, phone = app.test_client(), app.test_client()
+    await signed_in(phone)
+    page = await signed_in(laptop)
+    html = await page.get_data(as_text=True)
+    assert 'action="/account/sign-out"' in html
+    store = provider_of(app).store
+    [_, laptops] = await store.sessions.for_subject("alice", time.time())
+    done = await laptop.post("/account/sign-out", form={"csrf_token": csrf(html)})
+    assert done.status_code == 200 and "gh_session=;" in done.headers["set-cookie"]
+    signed_out = await done.get_data(as_text=True)
+    assert "You are signed out" in signed_out and "You can close this window" not in signed_out
+    assert re.search(r'<a class="button choice" href="/account">Sign in again</a>', signed_out)
+    assert laptops.sid not in [s.sid for s in await store.sessions.for_subject("alice", time.time())]
+    assert len(await store.sessions.for_subject("alice", time.time())) == 1  # the phone's
+    assert "logout" in [e.kind for e in await store.audit.for_subject("alice", time.time())]
+    assert asks_to_sign_in(await laptop.get("/account"))
+    assert (await phone.get("/account")).status_code == 200
+
+
+async def test_sign_out_needs_the_csrf_token(app: Quart) -> None:
+    client = app.test_client()
+    await signed_in(client)
+    refused = await client.post("/account/sign-out", form={"csrf_token": "forged"})
+    assert refused.status_code == 400
+    assert len(await provider_of(app).store.sessions.for_subject("alice", time.time())) == 1
+    assert (await client.get("/account")).status_code == 200
