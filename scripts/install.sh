@@ -16,8 +16,8 @@ extras=""
 # Reinstall only when the dependency list changed since the last install.
 stamp=".venv/.installed${extras}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".${extras}"
+  .venv/bin/python -m pip install -qq --upgrade pip
+  .venv/bin/python -m pip install -qq -e ".${extras}"  # errors only: a first run prints what a person needs
   touch "$stamp"
 fi
 
