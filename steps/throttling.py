@@ -40,8 +40,12 @@ FIRST_LOCKOUT = 60.0
 MAX_LOCKOUT = 15 * 60.0
 QUIET = 15 * 60.0  # a key with no failure for this long after its block is forgotten
 TRIES = 64  # versioned updates lost to concurrent guesses before giving up on one
-HOLD = 30.0  # a place held by a guess lapses after this long (its process died mid-check)
-WAIT = 5.0  # how long a guess waits for a place before it is refused
+# A place held by a guess lapses after HOLD seconds, should its process die mid-check; a guess
+# waits a little longer than that for a place, so places a crash left behind delay the next
+# guesses but never refuse them. A check slower than HOLD (a directory near its timeout) may
+# let one more guess be checked beside it.
+HOLD = 10.0
+WAIT = HOLD + 1.0
 FIRST_POLL, MAX_POLL = 0.02, 0.2
 
 

@@ -15,7 +15,7 @@ from oidc.crypto import digest
 from steps import email_codes
 from steps.base import BrowserFacts, Page
 from steps.reset_password import INVALID_CODE
-from steps.throttling import ACCOUNT, THROTTLED
+from steps.throttling import ACCOUNT, ACCOUNT_AT_ADDRESS, THROTTLED
 from steps.verify_email import EXPIRED_CODE, WRONG_CODE
 from store.records import UserRecord
 from tests.steps.pages import render_step_page
@@ -503,13 +503,14 @@ flows:
 
 async def test_wrong_email_codes_are_throttled_per_account_across_runs(tester: FlowTester) -> None:
     user = await alice(tester)
+    tester.browser = BrowserFacts(client_address="192.0.2.7")
     answers = []
-    for _ in range(ACCOUNT.max_failures):  # a fresh run (and code) each time: one wrong code each
+    for _ in range(ACCOUNT_AT_ADDRESS.max_failures):  # a fresh run (and code) each: one wrong each
         await signed_in(tester)
         page = await tester.submit(code="00000000")
         assert page is not None
         answers.append(page.errors["code"])
-    assert answers == [WRONG_CODE] * (ACCOUNT.max_failures - 1) + [THROTTLED]
+    assert answers == [WRONG_CODE] * (ACCOUNT_AT_ADDRESS.max_failures - 1) + [THROTTLED]
     await signed_in(tester)
     page = await tester.submit(code=code_in(tester.mail[-1]))
     assert page is not None and page.errors == {"code": THROTTLED}  # not even checked
