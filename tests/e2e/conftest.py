@@ -9,6 +9,7 @@ from playwright.async_api import Browser, async_playwright
 from tests.e2e.browser import FormBrowser
 from tests.e2e.chromium import CHROMIUM_ARGS, chromium_path
 from tests.e2e.server import RunningServer, start_server
+from tests.mail_catcher import MailCatcher
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +49,10 @@ def artifacts() -> Path:
     path = Path(__file__).resolve().parents[2] / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="module")
+def mail() -> Iterator[MailCatcher]:
+    """A real SMTP server the module's servers mail to (`mailing_to`)."""
+    with MailCatcher() as catcher:
+        yield catcher

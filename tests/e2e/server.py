@@ -111,6 +111,20 @@ def gatehouse(config: Path, *args: str, stdin: str | None = None) -> subprocess.
     )
 
 
+def mailing_to(port: int) -> dict[str, Any]:
+    """`start_server` settings that send mail to the SMTP server on `port` (a MailCatcher)."""
+    return {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": False}
+
+
+def add_user_with_email(server: RunningServer, name: str) -> str:
+    """Add `name` (password `NAME-password-1`) with the address `NAME@example.com`; the address."""
+    email = f"{name}@example.com"
+    added = gatehouse(server.config, "users", "add", name, "--email", email,
+                      "--password-stdin", stdin=f"{name}-password-1\n")
+    assert added.returncode == 0, added.stderr
+    return email
+
+
 def start_server(
     workdir: Path, flows_file: Path | None = None, host: str = "127.0.0.1",
     serve_args: tuple[str, ...] = (), port: int | None = None, **settings: Any,

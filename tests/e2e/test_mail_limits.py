@@ -13,7 +13,7 @@ import pytest
 
 from store import open_store
 from tests.e2e.browser import FormBrowser, page_text
-from tests.e2e.server import RunningServer, gatehouse, start_server
+from tests.e2e.server import RunningServer, add_user_with_email, mailing_to, start_server
 from tests.e2e.tokens import CALLBACK
 from tests.mail_catcher import MailCatcher
 
@@ -21,15 +21,8 @@ PASSPHRASE = "a brand new passphrase"
 
 
 @pytest.fixture(scope="module")
-def mail() -> Iterator[MailCatcher]:
-    with MailCatcher() as catcher:
-        yield catcher
-
-
-@pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory, mail: MailCatcher) -> Iterator[RunningServer]:
-    running = start_server(tmp_path_factory.mktemp("mail-limits"), smtp_host="127.0.0.1",
-                           smtp_port=mail.port, smtp_starttls=False)
+    running = start_server(tmp_path_factory.mktemp("mail-limits"), **mailing_to(mail.port))
     yield running
     running.stop()
 
@@ -39,14 +32,6 @@ def authorize(**extra: str) -> str:
         "client_id": "demo-rp", "redirect_uri": CALLBACK, "response_type": "code",
         "scope": "openid email", "state": "st", **extra,
     }))
-
-
-def add_user(server: RunningServer, name: str) -> str:
-    email = f"{name}@example.com"
-    added = gatehouse(server.config, "users", "add", name, "--email", email,
-                      "--password-stdin", stdin=f"{name}-password-1\n")
-    assert added.returncode == 0, added.stderr
-    return email
 
 
 def sent_to(mail: MailCatcher, address: str) -> int:
@@ -69,11 +54,11 @@ async def ask_for_a_reset_code(server: RunningServer, email: str) -> str:
 async def test_reset_codes_to_one_address_stop_at_five_an_hour(
     limited: RunningServer, mail: MailCatcher
 ) -> None:
-    victim = add_user(limited, "victor")
+    victim = add_user_with_email(limited, "victor")
     pages = [await ask_for_a_reset_code(limited, victim) for _ in range(6)]
     assert len(set(pages)) == 1 and f"If an account exists for {victim}" in pages[0]
     # A mail to another address, asked for after the sixth: once it is in, so would a sixth be.
-    await ask_for_a_reset_code(limited, add_user(limited, "sentinel"))
+    await ask_for_a_reset_code(limited, add_user_with_email(limited, "sentinel"))
     mail.wait_for("sentinel@example.com")
     mail.wait_for(victim, 5)
     assert sent_to(mail, victim) == 5

@@ -12,7 +12,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from tests.e2e.browser import FormBrowser, page_text
-from tests.e2e.server import RunningServer, gatehouse, start_server
+from tests.e2e.server import RunningServer, add_user_with_email, gatehouse, mailing_to, start_server
 from tests.e2e.tokens import CALLBACK
 from tests.mail_catcher import MailCatcher
 
@@ -20,15 +20,8 @@ NEW = "judy's new passphrase"
 
 
 @pytest.fixture(scope="module")
-def mail() -> Iterator[MailCatcher]:
-    with MailCatcher() as catcher:
-        yield catcher
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, mail: MailCatcher) -> Iterator[RunningServer]:
-    running = start_server(tmp_path_factory.mktemp("password-reset"), smtp_host="127.0.0.1",
-                           smtp_port=mail.port, smtp_starttls=False)
+    running = start_server(tmp_path_factory.mktemp("password-reset"), **mailing_to(mail.port))
     yield running
     running.stop()
 
@@ -38,14 +31,6 @@ async def web(server: RunningServer) -> AsyncIterator[FormBrowser]:
     browser = FormBrowser(server.issuer)
     yield browser
     await browser.close()
-
-
-def add_user(server: RunningServer, name: str) -> str:
-    email = f"{name}@example.com"
-    added = gatehouse(server.config, "users", "add", name, "--email", email,
-                      "--password-stdin", stdin=f"{name}-password-1\n")
-    assert added.returncode == 0, added.stderr
-    return email
 
 
 AUTHORIZE = "/authorize?" + str(httpx2.QueryParams({
@@ -67,7 +52,7 @@ def field_value(page: httpx2.Response, name: str) -> str:
 async def test_the_address_is_prefilled_only_when_the_person_typed_it(
     server: RunningServer, web: FormBrowser
 ) -> None:
-    email = add_user(server, "kim")
+    email = add_user_with_email(server, "kim")
     page = await forgot(web, "kim")  # a username proves nothing: its address stays hidden
     assert field_value(page, "email") == "" and email not in page.text
     other = FormBrowser(server.issuer)
@@ -81,7 +66,7 @@ async def test_the_address_is_prefilled_only_when_the_person_typed_it(
 async def test_a_reset_keeps_the_code_says_the_password_changed_and_is_audited(
     server: RunningServer, web: FormBrowser, mail: MailCatcher
 ) -> None:
-    email = add_user(server, "judy")
+    email = add_user_with_email(server, "judy")
     page = await web.submit(await forgot(web, "judy"), email=email)
     code = mail.code_for(email)
     refused = await web.submit(page, code=code, password="short", password_confirm="short")

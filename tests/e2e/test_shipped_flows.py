@@ -14,7 +14,7 @@ import httpx2
 import pytest
 
 from tests.e2e.browser import FormBrowser, page_text, redirect_params
-from tests.e2e.server import ALICE, ROOT, RunningServer, gatehouse, start_server
+from tests.e2e.server import ALICE, ROOT, RunningServer, gatehouse, mailing_to, start_server
 from tests.e2e.tokens import CALLBACK, token_request, unverified_claims
 from tests.mail_catcher import MailCatcher
 
@@ -22,18 +22,12 @@ CAROL = ("carol", "carol-password-1", "carol@example.com")
 
 
 @pytest.fixture(scope="module")
-def mail() -> Iterator[MailCatcher]:
-    with MailCatcher() as catcher:
-        yield catcher
-
-
-@pytest.fixture(scope="module")
 def flows_server(tmp_path_factory: pytest.TempPathFactory, mail: MailCatcher) -> Iterator[RunningServer]:
     workdir = tmp_path_factory.mktemp("shipped-flows")
     flows = workdir / "flows.yaml"
     shutil.copy(ROOT / "flows.yaml", flows)
-    running = start_server(workdir, flows_file=flows, smtp_host="127.0.0.1", smtp_port=mail.port, smtp_starttls=False,
-                           flows_reload_interval=0.2)
+    running = start_server(workdir, flows_file=flows, flows_reload_interval=0.2,
+                           **mailing_to(mail.port))
     added = gatehouse(running.config, "users", "add", CAROL[0], "--email", CAROL[2],
                       "--password-stdin", stdin=CAROL[1] + "\n")
     assert added.returncode == 0, added.stderr
