@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from quart import Response
-
 from oidc.errors import OAuth2Error
-from oidc.http import see_other, with_query
+from oidc.http import with_query
 from oidc.provider import Provider
-from ui.pages import render_page
+from oidc.results import FormPost, Redirect
 
 RESPONSE_MODES = ("query", "form_post")
 
@@ -26,19 +24,19 @@ class ResponseTarget:
 
 async def authorization_response(
     provider: Provider, target: ResponseTarget, params: dict[str, str | None]
-) -> Response:
+) -> Redirect | FormPost:
     values = [(k, v) for k, v in {**params, "state": target.state}.items() if v is not None]
     values.append(("iss", provider.issuer))
     if target.response_mode == "form_post":
         # Form Post Response Mode §2: an HTML form posted to the redirect URI; the page submits
         # itself with a script file (no inline script under the CSP) and shows a button without it.
-        return await render_page("form_post.html", redirect_uri=target.redirect_uri, fields=values)
-    return see_other(with_query(target.redirect_uri, values))
+        return FormPost(target.redirect_uri, values)
+    return Redirect(with_query(target.redirect_uri, values))
 
 
 async def error_response(
     provider: Provider, target: ResponseTarget, error: OAuth2Error
-) -> Response:
+) -> Redirect | FormPost:
     """An error sent back to the client (RFC 6749 §4.1.2.1)."""
     description = error.get_error_description() or None
     return await authorization_response(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from quart import Blueprint, Response, request, url_for
+from quart import Blueprint, request, url_for
 
 from engine.assurance import ACR_VALUES_SUPPORTED
 from engine.runs import Seed
@@ -35,6 +35,7 @@ from oidc.cookies import (
     set_browser_cookie,
     set_session_cookie,
 )
+from oidc.devices import browser_facts
 from oidc.errors import (
     AccessDeniedError,
     ConsentRequiredError,
@@ -45,14 +46,13 @@ from oidc.errors import (
     printable,
 )
 from oidc.grants import issue_code
-from oidc.http import see_other
 from oidc.id_token_hint import hinted_subject
 from oidc.provider import Provider, current_provider
+from oidc.results import Redirect, Result, answering
 from oidc.run_access import browser_run
 from oidc.sessions import current_session, start_session
 from store.errors import StaleVersionError
 from store.records import ClientRecord, FlowRunRecord, SessionRecord
-from ui.devices import browser_facts
 from ui.messages import N_
 
 blueprint = Blueprint("authorize", __name__)
@@ -66,7 +66,8 @@ async def _params() -> Params:
 
 
 @blueprint.route("/authorize", methods=["GET", "POST"])
-async def authorize() -> Response:
+@answering
+async def authorize() -> Result:
     provider = current_provider()
     params = await _params()
     client = await provider.store.clients.get(trusted_client_id(params))
@@ -115,7 +116,7 @@ def _below_requested_acr(req: AuthorizeRequest, session: SessionRecord) -> bool:
 
 async def _answer_with_session(
     provider: Provider, client: ClientRecord, req: AuthorizeRequest, session: SessionRecord
-) -> Response:
+) -> Result:
     """Answer from the SSO session through the client's flow, run on top of it: steps whose
     proof the session holds pass without a page, so usually the code goes back at once; a
     required action (terms, a second factor the client requires, a higher acr, consent) shows."""
@@ -132,7 +133,7 @@ async def _answer_with_session(
 async def start_run(
     provider: Provider, client: ClientRecord, req: AuthorizeRequest,
     session: SessionRecord | None = None, flow_name: str | None = None,
-) -> Response:
+) -> Result:
     """Start the client's flow (or `flow_name`) on `session`, then show its page or answer at
     once."""
     engine = provider.engine
@@ -147,25 +148,26 @@ async def start_run(
         await engine.finish(run)
         raise InteractionRequiredError()  # OIDC Core §3.1.2.6: a page would be needed
     else:
-        response = see_other(url_for("flow.show", run_id=run.id))
+        response = Redirect(url_for("flow.show", run_id=run.id))
     if new_cookie:
         set_browser_cookie(provider, response, new_cookie)
     return response
 
 
 @blueprint.route("/authorize/resume")
-async def resume() -> Response:
+@answering
+async def resume() -> Result:
     """Where a run sends the browser when it reaches a terminal state."""
     provider, engine = current_provider(), current_provider().engine
     run = await browser_run(provider, request.args.get("run", ""))
     if not engine.is_finished(run):
-        return see_other(url_for("flow.show", run_id=run.id))
+        return Redirect(url_for("flow.show", run_id=run.id))
     return await _complete(provider, run)
 
 
 async def _complete(
     provider: Provider, run: FlowRunRecord, session: SessionRecord | None = None
-) -> Response:
+) -> Result:
     """Consume a finished run and answer the client: an error, or a code in a session (the one
     the run started on when it proved nothing new, else a new one)."""
     try:
@@ -234,6 +236,6 @@ async def _with_consent(
 
 async def _issue_code(
     provider: Provider, client: ClientRecord, req: AuthorizeRequest, session: SessionRecord
-) -> Response:
+) -> Result:
     code = await issue_code(provider, client, req, session)
     return await authorization_response(provider, req.target, {"code": code})

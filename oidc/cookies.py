@@ -4,11 +4,26 @@ the SSO session. Both hold random values; the store keeps only their SHA-256 dig
 from __future__ import annotations
 
 import secrets
+from typing import Protocol
 
-from quart import Request, Response
+from quart import Request
 
 from oidc.crypto import digest
 from oidc.provider import Provider
+
+
+class CookieJar(Protocol):
+    """What cookies are set on and cleared from: a Quart response, or a result of protocol code
+    (`oidc.results`) that carries them to the response made from it."""
+
+    def set_cookie(
+        self, key: str, value: str, *, max_age: int | None, path: str, secure: bool,
+        httponly: bool, samesite: str,
+    ) -> None: ...
+
+    def delete_cookie(
+        self, key: str, *, path: str, secure: bool, httponly: bool, samesite: str
+    ) -> None: ...
 
 
 def cookie_name(provider: Provider, name: str) -> str:
@@ -17,7 +32,7 @@ def cookie_name(provider: Provider, name: str) -> str:
 
 
 def set_cookie(
-    provider: Provider, response: Response, name: str, value: str, max_age: int | None
+    provider: Provider, response: CookieJar, name: str, value: str, max_age: int | None
 ) -> None:
     response.set_cookie(
         cookie_name(provider, name),
@@ -43,7 +58,7 @@ def browser_binding(provider: Provider, request: Request) -> tuple[str, str | No
     return digest(value), value
 
 
-def set_browser_cookie(provider: Provider, response: Response, value: str) -> None:
+def set_browser_cookie(provider: Provider, response: CookieJar, value: str) -> None:
     set_cookie(provider, response, BROWSER, value, max_age=None)
 
 
@@ -52,11 +67,11 @@ def session_cookie_digest(provider: Provider, request: Request) -> str | None:
     return digest(value) if value and len(value) <= 100 else None
 
 
-def set_session_cookie(provider: Provider, response: Response, value: str) -> None:
+def set_session_cookie(provider: Provider, response: CookieJar, value: str) -> None:
     set_cookie(provider, response, SESSION, value, max_age=provider.session_lifetime)
 
 
-def clear_cookie(provider: Provider, response: Response, name: str) -> None:
+def clear_cookie(provider: Provider, response: CookieJar, name: str) -> None:
     response.delete_cookie(
         cookie_name(provider, name),
         path="/",

@@ -13,17 +13,17 @@ import hmac
 import secrets
 from typing import Any
 
-from quart import Blueprint, Response, request, url_for
+from quart import Blueprint, request, url_for
 
 from oidc.crypto import same_secret
 from oidc.errors import ErrorPage
-from oidc.http import see_other, with_query
+from oidc.http import with_query
 from oidc.keys import JoseError
 from oidc.provider import Provider, current_provider
+from oidc.results import PageResult, Redirect, Result, answering
 from oidc.sessions import current_session, end_session
 from store.records import SessionRecord
 from ui.messages import N_
-from ui.pages import render_page
 
 blueprint = Blueprint("logout", __name__)
 
@@ -45,14 +45,15 @@ async def _confirmation_token(provider: Provider, session: SessionRecord | None)
     return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
 
-async def _signed_out(provider: Provider, session: SessionRecord | None) -> Response:
-    response = await render_page("signed_out.html")
-    await end_session(provider, session, response)
-    return response
+async def _signed_out(provider: Provider, session: SessionRecord | None) -> PageResult:
+    page = PageResult("signed_out.html")
+    await end_session(provider, session, page)
+    return page
 
 
 @blueprint.route("/logout", methods=["GET", "POST"])
-async def logout() -> Response:
+@answering
+async def logout() -> Result:
     provider = current_provider()
     source = (await request.form) if request.method == "POST" else request.args
     params = {name: source.get(name) or None for name in source}
@@ -75,21 +76,24 @@ async def logout() -> Response:
     current = session is None or (hint is not None and hint.get("sid") == session.sid)
     if hint is None or not current:
         # No proof of which client asks, or a hint from another session: ask, never redirect.
-        return await render_page(
+        return PageResult(
             "logout_confirm.html",
-            action=url_for("logout.confirm"),
-            csrf_token=await _confirmation_token(provider, session),
+            {
+                "action": url_for("logout.confirm"),
+                "csrf_token": await _confirmation_token(provider, session),
+            },
         )
     if not target:
         return await _signed_out(provider, session)
     state = params.get("state")
-    response = see_other(with_query(target, [("state", state)] if state else []))
-    await end_session(provider, session, response)
-    return response
+    redirect = Redirect(with_query(target, [("state", state)] if state else []))
+    await end_session(provider, session, redirect)
+    return redirect
 
 
 @blueprint.post("/logout/confirm")
-async def confirm() -> Response:
+@answering
+async def confirm() -> Result:
     provider = current_provider()
     session = await current_session(provider)
     form = await request.form

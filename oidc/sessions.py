@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import secrets
 
-from quart import Response, request
+from quart import request
 
 from engine.assurance import assess
 from observe.audit import audit
 from oidc.backchannel_logout import notify_logout
-from oidc.cookies import SESSION, clear_cookie, session_cookie_digest
+from oidc.cookies import SESSION, CookieJar, clear_cookie, session_cookie_digest
 from oidc.crypto import digest
 from oidc.provider import Provider
 from store.records import AuthEvent, SessionRecord
@@ -51,7 +51,7 @@ async def start_session(
 
 
 async def end_session(
-    provider: Provider, session: SessionRecord | None, response: Response
+    provider: Provider, session: SessionRecord | None, response: CookieJar
 ) -> None:
     """End the session server-side, and clear this browser's cookie."""
     if session is not None:

@@ -44,6 +44,7 @@ from ui.account_sign_in import CLIENT_ID as ACCOUNT_CLIENT_ID
 from ui.account_sign_in import account_client
 from ui.i18n import available_locales, install_translations
 from ui.pages import register_error_pages
+from ui.results import install_results
 from ui.security import add_security_headers
 
 log = logging.getLogger("gatehouse")
@@ -181,6 +182,7 @@ def create_app(settings: Settings) -> Quart:
         app.register_blueprint(
             demo_blueprint(settings.issuer, settings.demo_client_id, settings.clients)
         )
+    install_results(app)
     register_error_pages(app)
     app.after_request(add_security_headers)
     app.after_request(end_request)

@@ -24,6 +24,7 @@ from oidc.http import see_other
 from oidc.provider import Provider, current_provider
 from store.records import ClientRecord, FlowRunRecord, SessionRecord
 from ui.messages import N_
+from ui.results import respond
 
 blueprint = Blueprint("account_sign_in", __name__)
 
@@ -80,7 +81,9 @@ async def start_action(session: SessionRecord, action: str, flow: str) -> Respon
     if client is None:
         raise ErrorPage(N_("Unknown application"), N_("Go back to the application."), status=410)
     params, pending = _request(provider)
-    response = await start_run(provider, client, build_request(params, client), session, flow)
+    response = await respond(
+        await start_run(provider, client, build_request(params, client), session, flow)
+    )
     return _remembering(provider, response, {**pending, "done": action})
 
 

@@ -1,18 +1,20 @@
-"""The remembered-device cookie: a signed list of [user, remembered at, until] that the
+"""What a request's cookies prove about the browser, handed to the engine with each event.
+
+Among them the remembered-device cookie: a signed list of [user, remembered at, until] that the
 `known_device` condition reads, so a flow can skip a second factor on a browser its user chose
-to trust. It is written when a run's `remember_device` step said yes."""
+to trust. The flow pages write it when a run's `remember_device` step said yes."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from quart import Response, request
+from quart import request
 
-from oidc.cookies import cookie_name, set_cookie
+from engine import BrowserFacts
+from oidc.cookies import CookieJar, cookie_name, set_cookie
 from oidc.provider import Provider, current_provider
 from oidc.sessions import current_session
-from steps.base import BrowserFacts
 from store.records import RememberDevice
 
 DEVICE = "gh_device"
@@ -62,7 +64,7 @@ async def signed_in_browser_facts() -> BrowserFacts:
     return replace(browser_facts(), signed_in=session.subject if session else None)
 
 
-def remember_device(response: Response, memory: RememberDevice) -> None:
+def remember_device(response: CookieJar, memory: RememberDevice) -> None:
     """Add (or renew) the user's entry in this browser's remembered-device cookie."""
     provider = current_provider()
     kept = [e for e in _entries(provider) if e[0] != memory.subject][-(MAX_USERS - 1):]
