@@ -15,7 +15,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from quart import Blueprint, Response, request
 
-from oidc.crypto import same_secret
+from core import same_secret
 from oidc.http import see_other
 from oidc.provider import current_provider
 from server.settings import ClientSettings

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from core import OutboundHttp
 from engine.loader import FlowSet
 from federation.config import UpstreamProviderSettings
 from federation.oauth2_upstream import OAuth2Upstream
 from federation.oidc_upstream import OidcUpstream
 from federation.upstream import Upstream
-from oidc.outbound import OutboundHttp
 from steps.federated import FederatedStep
 
 

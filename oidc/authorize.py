@@ -12,6 +12,7 @@ import logging
 
 from quart import Blueprint, Response, request, url_for
 
+from core import N_, ErrorPage
 from engine.assurance import ACR_VALUES_SUPPORTED
 from engine.runs import Seed
 from observe.audit import audit
@@ -38,7 +39,6 @@ from oidc.cookies import (
 from oidc.errors import (
     AccessDeniedError,
     ConsentRequiredError,
-    ErrorPage,
     InteractionRequiredError,
     LoginRequiredError,
     OAuth2Error,
@@ -53,7 +53,6 @@ from oidc.sessions import current_session, start_session
 from store.errors import StaleVersionError
 from store.records import ClientRecord, FlowRunRecord, SessionRecord
 from ui.devices import browser_facts
-from ui.messages import N_
 
 blueprint = Blueprint("authorize", __name__)
 log = logging.getLogger("gatehouse.authorize")

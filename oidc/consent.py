@@ -7,9 +7,9 @@ decision is remembered per client for the scopes it covered.
 
 from __future__ import annotations
 
+from core import N_
 from store.records import ClientRecord, ConsentRecord
 from store.repositories import Store
-from ui.messages import N_
 
 SCOPE_DESCRIPTIONS = {
     "openid": N_("Know who you are (your account identifier)"),

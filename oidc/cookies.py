@@ -7,7 +7,7 @@ import secrets
 
 from quart import Request, Response
 
-from oidc.crypto import digest
+from core import digest
 from oidc.provider import Provider
 
 

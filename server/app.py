@@ -8,6 +8,7 @@ from pathlib import Path
 
 from quart import Quart
 
+from core import OutboundHttp
 from engine.loader import load_flows
 from engine.runs import FlowEngine
 from federation.providers import check_offered, upstreams_for
@@ -28,7 +29,6 @@ from oidc import (
 )
 from oidc.client_auth import secret_digest
 from oidc.keys import KeyRing
-from oidc.outbound import OutboundHttp
 from oidc.provider import EXTENSION_KEY, Provider
 from server.flows_reload import watch_flows
 from server.issuer_origin import redirect_to_issuer

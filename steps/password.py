@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from core import N_
 from steps.base import Outcome, Page, Step, StepContext
 from steps.directory_answers import answer, local_record
 from steps.identify import MAX_LOGIN_LENGTH
@@ -39,7 +40,6 @@ from steps.user_directory import (
     resolve_directory_type,
 )
 from store.records import UserRecord
-from ui.messages import N_
 
 log = logging.getLogger("gatehouse.directory")
 

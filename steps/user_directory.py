@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from steps.base import NoOptions
+from core import NoOptions
 from steps.dotted import NotLoadable, load_class
 from store.records import DIRECTORY_ID_PREFIX
 
