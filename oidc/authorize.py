@@ -30,7 +30,6 @@ from oidc.authorize_request import (
     revalidate,
     trusted_client_id,
 )
-from oidc.consent import missing_consent
 from oidc.cookies import (
     browser_binding,
     set_browser_cookie,
@@ -50,6 +49,7 @@ from oidc.id_token_hint import hinted_subject
 from oidc.provider import Provider, current_provider
 from oidc.run_access import browser_run
 from oidc.sessions import current_session, start_session
+from store.consents import missing_consent
 from store.errors import StaleVersionError
 from store.records import ClientRecord, FlowRunRecord, SessionRecord
 from ui.devices import browser_facts
