@@ -11,7 +11,8 @@ from quart import Quart
 from core import OutboundHttp
 from engine.loader import load_flows
 from engine.runs import FlowEngine
-from federation.providers import check_offered, upstreams_for
+from engine.upstream_check import check_offered
+from federation.providers import upstreams_for
 from mail.mailer import LogMailer, Mailer, SmtpMailer
 from observe.audit import configure_audit
 from observe.health import Ping, health_blueprint

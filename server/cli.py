@@ -19,7 +19,8 @@ import click
 from core import OutboundHttp
 from engine.diagram import UnknownFlow, render_dot, render_mermaid
 from engine.loader import FlowsError, load_flows
-from federation.providers import check_offered, upstreams_for
+from engine.upstream_check import check_offered
+from federation.providers import upstreams_for
 from federation.upstream import Upstream
 from observe.audit import audit
 from observe.logs import configure_logging
