@@ -1,10 +1,12 @@
 """The demo relying party: a real authorization-code + PKCE client of this server, using authlib's
-OAuth client for the protocol and joserfc to verify the ID token against the published JWKS."""
+OAuth client for the protocol and joserfc to verify the ID token against the published JWKS.
+The server passes in the configured clients; the demo uses the one named `demo_client_id`."""
 
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import httpx2
 from authlib.common.urls import add_params_to_uri
@@ -15,16 +17,31 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from quart import Blueprint, Response, request
 
-from oidc.crypto import same_secret
+from core import same_secret
 from oidc.http import see_other
 from oidc.provider import current_provider
-from server.settings import ClientSettings
 from ui.pages import render_page
 
 COOKIE = "demo_rp"
 
 
-def demo_blueprint(issuer: str, client_id: str, clients: list[ClientSettings]) -> Blueprint:
+class DemoClient(Protocol):
+    """What the demo needs of a configured client (the server's `ClientSettings` has it)."""
+
+    @property
+    def client_id(self) -> str: ...
+
+    @property
+    def client_secret(self) -> str | None: ...
+
+    @property
+    def token_endpoint_auth_method(self) -> str: ...
+
+    @property
+    def redirect_uris(self) -> Sequence[str]: ...
+
+
+def demo_blueprint(issuer: str, client_id: str, clients: Sequence[DemoClient]) -> Blueprint:
     client = next((c for c in clients if c.client_id == client_id), None)
     if client is None:
         raise ValueError(f"demo: client {client_id!r} is not in the config")

@@ -1,5 +1,5 @@
 """An example user directory: a legacy user service that answers over HTTP with JSON. Use it as
-it is, or copy it as the start of a directory of your own (steps/user_directory.py).
+it is, or copy it as the start of a directory of your own (federation/directory.py).
 
 The service it expects:
 
@@ -24,7 +24,7 @@ from urllib.parse import quote
 import httpx2
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, ValidationError
 
-from steps.user_directory import DirectoryUnavailable, DirectoryUser, UserDirectory
+from federation.directory import DirectoryUnavailable, DirectoryUser, UserDirectory
 
 Answer = TypeVar("Answer", bound=BaseModel)
 MAX_ANSWER_BYTES = 64 * 1024  # a user is a few hundred bytes: more is a service gone wrong

@@ -17,6 +17,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from core import OutboundHttp
 from federation.config import UpstreamProviderSettings
 from federation.issuers import IssuerMismatch, IssuerRule
 from federation.upstream import (
@@ -27,7 +28,6 @@ from federation.upstream import (
     UpstreamIdentity,
     bounded,
 )
-from oidc.outbound import OutboundHttp
 
 CACHE_SECONDS = 3600
 KEYS_REFRESH_SECONDS = 60

@@ -1,17 +1,15 @@
-"""The configured upstream providers as the server uses them, and the check that a flows file
-offers only those."""
+"""The configured upstream providers as the server uses them (engine/upstream_check.py checks
+that a flows file offers only those)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
-from engine.loader import FlowSet
+from core import OutboundHttp
 from federation.config import UpstreamProviderSettings
 from federation.oauth2_upstream import OAuth2Upstream
 from federation.oidc_upstream import OidcUpstream
 from federation.upstream import Upstream
-from oidc.outbound import OutboundHttp
-from steps.federated import FederatedStep
 
 
 def upstreams_for(
@@ -24,19 +22,3 @@ def upstreams_for(
         )
         for provider in providers
     }
-
-
-def check_offered(flows: FlowSet, upstreams: Mapping[str, Upstream]) -> None:
-    """Raise ValueError unless every provider a `federated` step offers is configured."""
-    for flow in flows.flows.values():
-        for name, step in flow.steps.items():
-            if isinstance(step, FederatedStep):
-                where = f"flow {flow.name}, step {name}"
-                if not upstreams:
-                    raise ValueError(f"{where}: a federated step needs upstream_providers")
-                unknown = sorted(set(step.settings.providers or ()) - set(upstreams))
-                if unknown:
-                    raise ValueError(
-                        f"{where}: no upstream provider {', '.join(unknown)}"
-                        f" (upstream_providers: {', '.join(upstreams)})"
-                    )

@@ -20,8 +20,8 @@ from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from joserfc.errors import JoseError
 
+from core import OutboundHttp, OutboundRefused
 from federation.config import UpstreamProviderSettings
-from oidc.outbound import OutboundHttp, OutboundRefused
 
 MAX_CLAIMS_BYTES = 8192
 MAX_CLAIM_DEPTH = 8  # claims are flat values, lists and small objects; deeper is left out

@@ -12,6 +12,7 @@ import logging
 
 from quart import Blueprint, request, url_for
 
+from core import N_, ErrorPage
 from engine.assurance import ACR_VALUES_SUPPORTED
 from engine.runs import Seed
 from observe.audit import audit
@@ -29,7 +30,6 @@ from oidc.authorize_request import (
     revalidate,
     trusted_client_id,
 )
-from oidc.consent import missing_consent
 from oidc.cookies import (
     browser_binding,
     set_browser_cookie,
@@ -39,7 +39,6 @@ from oidc.devices import browser_facts
 from oidc.errors import (
     AccessDeniedError,
     ConsentRequiredError,
-    ErrorPage,
     InteractionRequiredError,
     LoginRequiredError,
     OAuth2Error,
@@ -51,9 +50,9 @@ from oidc.provider import Provider, current_provider
 from oidc.results import Redirect, Result, answering
 from oidc.run_access import browser_run
 from oidc.sessions import current_session, start_session
+from store.consents import missing_consent
 from store.errors import StaleVersionError
 from store.records import ClientRecord, FlowRunRecord, SessionRecord
-from ui.messages import N_
 
 blueprint = Blueprint("authorize", __name__)
 log = logging.getLogger("gatehouse.authorize")

@@ -13,10 +13,10 @@ from collections.abc import Callable, Mapping
 
 from pydantic import BaseModel
 
+from core import N_, ErrorPage
 from oidc.authorization_response import RESPONSE_MODES, ResponseTarget
 from oidc.claims import claims_within, requested_claims
 from oidc.errors import (
-    ErrorPage,
     InvalidRequestError,
     InvalidScopeError,
     RequestNotSupportedError,
@@ -26,7 +26,6 @@ from oidc.errors import (
     printable,
 )
 from store.records import ClientRecord
-from ui.messages import N_
 
 Params = Mapping[str, list[str]]
 

@@ -9,7 +9,7 @@ import secrets
 
 import httpx2
 
-from oidc.outbound import OutboundRefused
+from core import OutboundRefused
 from oidc.provider import Provider
 from store.records import ClientRecord, SessionRecord
 

@@ -15,8 +15,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from core import OutboundHttp, OutboundRefused
 from oidc.errors import ClientAuthenticationFailed
-from oidc.outbound import OutboundHttp, OutboundRefused
 from store.records import ClientRecord
 from store.repositories import Store
 

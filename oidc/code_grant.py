@@ -9,8 +9,8 @@ from typing import Any
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from werkzeug.datastructures import MultiDict
 
+from core import digest
 from observe.audit import audit
-from oidc.crypto import digest
 from oidc.errors import InvalidGrantError, InvalidRequestError
 from oidc.provider import Provider
 from oidc.token_response import token_response

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from quart import Request
 
-from oidc.crypto import digest
+from core import digest
 from oidc.provider import Provider
 
 

@@ -1,5 +1,5 @@
-"""Errors the endpoints raise. OAuth errors come from authlib; `ErrorPage` is for the cases where
-redirecting to the client would be unsafe (unknown client, unregistered redirect URI)."""
+"""The OAuth errors the endpoints raise, from authlib and a few of its own (`ErrorPage`, in core,
+is for the cases where redirecting to the client would be unsafe)."""
 
 from __future__ import annotations
 
@@ -29,17 +29,6 @@ _DESCRIPTION_CHARS = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"', "\\"}
 def printable(text: str, limit: int = 40) -> str:
     """Request text made fit for an error_description: allowed characters only, and short."""
     return "".join(c for c in text if c in _DESCRIPTION_CHARS)[:limit]
-
-
-class ErrorPage(Exception):
-    """Shown to the person in the browser; never sent to the client's redirect URI."""
-
-    def __init__(
-        self, title: str, message: str, status: int = 400, link: tuple[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.title, self.message, self.status = title, message, status
-        self.link = link  # (href on this server, button label): a way on, e.g. "Start again"
 
 
 class ClientAuthenticationFailed(InvalidClientError):  # type: ignore[misc]
@@ -74,7 +63,6 @@ __all__ = [
     "InteractionRequiredError",
     "AccessDeniedError",
     "ClientAuthenticationFailed",
-    "ErrorPage",
     "InvalidClientError",
     "InvalidGrantError",
     "InsufficientScopeError",

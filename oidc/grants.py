@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import secrets
 
+from core import digest
 from oidc.authorize_request import AuthorizeRequest
-from oidc.crypto import digest
 from oidc.provider import Provider
 from store.records import ClientRecord, CodeRecord, GrantRecord, SessionRecord
 

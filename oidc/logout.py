@@ -15,15 +15,13 @@ from typing import Any
 
 from quart import Blueprint, request, url_for
 
-from oidc.crypto import same_secret
-from oidc.errors import ErrorPage
+from core import N_, ErrorPage, same_secret
 from oidc.http import with_query
 from oidc.keys import JoseError
 from oidc.provider import Provider, current_provider
 from oidc.results import PageResult, Redirect, Result, answering
 from oidc.sessions import current_session, end_session
 from store.records import SessionRecord
-from ui.messages import N_
 
 blueprint = Blueprint("logout", __name__)
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 from quart import current_app
 
+from core import OutboundHttp
 from engine.runs import FlowEngine
 from oidc.client_assertion import ClientAssertions
 from oidc.keys import KeyRing
-from oidc.outbound import OutboundHttp
 from store.repositories import Store
 
 

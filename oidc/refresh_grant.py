@@ -6,8 +6,8 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from core import digest
 from observe.audit import audit
-from oidc.crypto import digest
 from oidc.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
 from oidc.provider import Provider
 from oidc.token_response import token_response

@@ -7,13 +7,11 @@ from urllib.parse import urlencode
 
 from quart import request, url_for
 
+from core import N_, ErrorPage, same_secret
 from oidc.authorize_request import AuthorizeRequest, request_params
 from oidc.cookies import browser_binding
-from oidc.crypto import same_secret
-from oidc.errors import ErrorPage
 from oidc.provider import Provider
 from store.records import FlowRunRecord
-from ui.messages import N_
 
 EXPIRED = N_("This sign-in has expired")
 

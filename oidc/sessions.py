@@ -6,11 +6,11 @@ import secrets
 
 from quart import request
 
+from core import digest
 from engine.assurance import assess
 from observe.audit import audit
 from oidc.backchannel_logout import notify_logout
 from oidc.cookies import SESSION, CookieJar, clear_cookie, session_cookie_digest
-from oidc.crypto import digest
 from oidc.provider import Provider
 from store.records import AuthEvent, SessionRecord
 

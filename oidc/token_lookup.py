@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from oidc.crypto import digest
+from core import digest
 from oidc.errors import InvalidTokenError
 from oidc.provider import Provider
 from oidc.tokens import GRANT_CLAIM, access_token_claims

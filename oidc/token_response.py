@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from core import digest
 from oidc.claims import user_claims
-from oidc.crypto import digest
 from oidc.provider import Provider
 from oidc.tokens import issue_access_token, mint_id_token
 from store.records import ClientRecord, GrantRecord, RefreshTokenRecord

@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from typing import Any
 
-from oidc.crypto import digest
+from core import digest
 from oidc.errors import InvalidTokenError
 from oidc.keys import JoseError
 from oidc.provider import Provider

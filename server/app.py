@@ -8,12 +8,14 @@ from pathlib import Path
 
 from quart import Quart
 
+from core import OutboundHttp
 from engine.loader import load_flows
 from engine.runs import FlowEngine
-from federation.providers import check_offered, upstreams_for
+from engine.upstream_check import check_offered
+from federation.providers import upstreams_for
 from mail.mailer import LogMailer, Mailer, SmtpMailer
-from observe import health
 from observe.audit import configure_audit
+from observe.health import Ping, health_blueprint
 from observe.logs import configure_logging
 from observe.metrics import metrics_blueprint
 from observe.request_hooks import begin_request, end_request
@@ -28,7 +30,6 @@ from oidc import (
 )
 from oidc.client_auth import secret_digest
 from oidc.keys import KeyRing
-from oidc.outbound import OutboundHttp
 from oidc.provider import EXTENSION_KEY, Provider
 from server.flows_reload import watch_flows
 from server.issuer_origin import redirect_to_issuer
@@ -37,7 +38,7 @@ from server.sealing import sealer_for
 from server.settings import ClientSettings, Settings, load_settings
 from steps.base import Services
 from steps.password_hashing import PasswordHashing
-from store import Store, open_store
+from store import Store, StoreUnavailableError, open_store
 from store.records import ClientRecord
 from ui import account, account_sign_in, flow_pages, home
 from ui.account_sign_in import CLIENT_ID as ACCOUNT_CLIENT_ID
@@ -64,6 +65,18 @@ async def sync_clients(store: Store, settings: Settings) -> None:
     for client in settings.clients:
         await store.clients.put(client_record(client))
     await store.clients.put(account_client(settings.issuer))
+
+
+def store_ping(app: Quart) -> Ping:
+    """How `/readyz` asks the store of `app`'s provider (not open yet: unavailable)."""
+
+    async def ping() -> None:
+        provider: Provider | None = app.extensions.get(EXTENSION_KEY)
+        if provider is None:
+            raise StoreUnavailableError("the store is not open yet")
+        await provider.store.ping()
+
+    return ping
 
 
 def mailer_for(settings: Settings) -> Mailer:
@@ -161,7 +174,7 @@ def create_app(settings: Settings) -> Quart:
     if (to_the_issuer := redirect_to_issuer(settings.issuer)) is not None:
         app.before_request(to_the_issuer)
     for blueprint in (
-        health.blueprint,
+        health_blueprint(store_ping(app)),
         metrics_blueprint(settings.metrics_token),
         revocation.blueprint,
         logout.blueprint,

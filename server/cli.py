@@ -16,15 +16,16 @@ from typing import Any, TextIO, TypeVar
 
 import click
 
+from core import OutboundHttp
 from engine.diagram import UnknownFlow, render_dot, render_mermaid
 from engine.loader import FlowsError, load_flows
-from federation.providers import check_offered, upstreams_for
+from engine.upstream_check import check_offered
+from federation.providers import upstreams_for
 from federation.upstream import Upstream
 from observe.audit import audit
 from observe.logs import configure_logging
 from observe.metrics import MULTIPROC_ENV
 from oidc.keys import SUPPORTED_ALGS, KeyRing, rotate, seal_stored_keys
-from oidc.outbound import OutboundHttp
 from server.sealing import sealer_for
 from server.settings import Settings, SettingsError, config_path, load_settings, settings_doc
 from steps.password_formats import format_of

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from engine.loader import FlowsError, load_flows_text
 from engine.runs import FlowEngine
-from federation.providers import check_offered
+from engine.upstream_check import check_offered
 from server.maintenance import every
 from store.repositories import Store
 

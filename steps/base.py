@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
+from core import N_, NoOptions
 from store.records import AuthEvent, ClientRecord, Factor, FlowRunRecord, UserRecord
-from ui.messages import N_
 
 NOTICE = "notice"  # its key in the run's flow data
 
@@ -26,12 +26,6 @@ if TYPE_CHECKING:
     from steps.password_hashing import PasswordHashing
     from store.repositories import Store
     from store.sealing import Sealer
-
-
-class NoOptions(BaseModel):
-    """For steps without settings: any key in `options:` is an error."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 @dataclass

@@ -11,10 +11,10 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core import N_
 from steps.base import Outcome, Page, Step, StepContext
 from steps.password import MAX_PASSWORD_LENGTH
 from steps.password_policy import PasswordPolicy, password_problem
-from ui.messages import N_
 
 NO_USER = N_("Sign in first: we do not know who you are yet.")
 IN_DIRECTORY = N_(

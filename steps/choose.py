@@ -12,9 +12,9 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from core import N_
 from steps.base import Outcome, Page, Step, StepContext
 from steps.credentials import CredentialKind, credential_kinds
-from ui.messages import N_
 
 
 class Choice(BaseModel):

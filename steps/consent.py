@@ -11,15 +11,9 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from oidc.consent import (
-    CLAIM_DESCRIPTIONS,
-    SCOPE_DESCRIPTIONS,
-    consent_items,
-    missing_consent,
-    needing_consent,
-    remember_consent,
-)
 from steps.base import Outcome, Page, Step, StepContext
+from steps.consent_texts import CLAIM_DESCRIPTIONS, SCOPE_DESCRIPTIONS
+from store.consents import consent_items, missing_consent, needing_consent, remember_consent
 
 
 class ConsentOptions(BaseModel):

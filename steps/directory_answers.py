@@ -1,4 +1,4 @@
-"""What the `password` step does with a user directory's answers (steps/user_directory.py): every
+"""What the `password` step does with a user directory's answers (federation/directory.py): every
 call bounded in time, any failure `DirectoryUnavailable`, and the local record of a person the
 directory vouches for, created or refreshed from what it says."""
 
@@ -9,13 +9,9 @@ import logging
 from collections.abc import Awaitable
 from typing import TypeVar
 
+from federation.directory import DirectoryUnavailable, DirectoryUser
 from steps.base import StepContext
-from steps.user_directory import (
-    RESERVED_CLAIMS,
-    DirectoryUnavailable,
-    DirectoryUser,
-    local_user_id,
-)
+from steps.user_directory import RESERVED_CLAIMS, local_user_id
 from store.errors import DuplicateError
 from store.records import UserRecord
 

@@ -19,12 +19,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core import N_, digest, same_secret
 from mail.mailer import Mail, MailError
-from oidc.crypto import digest, same_secret
 from steps import rate_limits
 from steps.base import StepContext
 from steps.throttling import Throttle
-from ui.messages import N_
 
 log = logging.getLogger("gatehouse.steps")
 

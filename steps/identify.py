@@ -12,9 +12,9 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core import N_
 from steps import webauthn
 from steps.base import Outcome, Page, Step, StepContext
-from ui.messages import N_
 
 MAX_LOGIN_LENGTH = 254
 

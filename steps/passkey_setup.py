@@ -9,10 +9,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core import N_
 from observe.audit import audit
 from steps import webauthn
 from steps.base import Outcome, Page, Step, StepContext
-from ui.messages import N_
 
 MAX_NAME = 60
 

@@ -6,7 +6,7 @@ so the step does not reveal which accounts exist. Wrong passwords are throttled 
 (so a username's block says nothing of its account's email address, exactly as for an unknown
 login) and per client address (steps/throttling.py); a blocked guess is not even checked.
 
-With a `directory` (steps/user_directory.py), a login that is no local user is asked about there,
+With a `directory` (federation/directory.py), a login that is no local user is asked about there,
 under the same throttling; a person the directory vouches for gets a local record, created or
 refreshed at each sign-in, which keeps no password. A local account always wins over the directory.
 """
@@ -27,19 +27,14 @@ from pydantic import (
     model_validator,
 )
 
+from core import N_
+from federation.directory import DirectoryUnavailable, DirectoryUser, UserDirectory
 from steps.base import Outcome, Page, Step, StepContext
 from steps.directory_answers import answer, local_record
 from steps.identify import MAX_LOGIN_LENGTH
 from steps.throttling import Throttle, login_key, throttled
-from steps.user_directory import (
-    DirectoryUnavailable,
-    DirectoryUser,
-    UnknownDirectory,
-    UserDirectory,
-    resolve_directory_type,
-)
+from steps.user_directory import UnknownDirectory, resolve_directory_type
 from store.records import UserRecord
-from ui.messages import N_
 
 log = logging.getLogger("gatehouse.directory")
 
@@ -55,7 +50,7 @@ class PasswordOptions(BaseModel):
     directory: str | None = Field(
         None,
         description="An external user directory for logins that are no local user, as"
-        " `package.module:ClassName` (a `steps.user_directory.UserDirectory`).",
+        " `package.module:ClassName` (a `federation.directory.UserDirectory`).",
     )
     directory_options: dict[str, Any] = Field(
         default_factory=dict, description="The directory's settings, checked against its `Options`."

@@ -11,7 +11,7 @@ from functools import cache
 from pydantic import BaseModel, ConfigDict, Field
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
-from ui.messages import N_
+from core import N_
 
 
 class PasswordPolicy(BaseModel):

@@ -14,10 +14,10 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from core import N_
 from steps.base import StepContext
 from store import DuplicateError, StaleVersionError, Store
 from store.records import ThrottleRecord
-from ui.messages import N_
 
 WINDOW = 3600.0
 TRIES = 64  # versioned updates lost to concurrent counts before giving up (and refusing)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 
-from oidc.crypto import digest
+from core import digest
 from store.records import CredentialRecord
 from store.repositories import Store
 

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core import N_
 from observe.audit import audit
 from steps import recovery_codes
 from steps.base import Outcome, Page, Step, StepContext
 from store.sealing import SealError
-from ui.messages import N_
 
 NO_USER = N_("Sign in before setting up recovery codes.")
 NOT_CONFIRMED = N_("Confirm that you have saved the codes.")

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core import N_
 from steps.base import Outcome, Page, Step, StepContext
-from ui.messages import N_
 
 
 class TermsOptions(BaseModel):

@@ -21,11 +21,11 @@ import pyotp
 from pydantic import BaseModel, ConfigDict, Field
 from pyotp.exceptions import OTPVerificationError
 
+from core import N_
 from steps.base import Outcome, Page, Step, StepContext
 from steps.throttling import Throttle, throttled
 from store.errors import StaleVersionError
 from store.records import CredentialRecord, UserRecord
-from ui.messages import N_
 
 log = logging.getLogger("gatehouse.steps")
 

@@ -30,10 +30,10 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from core import N_
 from steps.base import StepContext
 from store.errors import DuplicateError, StaleVersionError
 from store.records import CredentialRecord, UserRecord
-from ui.messages import N_
 
 log = logging.getLogger("gatehouse.webauthn")
 

@@ -75,7 +75,7 @@ class UserRecord(BaseModel):
 
     @property
     def in_directory(self) -> bool:
-        """A user directory's person (steps/user_directory.py): the password is the directory's."""
+        """A user directory's person (federation/directory.py): the password is the directory's."""
         return self.id.startswith(DIRECTORY_ID_PREFIX)
 
 

@@ -13,17 +13,16 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from quart import Blueprint, Response, request, url_for
 
+from core import N_, ErrorPage, same_secret
 from engine.assurance import ACR_BY_FACTORS
 from oidc.authorize import start_run
 from oidc.authorize_request import build_request
 from oidc.code_grant import use_code
 from oidc.cookies import clear_cookie, cookie_name, set_cookie
-from oidc.crypto import same_secret
-from oidc.errors import ErrorPage, OAuth2Error
+from oidc.errors import OAuth2Error
 from oidc.http import see_other
 from oidc.provider import Provider, current_provider
 from store.records import ClientRecord, FlowRunRecord, SessionRecord
-from ui.messages import N_
 from ui.results import respond
 
 blueprint = Blueprint("account_sign_in", __name__)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, request, url_for
 
-from oidc.crypto import same_secret
+from core import N_, ErrorPage, same_secret
 from oidc.devices import browser_facts, remember_device, signed_in_browser_facts
-from oidc.errors import ErrorPage
 from oidc.http import see_other
 from oidc.provider import current_provider
 from oidc.run_access import browser_run
@@ -19,7 +18,6 @@ from steps.federated import VIA, run_id_of
 from store.errors import StaleVersionError
 from store.records import ClientRecord, FlowRunRecord
 from ui.account_sign_in import is_account_action
-from ui.messages import N_
 from ui.pages import render_page
 
 blueprint = Blueprint("flow", __name__)

@@ -8,11 +8,10 @@ from typing import Any
 from quart import Quart, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from oidc.errors import ErrorPage
+from core import N_, ErrorPage
 from store import StoreUnavailableError
 from store.records import ClientRecord
 from ui.i18n import choose_locale, current_locale, set_locale
-from ui.messages import N_
 
 log = logging.getLogger("gatehouse.ui")
 RETRY_AFTER_SECONDS = 5

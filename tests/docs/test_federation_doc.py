@@ -12,11 +12,12 @@ import pytest
 import yaml
 from argon2 import PasswordHasher
 
+from core import OutboundHttp
 from engine.loader import FlowsError, load_flows_text
 from engine.testing import FlowTester
+from engine.upstream_check import check_offered
 from federation.oauth2_upstream import OAuth2Upstream
-from federation.providers import check_offered, upstreams_for
-from oidc.outbound import OutboundHttp
+from federation.providers import upstreams_for
 from server.settings import Settings
 from steps.user_directory import local_user_id
 from tests.docs.test_flows_doc import ROOT, blocks, code_and_flows, importable, install, section

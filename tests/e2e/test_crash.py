@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx2
 
-from oidc.crypto import digest
+from core import digest
 from store import open_store
 from store.url import sqlite_path
 from tests.e2e.browser import redirect_params

@@ -7,7 +7,7 @@ import secrets
 
 import httpx2
 
-from oidc.crypto import digest
+from core import digest
 from store.records import AccessTokenRecord
 from tests.e2e.browser import FormBrowser
 from tests.e2e.openid_client import OpenIdClient

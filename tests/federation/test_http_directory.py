@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from pydantic import ValidationError
 
+from federation.directory import DirectoryUnavailable, DirectoryUser
 from federation.http_directory import MAX_ANSWER_BYTES, HttpDirectory, HttpDirectoryOptions
-from steps.user_directory import DirectoryUnavailable, DirectoryUser
 from tests.ports import free_port
 from tests.receiver import receiver
 from tests.user_service import LegacyUser, UserService, user_service

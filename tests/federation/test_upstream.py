@@ -16,10 +16,10 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 
+from core import OutboundHttp
 from federation.config import UpstreamProviderSettings
 from federation.oidc_upstream import OidcUpstream
 from federation.upstream import Attempt, UpstreamError
-from oidc.outbound import OutboundHttp
 
 ISSUER = "https://idp.example"
 CLIENT_ID = "gatehouse"

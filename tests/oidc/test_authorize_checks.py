@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core import ErrorPage
 from oidc.authorize_request import (
     CHECKS,
     CHECKS_BEFORE_REDIRECT,
@@ -12,7 +13,7 @@ from oidc.authorize_request import (
     check_client_known,
     trusted_client_id,
 )
-from oidc.errors import ErrorPage, OAuth2Error
+from oidc.errors import OAuth2Error
 from store.records import ClientRecord
 
 CONFIDENTIAL = ClientRecord(client_id="rp", redirect_uris=["https://rp.example/cb"], client_secret_sha256="x")

@@ -14,10 +14,10 @@ from joserfc.jwk import ECKey, OctKey, RSAKey
 from quart import Quart, request
 from werkzeug.datastructures import MultiDict
 
+from core import OutboundHttp
 from oidc.client_assertion import ASSERTION_TYPE, ClientAssertions
 from oidc.client_auth import authenticate_client, secret_digest
 from oidc.errors import InvalidClientError, InvalidRequestError
-from oidc.outbound import OutboundHttp
 from store import Store, open_store
 from store.records import ClientRecord
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core import OutboundHttp
 from engine.loader import FlowSet
 from federation.config import UpstreamProviderSettings
 from federation.providers import upstreams_for
 from federation.upstream import Upstream
-from oidc.outbound import OutboundHttp
 from server.flows_reload import FlowsReloader
 from store import open_store
 

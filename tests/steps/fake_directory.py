@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from steps.user_directory import DirectoryUnavailable, DirectoryUser, UserDirectory
+from federation.directory import DirectoryUnavailable, DirectoryUser, UserDirectory
 
 
 class FakeOptions(BaseModel):

@@ -9,9 +9,9 @@ from dataclasses import replace
 import pytest
 from bs4 import BeautifulSoup
 
+from core import digest
 from engine.testing import FlowTester
 from mail.mailer import Mail, MailError
-from oidc.crypto import digest
 from steps import email_codes
 from steps.base import BrowserFacts, Page
 from steps.reset_password import INVALID_CODE

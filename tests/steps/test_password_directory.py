@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from engine.loader import FlowsError, load_flows_text
 from engine.testing import FlowTester
+from federation.directory import DirectoryUnavailable
 from server.cli import main
 from steps import directory_answers, email_codes
 from steps.base import BrowserFacts, Page
@@ -22,7 +23,7 @@ from steps.change_password import IN_DIRECTORY
 from steps.password import NAME_TAKEN, UNAVAILABLE, WRONG, PasswordStep
 from steps.reset_password import DIRECTORY_SUBJECT, INVALID_CODE
 from steps.throttling import ACCOUNT_AT_ADDRESS, ADDRESS, THROTTLED
-from steps.user_directory import DirectoryUnavailable, local_user_id
+from steps.user_directory import local_user_id
 from store.records import UserRecord
 from tests.steps.fake_directory import FakeDirectory, Trouble
 from tests.steps.pages import render_step_page
@@ -234,7 +235,7 @@ def one_password_step(options: str) -> str:
     ]),
     ("          directory: tests.steps.fake_directory:Person\n", [
         "flows.yaml:7:11: flows.default.steps.password.options.directory: Value error,"
-        " 'tests.steps.fake_directory:Person' is not a subclass of steps.user_directory.UserDirectory",
+        " 'tests.steps.fake_directory:Person' is not a subclass of federation.directory.UserDirectory",
     ]),
     ("          directory: tests.steps.fake_directory:Unfinished\n", [
         "flows.yaml:7:11: flows.default.steps.password.options.directory: Value error,"

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import pytest
 from bs4 import BeautifulSoup
 
+from core import digest
 from engine.testing import FlowTester
-from oidc.crypto import digest
 from steps import recovery_codes
 from steps.base import Page
 from steps.recovery_code import INVALID

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from oidc.outbound import OutboundHttp, OutboundRefused
+from core import OutboundHttp, OutboundRefused
 from tests.receiver import receiver
 
 

@@ -1,4 +1,4 @@
-"""When the user must consent, and what each scope means in plain words (OIDC Core §3.1.2.4).
+"""When the user must consent (OIDC Core §3.1.2.4), and what they agreed to share with a client.
 
 Consent is asked when the client has `require_consent`, when `offline_access` is requested (OIDC
 Core §11, unless the client has `offline_access_without_consent`) or with `prompt=consent`; a
@@ -9,29 +9,6 @@ from __future__ import annotations
 
 from store.records import ClientRecord, ConsentRecord
 from store.repositories import Store
-from ui.messages import N_
-
-SCOPE_DESCRIPTIONS = {
-    "openid": N_("Know who you are (your account identifier)"),
-    "profile": N_("Your name and profile details"),
-    "email": N_("Your email address"),
-    "address": N_("Your postal address"),
-    "phone": N_("Your phone number"),
-    "offline_access": N_("Stay connected when you are not using it (a long-lived refresh token)"),
-}
-
-CLAIM_DESCRIPTIONS = {
-    "name": N_("Full name"),
-    "given_name": N_("First name"),
-    "family_name": N_("Last name"),
-    "nickname": N_("Nickname"),
-    "preferred_username": N_("Username"),
-    "picture": N_("Profile picture"),
-    "birthdate": N_("Date of birth"),
-    "email": N_("Email address"),
-    "phone_number": N_("Phone number"),
-    "address": N_("Postal address"),
-}
 
 
 def consent_items(scopes: list[str], claims: dict[str, list[str]]) -> list[str]:

@@ -1,0 +1,21 @@
+"""What every room uses, importing no other room: the message marker `N_`, digests of secrets and
+their constant-time comparison, the guarded outbound HTTP client, the error page type and the
+settings model of plug-ins without settings."""
+
+from core.digests import digest, same_secret
+from core.error_page import ErrorPage
+from core.messages import N_
+from core.options import NoOptions
+from core.outbound import GuardedTransport, OutboundHttp, OutboundRefused, OutboundResponse
+
+__all__ = [
+    "ErrorPage",
+    "GuardedTransport",
+    "N_",
+    "NoOptions",
+    "OutboundHttp",
+    "OutboundRefused",
+    "OutboundResponse",
+    "digest",
+    "same_secret",
+]

@@ -1,0 +1,60 @@
+"""What an external user directory (a legacy user service, LDAP, another database) implements, for
+the `password` step to ask about logins it does not know: `UserDirectory`, the `DirectoryUser` it
+answers with, and `DirectoryUnavailable` when it cannot answer.
+
+A directory is a class with two methods, `look_up` and `verify_password`, named in flows.yaml as
+`package.module:ClassName` (the `password` step's `directory` option). It declares its settings
+as a pydantic model, `Options`, checked when flows.yaml loads (`directory_options`), and it is
+built once per load with them: connect on first use, not in `__init__`, since `gatehouse flows
+check` builds it too. How the step loads one and keeps a local record of the people it vouches
+for is in steps/user_directory.py.
+"""
+
+from __future__ import annotations
+
+import builtins
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core import NoOptions
+
+
+class DirectoryUser(BaseModel):
+    """A person as the directory knows them. `id` is the directory's stable id for them (never
+    reused, unchanged by renames); the rest is copied to the local record at each sign-in.
+    A directory may subclass it to carry what `verify_password` needs (a DN, a realm)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1, max_length=256)
+    username: str = Field(min_length=1, max_length=254)
+    email: str | None = Field(None, max_length=254)
+    email_verified: bool = False
+    claims: dict[str, Any] = Field(
+        default_factory=dict, description="OpenID claims such as `name`, `given_name`, `locale`."
+    )
+    groups: list[str] = Field(default_factory=list)
+
+
+class DirectoryUnavailable(Exception):
+    """The directory cannot answer now (down, timed out, an answer that makes no sense). The
+    step treats any exception from a directory this way; raising this one says it is expected."""
+
+
+class UserDirectory(ABC):
+    """Base class of directories: `Options` is the model of `directory_options`."""
+
+    Options: ClassVar[builtins.type[BaseModel]] = NoOptions
+
+    def __init__(self, options: BaseModel) -> None:
+        self.options = options
+
+    @abstractmethod
+    async def look_up(self, login: str) -> DirectoryUser | None:
+        """The person this login (a username or an email, as typed) names, or None."""
+
+    @abstractmethod
+    async def verify_password(self, user: DirectoryUser, password: str) -> bool:
+        """Whether `password` is `user`'s (`user` is what `look_up` returned)."""
