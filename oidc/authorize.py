@@ -192,8 +192,8 @@ class AuthorizationResponse:
             auth_request = await _with_consent(provider, client, auth_request, run)
         except OAuth2Error as error:
             return await error_response(provider, auth_request.target, error)
-        session, cookie_value = await signed_in_session(provider, run, session, client.client_id)
-        response = await _issue_code(provider, client, auth_request, session)
+        signed_in, cookie_value = await signed_in_session(provider, run, session, client.client_id)
+        response = await _issue_code(provider, client, auth_request, signed_in)
         if cookie_value is not None:
             set_session_cookie(provider, response, cookie_value)
         return response
