@@ -354,3 +354,15 @@ async def test_sign_out_needs_the_csrf_token(app: Quart) -> None:
     assert refused.status_code == 400
     assert len(await provider_of(app).store.sessions.for_subject("alice", time.time())) == 1
     assert (await client.get("/account")).status_code == 200
+
+
+async def test_an_expired_account_journey_starts_again_at_the_page(app: Quart) -> None:
+    client = app.test_client()
+    started = await client.post("/account/actions/change-password", form={
+        "csrf_token": csrf(await (await signed_in(client)).get_data(as_text=True))})
+    engine = provider_of(app).engine
+    later = time.time() + engine.run_lifetime + 5
+    engine.clock = lambda: later
+    expired = await client.get(path_of(started))
+    assert expired.status_code == 410
+    assert re.search(r'<a [^>]*href="/account"[^>]*>Start again</a>', await expired.get_data(as_text=True))
