@@ -15,6 +15,7 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from engine.assurance import ACR_VALUES_SUPPORTED, assess
 from engine.model import RawCondition
+from engine.sign_in_request import Prompt
 from engine.yaml_source import Path
 from steps.base import StepContext
 from steps.credentials import CredentialKind, credential_kinds
@@ -106,16 +107,16 @@ class AcrRequested(Condition):
     summary = "The request's `acr_values` include one of these."
 
     async def test(self, ctx: StepContext) -> bool:
-        return bool(set(_listed(self.argument)) & set(ctx.request.get("acr_values") or []))
+        return bool(set(_listed(self.argument)) & set(ctx.sign_in.acr_values))
 
 
 class PromptIs(Condition):
     name = "prompt"
-    Argument = Literal["none", "login", "consent", "select_account", "create"]
+    Argument = Prompt
     summary = "The request's `prompt` includes this value."
 
     async def test(self, ctx: StepContext) -> bool:
-        return self.argument in (ctx.request.get("prompt") or [])
+        return self.argument in ctx.sign_in.prompt
 
 
 class LoginHint(Condition):
@@ -123,7 +124,7 @@ class LoginHint(Condition):
     summary = "The request carried a `login_hint` (`false`: it did not)."
 
     async def test(self, ctx: StepContext) -> bool:
-        return bool(ctx.request.get("login_hint")) is self.argument
+        return bool(ctx.sign_in.login_hint) is self.argument
 
 
 class SignedIn(Condition):

@@ -19,6 +19,7 @@ from engine.compiled import BranchKey, CompiledFlow
 from engine.loader import FlowSet
 from engine.model import TERMINALS
 from engine.selection import select_flow
+from engine.sign_in_request import SignInRequest
 from observe.metrics import count_step
 from steps.base import NOTICE, BrowserFacts, Outcome, Page, Redirect, Services, StepContext
 from steps.subflow import SubflowStep
@@ -47,7 +48,7 @@ class Seed:
 
 
 class FlowEngine:
-    """Starts runs for authorize requests and moves them through their flows."""
+    """Starts runs for sign-in requests and moves them through their flows."""
 
     def __init__(
         self,
@@ -74,23 +75,24 @@ class FlowEngine:
     async def start(
         self,
         client: ClientRecord,
-        request: dict[str, Any],
+        sign_in: SignInRequest,
         browser_hash: str,
         seed: Seed | None = None,
         browser: BrowserFacts | None = None,
         flow_name: str | None = None,
     ) -> FlowRunRecord:
-        """A run for `request`, on the flow selection picks (or `flow_name`, for the account
-        page's actions), saved after moving past the steps that have nothing to ask."""
-        flow = self.flows.get(flow_name or select_flow(self.flows.spec, client, request))
+        """A run for `sign_in` (from `client`), on the flow selection picks (or `flow_name`, for
+        the account page's actions), saved after moving past the steps that have nothing to ask."""
+        if sign_in.client_id != client.client_id:
+            raise ValueError("the sign-in request is for another client")
+        flow = self.flows.get(flow_name or select_flow(self.flows.spec, client, sign_in))
         now = self.clock()
         run = FlowRunRecord(
             id=secrets.token_urlsafe(24),
             flow=flow.name,
             flows_version=self.flows.version,
             state=flow.start,
-            client_id=client.client_id,
-            request=request,
+            sign_in=sign_in,
             browser_hash=browser_hash,
             csrf_token=secrets.token_urlsafe(24),
             subject=seed.subject if seed else None,

@@ -23,6 +23,7 @@ from typing import Any
 from engine.assurance import assess
 from engine.loader import FlowSet, load_flows, load_flows_text
 from engine.runs import CHOSEN_OUTCOME, FORM_STEP, SWITCH_USER, FlowEngine, Seed
+from engine.sign_in_request import Finish, SignInRequest
 from mail.mailer import Mail, Mailer, MemoryMailer
 from steps.base import BrowserFacts, Page, Redirect, RelyingParty, Services
 from steps.password_hashing import PasswordHashing
@@ -31,6 +32,7 @@ from store.records import AuthEvent, ClientRecord, FlowRunRecord, UserRecord
 from store.sealing import Sealer
 
 TEST_RELYING_PARTY = RelyingParty("localhost", "Gatehouse", ("http://localhost:8000",))
+FINISH = "flow_tester"  # its runs end in the tester: nothing answers a client
 
 
 def test_services(
@@ -106,24 +108,20 @@ class FlowTester:
         flow: str | None = None,
         **request: Any,
     ) -> Page | None:
-        """Start a run as the authorize endpoint would, with request parameters such as
-        `scope="openid"`, `acr_values=[...]`, `prompt=["login"]`, `login_hint="alice"`;
+        """Start a run as the authorize endpoint would, with the sign-in request's fields such
+        as `acr_values=[...]`, `prompt=["login"]`, `login_hint="alice"`, `claims={...}`, and the
+        scopes as the request's `scope` says them (`scope="openid email"`; `openid` if not given);
         `session` stands for an existing sign-in (its user and proofs) that the run adds to;
         `flow` runs that flow whatever the client and request would select."""
         self.client = client or self.client
         await self.store.clients.put(self.client)
-        full = {
-            "client_id": self.client.client_id,
-            "redirect_uri": self.client.redirect_uris[0],
-            "response_type": "code",
-            "scope": "openid",
-            "prompt": [],
-            "acr_values": [],
-            **request,
-        }
+        scopes = str(request.pop("scope", "openid")).split()
+        sign_in = SignInRequest(
+            client_id=self.client.client_id, scopes=scopes, finish=Finish(kind=FINISH), **request
+        )
         seed = Seed(session[0].id, session[1]) if session else None
         self._run = await self.engine.start(
-            self.client, full, "test-browser", seed, self.browser, flow_name=flow
+            self.client, sign_in, "test-browser", seed, self.browser, flow_name=flow
         )
         return await self._show()
 

@@ -1,24 +1,26 @@
-"""The authorization endpoint (OIDC Core §3.1.2) and its resume point.
+"""The authorization endpoint (OIDC Core §3.1.2), its resume point, and its completion.
 
-The seam between protocol and flows: authorize starts a run of the client's flow (on top of the
-SSO session when there is a good-enough one, so steps it proved pass without a page) and sends
-the browser to its pages, or answers at once when the run finished without one; a run finished
-later sends the browser to `/authorize/resume`, which starts the SSO session and answers.
+The seam between protocol and flows: authorize maps the request onto a sign-in request and starts
+a run of the client's flow (on top of the SSO session when there is a good-enough one, so steps it
+proved pass without a page), then sends the browser to its pages, or answers at once when the run
+finished without one. A run finished later sends the browser to `/authorize/resume`, where the
+run's completion answers (oidc/completions.py): for an authorize request, `AuthorizationResponse`
+starts the SSO session and sends the client its code.
 """
 
 from __future__ import annotations
 
-import logging
+from urllib.parse import urlencode
 
 from quart import Blueprint, request, url_for
 
-from core import N_, ErrorPage
 from engine.assurance import ACR_VALUES_SUPPORTED
 from engine.runs import Seed
-from observe.audit import audit
+from engine.sign_in_request import Prompt, SignInRequest
 from observe.metrics import count_sign_in
 from oidc.authorization_response import authorization_response, error_response
 from oidc.authorize_request import (
+    AUTHORIZATION_RESPONSE,
     CHECKS,
     CHECKS_BEFORE_REDIRECT,
     AuthorizeRequest,
@@ -27,9 +29,12 @@ from oidc.authorize_request import (
     check_client_known,
     error_target,
     one,
+    request_params,
     revalidate,
+    sign_in_request,
     trusted_client_id,
 )
+from oidc.completions import finish_run, signed_in_session, signed_in_subject
 from oidc.cookies import (
     browser_binding,
     set_browser_cookie,
@@ -49,13 +54,11 @@ from oidc.id_token_hint import hinted_subject
 from oidc.provider import Provider, current_provider
 from oidc.results import Redirect, Result, answering
 from oidc.run_access import browser_run
-from oidc.sessions import current_session, start_session
+from oidc.sessions import current_session
 from store.consents import missing_consent
-from store.errors import StaleVersionError
 from store.records import ClientRecord, FlowRunRecord, SessionRecord
 
 blueprint = Blueprint("authorize", __name__)
-log = logging.getLogger("gatehouse.authorize")
 
 
 async def _params() -> Params:
@@ -92,7 +95,7 @@ async def authorize() -> Result:
             # it, and its sub must not tell any other browser the account's username.
             user = await provider.store.users.get(hinted)
             auth_request.login_hint = user.username if user else None
-        return await start_run(provider, client, auth_request)
+        return await start_run(provider, client, sign_in_request(auth_request))
     except OAuth2Error as error:
         return await error_response(provider, target, error)
 
@@ -126,24 +129,24 @@ async def _answer_with_session(
             provider.store, client, session.subject, req.scopes, req.claims
         ):
             raise ConsentRequiredError()
-    return await start_run(provider, client, req, session)
+    return await start_run(provider, client, sign_in_request(req), session)
 
 
 async def start_run(
-    provider: Provider, client: ClientRecord, req: AuthorizeRequest,
+    provider: Provider, client: ClientRecord, sign_in: SignInRequest,
     session: SessionRecord | None = None, flow_name: str | None = None,
 ) -> Result:
-    """Start the client's flow (or `flow_name`) on `session`, then show its page or answer at
-    once."""
+    """Start the client's flow (or `flow_name`) on `session`, then show its page, or let the
+    run's completion answer at once."""
     engine = provider.engine
     seed = Seed(session.subject, session.events, session.sid) if session else None
     browser_hash, new_cookie = browser_binding(provider, request)
     run = await engine.start(
-        client, req.model_dump(), browser_hash, seed, browser_facts(), flow_name=flow_name
+        client, sign_in, browser_hash, seed, browser_facts(), flow_name=flow_name
     )
     if engine.is_finished(run):
-        response = await _complete(provider, run, session)
-    elif "none" in req.prompt:
+        response = await finish_run(provider, run, session)
+    elif Prompt.NONE in sign_in.prompt:
         await engine.finish(run)
         raise InteractionRequiredError()  # OIDC Core §3.1.2.6: a page would be needed
     else:
@@ -156,61 +159,51 @@ async def start_run(
 @blueprint.route("/authorize/resume")
 @answering
 async def resume() -> Result:
-    """Where a run sends the browser when it reaches a terminal state."""
+    """Where a run sends the browser when it reaches a terminal state: its completion answers."""
     provider, engine = current_provider(), current_provider().engine
     run = await browser_run(provider, request.args.get("run", ""))
     if not engine.is_finished(run):
         return Redirect(url_for("flow.show", run_id=run.id))
-    return await _complete(provider, run)
+    return await finish_run(provider, run)
 
 
-async def _complete(
-    provider: Provider, run: FlowRunRecord, session: SessionRecord | None = None
-) -> Result:
-    """Consume a finished run and answer the client: an error, or a code in a session (the one
-    the run started on when it proved nothing new, else a new one)."""
-    try:
-        await provider.engine.finish(run)
-    except StaleVersionError as exc:
-        raise ErrorPage(
-            N_("This sign-in is already complete"), N_("Go back to the application."), status=409
-        ) from exc
-    stored = AuthorizeRequest.model_validate(run.request)
-    client = await provider.store.clients.get(run.client_id)
-    check_client_known({}, client)
-    assert client is not None
-    try:
-        auth_request = revalidate(stored, client)  # ErrorPage if the redirect URI is gone
-    except OAuth2Error as error:
-        return await error_response(provider, stored.target, error)
-    if run.state == "deny":
-        count_sign_in("denied")
-        denied = AccessDeniedError(run.message and printable(run.message, 200))
-        return await error_response(provider, auth_request.target, denied)
-    if run.state == "error":
-        count_sign_in("error")
-        raise ErrorPage(N_("Sign-in cannot continue"), run.message or N_("Please contact support."))
-    if run.subject is None or not run.auth_events:
-        # A flow reached `done` without any step proving who the user is: a flows.yaml mistake.
-        log.error("flow %s reached done without authenticating anyone (run %s)", run.flow, run.id)
-        count_sign_in("error")
-        raise ErrorPage(N_("Something went wrong"), N_("Please try again in a moment."), status=500)
-    try:
-        auth_request = await _with_consent(provider, client, auth_request, run)
-    except OAuth2Error as error:
-        return await error_response(provider, auth_request.target, error)
-    if session is not None and run.subject == session.subject and run.auth_events == session.events:
-        return await _issue_code(provider, client, auth_request, session)
-    cookie_value, new_session = await start_session(
-        provider, run.subject, run.auth_events, run.session_sid
-    )
-    await audit(
-        provider.store, "sign_in", subject=run.subject, client_id=client.client_id,
-        amr=new_session.amr, acr=new_session.acr, flow=run.flow, sid=new_session.sid,
-    )
-    response = await _issue_code(provider, client, auth_request, new_session)
-    set_session_cookie(provider, response, cookie_value)
-    return response
+class AuthorizationResponse:
+    """The completion of an authorize request: the client gets an error, or a code in a
+    session (the one the run started on when it proved nothing new, else a new one), at its
+    redirect URI (RFC 6749 §4.1.2), by redirect or form post."""
+
+    kind = AUTHORIZATION_RESPONSE
+
+    async def complete(
+        self, provider: Provider, run: FlowRunRecord, session: SessionRecord | None
+    ) -> Result:
+        stored = AuthorizeRequest.model_validate(run.sign_in.finish.data)
+        client = await provider.store.clients.get(run.sign_in.client_id)
+        check_client_known({}, client)
+        assert client is not None
+        try:
+            auth_request = revalidate(stored, client)  # ErrorPage if the redirect URI is gone
+        except OAuth2Error as error:
+            return await error_response(provider, stored.target, error)
+        if run.state == "deny":
+            count_sign_in("denied")
+            denied = AccessDeniedError(run.message and printable(run.message, 200))
+            return await error_response(provider, auth_request.target, denied)
+        signed_in_subject(run)  # an error page for a run that ended in error, or with nobody
+        try:
+            auth_request = await _with_consent(provider, client, auth_request, run)
+        except OAuth2Error as error:
+            return await error_response(provider, auth_request.target, error)
+        signed_in, cookie_value = await signed_in_session(provider, run, session, client.client_id)
+        response = await _issue_code(provider, client, auth_request, signed_in)
+        if cookie_value is not None:
+            set_session_cookie(provider, response, cookie_value)
+        return response
+
+    def start_again(self, run: FlowRunRecord) -> str:
+        """The original authorize request, sent again."""
+        stored = AuthorizeRequest.model_validate(run.sign_in.finish.data)
+        return url_for("authorize.authorize") + "?" + urlencode(request_params(stored), doseq=True)
 
 
 async def _with_consent(

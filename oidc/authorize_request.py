@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from pydantic import BaseModel
 
 from core import N_, ErrorPage
+from engine.sign_in_request import Display, Finish, Prompt, SignInRequest
 from oidc.authorization_response import RESPONSE_MODES, ResponseTarget
 from oidc.claims import claims_within, requested_claims
 from oidc.errors import (
@@ -29,13 +30,15 @@ from store.records import ClientRecord
 
 Params = Mapping[str, list[str]]
 
-PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account", "create"})
+PROMPT_VALUES = frozenset(Prompt)
+AUTHORIZATION_RESPONSE = "authorization_response"  # the completion kind of an authorize request
 # RFC 7636 §4.1: 43 to 128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
 PKCE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
 
 class AuthorizeRequest(BaseModel):
-    """A validated authorize request, kept in the flow run until the code is issued."""
+    """A validated authorize request, kept in the flow run (as its completion's data) until the
+    client is answered."""
 
     client_id: str
     redirect_uri: str
@@ -50,6 +53,7 @@ class AuthorizeRequest(BaseModel):
     acr_values: list[str] = []
     login_hint: str | None = None
     ui_locales: str | None = None
+    display: str | None = None
     response_mode: str = "query"
     claims: dict[str, list[str]] = {}
 
@@ -210,8 +214,27 @@ def build_request(params: Params, client: ClientRecord) -> AuthorizeRequest:
         acr_values=(one(params, "acr_values") or "").split(),
         login_hint=one(params, "login_hint"),
         ui_locales=one(params, "ui_locales"),
+        display=one(params, "display"),
         response_mode=one(params, "response_mode") or "query",
         claims=claims_within(requested_claims(one(params, "claims")), client.allowed_scopes),
+    )
+
+
+def sign_in_request(req: AuthorizeRequest) -> SignInRequest:
+    """What the authorize request asks of the sign-in. The request itself is kept as the data of
+    its completion, which answers the client from it."""
+    return SignInRequest(
+        client_id=req.client_id,
+        scopes=req.scopes,
+        claims=req.claims,
+        acr_values=req.acr_values,
+        max_age=req.max_age,
+        prompt={Prompt(value) for value in req.prompt},
+        login_hint=req.login_hint,
+        ui_locales=(req.ui_locales or "").split(),
+        # `display` only suggests how pages look (OIDC Core §3.1.2.1): an unknown value is ignored.
+        display=next((d for d in Display if d.value == req.display), None),
+        finish=Finish(kind=AUTHORIZATION_RESPONSE, data=req.model_dump()),
     )
 
 

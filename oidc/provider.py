@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from quart import current_app
 
@@ -13,6 +14,9 @@ from engine.runs import FlowEngine
 from oidc.client_assertion import ClientAssertions
 from oidc.keys import KeyRing
 from store.repositories import Store
+
+if TYPE_CHECKING:
+    from oidc.completions import Completion
 
 
 @dataclass
@@ -29,6 +33,8 @@ class Provider:
     outbound: OutboundHttp = field(default_factory=OutboundHttp)
     device_key: str = field(default="", repr=False)  # signs the remembered-device cookie
     account_reauth_seconds: int = 300
+    # How finished runs are answered, by the kind their sign-in request names (oidc/completions.py).
+    completions: Mapping[str, Completion] = field(default_factory=dict)
     clock: Callable[[], float] = field(default=time.time)
 
     @property

@@ -1,14 +1,12 @@
 """Finding the flow run a request names: only for the browser that started it, and with a way to
-start again when it has expired (the original authorize request is kept for that)."""
+start again when it has expired (where to, the run's completion says)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
-from quart import request, url_for
+from quart import request
 
 from core import N_, ErrorPage, same_secret
-from oidc.authorize_request import AuthorizeRequest, request_params
+from oidc.completions import completion_of
 from oidc.cookies import browser_binding
 from oidc.provider import Provider
 from store.records import FlowRunRecord
@@ -27,9 +25,7 @@ async def browser_run(provider: Provider, run_id: str) -> FlowRunRecord:
             status=410,
         )
     if not provider.engine.can_go_on(run):
-        again = url_for("authorize.authorize") + "?" + urlencode(
-            request_params(AuthorizeRequest.model_validate(run.request)), doseq=True
-        )
+        again = completion_of(provider.completions, run).start_again(run)
         raise ErrorPage(
             EXPIRED,
             N_("Sign-in pages are valid for a limited time. Start again to continue to the application."),

@@ -28,7 +28,9 @@ from oidc import (
     token,
     userinfo,
 )
+from oidc.authorize import AuthorizationResponse
 from oidc.client_auth import secret_digest
+from oidc.completions import by_kind
 from oidc.keys import KeyRing
 from oidc.provider import EXTENSION_KEY, Provider
 from server.flows_reload import watch_flows
@@ -40,9 +42,9 @@ from steps.base import Services
 from steps.password_hashing import PasswordHashing
 from store import Store, StoreUnavailableError, open_store
 from store.records import ClientRecord
-from ui import account, account_sign_in, flow_pages, home
+from ui import account, flow_pages, home
 from ui.account_sign_in import CLIENT_ID as ACCOUNT_CLIENT_ID
-from ui.account_sign_in import account_client
+from ui.account_sign_in import AccountPage, account_client
 from ui.i18n import available_locales, install_translations
 from ui.pages import register_error_pages
 from ui.results import install_results
@@ -61,10 +63,10 @@ def client_record(client: ClientSettings) -> ClientRecord:
 
 async def sync_clients(store: Store, settings: Settings) -> None:
     """Clients declared in the config are written to the store at start-up, with the account
-    page's own client."""
+    page's own record (for its runs: no client of /authorize or /token)."""
     for client in settings.clients:
         await store.clients.put(client_record(client))
-    await store.clients.put(account_client(settings.issuer))
+    await store.clients.put(account_client())
 
 
 def store_ping(app: Quart) -> Ping:
@@ -151,6 +153,8 @@ def create_app(settings: Settings) -> Quart:
                 "remembered-device-key", secrets.token_urlsafe(32)
             ),
             account_reauth_seconds=settings.account_reauth_seconds,
+            # How finished runs are answered: a new way in adds its completion here.
+            completions=by_kind([AuthorizationResponse(), AccountPage()]),
         )
         provider = app.extensions[EXTENSION_KEY]
         app.extensions["gatehouse.tasks"] = [
@@ -185,7 +189,6 @@ def create_app(settings: Settings) -> Quart:
         userinfo.blueprint,
         flow_pages.blueprint,
         account.blueprint,
-        account_sign_in.blueprint,
         home.blueprint,
     ):
         app.register_blueprint(blueprint)

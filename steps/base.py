@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from core import N_, NoOptions
 from store.records import AuthEvent, ClientRecord, Factor, FlowRunRecord, UserRecord
+from store.sign_in_request import SignInRequest
 
 NOTICE = "notice"  # its key in the run's flow data
 
@@ -152,9 +153,10 @@ class StepContext:
         await self.store.runs.save(self.run)
 
     @property
-    def request(self) -> dict[str, Any]:
-        """The validated authorize request that started the run."""
-        return self.run.request
+    def sign_in(self) -> SignInRequest:
+        """What the run's sign-in asks for (scopes, prompt, login_hint...), whatever protocol
+        it came in by."""
+        return self.run.sign_in
 
     @property
     def scratch(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from steps.base import Outcome, Page, Step, StepContext
 from steps.consent_texts import CLAIM_DESCRIPTIONS, SCOPE_DESCRIPTIONS
 from store.consents import consent_items, missing_consent, needing_consent, remember_consent
+from store.sign_in_request import Prompt
 
 
 class ConsentOptions(BaseModel):
@@ -30,12 +31,11 @@ class ConsentStep(Step):
 
     @staticmethod
     def _asked(ctx: StepContext) -> tuple[list[str], dict[str, list[str]]]:
-        claims = ctx.request.get("claims") or {}
-        return str(ctx.request.get("scope") or "").split(), claims
+        return ctx.sign_in.scopes, ctx.sign_in.claims
 
     async def render(self, ctx: StepContext) -> Page | Outcome:
         scopes, claims = self._asked(ctx)
-        if "consent" not in (ctx.request.get("prompt") or []):
+        if Prompt.CONSENT not in ctx.sign_in.prompt:
             if ctx.run.subject is not None:
                 missing = await missing_consent(ctx.store, ctx.client, ctx.run.subject, scopes, claims)
             else:

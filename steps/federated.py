@@ -26,6 +26,7 @@ from steps.base import Outcome, Page, Redirect, Step, StepContext
 from steps.register import TAKEN_USERNAME, check_field, default_fields
 from store.errors import DuplicateError
 from store.records import Factor, LinkedIdentityRecord, UserRecord
+from store.sign_in_request import Prompt
 
 log = logging.getLogger("gatehouse.federation")
 
@@ -162,17 +163,17 @@ class FederatedStep(Step):
         upstream = next((u for u in self._offered(ctx) if u.id == form.get("provider")), None)
         if upstream is None:
             return self._choose_page(ctx)
-        max_age = ctx.request.get("max_age")
-        login = "login" in (ctx.request.get("prompt") or [])
+        max_age = ctx.sign_in.max_age
+        login = Prompt.LOGIN in ctx.sign_in.prompt
         if (login or max_age is not None) and not upstream.proves_freshness:
             # OIDC Core §3.1.2.1: prompt=login and max_age ask for a sign-in made now, which a
             # provider that never says when its user signed in cannot show.
             return self._refused(ctx, NOT_FRESH, upstream.settings.name)
-        attempt = Attempt.new(max_age if isinstance(max_age, int) else None)
+        attempt = Attempt.new(max_age)
         try:
             url = await upstream.authorization_url(
                 replace(attempt, state=state_of(ctx.run.id, attempt.state)),
-                login_hint=ctx.request.get("login_hint"), login=login,
+                login_hint=ctx.sign_in.login_hint, login=login,
             )
         except UpstreamError as exc:
             log.warning("upstream %s: %s", upstream.id, exc.reason)

@@ -62,7 +62,7 @@ class IdentifyStep(Step):
     async def render(self, ctx: StepContext) -> Page | Outcome:
         if ctx.run.subject is not None:
             return Outcome("success")  # known from the session this run adds to (step-up)
-        login = ctx.flow_data().get("login") or ctx.request.get("login_hint") or ""
+        login = ctx.flow_data().get("login") or ctx.sign_in.login_hint or ""
         return await self._page(ctx, login)
 
     async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:

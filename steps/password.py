@@ -112,7 +112,7 @@ class PasswordStep(Step):
 
     def _page(self, ctx: StepContext, typed_login: str = "") -> Page:
         identified = ctx.flow_data().get("login")
-        login = identified or typed_login or ctx.request.get("login_hint") or ""
+        login = identified or typed_login or ctx.sign_in.login_hint or ""
         return Page(self.template, {"login": login, "identified": bool(identified)})
 
     async def render(self, ctx: StepContext) -> Page | Outcome:

@@ -211,9 +211,9 @@ class RegisterStep(Step):
             return Outcome("success")  # someone is signed in already
         if ctx.scratch.get("stage") == "code":
             return self._code_page(ctx)
-        hint = ctx.request.get("login_hint")
+        hint = ctx.sign_in.login_hint
         typed: dict[str, Any] = {}
-        if isinstance(hint, str) and "@" in hint:
+        if hint is not None and "@" in hint:
             with suppress(EmailNotValidError):
                 typed["email"] = validate_email(hint, check_deliverability=False).normalized
         return self._page(typed)

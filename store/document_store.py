@@ -10,6 +10,8 @@ import time
 from abc import ABC, abstractmethod
 from typing import Any, Generic
 
+from pydantic import ValidationError
+
 from store.documents import D, Documents
 from store.errors import StaleVersionError
 from store.records import (
@@ -177,6 +179,12 @@ class Sessions(Expiring[SessionRecord]):
 
 
 class Runs(Expiring[FlowRunRecord]):
+    async def get(self, record_id: str, now: float) -> FlowRunRecord | None:
+        try:
+            return await self.docs.get(record_id, now)
+        except ValidationError:
+            return None  # written in an older shape (before an upgrade): as good as expired
+
     async def save(self, run: FlowRunRecord) -> None:
         await self.docs.replace_versioned(run)
 

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from store.sign_in_request import SignInRequest
+
 Factor = Literal["knowledge", "possession", "inherence"]
 
 
@@ -150,7 +152,8 @@ class FlowRunRecord(BaseModel):
     """One login journey in progress: a versioned document, loaded and saved once per request.
 
     `flow` and `state` say where it is; `stack` holds the callers of the sub-flow it is in. A run
-    keeps the flows file version it started with (`flows_version`), across reloads.
+    keeps the flows file version it started with (`flows_version`), across reloads, and the
+    sign-in request it serves (`sign_in`), which also says how it finishes.
     """
 
     id: str
@@ -162,8 +165,7 @@ class FlowRunRecord(BaseModel):
     session_sid: str | None = None  # the SSO session a run adds to (step-up, consent) keeps its sid
     remember_device: RememberDevice | None = None
     version: int = 0
-    client_id: str
-    request: dict[str, Any]
+    sign_in: SignInRequest
     browser_hash: str
     csrf_token: str
     subject: str | None = None

@@ -67,7 +67,7 @@ def _may_change(provider: Provider, session: SessionRecord, two_factor: bool) ->
 
 async def _sign_in_again(provider: Provider, user: UserRecord) -> Response:
     credentials = await provider.store.credentials.for_user(user.id)
-    return sign_in(user.username, two_factors=_two_factor(credentials))
+    return await sign_in(user.username, two_factors=_two_factor(credentials))
 
 
 async def _signed_in(provider: Provider) -> tuple[SessionRecord, UserRecord] | None:
@@ -81,7 +81,7 @@ async def page() -> Response:
     provider = current_provider()
     signed_in = await _signed_in(provider)
     if signed_in is None:
-        return sign_in()
+        return await sign_in()
     session, user = signed_in
     credentials = await provider.store.credentials.for_user(user.id)
     return await render_page(
@@ -110,14 +110,14 @@ async def page() -> Response:
 async def sign_in_again() -> Response:
     provider = current_provider()
     signed_in = await _signed_in(provider)
-    return await _sign_in_again(provider, signed_in[1]) if signed_in else sign_in()
+    return await _sign_in_again(provider, signed_in[1]) if signed_in else await sign_in()
 
 
 async def _posted(provider: Provider) -> tuple[SessionRecord, UserRecord] | Response:
     """The signed-in user who posted a form of the account page; a response when nobody is."""
     signed_in = await _signed_in(provider)
     if signed_in is None:
-        return sign_in()
+        return await sign_in()
     form = await request.form
     if not same_secret(form.get("csrf_token", ""), _csrf(provider, signed_in[0])):
         raise ErrorPage(
@@ -134,7 +134,7 @@ async def _change(provider: Provider) -> tuple[SessionRecord, UserRecord] | Resp
     session, user = signed_in
     two_factor = _two_factor(await provider.store.credentials.for_user(user.id))
     if not _may_change(provider, session, two_factor):
-        return sign_in(user.username, two_factors=two_factor)
+        return await sign_in(user.username, two_factors=two_factor)
     return signed_in
 
 

@@ -28,7 +28,7 @@ MAX_FIELDS = 50
 async def _load(run_id: str) -> tuple[FlowRunRecord, ClientRecord]:
     provider = current_provider()
     run = await browser_run(provider, run_id)
-    client = await provider.store.clients.get(run.client_id)
+    client = await provider.store.clients.get(run.sign_in.client_id)
     if client is None:
         raise ErrorPage(N_("Unknown application"), N_("Go back to the application."), status=410)
     return run, client
@@ -46,11 +46,11 @@ def _next(run: FlowRunRecord) -> Response:
 
 async def _show(run: FlowRunRecord, client: ClientRecord, page: Page) -> Response:
     # The account page's own journeys: the person is signed in already, so no "Not you?".
-    account_action = is_account_action(current_provider(), run)
+    account_action = is_account_action(run)
     return await render_page(
         page.template,
         client=client,
-        ui_locales=run.request.get("ui_locales"),
+        ui_locales=" ".join(run.sign_in.ui_locales) or None,
         values=page.values,
         errors=page.errors,
         step=page.step,

@@ -9,6 +9,7 @@ import pytest
 from engine.assurance import assess
 from engine.loader import FlowSet, load_flows_text
 from engine.runs import FlowEngine
+from engine.sign_in_request import Finish, SignInRequest
 from engine.testing import test_services
 from steps.base import Page
 from steps.password_hashing import PasswordHashing
@@ -91,7 +92,8 @@ def client() -> ClientRecord:
 
 
 async def start(engine: FlowEngine, client: ClientRecord) -> FlowRunRecord:
-    return await engine.start(client, {"client_id": client.client_id, "scope": "openid"}, "bh")
+    sign_in = SignInRequest(client_id=client.client_id, scopes=["openid"], finish=Finish(kind="test"))
+    return await engine.start(client, sign_in, "bh")
 
 
 async def reload(engine: FlowEngine, run: FlowRunRecord) -> FlowRunRecord:
@@ -105,7 +107,7 @@ async def test_start_puts_the_run_at_the_first_step(
 ) -> None:
     run = await start(engine, client)
     assert (run.flow, run.flows_version, run.state) == ("default", flows.version, "identify")
-    assert (run.client_id, run.browser_hash, run.version, run.subject) == ("app", "bh", 0, None)
+    assert (run.sign_in.client_id, run.browser_hash, run.version, run.subject) == ("app", "bh", 0, None)
     assert len(run.csrf_token) >= 32
     assert (run.created_at, run.deadline) == (NOW, NOW + 1800)
     assert await engine.load(run.id) == run

@@ -10,6 +10,7 @@ import asyncio
 import time
 
 import pytest
+from pydantic import BaseModel
 
 from store import DuplicateError, StaleVersionError, Store, open_store
 from store.document_store import DocumentStore
@@ -30,6 +31,7 @@ from store.records import (
     UserRecord,
 )
 from store.repositories import Redemption
+from store.sign_in_request import Finish, Prompt, SignInRequest
 
 # A day ahead of the real clock: expiry is tested through the `now` the store is given, and a
 # TTL index (which follows the real clock) never removes a document in the middle of a test.
@@ -42,8 +44,10 @@ def user(user_id: str, username: str, email: str | None = None) -> UserRecord:
 
 def run(run_id: str = "run-1", expires_at: float = NOW + 600) -> FlowRunRecord:
     return FlowRunRecord(
-        id=run_id, flow="default", flows_version="h", state="identify", client_id="app",
-        request={"scope": "openid"}, browser_hash="b", csrf_token="c",
+        id=run_id, flow="default", flows_version="h", state="identify",
+        sign_in=SignInRequest(client_id="app", scopes=["openid"], prompt={Prompt.LOGIN},
+                              finish=Finish(kind="authorization_response", data={"state": "s"})),
+        browser_hash="b", csrf_token="c",
         created_at=NOW, expires_at=expires_at,
     )
 
@@ -140,6 +144,22 @@ async def test_run_add_get_expiry_and_duplicate(store: Store) -> None:
     assert (await store.runs.get("other", NOW)) is None
     with pytest.raises(DuplicateError):
         await store.runs.add(run())
+
+
+class OlderRun(BaseModel):
+    """A run document as an earlier version wrote it (its request a plain dict)."""
+
+    id: str
+    version: int = 0
+    request: dict[str, str]
+    expires_at: float
+
+
+async def test_a_run_written_in_an_older_shape_reads_as_gone(store: Store) -> None:
+    assert isinstance(store, DocumentStore)
+    older = OlderRun(id="old", request={"scope": "openid"}, expires_at=NOW + 60)
+    await store.collections["flow_runs"].insert(older)  # type: ignore[arg-type]
+    assert await store.runs.get("old", NOW) is None
 
 
 async def test_run_save_bumps_version_and_stale_save_loses(store: Store) -> None:

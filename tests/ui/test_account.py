@@ -1,6 +1,6 @@
-"""The account page's guards, in process with a clock we move: sign-in through its own client,
-CSRF, a recent sign-in before changes, another user's credentials, the callback's state and
-single-use code. (Adding second factors through the page runs in Chromium: tests/e2e.)"""
+"""The account page's guards, in process with a clock we move: sign-in through runs of its own,
+CSRF, a recent sign-in before changes, another user's credentials, a finished sign-in answered
+once. (Adding second factors through the page runs in Chromium: tests/e2e.)"""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from engine.sign_in_request import Prompt, SignInRequest
 from oidc.provider import EXTENSION_KEY, Provider
 from server.app import create_app
 from server.settings import Settings
@@ -72,19 +73,27 @@ async def submit(client: Client, page: WerkzeugResponse, **form: str) -> Werkzeu
         "csrf_token": csrf(html), "_step": step.group(1), **form})
 
 
+async def sign_in_asked(app: Quart, response: WerkzeugResponse) -> SignInRequest:
+    """What the run that `response` sends the browser to asks of the sign-in."""
+    assert response.status_code == 303 and path_of(response).startswith("/flow/"), response
+    run = await provider_of(app).store.runs.get(path_of(response).split("/")[-1], time.time())
+    assert run is not None
+    return run.sign_in
+
+
 async def signed_in(client: Client, username: str = "alice") -> WerkzeugResponse:
-    """Open /account, sign in through its client; the account page."""
+    """Open /account, sign in through its run; the account page."""
     page = await follow(client, await client.get("/account"))
     assert "to continue to Your account" in await page.get_data(as_text=True)
     page = await follow(client, await submit(client, page, login=username))
     return await follow(client, await submit(client, page, password=PASSWORD))
 
 
-async def test_the_page_signs_people_in_through_its_own_client(app: Quart) -> None:
+async def test_the_page_signs_people_in_through_a_run_of_its_own(app: Quart) -> None:
     client = app.test_client()
-    first = await client.get("/account")
-    query = parse_qs(urlsplit(first.headers["location"]).query)
-    assert query["client_id"] == ["gatehouse-account"] and query["code_challenge_method"] == ["S256"]
+    asked = await sign_in_asked(app, await client.get("/account"))
+    assert (asked.client_id, asked.finish.kind) == ("gatehouse-account", "account")
+    assert asked.scopes == ["openid"] and not asked.prompt and asked.login_hint is None
     page = await signed_in(client)
     html = await page.get_data(as_text=True)
     assert page.status_code == 200 and "Signed in as" in html and "alice" in html
@@ -109,11 +118,11 @@ async def test_changes_need_a_recent_sign_in(app: Quart) -> None:
     provider.clock = lambda: later
     html = await (await client.get("/account")).get_data(as_text=True)
     assert "Sign in again" in html and "Add a passkey" not in html
-    asked = await client.post("/account/actions/add-passkey", form={"csrf_token": token})
-    query = parse_qs(urlsplit(asked.headers["location"]).query)
-    assert query["prompt"] == ["login"] and query["login_hint"] == ["alice"]
+    asked = await sign_in_asked(app, await client.post(
+        "/account/actions/add-passkey", form={"csrf_token": token}))
+    assert asked.prompt == {Prompt.LOGIN} and asked.login_hint == "alice"
     forget = await client.post("/account/forget-browsers", form={"csrf_token": token})
-    assert "prompt=login" in forget.headers["location"]
+    assert (await sign_in_asked(app, forget)).prompt == {Prompt.LOGIN}
     user = await provider.store.users.get("alice")
     assert user is not None and user.devices_forgotten_at == 0
 
@@ -150,21 +159,21 @@ async def test_an_unknown_action_is_not_found(app: Quart) -> None:
     assert refused.status_code == 404
 
 
-async def test_the_callback_checks_state_and_uses_a_code_once(app: Quart) -> None:
+async def test_a_finished_sign_in_is_answered_once(app: Quart) -> None:
     client = app.test_client()
     await signed_in(client)
     page = await follow(client, await client.get("/account/sign-in-again"))
     assert 'value="alice"' in await page.get_data(as_text=True)  # prompt=login, login_hint
     page = await follow(client, await submit(client, page, login="alice"))
     response = await submit(client, page, password=PASSWORD)
-    while not path_of(response).startswith("/account/signed-in"):
+    while not path_of(response).startswith("/authorize/resume"):
         response = await client.get(path_of(response))
-    callback = path_of(response)
-    assert path_of(await client.get(callback)) == "/account"
-    assert (await client.get(callback)).status_code == 400  # the code is used, the state gone
-    forged = await client.get("/account/signed-in?code=x&state=forged")
-    assert forged.status_code == 400
-    assert "Sign-in cannot continue" in await forged.get_data(as_text=True)
+    finish = path_of(response)
+    assert path_of(await client.get(finish)) == "/account"
+    assert (await client.get(finish)).status_code == 410  # the run is consumed
+    forged = await client.get("/authorize/resume?run=forged")
+    assert forged.status_code == 410
+    assert "This sign-in has expired" in await forged.get_data(as_text=True)
 
 
 async def test_a_password_alone_cannot_change_a_two_factor_account(app: Quart) -> None:
@@ -177,15 +186,14 @@ async def test_a_password_alone_cannot_change_a_two_factor_account(app: Quart) -
         created_at=time.time()))
     html = await (await client.get("/account")).get_data(as_text=True)
     assert "Sign in again" in html and "Remove" not in html
-    asked = await client.post("/account/passkeys/webauthn:alices-key/remove",
-                              form={"csrf_token": token})
-    query = parse_qs(urlsplit(asked.headers["location"]).query)
-    assert query["prompt"] == ["login"] and query["acr_values"] == ["urn:gatehouse:loa:2"]
+    asked = await sign_in_asked(app, await client.post(
+        "/account/passkeys/webauthn:alices-key/remove", form={"csrf_token": token}))
+    assert asked.prompt == {Prompt.LOGIN} and asked.acr_values == ["urn:gatehouse:loa:2"]
     assert await store.credentials.get("webauthn:alices-key") is not None
 
 
 def asks_to_sign_in(response: WerkzeugResponse) -> bool:
-    return response.status_code == 303 and path_of(response).startswith("/authorize?")
+    return response.status_code == 303 and path_of(response).startswith("/flow/")
 
 
 def listed_sessions(html: str) -> list[str]:
@@ -346,3 +354,15 @@ async def test_sign_out_needs_the_csrf_token(app: Quart) -> None:
     assert refused.status_code == 400
     assert len(await provider_of(app).store.sessions.for_subject("alice", time.time())) == 1
     assert (await client.get("/account")).status_code == 200
+
+
+async def test_an_expired_account_journey_starts_again_at_the_page(app: Quart) -> None:
+    client = app.test_client()
+    started = await client.post("/account/actions/change-password", form={
+        "csrf_token": csrf(await (await signed_in(client)).get_data(as_text=True))})
+    engine = provider_of(app).engine
+    later = time.time() + engine.run_lifetime + 5
+    engine.clock = lambda: later
+    expired = await client.get(path_of(started))
+    assert expired.status_code == 410
+    assert re.search(r'<a [^>]*href="/account"[^>]*>Start again</a>', await expired.get_data(as_text=True))
