@@ -3,15 +3,15 @@ step's `providers` must be among them (federation/providers.py builds them from 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection
 
 from engine.loader import FlowSet
-from federation.upstream import Upstream
 from steps.federated import FederatedStep
 
 
-def check_offered(flows: FlowSet, upstreams: Mapping[str, Upstream]) -> None:
-    """Raise ValueError unless every provider a `federated` step offers is configured."""
+def check_offered(flows: FlowSet, upstreams: Collection[str]) -> None:
+    """Raise ValueError unless every provider a `federated` step offers is among `upstreams`,
+    the names of the configured ones."""
     for flow in flows.flows.values():
         for name, step in flow.steps.items():
             if isinstance(step, FederatedStep):
