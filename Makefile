@@ -13,6 +13,7 @@ test:            ## install, then lint, type-check and run the whole test suite
 lint:
 	.venv/bin/ruff check $(PACKAGES) tests bench
 	.venv/bin/mypy $(PACKAGES)
+	.venv/bin/lint-imports --no-logo --no-cache
 
 install:
 	scripts/install.sh

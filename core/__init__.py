@@ -2,6 +2,8 @@
 their constant-time comparison, the guarded outbound HTTP client, the error page type and the
 settings model of plug-ins without settings."""
 
+from __future__ import annotations
+
 from core.digests import digest, same_secret
 from core.error_page import ErrorPage
 from core.messages import N_

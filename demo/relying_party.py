@@ -18,9 +18,8 @@ from joserfc.jwk import KeySet
 from quart import Blueprint, Response, request
 
 from core import same_secret
-from oidc.http import see_other
-from oidc.provider import current_provider
-from ui.pages import render_page
+from oidc import current_provider, see_other
+from ui import render_page
 
 COOKIE = "demo_rp"
 

@@ -2,6 +2,34 @@
 
 from __future__ import annotations
 
-from steps.base import BrowserFacts
+from engine.assurance import ACR_BY_FACTORS, ACR_VALUES_SUPPORTED, assess
+from engine.diagram import UnknownFlow, render_dot, render_mermaid
+from engine.loader import FlowsError, load_flows, load_flows_text
+from engine.runs import FlowEngine, Seed
+from engine.sign_in_request import Display, Finish, Prompt, SignInRequest
+from engine.upstream_check import check_offered
+from engine.yaml_source import YamlSourceError, parse_yaml, pydantic_problems
+from steps import BrowserFacts
 
-__all__ = ["BrowserFacts"]
+__all__ = [
+    "BrowserFacts",
+    "ACR_BY_FACTORS",
+    "ACR_VALUES_SUPPORTED",
+    "Display",
+    "Finish",
+    "FlowEngine",
+    "FlowsError",
+    "Prompt",
+    "Seed",
+    "SignInRequest",
+    "UnknownFlow",
+    "YamlSourceError",
+    "assess",
+    "check_offered",
+    "load_flows",
+    "load_flows_text",
+    "parse_yaml",
+    "pydantic_problems",
+    "render_dot",
+    "render_mermaid",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from store.records import AuthEvent
+from store import AuthEvent
 
 # acr values by the number of distinct factor classes proved (knowledge, possession, inherence).
 ACR_BY_FACTORS = {1: "urn:gatehouse:loa:1", 2: "urn:gatehouse:loa:2"}

@@ -12,9 +12,7 @@ from engine.compiled import BranchKey
 from engine.conditions import ConditionError, Test, compile_condition
 from engine.model import TERMINALS, FlowsFile, FlowSpec, StepSpec
 from engine.yaml_source import Path, Problem, YamlSource, pydantic_problems
-from steps.base import Step
-from steps.registry import UnknownStepType, resolve_step_type
-from steps.subflow import SubflowStep
+from steps import Step, SubflowStep, UnknownStepType, resolve_step_type
 
 
 @dataclass

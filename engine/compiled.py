@@ -15,7 +15,7 @@ from transitions.core import MachineError
 
 from engine.conditions import Test
 from engine.model import TERMINALS, Branch, FlowSpec
-from steps.base import Step
+from steps import Step
 
 BranchKey = tuple[str, str, int]  # step, outcome, position
 

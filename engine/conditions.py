@@ -17,10 +17,8 @@ from engine.assurance import ACR_VALUES_SUPPORTED, assess
 from engine.model import RawCondition
 from engine.sign_in_request import Prompt
 from engine.yaml_source import Path
-from steps.base import StepContext
-from steps.credentials import CredentialKind, credential_kinds
-from steps.dotted import NotLoadable, load_class
-from store.records import Factor
+from steps import CredentialKind, NotLoadable, StepContext, credential_kinds, load_class
+from store import Factor
 
 
 class ConditionError(ValueError):

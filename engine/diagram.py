@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from engine.conditions import compile_condition
 from engine.loader import FlowSet
 from engine.model import TERMINALS, FlowSpec, StepSpec
-from steps.subflow import SubflowStep
+from steps import SubflowStep
 
 START_ID = "start"
 

@@ -12,7 +12,7 @@ from engine.checks import check_flows
 from engine.compiled import CompiledFlow, compile_flow
 from engine.model import FlowsFile
 from engine.yaml_source import YamlSourceError, parse_yaml, pydantic_problems
-from steps.registry import resolve_step_type
+from steps import resolve_step_type
 
 
 class FlowsError(YamlSourceError):

@@ -20,10 +20,9 @@ from engine.loader import FlowSet
 from engine.model import TERMINALS
 from engine.selection import select_flow
 from engine.sign_in_request import SignInRequest
-from observe.metrics import count_step
-from steps.base import NOTICE, BrowserFacts, Outcome, Page, Redirect, Services, StepContext
-from steps.subflow import SubflowStep
-from store.records import AuthEvent, ClientRecord, FlowRunRecord, Frame
+from observe import count_step
+from steps import NOTICE, BrowserFacts, Outcome, Page, Redirect, Services, StepContext, SubflowStep
+from store import AuthEvent, ClientRecord, FlowRunRecord, Frame
 
 MAX_MOVES = 100  # per request: a loop of steps that all pass without a page is a flows.yaml bug
 MAX_LOG = 200

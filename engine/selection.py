@@ -6,7 +6,7 @@ from __future__ import annotations
 from engine.assurance import ACR_VALUES_SUPPORTED
 from engine.model import FlowsFile
 from engine.sign_in_request import Prompt, SignInRequest
-from store.records import ClientRecord
+from store import ClientRecord
 
 
 def select_flow(spec: FlowsFile, client: ClientRecord, sign_in: SignInRequest) -> str:

@@ -8,6 +8,6 @@ stored document that holds one; take them from here.
 
 from __future__ import annotations
 
-from store.sign_in_request import Display, Finish, Prompt, SignInRequest
+from store import Display, Finish, Prompt, SignInRequest
 
 __all__ = ["Display", "Finish", "Prompt", "SignInRequest"]

@@ -24,12 +24,9 @@ from engine.assurance import assess
 from engine.loader import FlowSet, load_flows, load_flows_text
 from engine.runs import CHOSEN_OUTCOME, FORM_STEP, SWITCH_USER, FlowEngine, Seed
 from engine.sign_in_request import Finish, SignInRequest
-from mail.mailer import Mail, Mailer, MemoryMailer
-from steps.base import BrowserFacts, Page, Redirect, RelyingParty, Services
-from steps.password_hashing import PasswordHashing
-from store import Store, open_store
-from store.records import AuthEvent, ClientRecord, FlowRunRecord, UserRecord
-from store.sealing import Sealer
+from mail import Mail, Mailer, MemoryMailer
+from steps import BrowserFacts, Page, PasswordHashing, Redirect, RelyingParty, Services
+from store import AuthEvent, ClientRecord, FlowRunRecord, Sealer, Store, UserRecord, open_store
 
 TEST_RELYING_PARTY = RelyingParty("localhost", "Gatehouse", ("http://localhost:8000",))
 FINISH = "flow_tester"  # its runs end in the tester: nothing answers a client

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from engine.loader import FlowSet
-from steps.federated import FederatedStep
+from steps import FederatedStep
 
 
 def check_offered(flows: FlowSet, upstreams: Collection[str]) -> None:

@@ -1,1 +1,35 @@
 """Observability: health checks, Prometheus metrics, structured logs with a request id, and the audit trail."""
+
+from __future__ import annotations
+
+from observe.audit_trail import audit, configure_audit
+from observe.health import Ping, health_blueprint
+from observe.logs import configure_logging
+from observe.metrics import (
+    MULTIPROC_ENV,
+    count_head_timeout,
+    count_sign_in,
+    count_step,
+    count_throttled,
+    count_token,
+    metrics_blueprint,
+)
+from observe.request_hooks import QUIET_ROUTES, begin_request, end_request
+
+__all__ = [
+    "MULTIPROC_ENV",
+    "Ping",
+    "QUIET_ROUTES",
+    "audit",
+    "begin_request",
+    "configure_audit",
+    "configure_logging",
+    "count_head_timeout",
+    "count_sign_in",
+    "count_step",
+    "count_throttled",
+    "count_token",
+    "end_request",
+    "health_blueprint",
+    "metrics_blueprint",
+]

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from quart import Blueprint, Response, jsonify
 
-from store.errors import StoreUnavailableError
+from store import StoreUnavailableError
 
 READY_TIMEOUT = 2.0  # seconds; under the usual probe timeout of orchestrators
 RETRY_AFTER_SECONDS = 5

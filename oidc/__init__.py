@@ -1,1 +1,49 @@
 """The OpenID Connect protocol: discovery, keys, authorize, token, userinfo, the SSO session."""
+
+from __future__ import annotations
+
+from oidc.authorize import AuthorizationResponse, start_run
+from oidc.blueprints import BLUEPRINTS
+from oidc.client_auth import AUTH_METHODS_SUPPORTED, secret_digest
+from oidc.completions import by_kind, signed_in_session
+from oidc.cookies import SESSION, clear_cookie, set_session_cookie
+from oidc.devices import browser_facts, remember_device, signed_in_browser_facts
+from oidc.http import see_other
+from oidc.keys import SUPPORTED_ALGS, KeyRing, rotate, seal_stored_keys
+from oidc.provider import EXTENSION_KEY, Provider, current_provider
+from oidc.results import RESPOND_KEY, FormPost, PageResult, Redirect, Result
+from oidc.run_access import browser_run
+from oidc.sessions import current_session, end_server_side, end_session
+
+__all__ = [
+    "AUTH_METHODS_SUPPORTED",
+    "AuthorizationResponse",
+    "BLUEPRINTS",
+    "EXTENSION_KEY",
+    "FormPost",
+    "KeyRing",
+    "PageResult",
+    "Provider",
+    "RESPOND_KEY",
+    "Redirect",
+    "Result",
+    "SESSION",
+    "SUPPORTED_ALGS",
+    "browser_facts",
+    "browser_run",
+    "by_kind",
+    "clear_cookie",
+    "current_provider",
+    "current_session",
+    "end_server_side",
+    "end_session",
+    "remember_device",
+    "rotate",
+    "seal_stored_keys",
+    "secret_digest",
+    "see_other",
+    "set_session_cookie",
+    "signed_in_browser_facts",
+    "signed_in_session",
+    "start_run",
+]

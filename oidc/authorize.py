@@ -14,10 +14,8 @@ from urllib.parse import urlencode
 
 from quart import Blueprint, request, url_for
 
-from engine.assurance import ACR_VALUES_SUPPORTED
-from engine.runs import Seed
-from engine.sign_in_request import Prompt, SignInRequest
-from observe.metrics import count_sign_in
+from engine import ACR_VALUES_SUPPORTED, Prompt, Seed, SignInRequest
+from observe import count_sign_in
 from oidc.authorization_response import authorization_response, error_response
 from oidc.authorize_request import (
     AUTHORIZATION_RESPONSE,
@@ -55,8 +53,7 @@ from oidc.provider import Provider, current_provider
 from oidc.results import Redirect, Result, answering
 from oidc.run_access import browser_run
 from oidc.sessions import current_session
-from store.consents import missing_consent
-from store.records import ClientRecord, FlowRunRecord, SessionRecord
+from store import ClientRecord, FlowRunRecord, SessionRecord, missing_consent
 
 blueprint = Blueprint("authorize", __name__)
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from pydantic import BaseModel
 
 from core import N_, ErrorPage
-from engine.sign_in_request import Display, Finish, Prompt, SignInRequest
+from engine import Display, Finish, Prompt, SignInRequest
 from oidc.authorization_response import RESPONSE_MODES, ResponseTarget
 from oidc.claims import claims_within, requested_claims
 from oidc.errors import (
@@ -26,7 +26,7 @@ from oidc.errors import (
     UnsupportedResponseTypeError,
     printable,
 )
-from store.records import ClientRecord
+from store import ClientRecord
 
 Params = Mapping[str, list[str]]
 

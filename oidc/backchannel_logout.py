@@ -11,7 +11,7 @@ import httpx2
 
 from core import OutboundRefused
 from oidc.provider import Provider
-from store.records import ClientRecord, SessionRecord
+from store import ClientRecord, SessionRecord
 
 log = logging.getLogger("gatehouse.backchannel_logout")
 LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"

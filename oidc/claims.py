@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from store.records import ClientRecord, UserRecord
+from store import ClientRecord, UserRecord
 
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "profile": (

@@ -17,8 +17,7 @@ from joserfc.jwk import KeySet
 
 from core import OutboundHttp, OutboundRefused
 from oidc.errors import ClientAuthenticationFailed
-from store.records import ClientRecord
-from store.repositories import Store
+from store import ClientRecord, Store
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGS = ["RS256", "PS256", "ES256"]

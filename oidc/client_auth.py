@@ -13,7 +13,7 @@ from werkzeug.datastructures import MultiDict
 
 from oidc.client_assertion import ASSERTION_TYPE, ClientAssertions, asserted_client_id
 from oidc.errors import ClientAuthenticationFailed, InvalidRequestError
-from store.records import ClientRecord
+from store import ClientRecord
 
 AUTH_METHODS_SUPPORTED = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 CONFIDENTIAL_AUTH_METHODS = [m for m in AUTH_METHODS_SUPPORTED if m != "none"]

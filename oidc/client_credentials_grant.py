@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 
 from werkzeug.datastructures import MultiDict
 
-from observe.audit import audit
+from observe import audit
 from oidc.errors import InvalidScopeError, OAuth2Error, UnauthorizedClientError, printable
 from oidc.provider import Provider
 from oidc.tokens import issue_access_token
-from store.records import ClientRecord, GrantRecord
+from store import ClientRecord, GrantRecord
 
 # Scopes about a person make no sense without one.
 USER_SCOPES = frozenset({"openid", "offline_access", "profile", "email", "address", "phone"})

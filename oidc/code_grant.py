@@ -10,11 +10,11 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from werkzeug.datastructures import MultiDict
 
 from core import digest
-from observe.audit import audit
+from observe import audit
 from oidc.errors import InvalidGrantError, InvalidRequestError
 from oidc.provider import Provider
 from oidc.token_response import token_response
-from store.records import ClientRecord, CodeRecord, GrantRecord
+from store import ClientRecord, CodeRecord, GrantRecord
 
 # RFC 7636 §4.1: 43 to 128 unreserved characters.
 PKCE_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")

@@ -17,13 +17,11 @@ from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from core import N_, ErrorPage
-from observe.audit import audit
-from observe.metrics import count_sign_in
+from observe import audit, count_sign_in
 from oidc.provider import Provider
 from oidc.results import Result
 from oidc.sessions import start_session
-from store.errors import StaleVersionError
-from store.records import FlowRunRecord, SessionRecord
+from store import FlowRunRecord, SessionRecord, StaleVersionError
 
 log = logging.getLogger("gatehouse.completions")
 

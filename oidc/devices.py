@@ -15,7 +15,7 @@ from engine import BrowserFacts
 from oidc.cookies import CookieJar, cookie_name, set_cookie
 from oidc.provider import Provider, current_provider
 from oidc.sessions import current_session
-from store.records import RememberDevice
+from store import RememberDevice
 
 DEVICE = "gh_device"
 MAX_USERS = 5  # a shared browser remembers a few people at most

@@ -6,7 +6,7 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify
 
-from engine.assurance import ACR_VALUES_SUPPORTED
+from engine import ACR_VALUES_SUPPORTED
 from oidc.authorization_response import RESPONSE_MODES
 from oidc.claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
 from oidc.client_assertion import ASSERTION_ALGS

@@ -7,7 +7,7 @@ import secrets
 from core import digest
 from oidc.authorize_request import AuthorizeRequest
 from oidc.provider import Provider
-from store.records import ClientRecord, CodeRecord, GrantRecord, SessionRecord
+from store import ClientRecord, CodeRecord, GrantRecord, SessionRecord
 
 
 def grant_lifetime(provider: Provider, client: ClientRecord, scopes: list[str]) -> int:

@@ -14,9 +14,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
-from store.records import SigningKeyRecord
-from store.repositories import Store
-from store.sealing import Sealer, SealError
+from store import Sealer, SealError, SigningKeyRecord, Store
 
 SUPPORTED_ALGS = ("RS256", "ES256")
 Key = RSAKey | ECKey

@@ -21,7 +21,7 @@ from oidc.keys import JoseError
 from oidc.provider import Provider, current_provider
 from oidc.results import PageResult, Redirect, Result, answering
 from oidc.sessions import current_session, end_session
-from store.records import SessionRecord
+from store import SessionRecord
 
 blueprint = Blueprint("logout", __name__)
 

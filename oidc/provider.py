@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 from quart import current_app
 
 from core import OutboundHttp
-from engine.runs import FlowEngine
+from engine import FlowEngine
 from oidc.client_assertion import ClientAssertions
 from oidc.keys import KeyRing
-from store.repositories import Store
+from store import Store
 
 if TYPE_CHECKING:
     from oidc.completions import Completion

@@ -7,11 +7,11 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from core import digest
-from observe.audit import audit
+from observe import audit
 from oidc.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
 from oidc.provider import Provider
 from oidc.token_response import token_response
-from store.records import ClientRecord
+from store import ClientRecord
 
 
 async def refresh(

@@ -9,7 +9,7 @@ from core import N_, ErrorPage, same_secret
 from oidc.completions import completion_of
 from oidc.cookies import browser_binding
 from oidc.provider import Provider
-from store.records import FlowRunRecord
+from store import FlowRunRecord
 
 EXPIRED = N_("This sign-in has expired")
 

@@ -7,12 +7,12 @@ import secrets
 from quart import request
 
 from core import digest
-from engine.assurance import assess
-from observe.audit import audit
+from engine import assess
+from observe import audit
 from oidc.backchannel_logout import notify_logout
 from oidc.cookies import SESSION, CookieJar, clear_cookie, session_cookie_digest
 from oidc.provider import Provider
-from store.records import AuthEvent, SessionRecord
+from store import AuthEvent, SessionRecord
 
 MAX_USER_AGENT = 512
 

@@ -8,7 +8,7 @@ from typing import Any
 from quart import Blueprint, Response, jsonify, request
 from werkzeug.datastructures import MultiDict
 
-from observe.metrics import count_token
+from observe import count_token
 from oidc.client_auth import authenticate_client
 from oidc.client_credentials_grant import client_credentials
 from oidc.code_grant import redeem_code
@@ -22,7 +22,7 @@ from oidc.errors import (
 from oidc.http import NO_STORE, oauth_error_response, read_form
 from oidc.provider import Provider, current_provider
 from oidc.refresh_grant import refresh
-from store.records import ClientRecord
+from store import ClientRecord
 
 blueprint = Blueprint("token", __name__)
 

@@ -10,7 +10,7 @@ from core import digest
 from oidc.errors import InvalidTokenError
 from oidc.provider import Provider
 from oidc.tokens import GRANT_CLAIM, access_token_claims
-from store.records import GrantRecord
+from store import GrantRecord
 
 TokenKind = Literal["access_token", "refresh_token"]
 

@@ -9,7 +9,7 @@ from core import digest
 from oidc.claims import user_claims
 from oidc.provider import Provider
 from oidc.tokens import issue_access_token, mint_id_token
-from store.records import ClientRecord, GrantRecord, RefreshTokenRecord
+from store import ClientRecord, GrantRecord, RefreshTokenRecord
 
 
 async def token_response(

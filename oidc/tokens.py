@@ -11,7 +11,7 @@ from core import digest
 from oidc.errors import InvalidTokenError
 from oidc.keys import JoseError
 from oidc.provider import Provider
-from store.records import AccessTokenRecord, ClientRecord, GrantRecord
+from store import AccessTokenRecord, ClientRecord, GrantRecord
 
 ACCESS_TOKEN_TYPE = "at+jwt"
 # A private claim naming the grant, so that revoking the grant revokes the token.

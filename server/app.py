@@ -9,46 +9,38 @@ from pathlib import Path
 from quart import Quart
 
 from core import OutboundHttp
-from engine.loader import load_flows
-from engine.runs import FlowEngine
-from engine.upstream_check import check_offered
-from federation.providers import upstreams_for
-from mail.mailer import LogMailer, Mailer, SmtpMailer
-from observe.audit import configure_audit
-from observe.health import Ping, health_blueprint
-from observe.logs import configure_logging
-from observe.metrics import metrics_blueprint
-from observe.request_hooks import begin_request, end_request
-from oidc import (
-    authorize,
-    discovery,
-    introspection,
-    logout,
-    revocation,
-    token,
-    userinfo,
+from engine import FlowEngine, check_offered, load_flows
+from federation import upstreams_for
+from mail import LogMailer, Mailer, SmtpMailer
+from observe import (
+    Ping,
+    begin_request,
+    configure_audit,
+    configure_logging,
+    end_request,
+    health_blueprint,
+    metrics_blueprint,
 )
-from oidc.authorize import AuthorizationResponse
-from oidc.client_auth import secret_digest
-from oidc.completions import by_kind
-from oidc.keys import KeyRing
-from oidc.provider import EXTENSION_KEY, Provider
+from oidc import BLUEPRINTS as PROTOCOL_BLUEPRINTS
+from oidc import EXTENSION_KEY, AuthorizationResponse, KeyRing, Provider, by_kind, secret_digest
 from server.flows_reload import watch_flows
 from server.issuer_origin import redirect_to_issuer
 from server.maintenance import start_maintenance
 from server.sealing import sealer_for
 from server.settings import ClientSettings, Settings, load_settings
-from steps.base import Services
-from steps.password_hashing import PasswordHashing
-from store import Store, StoreUnavailableError, open_store
-from store.records import ClientRecord
-from ui import account, flow_pages, home
-from ui.account_sign_in import CLIENT_ID as ACCOUNT_CLIENT_ID
-from ui.account_sign_in import AccountPage, account_client
-from ui.i18n import available_locales, install_translations
-from ui.pages import register_error_pages
-from ui.results import install_results
-from ui.security import add_security_headers
+from steps import PasswordHashing, Services
+from store import ClientRecord, Store, StoreUnavailableError, open_store
+from ui import BLUEPRINTS as PAGE_BLUEPRINTS
+from ui import CLIENT_ID as ACCOUNT_CLIENT_ID
+from ui import (
+    AccountPage,
+    account_client,
+    add_security_headers,
+    available_locales,
+    install_results,
+    install_translations,
+    register_error_pages,
+)
 
 log = logging.getLogger("gatehouse")
 APP_FACTORY = "server.app:app_from_environment"  # what each of several worker processes runs
@@ -180,20 +172,12 @@ def create_app(settings: Settings) -> Quart:
     for blueprint in (
         health_blueprint(store_ping(app)),
         metrics_blueprint(settings.metrics_token),
-        revocation.blueprint,
-        logout.blueprint,
-        introspection.blueprint,
-        discovery.blueprint,
-        authorize.blueprint,
-        token.blueprint,
-        userinfo.blueprint,
-        flow_pages.blueprint,
-        account.blueprint,
-        home.blueprint,
+        *PROTOCOL_BLUEPRINTS,
+        *PAGE_BLUEPRINTS,
     ):
         app.register_blueprint(blueprint)
     if settings.demo:
-        from demo.relying_party import demo_blueprint
+        from demo import demo_blueprint
 
         app.register_blueprint(
             demo_blueprint(settings.issuer, settings.demo_client_id, settings.clients)

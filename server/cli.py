@@ -17,27 +17,28 @@ from typing import Any, TextIO, TypeVar
 import click
 
 from core import OutboundHttp
-from engine.diagram import UnknownFlow, render_dot, render_mermaid
-from engine.loader import FlowsError, load_flows
-from engine.upstream_check import check_offered
-from federation.providers import upstreams_for
-from federation.upstream import Upstream
-from observe.audit import audit
-from observe.logs import configure_logging
-from observe.metrics import MULTIPROC_ENV
-from oidc.keys import SUPPORTED_ALGS, KeyRing, rotate, seal_stored_keys
+from engine import FlowsError, UnknownFlow, check_offered, load_flows, render_dot, render_mermaid
+from federation import Upstream, upstreams_for
+from observe import MULTIPROC_ENV, audit, configure_logging
+from oidc import SUPPORTED_ALGS, KeyRing, rotate, seal_stored_keys
 from server.sealing import sealer_for
 from server.settings import Settings, SettingsError, config_path, load_settings, settings_doc
-from steps.password_formats import format_of
-from steps.password_hashing import PasswordHashing
-from steps.password_policy import PasswordPolicy, password_problem
-from steps.throttling import unlock
-from store import DuplicateError, Store, open_store
-from store.records import SigningKeyRecord, UserRecord
-from store.sealing import Sealer, SealError
-from store.transfer import ImportReport, export_lines, import_lines
-from store.url import is_process_local
-from store.user_import import FileFormat, import_users
+from steps import PasswordHashing, PasswordPolicy, format_of, password_problem, unlock
+from store import (
+    DuplicateError,
+    FileFormat,
+    ImportReport,
+    Sealer,
+    SealError,
+    SigningKeyRecord,
+    Store,
+    UserRecord,
+    export_lines,
+    import_lines,
+    import_users,
+    is_process_local,
+    open_store,
+)
 
 T = TypeVar("T")
 

@@ -10,11 +10,9 @@ import logging
 import signal
 from pathlib import Path
 
-from engine.loader import FlowsError, load_flows_text
-from engine.runs import FlowEngine
-from engine.upstream_check import check_offered
+from engine import FlowEngine, FlowsError, check_offered, load_flows_text
 from server.maintenance import every
-from store.repositories import Store
+from store import Store
 
 log = logging.getLogger("gatehouse.flows")
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from observe.metrics import count_head_timeout
+from observe import count_head_timeout
 from server.settings import Settings
 
 # Worker processes are started afresh, so `serve` hands the settings down in the environment.

@@ -13,8 +13,8 @@ from urllib.parse import quote, urlsplit
 
 from quart import Response, request
 
-from federation.config import on_this_machine
-from observe.request_hooks import QUIET_ROUTES
+from federation import on_this_machine
+from observe import QUIET_ROUTES
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})  # a redirected POST would lose or resend its body
 DEFAULT_PORTS = {"http": 80, "https": 443}

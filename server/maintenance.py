@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from oidc.provider import Provider
+from oidc import Provider
 
 log = logging.getLogger("gatehouse.maintenance")
 PURGE_INTERVAL = 600

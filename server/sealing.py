@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 
 from server.settings import Settings
-from store import Store
-from store.sealing import Sealer
+from store import Sealer, Store
 
 log = logging.getLogger("gatehouse")
 STORED_KEY = "credential-key"  # the store's own key, when credential_keys is not set

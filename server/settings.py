@@ -14,11 +14,11 @@ from joserfc.jwk import KeySet
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from engine.yaml_source import YamlSourceError, parse_yaml, pydantic_problems
-from federation.config import UpstreamProviderSettings
-from oidc.client_auth import AUTH_METHODS_SUPPORTED
-from steps.base import RelyingParty
-from store.sealing import Sealer
+from engine import YamlSourceError, parse_yaml, pydantic_problems
+from federation import UpstreamProviderSettings
+from oidc import AUTH_METHODS_SUPPORTED
+from steps import RelyingParty
+from store import Sealer
 
 UNSAFE_SCHEMES = frozenset({"javascript", "data", "vbscript", "file"})
 Item = TypeVar("Item", bound=BaseModel)

@@ -1,1 +1,53 @@
 """Step types: one module each, behind the interface in `steps.base`."""
+
+from __future__ import annotations
+
+from steps.base import (
+    NOTICE,
+    BrowserFacts,
+    Outcome,
+    Page,
+    Redirect,
+    RelyingParty,
+    Services,
+    Step,
+    StepContext,
+)
+from steps.credentials import CredentialKind, credential_kinds
+from steps.dotted import NotLoadable, load_class
+from steps.federated import VIA, FederatedStep, run_id_of
+from steps.password_formats import format_of
+from steps.password_hashing import PasswordHashing
+from steps.password_policy import PasswordPolicy, password_problem
+from steps.recovery_codes import KIND
+from steps.registry import UnknownStepType, resolve_step_type
+from steps.subflow import SubflowStep
+from steps.throttling import unlock
+
+__all__ = [
+    "BrowserFacts",
+    "CredentialKind",
+    "FederatedStep",
+    "KIND",
+    "NOTICE",
+    "NotLoadable",
+    "Outcome",
+    "Page",
+    "PasswordHashing",
+    "PasswordPolicy",
+    "Redirect",
+    "RelyingParty",
+    "Services",
+    "Step",
+    "StepContext",
+    "SubflowStep",
+    "UnknownStepType",
+    "VIA",
+    "credential_kinds",
+    "format_of",
+    "load_class",
+    "password_problem",
+    "resolve_step_type",
+    "run_id_of",
+    "unlock",
+]

@@ -16,17 +16,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel
 
 from core import N_, NoOptions
-from store.records import AuthEvent, ClientRecord, Factor, FlowRunRecord, UserRecord
-from store.sign_in_request import SignInRequest
+from store import AuthEvent, ClientRecord, Factor, FlowRunRecord, SignInRequest, UserRecord
 
 NOTICE = "notice"  # its key in the run's flow data
 
 if TYPE_CHECKING:
-    from federation.upstream import Upstream
-    from mail.mailer import Mailer
+    from federation import Upstream
+    from mail import Mailer
     from steps.password_hashing import PasswordHashing
-    from store.repositories import Store
-    from store.sealing import Sealer
+    from store import Sealer, Store
 
 
 @dataclass

@@ -13,8 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from steps.base import Outcome, Page, Step, StepContext
 from steps.consent_texts import CLAIM_DESCRIPTIONS, SCOPE_DESCRIPTIONS
-from store.consents import consent_items, missing_consent, needing_consent, remember_consent
-from store.sign_in_request import Prompt
+from store import Prompt, consent_items, missing_consent, needing_consent, remember_consent
 
 
 class ConsentOptions(BaseModel):

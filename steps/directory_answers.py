@@ -9,11 +9,10 @@ import logging
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from federation.directory import DirectoryUnavailable, DirectoryUser
+from federation import DirectoryUnavailable, DirectoryUser
 from steps.base import StepContext
 from steps.user_directory import RESERVED_CLAIMS, local_user_id
-from store.errors import DuplicateError
-from store.records import UserRecord
+from store import DuplicateError, UserRecord
 
 log = logging.getLogger("gatehouse.directory")
 

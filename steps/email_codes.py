@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from core import N_, digest, same_secret
-from mail.mailer import Mail, MailError
+from mail import Mail, MailError
 from steps import rate_limits
 from steps.base import StepContext
 from steps.throttling import Throttle

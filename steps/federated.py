@@ -20,13 +20,11 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from core import N_
-from federation.upstream import Attempt, Upstream, UpstreamError, UpstreamIdentity
-from observe.audit import audit
+from federation import Attempt, Upstream, UpstreamError, UpstreamIdentity
+from observe import audit
 from steps.base import Outcome, Page, Redirect, Step, StepContext
 from steps.register import TAKEN_USERNAME, check_field, default_fields
-from store.errors import DuplicateError
-from store.records import Factor, LinkedIdentityRecord, UserRecord
-from store.sign_in_request import Prompt
+from store import DuplicateError, Factor, LinkedIdentityRecord, Prompt, UserRecord
 
 log = logging.getLogger("gatehouse.federation")
 

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from core import N_
-from observe.audit import audit
+from observe import audit
 from steps import webauthn
 from steps.base import Outcome, Page, Step, StepContext
 

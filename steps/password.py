@@ -28,13 +28,13 @@ from pydantic import (
 )
 
 from core import N_
-from federation.directory import DirectoryUnavailable, DirectoryUser, UserDirectory
+from federation import DirectoryUnavailable, DirectoryUser, UserDirectory
 from steps.base import Outcome, Page, Step, StepContext
 from steps.directory_answers import answer, local_record
 from steps.identify import MAX_LOGIN_LENGTH
 from steps.throttling import Throttle, login_key, throttled
 from steps.user_directory import UnknownDirectory, resolve_directory_type
-from store.records import UserRecord
+from store import UserRecord
 
 log = logging.getLogger("gatehouse.directory")
 

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 from core import N_
 from steps.base import StepContext
-from store import DuplicateError, StaleVersionError, Store
-from store.records import ThrottleRecord
+from store import DuplicateError, StaleVersionError, Store, ThrottleRecord
 
 WINDOW = 3600.0
 TRIES = 64  # versioned updates lost to concurrent counts before giving up (and refusing)

@@ -18,7 +18,7 @@ from core import N_
 from steps import recovery_codes
 from steps.base import Outcome, Page, Step, StepContext
 from steps.throttling import Throttle, throttled
-from store.records import UserRecord
+from store import UserRecord
 
 ENTER_CODE = N_("Enter a recovery code.")
 INVALID = N_("That recovery code is not valid or was already used.")

@@ -11,8 +11,7 @@ from __future__ import annotations
 import secrets
 
 from core import digest
-from store.records import CredentialRecord
-from store.repositories import Store
+from store import CredentialRecord, Store
 
 KIND = "recovery_codes"
 NAME = "Recovery code"

@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field
 
 from core import N_
-from observe.audit import audit
+from observe import audit
 from steps import recovery_codes
 from steps.base import Outcome, Page, Step, StepContext
-from store.sealing import SealError
+from store import SealError
 
 NO_USER = N_("Sign in before setting up recovery codes.")
 NOT_CONFIRMED = N_("Confirm that you have saved the codes.")

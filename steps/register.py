@@ -22,13 +22,12 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core import N_
-from mail.mailer import Mail
+from mail import Mail
 from steps import email_codes, rate_limits
 from steps.base import Outcome, Page, Step, StepContext
 from steps.password_policy import PasswordPolicy, password_problem
 from steps.throttling import throttled
-from store.errors import DuplicateError
-from store.records import UserRecord
+from store import DuplicateError, UserRecord
 
 CODE_PAGE = "flow/register_code.html"
 SUBJECT = "Your Gatehouse sign-up code"

@@ -11,7 +11,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from steps.base import Outcome, Page, Step, StepContext
-from store.records import RememberDevice
+from store import RememberDevice
 
 DAY = 24 * 3600
 

@@ -17,14 +17,14 @@ from collections.abc import Mapping
 from pydantic import Field
 
 from core import N_
-from mail.mailer import Mail
-from observe.audit import audit
+from mail import Mail
+from observe import audit
 from steps import email_codes
 from steps.base import Outcome, Page, Step, StepContext
 from steps.identify import MAX_LOGIN_LENGTH
 from steps.password_policy import PasswordPolicy, password_problem
 from steps.throttling import throttled, unlock
-from store.records import UserRecord
+from store import UserRecord
 
 INVALID_CODE = N_("That code is not valid or has expired.")
 PASSWORD_CHANGED = N_("Your password was changed.")

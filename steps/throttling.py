@@ -29,11 +29,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from core import N_
-from observe.audit import audit
-from observe.metrics import count_throttled
+from observe import audit, count_throttled
 from steps.base import Page, StepContext
-from store import DuplicateError, StaleVersionError, Store
-from store.records import ThrottleRecord
+from store import DuplicateError, StaleVersionError, Store, ThrottleRecord
 
 THROTTLED = N_("Too many attempts. Try again in %(wait)s.")
 FIRST_LOCKOUT = 60.0

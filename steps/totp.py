@@ -24,8 +24,7 @@ from pyotp.exceptions import OTPVerificationError
 from core import N_
 from steps.base import Outcome, Page, Step, StepContext
 from steps.throttling import Throttle, throttled
-from store.errors import StaleVersionError
-from store.records import CredentialRecord, UserRecord
+from store import CredentialRecord, StaleVersionError, UserRecord
 
 log = logging.getLogger("gatehouse.steps")
 

@@ -16,7 +16,7 @@ import pyotp
 import segno
 from pydantic import BaseModel, ConfigDict, Field
 
-from observe.audit import audit
+from observe import audit
 from steps.base import Outcome, Page, Step, StepContext
 from steps.totp import (
     ENTER_CODE,
@@ -27,8 +27,7 @@ from steps.totp import (
     normalise_code,
     totp_credential,
 )
-from store.records import CredentialRecord, UserRecord
-from store.sealing import SealError
+from store import CredentialRecord, SealError, UserRecord
 
 CREDENTIAL_NAME = "Authenticator app"
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 
-from federation.directory import UserDirectory
+from federation import UserDirectory
 from steps.dotted import NotLoadable, load_class
-from store.records import DIRECTORY_ID_PREFIX
+from store import DIRECTORY_ID_PREFIX
 
 # Claims a local record takes from its own fields, never from the directory's claims.
 RESERVED_CLAIMS = frozenset({"sub", "preferred_username", "email", "email_verified"})

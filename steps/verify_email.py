@@ -15,7 +15,7 @@ from core import N_
 from steps import email_codes, rate_limits
 from steps.base import Outcome, Page, Step, StepContext
 from steps.throttling import throttled
-from store.records import UserRecord
+from store import UserRecord
 
 WRONG_CODE = N_("That code is not right. Check the email and try again.")
 EXPIRED_CODE = N_("That code has expired or was tried too many times. Send a new code.")

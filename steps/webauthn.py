@@ -32,8 +32,7 @@ from webauthn.helpers.structs import (
 
 from core import N_
 from steps.base import StepContext
-from store.errors import DuplicateError, StaleVersionError
-from store.records import CredentialRecord, UserRecord
+from store import CredentialRecord, DuplicateError, StaleVersionError, UserRecord
 
 log = logging.getLogger("gatehouse.webauthn")
 

@@ -1,13 +1,77 @@
 """Persistence behind typed repository protocols.
 
 `open_store(url)` returns a `Store` for a URL: `sqlite:///path/to/file.db` (the embedded default)
-or `sqlite://:memory:`.
-"""
+or `sqlite://:memory:`."""
 
 from __future__ import annotations
 
+from store.consents import consent_items, missing_consent, needing_consent, remember_consent
 from store.errors import DuplicateError, StaleVersionError, StoreUnavailableError
+from store.records import (
+    DIRECTORY_ID_PREFIX,
+    AccessTokenRecord,
+    AuditRecord,
+    AuthEvent,
+    ClientRecord,
+    CodeRecord,
+    CredentialRecord,
+    Factor,
+    FlowRunRecord,
+    Frame,
+    GrantRecord,
+    LinkedIdentityRecord,
+    RefreshTokenRecord,
+    RememberDevice,
+    SessionRecord,
+    SigningKeyRecord,
+    ThrottleRecord,
+    UserRecord,
+)
 from store.repositories import Store
-from store.url import open_store
+from store.sealing import Sealer, SealError
+from store.sign_in_request import Display, Finish, Prompt, SignInRequest
+from store.transfer import ImportReport, export_lines, import_lines
+from store.url import is_process_local, open_store
+from store.user_import import FileFormat, import_users
 
-__all__ = ["DuplicateError", "StaleVersionError", "Store", "StoreUnavailableError", "open_store"]
+__all__ = [
+    "AccessTokenRecord",
+    "AuditRecord",
+    "AuthEvent",
+    "ClientRecord",
+    "CodeRecord",
+    "CredentialRecord",
+    "DIRECTORY_ID_PREFIX",
+    "Display",
+    "DuplicateError",
+    "Factor",
+    "FileFormat",
+    "Finish",
+    "FlowRunRecord",
+    "Frame",
+    "GrantRecord",
+    "ImportReport",
+    "LinkedIdentityRecord",
+    "Prompt",
+    "RefreshTokenRecord",
+    "RememberDevice",
+    "SealError",
+    "Sealer",
+    "SessionRecord",
+    "SignInRequest",
+    "SigningKeyRecord",
+    "StaleVersionError",
+    "Store",
+    "StoreUnavailableError",
+    "ThrottleRecord",
+    "UserRecord",
+    "consent_items",
+    "export_lines",
+    "import_lines",
+    "import_users",
+    "is_process_local",
+    "missing_consent",
+    "needing_consent",
+    "open_store",
+    "remember_consent",
+]

@@ -1,1 +1,23 @@
 """The browser-facing side: flow pages, templates, static files, CSRF, i18n, branding, headers."""
+
+from __future__ import annotations
+
+from ui.account_sign_in import CLIENT_ID, AccountPage, account_client
+from ui.blueprints import BLUEPRINTS
+from ui.i18n import available_locales, install_translations
+from ui.pages import register_error_pages, render_page
+from ui.results import install_results
+from ui.security import add_security_headers
+
+__all__ = [
+    "AccountPage",
+    "BLUEPRINTS",
+    "CLIENT_ID",
+    "account_client",
+    "add_security_headers",
+    "available_locales",
+    "install_results",
+    "install_translations",
+    "register_error_pages",
+    "render_page",
+]

@@ -17,13 +17,19 @@ import hmac
 from quart import Blueprint, Response, request, url_for
 
 from core import N_, ErrorPage, same_secret
-from observe.audit import audit
-from oidc.cookies import SESSION, clear_cookie
-from oidc.http import see_other
-from oidc.provider import Provider, current_provider
-from oidc.sessions import current_session, end_server_side, end_session
-from steps.recovery_codes import KIND as RECOVERY_CODES
-from store.records import CredentialRecord, SessionRecord, UserRecord
+from observe import audit
+from oidc import (
+    SESSION,
+    Provider,
+    clear_cookie,
+    current_provider,
+    current_session,
+    end_server_side,
+    end_session,
+    see_other,
+)
+from steps import KIND as RECOVERY_CODES
+from store import CredentialRecord, SessionRecord, UserRecord
 from ui.account_sign_in import CLIENT_ID, sign_in, start_action
 from ui.pages import render_page
 from ui.user_agents import describe_device

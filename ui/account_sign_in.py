@@ -14,15 +14,18 @@ from pydantic import BaseModel
 from quart import Response, url_for
 
 from core import N_, ErrorPage
-from engine.assurance import ACR_BY_FACTORS
-from engine.sign_in_request import Finish, Prompt, SignInRequest
-from observe.metrics import count_sign_in
-from oidc.authorize import start_run
-from oidc.completions import signed_in_session
-from oidc.cookies import set_session_cookie
-from oidc.provider import Provider, current_provider
-from oidc.results import Redirect, Result
-from store.records import ClientRecord, FlowRunRecord, SessionRecord
+from engine import ACR_BY_FACTORS, Finish, Prompt, SignInRequest
+from observe import count_sign_in
+from oidc import (
+    Provider,
+    Redirect,
+    Result,
+    current_provider,
+    set_session_cookie,
+    signed_in_session,
+    start_run,
+)
+from store import ClientRecord, FlowRunRecord, SessionRecord
 from ui.results import respond
 
 CLIENT_ID = "gatehouse-account"

@@ -9,14 +9,16 @@ from __future__ import annotations
 from quart import Blueprint, Response, request, url_for
 
 from core import N_, ErrorPage, same_secret
-from oidc.devices import browser_facts, remember_device, signed_in_browser_facts
-from oidc.http import see_other
-from oidc.provider import current_provider
-from oidc.run_access import browser_run
-from steps.base import Page, Redirect
-from steps.federated import VIA, run_id_of
-from store.errors import StaleVersionError
-from store.records import ClientRecord, FlowRunRecord
+from oidc import (
+    browser_facts,
+    browser_run,
+    current_provider,
+    remember_device,
+    see_other,
+    signed_in_browser_facts,
+)
+from steps import VIA, Page, Redirect, run_id_of
+from store import ClientRecord, FlowRunRecord, StaleVersionError
 from ui.account_sign_in import is_account_action
 from ui.pages import render_page
 

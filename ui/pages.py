@@ -9,8 +9,7 @@ from quart import Quart, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from core import N_, ErrorPage
-from store import StoreUnavailableError
-from store.records import ClientRecord
+from store import ClientRecord, StoreUnavailableError
 from ui.i18n import choose_locale, current_locale, set_locale
 
 log = logging.getLogger("gatehouse.ui")

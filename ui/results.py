@@ -6,8 +6,7 @@ from typing import assert_never
 
 from quart import Quart, Response
 
-from oidc.http import see_other
-from oidc.results import RESPOND_KEY, FormPost, PageResult, Redirect, Result
+from oidc import RESPOND_KEY, FormPost, PageResult, Redirect, Result, see_other
 from ui.pages import render_page
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from quart import Response, current_app, request
 
-from oidc.provider import EXTENSION_KEY, Provider
+from oidc import EXTENSION_KEY, Provider
 
 # No `form-action`: Chromium applies it to the redirects that follow a form post, and a finished
 # sign-in legitimately redirects to the client's registered redirect URI.

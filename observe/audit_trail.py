@@ -18,8 +18,7 @@ from quart import has_request_context, request
 
 from observe.logs import request_id
 from observe.metrics import count_audit_event
-from store.records import AuditRecord
-from store.repositories import Store
+from store import AuditRecord, Store
 
 AuditKind = Literal[
     "sign_in", "sign_in_failed", "throttled", "mfa_changed", "token_issued", "logout",

@@ -1,0 +1,17 @@
+"""The protocol's endpoints, as the blueprints the server registers."""
+
+from __future__ import annotations
+
+from quart import Blueprint
+
+from oidc import authorize, discovery, introspection, logout, revocation, token, userinfo
+
+BLUEPRINTS: tuple[Blueprint, ...] = (
+    revocation.blueprint,
+    logout.blueprint,
+    introspection.blueprint,
+    discovery.blueprint,
+    authorize.blueprint,
+    token.blueprint,
+    userinfo.blueprint,
+)

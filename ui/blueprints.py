@@ -1,0 +1,9 @@
+"""The pages for people, as the blueprints the server registers."""
+
+from __future__ import annotations
+
+from quart import Blueprint
+
+from ui import account, flow_pages, home
+
+BLUEPRINTS: tuple[Blueprint, ...] = (flow_pages.blueprint, account.blueprint, home.blueprint)
