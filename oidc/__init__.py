@@ -11,7 +11,7 @@ from oidc.devices import browser_facts, remember_device, signed_in_browser_facts
 from oidc.http import see_other
 from oidc.keys import SUPPORTED_ALGS, KeyRing, rotate, seal_stored_keys
 from oidc.provider import EXTENSION_KEY, Provider, current_provider
-from oidc.results import RESPOND_KEY, FormPost, PageResult, Redirect, Result
+from oidc.results import RESPOND_KEY, FormPost, PageResult, Redirect, Result, answering
 from oidc.run_access import browser_run
 from oidc.sessions import current_session, end_server_side, end_session
 
@@ -29,6 +29,7 @@ __all__ = [
     "Result",
     "SESSION",
     "SUPPORTED_ALGS",
+    "answering",
     "browser_facts",
     "browser_run",
     "by_kind",
