@@ -1,6 +1,9 @@
 """What every room uses, importing no other room: the message marker `N_`, digests of secrets and
 their constant-time comparison, the guarded outbound HTTP client, the error page type and the
-settings model of plug-ins without settings."""
+settings model of plug-ins without settings.
+
+The room's face: other rooms import only the names in `__all__`, from here.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The flow language: models of flows.yaml, loading and checks, compiling to state machines, runs."""
+"""The flow language: models of flows.yaml, loading and checks, compiling to state machines, runs.
+
+The room's face: other rooms import only the names in `__all__`, from here.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Federation: Gatehouse as a relying party of upstream OpenID providers ("Sign in with ...")."""
+"""Federation: Gatehouse as a relying party of upstream OpenID providers ("Sign in with ...").
+
+The room's face: other rooms import only the names in `__all__`, from here.
+"""
 
 from __future__ import annotations
 

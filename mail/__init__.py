@@ -1,4 +1,7 @@
-"""Sending email: one-time codes for email verification and password reset."""
+"""Sending email: one-time codes for email verification and password reset.
+
+The room's face: other rooms import only the names in `__all__`, from here.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Observability: health checks, Prometheus metrics, structured logs with a request id, and the audit trail."""
+"""Observability: health checks, Prometheus metrics, structured logs with a request id, and the
+audit trail.
+
+The room's face: other rooms import only the names in `__all__`, from here.
+"""
 
 from __future__ import annotations
 

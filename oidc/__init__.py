@@ -1,4 +1,7 @@
-"""The OpenID Connect protocol: discovery, keys, authorize, token, userinfo, the SSO session."""
+"""The OpenID Connect protocol: discovery, keys, authorize, token, userinfo, the SSO session.
+
+The room's face: other rooms import only the names in `__all__`, from here.
+"""
 
 from __future__ import annotations
 

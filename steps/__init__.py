@@ -1,4 +1,7 @@
-"""Step types: one module each, behind the interface in `steps.base`."""
+"""Step types: one module each, behind the interface in `steps.base`.
+
+The room's face: other rooms import only the names in `__all__`, from here.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,10 @@
 """Persistence behind typed repository protocols.
 
 `open_store(url)` returns a `Store` for a URL: `sqlite:///path/to/file.db` (the embedded default)
-or `sqlite://:memory:`."""
+or `sqlite://:memory:`.
+
+The room's face: other rooms import only the names in `__all__`, from here.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The browser-facing side: flow pages, templates, static files, CSRF, i18n, branding, headers."""
+"""The browser-facing side: flow pages, templates, static files, CSRF, i18n, branding, headers.
+
+The room's face: other rooms import only the names in `__all__`, from here.
+"""
 
 from __future__ import annotations
 
