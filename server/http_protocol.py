@@ -193,7 +193,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self.head_too_large:
             self._refuse()
         else:
-            super().send_400_response(msg)
+            self._answer(b"400 Bad Request", msg.encode("ascii", "replace"))
+            self.transport.close()
 
     def _refuse(self) -> None:
         self._answer(b"431 Request Header Fields Too Large", TOO_LARGE)
@@ -203,6 +204,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.write(
             b"HTTP/1.1 " + status + b"\r\n"
             b"content-type: text/plain; charset=utf-8\r\n"
+            b"x-content-type-options: nosniff\r\n"
+            b"cache-control: no-store\r\n"
             b"content-length: " + str(len(body)).encode() + b"\r\n"
             b"connection: close\r\n\r\n" + body
         )

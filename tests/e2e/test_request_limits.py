@@ -142,3 +142,20 @@ def test_a_head_over_the_limit_after_a_body_is_refused(limited: RunningServer) -
     first = b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\ngrant_type=x"
     answer = send_head(limited, first + head_of(2 * LIMITS["max_header_bytes"]), 1_000_000)
     assert answer.startswith(b"HTTP/1.1 431 ") and answer.count(b"HTTP/1.1 ") == 1, answer[:300]
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [(head_of(2 * LIMITS["max_header_bytes"]), b"431"), (b"GET /\x01 HTTP/1.1\r\n\r\n", b"400")],
+    ids=["too large", "malformed"],
+)
+def test_the_servers_own_answers_are_not_sniffed_or_stored(
+    limited: RunningServer, head: bytes, status: bytes
+) -> None:
+    """Answers the protocol writes before the application sees a request carry the same
+    content-type and caching guards as the application's own."""
+    answer = send_head(limited, head, 1_000_000)
+    lines = answer.split(b"\r\n\r\n", 1)[0].lower().split(b"\r\n")
+    assert lines[0].startswith(b"http/1.1 " + status + b" "), answer[:300]
+    assert b"x-content-type-options: nosniff" in lines, answer[:300]
+    assert b"cache-control: no-store" in lines, answer[:300]
