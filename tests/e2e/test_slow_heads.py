@@ -111,17 +111,26 @@ def test_connections_at_the_limit_free_up_once_their_heads_time_out(server: Runn
 
 def test_idle_connections_at_the_limit_make_room_for_a_request(server: RunningServer) -> None:
     """Connections that wait for a request that has not begun are closed, the longest idle
-    first, so that a request is served instead of refused."""
-    kept_alive = connect(server)  # served once, then idle (keep_alive_timeout is 60 s)
-    kept_alive.sendall(HEALTHZ)
-    assert read_response(kept_alive).startswith(b"HTTP/1.1 200")
-    silent = [connect(server) for _ in range(MAX_CONCURRENCY - 1)]
+    first, so that a request is served instead of refused.
+
+    Every connection here was served once and then waits (keep_alive_timeout is 60 s): new
+    silent ones would be closed by header_timeout (1 s) on their own on a slow machine, and
+    then no room would have to be made."""
+    oldest, *newer = (served_once(server) for _ in range(MAX_CONCURRENCY))
     try:
         assert httpx2.get(f"{server.issuer}/healthz").status_code == 200
-        assert wait_closed(kept_alive) == b""
+        assert wait_closed(oldest) == b""
     finally:
-        for sock in [kept_alive, *silent]:
+        for sock in [oldest, *newer]:
             sock.close()
+
+
+def served_once(server: RunningServer) -> socket.socket:
+    """A keep-alive connection after one request and its answer."""
+    sock = connect(server)
+    sock.sendall(HEALTHZ)
+    assert read_response(sock).startswith(b"HTTP/1.1 200")
+    return sock
 
 
 def test_a_complete_head_is_not_cut_off_by_a_slow_answer(server: RunningServer) -> None:
