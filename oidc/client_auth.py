@@ -8,7 +8,6 @@ import hashlib
 import hmac
 from urllib.parse import unquote_plus
 
-from quart import Request
 from werkzeug.datastructures import MultiDict
 
 from oidc.client_assertion import ASSERTION_TYPE, ClientAssertions, asserted_client_id
@@ -24,9 +23,8 @@ def secret_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _basic_credentials(request: Request) -> tuple[str, str] | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
+def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
+    scheme, _, value = (authorization or "").partition(" ")
     if scheme.lower() != "basic":
         return None
     try:
@@ -41,10 +39,11 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
 
 
 async def authenticate_client(
-    request: Request, form: MultiDict[str, str], assertions: ClientAssertions
+    authorization: str | None, path: str, form: MultiDict[str, str], assertions: ClientAssertions
 ) -> ClientRecord:
-    """The client that authenticated this request, or `invalid_client`."""
-    credentials = _basic_credentials(request)
+    """The client that authenticated a request to the endpoint at `path` (its `Authorization`
+    header and form), or `invalid_client`."""
+    credentials = _basic_credentials(authorization)
     basic = credentials is not None
     posted_secret, assertion = form.get("client_secret"), form.get("client_assertion")
     if sum(x is not None for x in (credentials, posted_secret, assertion)) > 1:
@@ -67,7 +66,7 @@ async def authenticate_client(
         raise ClientAuthenticationFailed("client authentication failed", basic)
     if method == "private_key_jwt":
         assert assertion is not None
-        await assertions.verify(client, assertion, assertions.issuer + request.path)
+        await assertions.verify(client, assertion, assertions.issuer + path)
     elif method != "none" and not (
         client.client_secret_sha256
         and hmac.compare_digest(secret_digest(secret), client.client_secret_sha256)

@@ -6,7 +6,6 @@ default; `sub` is the client (RFC 9068 §2.2). No ID token and no refresh token 
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -56,7 +55,7 @@ async def client_credentials(
         raise UnauthorizedClientError("public clients cannot use client_credentials")
     now = int(provider.clock())
     grant = GrantRecord(
-        id=secrets.token_urlsafe(16),
+        id="",  # never stored: the token carries the grant (`grant_of`)
         client_id=client.client_id,
         subject=client.client_id,
         scope=_scope(client, form),
@@ -64,9 +63,9 @@ async def client_credentials(
         created_at=now,
         expires_at=now + provider.access_token_lifetime,
     )
-    await provider.store.grants.add(grant)
+    token = await issue_access_token(provider, client, grant, grant.scope, now, self_contained=True)
     body = {
-        "access_token": await issue_access_token(provider, client, grant, grant.scope, now),
+        "access_token": token,
         "token_type": "Bearer",
         "expires_in": provider.access_token_lifetime,
         "scope": grant.scope,

@@ -22,7 +22,9 @@ async def introspect() -> Response:
     provider = current_provider()
     try:
         form = await read_form()
-        client = await authenticate_client(request, form, provider.client_assertions)
+        client = await authenticate_client(
+            request.headers.get("Authorization"), request.path, form, provider.client_assertions
+        )
         if client.is_public:
             # §2.1: the endpoint requires authorization; a public client proves nothing.
             raise ClientAuthenticationFailed("public clients cannot introspect")

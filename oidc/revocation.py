@@ -19,7 +19,9 @@ async def revoke() -> Response:
     provider = current_provider()
     try:
         form = await read_form()
-        client = await authenticate_client(request, form, provider.client_assertions)
+        client = await authenticate_client(
+            request.headers.get("Authorization"), request.path, form, provider.client_assertions
+        )
         token = form.get("token")
         if not token:
             raise InvalidRequestError("token is required")
@@ -28,7 +30,10 @@ async def revoke() -> Response:
             if found.client_id != client.client_id:
                 # §2.1: the server verifies the token was issued to the client asking.
                 raise UnauthorizedClientError("this token was not issued to this client")
-            await provider.store.grants.revoke(found.grant.id)
+            if found.stored_grant:
+                await provider.store.grants.revoke(found.grant.id)
+            else:
+                await provider.store.grants.revoke_unstored(found.grant)
     except OAuth2Error as error:
         return oauth_error_response(error)
     # §2.2: 200 whether or not the token was valid; the client cannot act on the difference.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from quart import Blueprint, Response, jsonify, request
+from quart import Blueprint, Response
 from werkzeug.datastructures import MultiDict
 
 from observe import count_token
@@ -19,7 +19,14 @@ from oidc.errors import (
     UnsupportedGrantTypeError,
     printable,
 )
-from oidc.http import NO_STORE, oauth_error_response, read_form
+from oidc.http import (
+    NO_STORE,
+    BackChannelRequest,
+    JsonAnswer,
+    back_channel_request,
+    json_response,
+    oauth_error_answer,
+)
 from oidc.provider import Provider, current_provider
 from oidc.refresh_grant import refresh
 from store import ClientRecord
@@ -35,12 +42,13 @@ GRANT_HANDLERS: dict[str, GrantHandler] = {
 GRANT_TYPES_SUPPORTED = list(GRANT_HANDLERS)
 
 
-@blueprint.route("/token", methods=["POST"])
-async def token() -> Response:
-    provider = current_provider()
+async def token_answer(provider: Provider, request: BackChannelRequest) -> JsonAnswer:
+    """The token endpoint's answer to `request`, whoever serves it (Quart, or the fast path)."""
     try:
-        form = await read_form()
-        client = await authenticate_client(request, form, provider.client_assertions)
+        form = request.form()
+        client = await authenticate_client(
+            request.authorization, request.path, form, provider.client_assertions
+        )
         grant_type = form.get("grant_type")
         if not grant_type:
             raise InvalidRequestError("grant_type is required")
@@ -50,8 +58,11 @@ async def token() -> Response:
             raise UnauthorizedClientError(f"this client may not use {grant_type}")
         body = await GRANT_HANDLERS[grant_type](provider, client, form)
     except OAuth2Error as error:
-        return oauth_error_response(error)
+        return oauth_error_answer(error)
     count_token(grant_type)
-    response = jsonify(body)
-    response.headers.update(NO_STORE)
-    return response
+    return JsonAnswer(body, headers=dict(NO_STORE))
+
+
+@blueprint.route("/token", methods=["POST"])
+async def token() -> Response:
+    return json_response(await token_answer(current_provider(), await back_channel_request()))

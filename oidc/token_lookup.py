@@ -9,7 +9,7 @@ from typing import Any, Literal
 from core import digest
 from oidc.errors import InvalidTokenError
 from oidc.provider import Provider
-from oidc.tokens import GRANT_CLAIM, access_token_claims
+from oidc.tokens import GRANT_CLAIM, access_token_claims, grant_of
 from store import GrantRecord
 
 TokenKind = Literal["access_token", "refresh_token"]
@@ -24,6 +24,11 @@ class FoundToken:
     issued_at: float
     expires_at: float
     claims: dict[str, Any]
+
+    @property
+    def stored_grant(self) -> bool:
+        """False for a token that carries its whole grant (`grant_of`)."""
+        return self.kind == "refresh_token" or GRANT_CLAIM in self.claims
 
     def active(self, now: float) -> bool:
         return self.expires_at > now and self.grant is not None and not self.grant.revoked
@@ -46,7 +51,7 @@ async def _access_token(provider: Provider, token: str) -> FoundToken | None:
         claims = await access_token_claims(provider, token)
     except InvalidTokenError:
         return None
-    grant = await provider.store.grants.get(str(claims.get(GRANT_CLAIM)), provider.clock())
+    grant = await grant_of(provider, claims)
     return FoundToken(
         "access_token",
         str(claims.get("client_id")),

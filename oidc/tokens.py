@@ -39,11 +39,13 @@ def audiences(claims: dict[str, Any]) -> list[str]:
 
 
 async def issue_access_token(
-    provider: Provider, client: ClientRecord, grant: GrantRecord, scope: str, now: int
+    provider: Provider, client: ClientRecord, grant: GrantRecord, scope: str, now: int,
+    self_contained: bool = False,
 ) -> str:
     """An access token: a JWT in the RFC 9068 shape, or for clients that chose reference tokens
     an opaque random string whose claims stay in the store. Without an audience of its own it is
-    for our userinfo endpoint."""
+    for our userinfo endpoint. A `self_contained` token carries all of its grant, which is not
+    stored (see `grant_of`)."""
     claims: dict[str, Any] = {
         "iss": provider.issuer,
         "sub": grant.subject,
@@ -53,8 +55,9 @@ async def issue_access_token(
         "iat": now,
         "exp": now + provider.access_token_lifetime,
         "jti": secrets.token_urlsafe(16),
-        GRANT_CLAIM: grant.id,
     }
+    if not self_contained:
+        claims[GRANT_CLAIM] = grant.id
     if grant.sid is not None:
         claims["sid"] = grant.sid
     if grant.auth_time is not None:
@@ -125,7 +128,30 @@ async def verify_access_token(provider: Provider, token: str) -> tuple[dict[str,
     exp = claims.get("exp")
     if not isinstance(exp, int) or exp <= provider.clock():
         raise InvalidTokenError("the access token has expired")
-    grant = await provider.store.grants.get(str(claims.get(GRANT_CLAIM)), provider.clock())
+    grant = await grant_of(provider, claims)
     if grant is None or grant.revoked:
         raise InvalidTokenError("the access token has been revoked")
     return claims, grant
+
+
+async def grant_of(provider: Provider, claims: dict[str, Any]) -> GrantRecord | None:
+    """The grant of an access token's verified claims, None once it has expired.
+
+    A user's grant is stored, and the token names it (`gid`). A client_credentials token is the
+    only one of its grant, so the grant is not stored when the token is issued: the token's own
+    claims are the grant, and revoking it stores the grant, revoked, under the token's `jti`."""
+    now = provider.clock()
+    if GRANT_CLAIM in claims:
+        return await provider.store.grants.get(str(claims[GRANT_CLAIM]), now)
+    jti = str(claims.get("jti"))
+    revoked = await provider.store.grants.get(jti, now)
+    if revoked is not None:
+        return revoked
+    expires_at = float(claims.get("exp", 0))
+    if expires_at <= now:
+        return None
+    return GrantRecord(
+        id=jti, client_id=str(claims.get("client_id")), subject=str(claims.get("sub")),
+        scope=str(claims.get("scope", "")), audience=audiences(claims),
+        created_at=float(claims.get("iat", 0)), expires_at=expires_at,
+    )

@@ -219,6 +219,9 @@ class Grants(Expiring[GrantRecord]):
     async def revoke(self, grant_id: str) -> None:
         await self.docs.set_field(grant_id, "revoked", True)
 
+    async def revoke_unstored(self, grant: GrantRecord) -> None:
+        await self.docs.insert_if_absent(grant.model_copy(update={"revoked": True}))
+
     async def for_session(self, sid: str) -> list[GrantRecord]:
         return await self.docs.find_all("sid", sid)
 

@@ -121,6 +121,10 @@ class GrantRepository(Protocol):
     async def revoke(self, grant_id: str) -> None:
         """Mark the grant revoked: every code and token issued from it stops working."""
 
+    async def revoke_unstored(self, grant: GrantRecord) -> None:
+        """Keep, revoked until it expires, a grant that was never stored because its one token
+        carries all of it (client_credentials); a second call changes nothing."""
+
     async def for_session(self, sid: str) -> list[GrantRecord]:
         """The grants issued in a session."""
 

@@ -11,7 +11,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from tests.e2e.openid_client import OpenIdClient, RelyingPartyError
-from tests.e2e.server import CONFIDENTIAL_SECRET, SERVICE_SECRET, RunningServer
+from tests.e2e.server import CONFIDENTIAL_SECRET, REFERENCE_SECRET, SERVICE_SECRET, RunningServer
 
 SERVICE = ("service", SERVICE_SECRET)
 
@@ -91,3 +91,28 @@ async def test_openid_client_client_credentials_grant(server: RunningServer) -> 
     with pytest.raises(RelyingPartyError) as caught:
         rp.call("clientCredentials", params={"scope": "openid"})
     assert caught.value.error["oauth"] == "invalid_scope"
+
+
+@pytest.mark.parametrize("client", [SERVICE, ("ref-app", REFERENCE_SECRET)], ids=["jwt", "reference"])
+async def test_revoking_a_client_token_ends_that_token_only(
+    server: RunningServer, client: tuple[str, str]
+) -> None:
+    """A client_credentials token carries its whole grant, which is stored only once revoked:
+    revoking it (twice, as a retry would) ends it and leaves the client's other tokens alone."""
+    first, second = [(await request_token(server, auth=client)).json()["access_token"]
+                     for _ in range(2)]
+    async with httpx2.AsyncClient() as http:
+        async def active(token: str) -> bool:
+            answer = await http.post(f"{server.issuer}/introspect", auth=client,
+                                     data={"token": token})
+            return bool(answer.json()["active"])
+
+        assert await active(first) and await active(second)
+        for _ in range(2):
+            revoked = await http.post(f"{server.issuer}/revoke", auth=client,
+                                      data={"token": first})
+            assert revoked.status_code == 200
+        others = await http.post(f"{server.issuer}/revoke", auth=("demo-rp", CONFIDENTIAL_SECRET),
+                                 data={"token": second})
+        assert others.status_code == 400 and others.json()["error"] == "unauthorized_client"
+        assert not await active(first) and await active(second)

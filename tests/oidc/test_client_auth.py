@@ -53,7 +53,9 @@ async def auth(store: Store, form: dict[str, str], header: str | None = None) ->
     headers = {"Authorization": header} if header else {}
     assertions = ClientAssertions(ISSUER, store, OutboundHttp(), time.time)
     async with app.test_request_context("/token", method="POST", headers=headers):
-        client = await authenticate_client(request, MultiDict(form), assertions)
+        client = await authenticate_client(
+            request.headers.get("Authorization"), request.path, MultiDict(form), assertions
+        )
     return client.client_id
 
 

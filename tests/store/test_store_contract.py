@@ -209,6 +209,14 @@ async def test_grant_add_get_revoke_and_expiry(store: Store) -> None:
     assert (await store.grants.get("g-1", NOW + 10)) is None
 
 
+async def test_an_unstored_grant_is_kept_once_revoked(store: Store) -> None:
+    unstored = grant("jti-1", expires_at=NOW + 10)
+    assert (await store.grants.get("jti-1", NOW)) is None
+    await asyncio.gather(*(store.grants.revoke_unstored(unstored) for _ in range(3)))
+    assert (await store.grants.get("jti-1", NOW)) == unstored.model_copy(update={"revoked": True})
+    assert (await store.grants.get("jti-1", NOW + 10)) is None
+
+
 async def test_code_is_redeemed_first_once(store: Store) -> None:
     await store.codes.add(code())
     used = code().model_copy(update={"version": 1})
