@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, Response, jsonify
+from quart import Blueprint, Response, request
 
 from engine import ACR_VALUES_SUPPORTED
 from oidc.authorization_response import RESPONSE_MODES
 from oidc.claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
 from oidc.client_assertion import ASSERTION_ALGS
 from oidc.client_auth import AUTH_METHODS_SUPPORTED, CONFIDENTIAL_AUTH_METHODS
+from oidc.http import Document, response_of
 from oidc.keys import SUPPORTED_ALGS
 from oidc.provider import Provider, current_provider
 from oidc.token import GRANT_TYPES_SUPPORTED
@@ -58,16 +59,27 @@ def provider_metadata(provider: Provider) -> dict[str, Any]:
     }
 
 
+def metadata_document(provider: Provider) -> Document:
+    """The metadata, encoded again only when flows.yaml's reload changes what it says."""
+    version = provider.engine.flows.spec.registration_flow  # prompt_values_supported
+    return provider.documents.get("metadata", version, lambda: provider_metadata(provider))
+
+
+def jwks_document(provider: Provider) -> Document:
+    """The JWK Set, encoded again when the keys are reloaded or one is no longer published."""
+    keys = provider.keys
+    return provider.documents.get(
+        "jwks", (keys, keys.published_kids()), keys.public_jwks, "application/jwk-set+json"
+    )
+
+
 @blueprint.route("/.well-known/openid-configuration")
 async def openid_configuration() -> Response:
-    response = jsonify(provider_metadata(current_provider()))
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response
+    document = metadata_document(current_provider())
+    return response_of(document.answer(request.headers.get("If-None-Match")))
 
 
 @blueprint.route("/jwks")
 async def jwks() -> Response:
-    response = jsonify(current_provider().keys.public_jwks())
-    response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Content-Type"] = "application/jwk-set+json"
-    return response
+    document = jwks_document(current_provider())
+    return response_of(document.answer(request.headers.get("If-None-Match")))

@@ -3,7 +3,10 @@ request and its JSON answer (served by Quart, or by the server's fast path)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -76,6 +79,15 @@ async def back_channel_request() -> BackChannelRequest:
 
 
 @dataclass(frozen=True)
+class Answer:
+    """An HTTP answer as bytes: its status, body and headers (Content-Type among them)."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
 class JsonAnswer:
     """A JSON answer: its status, body and headers (beyond Content-Type)."""
 
@@ -87,6 +99,59 @@ class JsonAnswer:
         """The body as Quart's `jsonify` writes it: compact, keys sorted, ASCII only."""
         return json.dumps(self.body, separators=(",", ":"), sort_keys=True).encode() + b"\n"
 
+    def answer(self) -> Answer:
+        return Answer(self.status, self.encoded(), {"Content-Type": JSON, **self.headers})
+
+
+JSON = "application/json"
+# Documents every client reads, the same for all (RFC 9111 §5.2.2.9, §5.2.2.10).
+DOCUMENT_CACHE_CONTROL = "public, max-age=300"
+
+
+@dataclass(frozen=True)
+class Document:
+    """A JSON document served as the same bytes to everyone, with its entity tag."""
+
+    body: bytes
+    etag: str
+    content_type: str
+
+    @classmethod
+    def of(cls, content: dict[str, Any], content_type: str = JSON) -> Document:
+        body = JsonAnswer(content).encoded()
+        tag = base64.urlsafe_b64encode(hashlib.sha256(body).digest()[:18]).decode()
+        return cls(body, f'"{tag}"', content_type)
+
+    def answer(self, if_none_match: str | None) -> Answer:
+        """200 with the document, or 304 when the client holds this version (RFC 9110 §13.1.2,
+        §15.4.5: a 304 repeats ETag and Cache-Control)."""
+        headers = {"ETag": self.etag, "Cache-Control": DOCUMENT_CACHE_CONTROL}
+        if if_none_match is not None and self._matches(if_none_match):
+            return Answer(304, b"", headers)
+        return Answer(200, self.body, {"Content-Type": self.content_type, **headers})
+
+    def _matches(self, if_none_match: str) -> bool:
+        """If-None-Match compares weakly: a W/ prefix does not matter."""
+        tags = [tag.strip() for tag in if_none_match.split(",")]
+        return "*" in tags or any(tag.removeprefix("W/") == self.etag for tag in tags)
+
+
+class DocumentCache:
+    """Documents encoded once, and again only when their `version` changes."""
+
+    def __init__(self) -> None:
+        self._documents: dict[str, tuple[Hashable, Document]] = {}
+
+    def get(
+        self, name: str, version: Hashable, content: Callable[[], dict[str, Any]],
+        content_type: str = JSON,
+    ) -> Document:
+        cached = self._documents.get(name)
+        if cached is None or cached[0] != version:
+            cached = (version, Document.of(content(), content_type))
+            self._documents[name] = cached
+        return cached[1]
+
 
 def oauth_error_answer(error: OAuth2Error) -> JsonAnswer:
     """An OAuth error as JSON (RFC 6749 §5.2), with the error's own headers."""
@@ -97,8 +162,12 @@ def oauth_error_answer(error: OAuth2Error) -> JsonAnswer:
 
 def json_response(answer: JsonAnswer) -> Response:
     """`answer` as Quart's response."""
-    return Response(answer.encoded(), status=answer.status, headers=answer.headers,
-                    content_type="application/json")
+    return response_of(answer.answer())
+
+
+def response_of(answer: Answer) -> Response:
+    """`answer` as Quart's response."""
+    return Response(answer.body, status=answer.status, headers=answer.headers)
 
 
 async def read_form() -> MultiDict[str, str]:

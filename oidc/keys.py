@@ -102,15 +102,14 @@ class KeyRing:
             raise ValueError("signed by a retired key")
         return decoded
 
+    def published_kids(self) -> tuple[str, ...]:
+        """The ids of the keys published now (the next key before it signs, the retired ones
+        until the tokens they signed have expired)."""
+        return tuple(r.kid for r in self._records if self._published(r))
+
     def public_jwks(self) -> dict[str, Any]:
         """The JWK Set served at jwks_uri: public parts of every published key."""
-        return {
-            "keys": [
-                self._keys[r.kid].as_dict(private=False)
-                for r in self._records
-                if self._published(r)
-            ]
-        }
+        return {"keys": [self._keys[kid].as_dict(private=False) for kid in self.published_kids()]}
 
 
 async def rotate(

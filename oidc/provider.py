@@ -12,6 +12,7 @@ from quart import current_app
 from core import OutboundHttp
 from engine import FlowEngine
 from oidc.client_assertion import ClientAssertions
+from oidc.http import DocumentCache
 from oidc.keys import KeyRing
 from store import Store
 
@@ -36,6 +37,7 @@ class Provider:
     # How finished runs are answered, by the kind their sign-in request names (oidc/completions.py).
     completions: Mapping[str, Completion] = field(default_factory=dict)
     clock: Callable[[], float] = field(default=time.time)
+    documents: DocumentCache = field(default_factory=DocumentCache, repr=False)
 
     @property
     def secure_cookies(self) -> bool:
