@@ -12,6 +12,7 @@ import json
 import logging
 import secrets
 import time
+from contextvars import ContextVar
 from typing import Any, Literal
 
 from quart import has_request_context, request
@@ -27,6 +28,8 @@ AuditKind = Literal[
 DEFAULT_RETENTION = 90 * 24 * 3600
 
 log = logging.getLogger("gatehouse.audit")
+# The client address of the request being answered, set where the request comes in.
+request_address: ContextVar[str | None] = ContextVar("gatehouse_request_address", default=None)
 _retention = DEFAULT_RETENTION
 
 
@@ -50,6 +53,8 @@ async def audit(
     and the request id is the current request's. `details` must be JSON values. `log_only`: the
     log line alone, for events that come at machine rate."""
     now = time.time()
+    if address is None:
+        address = request_address.get()
     if address is None and has_request_context():
         address = request.remote_addr
     record = AuditRecord(

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from quart import Response, g, request
 
+from observe.audit_trail import request_address
 from observe.logs import REQUEST_ID_HEADER, log_access, new_request_id, request_id
 from observe.metrics import UNMATCHED, count_request, method_label
 
@@ -20,6 +21,7 @@ PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 async def begin_request() -> None:
     g.started = time.perf_counter()
     request_id.set(new_request_id(request.headers.get(REQUEST_ID_HEADER)))
+    request_address.set(request.remote_addr)
 
 
 async def end_request(response: Response) -> Response:

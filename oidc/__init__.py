@@ -11,17 +11,21 @@ from oidc.client_auth import AUTH_METHODS_SUPPORTED, secret_digest
 from oidc.completions import by_kind, signed_in_session
 from oidc.cookies import SESSION, clear_cookie, set_session_cookie
 from oidc.devices import browser_facts, remember_device, signed_in_browser_facts
-from oidc.http import see_other
+from oidc.discovery import jwks_document, metadata_document
+from oidc.http import Answer, BackChannelRequest, see_other
 from oidc.keys import SUPPORTED_ALGS, KeyRing, rotate, seal_stored_keys
 from oidc.provider import EXTENSION_KEY, Provider, current_provider
 from oidc.results import RESPOND_KEY, FormPost, PageResult, Redirect, Result, answering
 from oidc.run_access import browser_run
 from oidc.sessions import current_session, end_server_side, end_session
+from oidc.token import token_answer
 
 __all__ = [
     "AUTH_METHODS_SUPPORTED",
+    "Answer",
     "AuthorizationResponse",
     "BLUEPRINTS",
+    "BackChannelRequest",
     "EXTENSION_KEY",
     "FormPost",
     "KeyRing",
@@ -41,6 +45,8 @@ __all__ = [
     "current_session",
     "end_server_side",
     "end_session",
+    "jwks_document",
+    "metadata_document",
     "remember_device",
     "rotate",
     "seal_stored_keys",
@@ -50,4 +56,5 @@ __all__ = [
     "signed_in_browser_facts",
     "signed_in_session",
     "start_run",
+    "token_answer",
 ]

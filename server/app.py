@@ -23,8 +23,9 @@ from observe import (
 )
 from oidc import BLUEPRINTS as PROTOCOL_BLUEPRINTS
 from oidc import EXTENSION_KEY, AuthorizationResponse, KeyRing, Provider, by_kind, secret_digest
+from server.fast_path import install_fast_path
 from server.flows_reload import watch_flows
-from server.issuer_origin import redirect_to_issuer
+from server.issuer_origin import issuer_origin, redirect_to_issuer
 from server.maintenance import start_maintenance
 from server.sealing import sealer_for
 from server.settings import ClientSettings, Settings, load_settings
@@ -167,8 +168,10 @@ def create_app(settings: Settings) -> Quart:
         passwords.close()
 
     app.before_request(begin_request)
-    if (to_the_issuer := redirect_to_issuer(settings.issuer)) is not None:
-        app.before_request(to_the_issuer)
+    origin = issuer_origin(settings.issuer)
+    if origin is not None:
+        app.before_request(redirect_to_issuer(origin))
+    install_fast_path(app, settings.max_request_bytes, settings.request_timeout, origin)
     for blueprint in (
         health_blueprint(store_ping(app)),
         metrics_blueprint(settings.metrics_token),

@@ -34,28 +34,48 @@ def _host_and_port(authority: str, scheme: str) -> tuple[str, int] | None:
     return (parts.hostname, port) if parts.hostname else None
 
 
-def redirect_to_issuer(issuer: str) -> Hook | None:
-    """A before-request hook sending GET and HEAD requests that name another loopback host on
-    the issuer's port to the same path and query at the issuer (308); None when the issuer is
-    not on this machine."""
+class IssuerOrigin:
+    """Where a request that names another loopback host of this machine goes instead."""
+
+    def __init__(self, origin: str, home: tuple[str, int]) -> None:
+        self.origin, self.home = origin, home
+
+    def redirect(
+        self, method: str, path: str, host: str, scheme: str, raw_path: bytes, query: bytes
+    ) -> str | None:
+        """The issuer's URL for the same path and query, or None when the request stays."""
+        if method not in SAFE_METHODS or path in QUIET_ROUTES:
+            return None  # probes and scrapes answer on any name
+        named = _host_and_port(host, scheme)
+        home = self.home
+        if named is None or named == home or named[1] != home[1] or not on_this_machine(named[0]):
+            return None
+        if not raw_path.startswith(b"/"):
+            return None
+        location = self.origin + quote(raw_path.decode("latin-1"), safe=PATH_SAFE)
+        if query:
+            location += "?" + quote(query.decode("latin-1"), safe=QUERY_SAFE)
+        return location
+
+
+def issuer_origin(issuer: str) -> IssuerOrigin | None:
+    """The redirects for `issuer`; None when it is not on this machine."""
     parts = urlsplit(issuer)
-    origin = f"{parts.scheme}://{parts.netloc}"
     home = _host_and_port(parts.netloc, parts.scheme)
     if home is None or not on_this_machine(home[0]):
         return None
+    return IssuerOrigin(f"{parts.scheme}://{parts.netloc}", home)
+
+
+def redirect_to_issuer(origin: IssuerOrigin) -> Hook:
+    """A before-request hook sending GET and HEAD requests that name another loopback host on
+    the issuer's port to the same path and query at the issuer (308)."""
 
     async def to_the_issuer() -> Response | None:
-        if request.method not in SAFE_METHODS or request.path in QUIET_ROUTES:
-            return None  # probes and scrapes answer on any name
-        named = _host_and_port(request.host, request.scheme)
-        if named is None or named == home or named[1] != home[1] or not on_this_machine(named[0]):
-            return None
-        path = request.scope.get("raw_path") or request.path.encode()
-        if not path.startswith(b"/"):
-            return None
-        location = origin + quote(path.decode("latin-1"), safe=PATH_SAFE)
-        if request.query_string:
-            location += "?" + quote(request.query_string.decode("latin-1"), safe=QUERY_SAFE)
-        return Response("", status=308, headers={"Location": location})
+        location = origin.redirect(
+            request.method, request.path, request.host, request.scheme,
+            request.scope.get("raw_path") or request.path.encode(), request.query_string,
+        )
+        return None if location is None else Response("", status=308, headers={"Location": location})
 
     return to_the_issuer

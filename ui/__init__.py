@@ -10,7 +10,7 @@ from ui.blueprints import BLUEPRINTS
 from ui.i18n import available_locales, install_translations
 from ui.pages import register_error_pages, render_page
 from ui.results import install_results
-from ui.security import add_security_headers
+from ui.security import add_security_headers, security_headers
 
 __all__ = [
     "AccountPage",
@@ -23,4 +23,5 @@ __all__ = [
     "install_translations",
     "register_error_pages",
     "render_page",
+    "security_headers",
 ]

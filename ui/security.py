@@ -32,18 +32,25 @@ EVERY_ANSWER = (
 )
 
 
+def security_headers(present: set[str], hsts: bool, static: bool) -> list[tuple[str, str]]:
+    """The headers to add to an answer that has the headers named in `present` (lower case):
+    those of every answer it lacks; HSTS when the issuer is https (`hsts`); `no-store` unless
+    the answer says how it may be cached or is a `static` file."""
+    added = [(name, value) for lower, name, value in EVERY_ANSWER if lower not in present]
+    if hsts and "strict-transport-security" not in present:
+        added.append(("Strict-Transport-Security", "max-age=31536000"))
+    if "cache-control" not in present and not static:
+        added.append(("Cache-Control", "no-store"))
+    return added
+
+
 async def add_security_headers(response: Response) -> Response:  # async: no thread hop
     headers = response.headers
     present = {name.lower() for name, _ in headers.items()}  # one pass over the headers
-    for lower, name, value in EVERY_ANSWER:
-        if lower not in present:
-            headers.add(name, value)
     # The issuer says whether the server is reached over https (perhaps through a proxy that ends
     # TLS); a request header must not decide it.
     provider: Provider | None = current_app.extensions.get(EXTENSION_KEY)
     hsts = provider is not None and provider.secure_cookies
-    if hsts and "strict-transport-security" not in present:
-        headers.add("Strict-Transport-Security", "max-age=31536000")
-    if "cache-control" not in present and not request.path.startswith("/static/"):
-        headers.add("Cache-Control", "no-store")
+    for name, value in security_headers(present, hsts, request.path.startswith("/static/")):
+        headers.add(name, value)
     return response
