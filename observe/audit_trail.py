@@ -48,7 +48,7 @@ async def audit(
     address: str | None = None,
     log_only: bool = False,
     **details: Any,
-) -> AuditRecord:
+) -> None:
     """Record an event of `kind`; `address` defaults to the current request's client address,
     and the request id is the current request's. `details` must be JSON values. `log_only`: the
     log line alone, for events that come at machine rate."""
@@ -57,21 +57,19 @@ async def audit(
         address = request_address.get()
     if address is None and has_request_context():
         address = request.remote_addr
-    record = AuditRecord(
-        id=secrets.token_urlsafe(16), at=now, kind=kind, subject=subject, client_id=client_id,
-        address=address, request_id=request_id.get(), details=details,
-        expires_at=now + _retention,
-    )
+    event = {
+        "id": secrets.token_urlsafe(16), "at": now, "kind": kind, "subject": subject,
+        "client_id": client_id, "address": address, "request_id": request_id.get(),
+        "details": details,
+    }
     log.info(
         "%s subject=%s client_id=%s address=%s %s", kind, subject, client_id, address,
-        json.dumps(details, sort_keys=True, default=str),
-        extra={"audit": record.model_dump(mode="json", exclude={"expires_at"})},
+        json.dumps(details, sort_keys=True, default=str), extra={"audit": event},
     )
     count_audit_event(kind)
     if log_only:
-        return record
+        return
     try:
-        await store.audit.add(record)
+        await store.audit.add(AuditRecord.model_validate({**event, "expires_at": now + _retention}))
     except Exception:
-        log.exception("audit event %s %s was logged but not stored", kind, record.id)
-    return record
+        log.exception("audit event %s %s was logged but not stored", kind, event["id"])

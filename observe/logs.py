@@ -56,6 +56,11 @@ def configure_logging(log_format: LogFormat = "text") -> None:
         formatter = logging.Formatter(TEXT_FORMAT)
     handler.setFormatter(formatter)
     handler.addFilter(RequestIdFilter())
+    # Neither format names a thread or the caller's file and line: do not look them up for
+    # every record (the logging HOWTO, "Optimization").
+    logging.logThreads = False
+    logging.logMultiprocessing = False
+    logging._srcfile = None
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _GatehouseHandler)]:
         root.removeHandler(old)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from typing import Any
 
 from prometheus_client import (
     REGISTRY,
@@ -60,8 +61,17 @@ def method_label(method: str) -> str:
     return method if method in METHODS else "other"
 
 
+# The histogram's series by their labels, which are bounded (a method outside the usual few is
+# "other"): `labels()` takes a lock and checks its values, once per series here.
+_request_series: dict[tuple[str, str, int], Any] = {}
+
+
 def count_request(method: str, route: str | None, status: int, seconds: float) -> None:
-    HTTP_DURATION.labels(method_label(method), route or UNMATCHED, str(status)).observe(seconds)
+    key = (method_label(method), route or UNMATCHED, status)
+    series = _request_series.get(key)
+    if series is None:
+        series = _request_series[key] = HTTP_DURATION.labels(key[0], key[1], str(status))
+    series.observe(seconds)
 
 
 def count_sign_in(outcome: str) -> None:

@@ -14,7 +14,6 @@ from urllib.parse import parse_qsl, urlencode
 from quart import Response, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.http import parse_options_header
 
 from oidc.errors import InvalidRequestError, OAuth2Error, printable
 
@@ -52,7 +51,7 @@ class BackChannelRequest:
     def form(self) -> MultiDict[str, str]:
         """The form body: form-encoded, each parameter at most once (RFC 6749 §3.1, §3.2). A
         body that is not UTF-8 reads as empty, as Quart's form parser has it."""
-        mimetype = parse_options_header(self.content_type)[0].lower()
+        mimetype = (self.content_type or "").partition(";")[0].strip().lower()
         if mimetype != "application/x-www-form-urlencoded":
             raise InvalidRequestError("the body must be application/x-www-form-urlencoded")
         if self.body is None:

@@ -19,6 +19,7 @@ exactly those of any other request that fails.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, cast
@@ -166,14 +167,24 @@ def request_headers(scope: Scope) -> Headers:
 
 async def send_answer(send: Send, answer: Answer, rid: str, hsts: bool) -> None:
     """`answer` with the headers Quart's hooks would add: the security headers and the id."""
-    present = {name.lower() for name in answer.headers}
-    head = [*answer.headers.items(), *security_headers(present, hsts, static=False),
-            (REQUEST_ID_HEADER, rid)]
-    raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in head]
+    raw = [*encoded_headers(tuple(answer.headers.items()), hsts),
+           (b"x-request-id", rid.encode("latin-1"))]
     if answer.status != 304:  # RFC 9110 §8.6: a 304's length would be the document's
         raw.append((b"content-length", str(len(answer.body)).encode()))
     await send({"type": "http.response.start", "status": answer.status, "headers": raw})
     await send({"type": "http.response.body", "body": answer.body})
+
+
+@functools.lru_cache(maxsize=64)
+def encoded_headers(
+    headers: tuple[tuple[str, str], ...], hsts: bool
+) -> tuple[tuple[bytes, bytes], ...]:
+    """An answer's headers and the security headers it lacks, as ASGI sends them. The answers
+    here carry a few fixed sets of headers (an error's WWW-Authenticate among them), so they are
+    encoded once each."""
+    present = {name.lower() for name, _ in headers}
+    return tuple((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in
+                 [*headers, *security_headers(present, hsts, static=False)])
 
 
 def body_read() -> Receive:
