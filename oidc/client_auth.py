@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from oidc.client_assertion import ASSERTION_TYPE, ClientAssertions, asserted_client_id
 from oidc.errors import ClientAuthenticationFailed, InvalidRequestError
+from oidc.http import BackChannelRequest
 from store import ClientRecord
 
 AUTH_METHODS_SUPPORTED = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
@@ -73,3 +74,11 @@ async def authenticate_client(
     ):
         raise ClientAuthenticationFailed("client authentication failed", basic)
     return client
+
+
+async def authenticated_client(
+    request: BackChannelRequest, assertions: ClientAssertions
+) -> tuple[ClientRecord, MultiDict[str, str]]:
+    """The client that authenticated a back-channel request, and the request's form."""
+    form = request.form()
+    return await authenticate_client(request.authorization, request.path, form, assertions), form

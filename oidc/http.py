@@ -169,11 +169,6 @@ def response_of(answer: Answer) -> Response:
     return Response(answer.body, status=answer.status, headers=answer.headers)
 
 
-async def read_form() -> MultiDict[str, str]:
-    """The form body of the current Quart request (`BackChannelRequest.form`)."""
-    return (await back_channel_request()).form()
-
-
 def oauth_error_response(error: OAuth2Error) -> Response:
     """An OAuth error as JSON (RFC 6749 §5.2), with the error's own headers."""
     return json_response(oauth_error_answer(error))

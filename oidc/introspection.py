@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, Response, jsonify, request
+from quart import Blueprint, Response, jsonify
 
-from oidc.client_auth import authenticate_client
+from oidc.client_auth import authenticated_client
 from oidc.errors import ClientAuthenticationFailed, InvalidRequestError, OAuth2Error
-from oidc.http import NO_STORE, oauth_error_response, read_form
+from oidc.http import NO_STORE, back_channel_request, oauth_error_response
 from oidc.provider import current_provider
 from oidc.token_lookup import find_token
 
@@ -21,9 +21,8 @@ blueprint = Blueprint("introspection", __name__)
 async def introspect() -> Response:
     provider = current_provider()
     try:
-        form = await read_form()
-        client = await authenticate_client(
-            request.headers.get("Authorization"), request.path, form, provider.client_assertions
+        client, form = await authenticated_client(
+            await back_channel_request(), provider.client_assertions
         )
         if client.is_public:
             # §2.1: the endpoint requires authorization; a public client proves nothing.

@@ -3,11 +3,11 @@ family and every access token issued with it (§2.1 allows both directions)."""
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, request
+from quart import Blueprint, Response
 
-from oidc.client_auth import authenticate_client
+from oidc.client_auth import authenticated_client
 from oidc.errors import InvalidRequestError, OAuth2Error, UnauthorizedClientError
-from oidc.http import NO_STORE, oauth_error_response, read_form
+from oidc.http import NO_STORE, back_channel_request, oauth_error_response
 from oidc.provider import current_provider
 from oidc.token_lookup import find_token
 
@@ -18,9 +18,8 @@ blueprint = Blueprint("revocation", __name__)
 async def revoke() -> Response:
     provider = current_provider()
     try:
-        form = await read_form()
-        client = await authenticate_client(
-            request.headers.get("Authorization"), request.path, form, provider.client_assertions
+        client, form = await authenticated_client(
+            await back_channel_request(), provider.client_assertions
         )
         token = form.get("token")
         if not token:

@@ -9,7 +9,7 @@ from quart import Blueprint, Response
 from werkzeug.datastructures import MultiDict
 
 from observe import count_token
-from oidc.client_auth import authenticate_client
+from oidc.client_auth import authenticated_client
 from oidc.client_credentials_grant import client_credentials
 from oidc.code_grant import redeem_code
 from oidc.errors import (
@@ -45,10 +45,7 @@ GRANT_TYPES_SUPPORTED = list(GRANT_HANDLERS)
 async def token_answer(provider: Provider, request: BackChannelRequest) -> JsonAnswer:
     """The token endpoint's answer to `request`, whoever serves it (Quart, or the fast path)."""
     try:
-        form = request.form()
-        client = await authenticate_client(
-            request.authorization, request.path, form, provider.client_assertions
-        )
+        client, form = await authenticated_client(request, provider.client_assertions)
         grant_type = form.get("grant_type")
         if not grant_type:
             raise InvalidRequestError("grant_type is required")
