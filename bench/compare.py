@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench:results -->", "<!-- /bench:results -->"
 GATEHOUSE, PEER = "Gatehouse", "node-oidc-provider"
+MEASURES = ["token", "discovery", "jwks", "sign-in"]
 # The same request to both: the service client, both API scopes, the API as the audience.
 TOKEN_BODY = ("grant_type=client_credentials&scope=api%3Aread+api%3Awrite"
               "&resource=https%3A%2F%2Fapi.example%2F")
@@ -130,6 +131,11 @@ class Results:
     busy: dict[tuple[str, str], Busy] = field(default_factory=dict)  # in the last round
 
     @property
+    def loads_of(self) -> set[str]:
+        """The endpoints measured."""
+        return {endpoint for endpoint, _ in self.loads}
+
+    @property
     def cores(self) -> int:
         return len(cores_for(self.workers))
 
@@ -147,12 +153,15 @@ def check_token_endpoints(servers: list[Server]) -> None:
 
 def load_rounds(results: Results, servers: list[Server], args: argparse.Namespace) -> None:
     """A warm-up, then per round each endpoint on each server, which one first alternating."""
-    for endpoint in ENDPOINTS:
+    endpoints = [endpoint for endpoint in ENDPOINTS if endpoint.name in args.measures]
+    if not endpoints:
+        return
+    for endpoint in endpoints:
         for server in servers:
             endpoint.load(server.issuer, args.warmup, args.connections)
     for round_ in range(args.rounds):
         order = servers if round_ % 2 == 0 else servers[::-1]
-        for endpoint in ENDPOINTS:
+        for endpoint in endpoints:
             for server in order:
                 settle()
                 busy = results.busy.setdefault((endpoint.name, server.name), Busy())
@@ -203,7 +212,8 @@ def run_workers(workers: int, workdir: Path, args: argparse.Namespace) -> Result
         check_token_endpoints(servers)
         print(f"{workers} worker(s):", file=sys.stderr)
         load_rounds(results, servers, args)
-        sign_in_rounds(results, gatehouse, args)
+        if "sign-in" in args.measures:
+            sign_in_rounds(results, gatehouse, args)
     return results
 
 
@@ -240,30 +250,41 @@ def result_rows(results: Results, one_worker: Results | None = None) -> list[lis
         return [label, workers, spread(ours), spread(theirs), f"{ratio:.2f}×",
                 verdict(f"≥ {target:.1f}×", ratio >= target) if target else ""]
 
-    p99 = {name: [load.p99 for load in results.loads["token", name]] for name in (GATEHOUSE, PEER)}
-    sign_ins = [rate / cores for rate in results.sign_ins]
-    share = statistics.median(sign_ins) / statistics.median(results.floor)
-    cpu = cpu_ms_per_sign_in(results)
-    if one_worker is None or one_worker is results:
-        cpu_target = ""
-    else:
-        cpu_target = verdict("≤ 1.1× one worker's", cpu <= 1.1 * cpu_ms_per_sign_in(one_worker))
-    return [
-        side_by_side("Token endpoint, requests/s per core", "token", 1.2),
-        ["Token endpoint, p99 latency (ms)", workers, spread(p99[GATEHOUSE]), spread(p99[PEER]),
-         "", verdict("< 20 ms", statistics.median(p99[GATEHOUSE]) < 20)],
-        ["Token endpoint, cores busy per server process", workers,
-         str(results.busy["token", GATEHOUSE]), str(results.busy["token", PEER]), "", ""],
-        side_by_side("Discovery, requests/s per core", "discovery", 1.0),
-        side_by_side("JWKS, requests/s per core", "jwks", 1.0),
-        ["Full sign-ins/s per core (argon2id)", workers, spread(sign_ins, 1), "n/a",
-         f"{share:.2f}× the floor", verdict("≥ 0.8× the floor", share >= 0.8)],
-        ["Sign-ins, cores busy per server process", workers,
-         str(results.busy["sign-in", GATEHOUSE]), "", "", ""],
-        ["Server CPU per sign-in (ms, last round)", workers, f"{cpu:.1f}", "", "", cpu_target],
-        ["argon2id verify floor, verifies/s on one core", workers, spread(results.floor, 1), "",
-         "", ""],
-    ]
+    rows: list[list[str]] = []
+    if "token" in results.loads_of:
+        p99 = {name: [load.p99 for load in results.loads["token", name]]
+               for name in (GATEHOUSE, PEER)}
+        rows += [
+            side_by_side("Token endpoint, requests/s per core", "token", 1.2),
+            ["Token endpoint, p99 latency (ms)", workers, spread(p99[GATEHOUSE]),
+             spread(p99[PEER]), "", verdict("< 20 ms", statistics.median(p99[GATEHOUSE]) < 20)],
+            ["Token endpoint, cores busy per server process", workers,
+             str(results.busy["token", GATEHOUSE]), str(results.busy["token", PEER]), "", ""],
+        ]
+    if "discovery" in results.loads_of:
+        rows.append(side_by_side("Discovery, requests/s per core", "discovery", 1.0))
+    if "jwks" in results.loads_of:
+        rows.append(side_by_side("JWKS, requests/s per core", "jwks", 1.0))
+    if results.sign_ins:
+        sign_ins = [rate / cores for rate in results.sign_ins]
+        share = statistics.median(sign_ins) / statistics.median(results.floor)
+        cpu = cpu_ms_per_sign_in(results)
+        if one_worker is None or one_worker is results or not one_worker.sign_ins:
+            cpu_target = ""
+        else:
+            cpu_target = verdict("≤ 1.1× one worker's",
+                                 cpu <= 1.1 * cpu_ms_per_sign_in(one_worker))
+        rows += [
+            ["Full sign-ins/s per core (argon2id)", workers, spread(sign_ins, 1), "n/a",
+             f"{share:.2f}× the floor", verdict("≥ 0.8× the floor", share >= 0.8)],
+            ["Sign-ins, cores busy per server process", workers,
+             str(results.busy["sign-in", GATEHOUSE]), "", "", ""],
+            ["Server CPU per sign-in (ms, last round)", workers, f"{cpu:.1f}", "", "",
+             cpu_target],
+            ["argon2id verify floor, verifies/s on one core", workers,
+             spread(results.floor, 1), "", "", ""],
+        ]
+    return rows
 
 
 def table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -320,6 +341,8 @@ def main() -> None:
                         help="worker processes of each server, one run per value")
     parser.add_argument("--memory", type=int, default=PER,
                         help="journeys and sessions made for the memory figures (0: skip)")
+    parser.add_argument("--measures", nargs="+", default=MEASURES, choices=MEASURES,
+                        help="what to measure (all of it by default)")
     parser.add_argument("--write-doc", action="store_true",
                         help=f"replace the results block in {DOC.relative_to(ROOT)}")
     args = parser.parse_args()

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from quart import has_request_context, request
 
-from observe.logs import request_id
+from observe.logs import log_line, request_id
 from observe.metrics import count_audit_event
 from store import AuditRecord, Store
 
@@ -62,10 +62,9 @@ async def audit(
         "client_id": client_id, "address": address, "request_id": request_id.get(),
         "details": details,
     }
-    log.info(
-        "%s subject=%s client_id=%s address=%s %s", kind, subject, client_id, address,
-        json.dumps(details, sort_keys=True, default=str), extra={"audit": event},
-    )
+    log_line(log, logging.INFO, f"{kind} subject={subject} client_id={client_id} address={address}"
+                                f" {json.dumps(details, sort_keys=True, default=str)}",
+             {"audit": event})
     count_audit_event(kind)
     if log_only:
         return

@@ -61,34 +61,40 @@ def method_label(method: str) -> str:
     return method if method in METHODS else "other"
 
 
-# The histogram's series by their labels, which are bounded (a method outside the usual few is
-# "other"): `labels()` takes a lock and checks its values, once per series here.
-_request_series: dict[tuple[str, str, int], Any] = {}
+# Series by their labels, which are bounded (a method outside the usual few is "other"; grant
+# types, audit kinds, flows, steps and outcomes are Gatehouse's own): `labels()` takes a lock and
+# checks its values, once per series here.
+_series: dict[tuple[object, tuple[str, ...]], Any] = {}
+
+
+def series(metric: Any, *labels: str) -> Any:
+    """The child of `metric` for `labels`, looked up once."""
+    key = (metric, labels)
+    child = _series.get(key)
+    if child is None:
+        child = _series[key] = metric.labels(*labels)
+    return child
 
 
 def count_request(method: str, route: str | None, status: int, seconds: float) -> None:
-    key = (method_label(method), route or UNMATCHED, status)
-    series = _request_series.get(key)
-    if series is None:
-        series = _request_series[key] = HTTP_DURATION.labels(key[0], key[1], str(status))
-    series.observe(seconds)
+    series(HTTP_DURATION, method_label(method), route or UNMATCHED, str(status)).observe(seconds)
 
 
 def count_sign_in(outcome: str) -> None:
-    SIGN_INS.labels(outcome).inc()
+    series(SIGN_INS, outcome).inc()
 
 
 def count_step(flow: str, step: str, outcome: str) -> None:
-    FLOW_STEPS.labels(flow, step, outcome).inc()
+    series(FLOW_STEPS, flow, step, outcome).inc()
 
 
 def count_throttled(kind: str, scope: str) -> None:
     """A guess refused: `kind` of guess (password, totp...), `scope` account or ip."""
-    THROTTLED.labels(kind, scope).inc()
+    series(THROTTLED, kind, scope).inc()
 
 
 def count_token(grant_type: str) -> None:
-    TOKENS.labels(grant_type).inc()
+    series(TOKENS, grant_type).inc()
 
 
 def count_head_timeout() -> None:
@@ -96,7 +102,7 @@ def count_head_timeout() -> None:
 
 
 def count_audit_event(kind: str) -> None:
-    AUDIT_EVENTS.labels(kind).inc()
+    series(AUDIT_EVENTS, kind).inc()
     if kind in SIGN_IN_EVENTS:
         count_sign_in(SIGN_IN_EVENTS[kind])
 

@@ -57,10 +57,13 @@ class BackChannelRequest:
         if self.body is None:
             raise InvalidRequestError("the request body is too large")
         try:
-            form = MultiDict(parse_qsl(self.body.decode(), keep_blank_values=True))
+            pairs = parse_qsl(self.body.decode(), keep_blank_values=True)
         except ValueError:
-            form = MultiDict()
-        if repeated := sorted(k for k in form if len(form.getlist(k)) > 1 and k not in REPEATABLE):
+            pairs = []
+        form = MultiDict(pairs)
+        if len(form) < len(pairs) and (repeated := sorted(
+            k for k in form if len(form.getlist(k)) > 1 and k not in REPEATABLE
+        )):
             raise InvalidRequestError(f"repeated parameter: {printable(', '.join(repeated))}")
         return form
 

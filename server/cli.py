@@ -95,7 +95,8 @@ def serve(config: str | None, host: str | None, port: int | None, workers: int) 
     import uvicorn
 
     from server.app import APP_FACTORY, create_app
-    from server.http_protocol import BoundedHttpToolsProtocol, hand_down
+    from server.direct_answers import FastPathProtocol
+    from server.http_protocol import hand_down
     from server.workers import Supervisor
 
     settings = _settings(config)
@@ -117,7 +118,7 @@ def serve(config: str | None, host: str | None, port: int | None, workers: int) 
                    f" (your account: {settings.issuer}/account)")
     hand_down(settings)  # the head bounds, read by every worker's protocol
     options: dict[str, Any] = {
-        "host": host, "port": port, "loop": "uvloop", "http": BoundedHttpToolsProtocol,
+        "host": host, "port": port, "loop": "uvloop", "http": FastPathProtocol,
         "log_level": "warning",
         "log_config": None,  # uvicorn's own lines go through Gatehouse's handler (text or JSON)
         # X-Forwarded-For only from the configured balancers; never from anyone else.

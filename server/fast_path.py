@@ -22,6 +22,7 @@ import asyncio
 import functools
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any, cast
 
 from quart import Quart, request
@@ -53,7 +54,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Headers = dict[str, str]
-Route = Callable[[Provider, Scope, Receive, Headers], Awaitable[Answer]]
+Deliver = Callable[[Answer, str], Awaitable[None]]  # an answer and its request id, sent
 
 HANDED_OVER = "gatehouse.handed_over"  # in the scope given to Quart: the error to answer
 REQUEST_ID = REQUEST_ID_HEADER.lower()
@@ -63,8 +64,53 @@ class Disconnected(Exception):
     """The client left before its request's body was read: nothing is answered."""
 
 
+@dataclass(frozen=True)
+class FastRequest:
+    """What the fast path reads of a request: its method, path, headers (by lower-case name,
+    each name's first value, as Werkzeug's `Headers.get` reads them), the client's address, and
+    the body (None when it was over `max_request_bytes` and not read)."""
+
+    method: str
+    path: str
+    headers: Headers
+    client: str | None
+    body: bytes | None
+
+
+@dataclass(frozen=True)
+class Route:
+    """How the fast path answers one method and path. `waits`: the answer may wait on I/O (the
+    store); the documents never do, so a connection can answer them at once."""
+
+    answer: Callable[[Provider, FastRequest], Awaitable[Answer]]
+    reads_body: bool
+    waits: bool
+
+
+async def token(provider: Provider, request: FastRequest) -> Answer:
+    back_channel = BackChannelRequest(request.path, request.headers.get("authorization"),
+                                      request.headers.get("content-type"), request.body)
+    return (await token_answer(provider, back_channel)).answer()
+
+
+async def metadata(provider: Provider, request: FastRequest) -> Answer:
+    return metadata_document(provider).answer(request.headers.get("if-none-match"))
+
+
+async def jwks(provider: Provider, request: FastRequest) -> Answer:
+    return jwks_document(provider).answer(request.headers.get("if-none-match"))
+
+
+ROUTES: dict[tuple[str, str], Route] = {
+    ("POST", "/token"): Route(token, reads_body=True, waits=True),
+    ("GET", "/.well-known/openid-configuration"): Route(metadata, reads_body=False, waits=False),
+    ("GET", "/jwks"): Route(jwks, reads_body=False, waits=False),
+}
+
+
 class FastPath:
-    """ASGI in front of Quart's own (`app.asgi_app`): see the module's docstring."""
+    """ASGI in front of Quart's own (`app.asgi_app`), and what a connection asks of it when it
+    answers a request itself (server/direct_answers.py): see the module's docstring."""
 
     def __init__(
         self, app: Quart, inner: ASGIApp, max_body: int, body_timeout: float,
@@ -72,65 +118,80 @@ class FastPath:
     ) -> None:
         self.app, self.inner = app, inner
         self.max_body, self.body_timeout, self.origin = max_body, body_timeout, origin
-        self.routes: dict[tuple[str, str], Route] = {
-            ("POST", "/token"): self.token,
-            ("GET", "/.well-known/openid-configuration"): self.metadata,
-            ("GET", "/jwks"): self.jwks,
-        }
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = self.routes.get((scope.get("method", ""), scope.get("path", "")))
-        provider: Provider | None = self.app.extensions.get(EXTENSION_KEY)
-        if route is None or provider is None or scope["type"] != "http":
-            return await self.inner(scope, receive, send)
+    @property
+    def provider(self) -> Provider | None:
+        """The provider, once the app has started serving."""
+        return cast(Provider | None, self.app.extensions.get(EXTENSION_KEY))
+
+    @staticmethod
+    def has_route(method: str, path: str) -> bool:
+        return (method, path) in ROUTES
+
+    def route(self, method: str, path: str, headers: Headers, scope: Scope) -> Route | None:
+        """The route that answers this request here, or None when Quart answers it (see the
+        module's docstring). `scope` gives the scheme, raw path and query, for `IssuerOrigin`."""
+        route = ROUTES.get((method, path))
+        if route is None or self.provider is None:
+            return None
+        host = headers.get("host")
+        if host is None or self.origin is not None and self.origin.redirect(
+            method, path, host, scope.get("scheme", "http"),
+            scope.get("raw_path") or path.encode(), scope.get("query_string", b""),
+        ) is not None:
+            return None
+        return route
+
+    async def serve(self, route: Route, request: FastRequest, deliver: Deliver) -> Exception | None:
+        """Answer `request` through `deliver`, then its log line and metrics. An error other than
+        an OAuth error is returned unanswered, for Quart to answer."""
         started = time.perf_counter()
-        headers = request_headers(scope)
-        if "host" not in headers or self._redirected(scope, headers["host"]):
-            return await self.inner(scope, receive, send)
-        rid = new_request_id(headers.get(REQUEST_ID))
-        reset = request_id.set(rid)
-        client = scope.get("client")
-        reset_address = request_address.set(client[0] if client else None)
+        rid = new_request_id(request.headers.get(REQUEST_ID))
+        reset_id, reset_address = request_id.set(rid), request_address.set(request.client)
         try:
+            provider = self.provider
+            if provider is None:
+                return RuntimeError("the provider stopped")
             try:
-                answer = await route(provider, scope, receive, headers)
-            except Disconnected:
-                return
+                answer = await route.answer(provider, request)
             except Exception as error:  # answered by Quart, as Quart answers any request's
-                return await self.inner({**scope, HANDED_OVER: error}, body_read(), send)
-            await send_answer(send, answer, rid, provider.secure_cookies)
+                return error
+            await deliver(answer, rid)
             seconds = time.perf_counter() - started
-            count_request(scope["method"], scope["path"], answer.status, seconds)
-            log_access(scope["method"], scope["path"], answer.status, seconds * 1000)
+            count_request(request.method, request.path, answer.status, seconds)
+            log_access(request.method, request.path, answer.status, seconds * 1000)
+            return None
         finally:
-            request_id.reset(reset)
+            request_id.reset(reset_id)
             request_address.reset(reset_address)
 
-    def _redirected(self, scope: Scope, host: str) -> bool:
-        """Whether Quart's `redirect_to_issuer` would send this request to the issuer's name."""
-        return self.origin is not None and self.origin.redirect(
-            scope["method"], scope["path"], host, scope.get("scheme", "http"),
-            scope.get("raw_path") or scope["path"].encode(), scope.get("query_string", b""),
-        ) is not None
+    @property
+    def hsts(self) -> bool:
+        provider = self.provider
+        return provider is not None and provider.secure_cookies
 
-    async def token(
-        self, provider: Provider, scope: Scope, receive: Receive, headers: Headers
-    ) -> Answer:
-        body = await self.read_body(receive, headers)
-        back_channel = BackChannelRequest(
-            scope["path"], headers.get("authorization"), headers.get("content-type"), body
-        )
-        return (await token_answer(provider, back_channel)).answer()
-
-    async def metadata(
-        self, provider: Provider, scope: Scope, receive: Receive, headers: Headers
-    ) -> Answer:
-        return metadata_document(provider).answer(headers.get("if-none-match"))
-
-    async def jwks(
-        self, provider: Provider, scope: Scope, receive: Receive, headers: Headers
-    ) -> Answer:
-        return jwks_document(provider).answer(headers.get("if-none-match"))
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or HANDED_OVER in scope:
+            return await self.inner(scope, receive, send)
+        method, path = scope.get("method", ""), scope.get("path", "")
+        if (method, path) not in ROUTES:
+            return await self.inner(scope, receive, send)
+        headers = request_headers(scope)
+        route = self.route(method, path, headers, scope)
+        if route is None:
+            return await self.inner(scope, receive, send)
+        client = scope.get("client")
+        try:
+            body = await self.read_body(receive, headers) if route.reads_body else b""
+        except Disconnected:
+            return
+        except RequestTimeout as timeout:
+            return await self.inner({**scope, HANDED_OVER: timeout}, body_read(), send)
+        failed = await self.serve(route, FastRequest(method, path, headers,
+                                                     client[0] if client else None, body),
+                                  functools.partial(send_answer, send, hsts=self.hsts))
+        if failed is not None:
+            await self.inner({**scope, HANDED_OVER: failed}, body_read(), send)
 
     async def read_body(self, receive: Receive, headers: Headers) -> bytes | None:
         """The body, or None when it is over `max_body` (then not read, as Quart has it)."""
@@ -156,6 +217,17 @@ class FastPath:
             raise RequestTimeout() from exc
 
 
+def fast_path_of(app: object) -> FastPath | None:
+    """The fast path of the ASGI app a server runs (a Quart app, perhaps inside middleware that
+    keeps it as `app`, as uvicorn's proxy headers middleware does)."""
+    for _ in range(4):
+        asgi = getattr(app, "asgi_app", None)
+        if isinstance(asgi, FastPath):
+            return asgi
+        app = getattr(app, "app", None)
+    return None
+
+
 def request_headers(scope: Scope) -> Headers:
     """The request's headers by lower-case name, each name's first value (as Werkzeug's
     `Headers.get` reads them), decoded as Latin-1."""
@@ -165,7 +237,7 @@ def request_headers(scope: Scope) -> Headers:
     return headers
 
 
-async def send_answer(send: Send, answer: Answer, rid: str, hsts: bool) -> None:
+async def send_answer(send: Send, answer: Answer, rid: str, *, hsts: bool) -> None:
     """`answer` with the headers Quart's hooks would add: the security headers and the id."""
     raw = [*encoded_headers(tuple(answer.headers.items()), hsts),
            (b"x-request-id", rid.encode("latin-1"))]

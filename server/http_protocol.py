@@ -61,7 +61,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.feeding = False  # inside one call of the parser
         self.head_began_mid_piece = False
         self.head_too_large = False
+        # One timer per connection, armed when a head begins and none is armed: when it fires
+        # before the head's deadline (a later head's), it is armed again for the rest.
         self.head_timer: TimerHandle | None = None
+        self.head_deadline: float | None = None  # of the head being read
         self.idle_since = 0.0
 
     # The head's time
@@ -71,7 +74,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._await_head()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_head_timer()
+        self._cancel_head_timer()
         super().connection_lost(exc)
 
     def on_response_complete(self) -> None:
@@ -86,18 +89,31 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         return self.cycle is not None and not self.cycle.response_complete
 
     def _await_head(self) -> None:
-        self._stop_head_timer()
-        self.head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+        self.head_deadline = self.loop.time() + self.head_timeout
+        if self.head_timer is None:
+            self.head_timer = self.loop.call_at(self.head_deadline, self._head_timed_out)
 
     def _stop_head_timer(self) -> None:
+        self.head_deadline = None  # the timer, when it fires, finds no head to time
+
+    def _cancel_head_timer(self) -> None:
+        self.head_deadline = None
         if self.head_timer is not None:
             self.head_timer.cancel()
             self.head_timer = None
 
     def _head_timed_out(self) -> None:
         self.head_timer = None
-        if self.transport.is_closing() or self._answering():
+        deadline = self.head_deadline
+        if deadline is None or self.transport.is_closing():
             return
+        if self._answering():  # the head's time starts again with its next bytes
+            self.head_deadline = None
+            return
+        if self.loop.time() < deadline:  # a later head than the one it was armed for
+            self.head_timer = self.loop.call_at(deadline, self._head_timed_out)
+            return
+        self.head_deadline = None
         count_head_timeout()
         if self.in_head and self.head_bytes:  # a head was started: say why it ends
             self._answer(b"408 Request Timeout", TOO_SLOW)
@@ -123,6 +139,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.in_head = False
         self._stop_head_timer()
         self._make_room()
+        self.begin_request()
+
+    def begin_request(self) -> None:
+        """The head is read and within bounds: uvicorn makes the request's cycle."""
         super().on_headers_complete()
 
     # Idle connections, under max_concurrency
@@ -147,13 +167,17 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
+        self.end_of_request()
+
+    def end_of_request(self) -> None:
+        """The request is read: what comes next is the next one's head."""
         self.in_head, self.head_bytes, self.head_tail = True, 0, b""
         self.head_began_mid_piece = self.feeding
 
     def data_received(self, data: bytes) -> None:
         # An idle keep-alive connection is uvicorn's to close; a head's time runs from its first
         # byte (from connecting, for a connection's first head), as node's headersTimeout does.
-        if self.in_head and self.head_timer is None and not self._answering():
+        if self.in_head and self.head_deadline is None and not self._answering():
             self._await_head()
         while data and not self.transport.is_closing():
             if not self.in_head:  # a body: the parser takes all of it

@@ -39,12 +39,13 @@ class IssuerOrigin:
 
     def __init__(self, origin: str, home: tuple[str, int]) -> None:
         self.origin, self.home = origin, home
+        self.authority = urlsplit(origin).netloc  # a Host that names the issuer exactly
 
     def redirect(
         self, method: str, path: str, host: str, scheme: str, raw_path: bytes, query: bytes
     ) -> str | None:
         """The issuer's URL for the same path and query, or None when the request stays."""
-        if method not in SAFE_METHODS or path in QUIET_ROUTES:
+        if method not in SAFE_METHODS or path in QUIET_ROUTES or host == self.authority:
             return None  # probes and scrapes answer on any name
         named = _host_and_port(host, scheme)
         home = self.home
