@@ -78,7 +78,7 @@ class _GatehouseHandler(logging.StreamHandler):  # type: ignore[type-arg]
         try:
             with self.lock:  # type: ignore[union-attr]
                 self.stream.write(line + self.terminator)
-                self.flush()
+                self.stream.flush()
         except Exception:
             self.handleError(logging.makeLogRecord({"name": name, "msg": message}))
 

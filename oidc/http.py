@@ -8,6 +8,7 @@ import hashlib
 import json
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -126,11 +127,19 @@ class Document:
 
     def answer(self, if_none_match: str | None) -> Answer:
         """200 with the document, or 304 when the client holds this version (RFC 9110 §13.1.2,
-        §15.4.5: a 304 repeats ETag and Cache-Control)."""
-        headers = {"ETag": self.etag, "Cache-Control": DOCUMENT_CACHE_CONTROL}
+        §15.4.5: a 304 repeats ETag and Cache-Control). The same two answers every time."""
         if if_none_match is not None and self._matches(if_none_match):
-            return Answer(304, b"", headers)
-        return Answer(200, self.body, {"Content-Type": self.content_type, **headers})
+            return self._not_modified
+        return self._ok
+
+    @cached_property
+    def _ok(self) -> Answer:
+        return Answer(200, self.body, {"Content-Type": self.content_type,
+                                       "ETag": self.etag, "Cache-Control": DOCUMENT_CACHE_CONTROL})
+
+    @cached_property
+    def _not_modified(self) -> Answer:
+        return Answer(304, b"", {"ETag": self.etag, "Cache-Control": DOCUMENT_CACHE_CONTROL})
 
     def _matches(self, if_none_match: str) -> bool:
         """If-None-Match compares weakly: a W/ prefix does not matter."""

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 import httptools
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -53,7 +53,7 @@ class NoEvent:
         pass
 
 
-@dataclass
+@dataclass(slots=True)
 class DirectRequest:
     """A request being answered on the connection. While it is uvicorn's `cycle`, uvicorn queues
     any request that follows it."""
@@ -63,11 +63,10 @@ class DirectRequest:
     headers: Headers
     client: str | None
     body: list[bytes] = field(default_factory=list)
-    size: int = 0
     response_complete: bool = False
     disconnected: bool = False
     keep_alive: bool = True  # uvicorn's shutdown sets it False
-    message_event: NoEvent = field(default_factory=NoEvent)
+    message_event: ClassVar[NoEvent] = NoEvent()
 
 
 class FastPathProtocol(BoundedHttpToolsProtocol):
@@ -93,7 +92,6 @@ class FastPathProtocol(BoundedHttpToolsProtocol):
         if direct is None:
             return super().on_body(body)
         direct.body.append(body)
-        direct.size += len(body)
 
     def on_message_complete(self) -> None:
         direct = self.direct
@@ -230,7 +228,7 @@ def response_bytes(
     answer: Answer, rid: str, hsts: bool, default_headers: list[tuple[bytes, bytes]], close: bool,
 ) -> bytes:
     """`answer` as HTTP/1.1 bytes, with what uvicorn and the ASGI fast path would add to it."""
-    parts = [STATUS_LINE[answer.status], default_block(tuple(default_headers)),
+    parts = [STATUS_LINE[answer.status], default_block(default_headers),
              header_block(tuple(answer.headers.items()), hsts),
              b"x-request-id: ", rid.encode("latin-1"), b"\r\n"]
     if answer.status != 304:  # RFC 9110 §8.6: a 304's length would be the document's
@@ -241,13 +239,23 @@ def response_bytes(
     return b"".join(parts)
 
 
-@functools.lru_cache(maxsize=4)
-def default_block(headers: tuple[tuple[bytes, bytes], ...]) -> bytes:
-    """uvicorn's headers for every answer (`date`, changed each second, and `server`)."""
-    return b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+_defaults: tuple[object, bytes] = (None, b"")
+
+
+def default_block(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """uvicorn's headers for every answer (`date` and `server`), encoded once per list: uvicorn
+    makes a new one each second."""
+    global _defaults
+    if _defaults[0] is not headers:
+        _defaults = (headers, encoded(headers))
+    return _defaults[1]
 
 
 @functools.lru_cache(maxsize=64)
 def header_block(headers: tuple[tuple[str, str], ...], hsts: bool) -> bytes:
     """An answer's headers with the security headers it lacks, as bytes."""
-    return default_block(encoded_headers(headers, hsts))
+    return encoded(encoded_headers(headers, hsts))
+
+
+def encoded(headers: Iterable[tuple[bytes, bytes]]) -> bytes:
+    return b"".join(name + b": " + value + b"\r\n" for name, value in headers)

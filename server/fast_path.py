@@ -6,8 +6,10 @@ per-request machinery (request and app contexts, routing, hooks, the response ob
 more than the work itself. Here an ASGI app in front of Quart's answers them with the same
 framework-free code Quart's views call (`token_answer`, the documents), and gives each answer
 what Quart's hooks give it: the security headers, the request id and `X-Request-Id`, the access
-log line and the request metrics. The body is read under the same limits: `max_request_bytes`
-(over it, the token endpoint's `invalid_request`) and `request_timeout`.
+log line and the request metrics (`FastPath.serve`). The body is read under the same limits:
+`max_request_bytes` (over it, the token endpoint's `invalid_request`) and `request_timeout`.
+A request that arrives whole is answered the same way by the connection itself, without
+uvicorn's ASGI cycle (server/direct_answers.py); this ASGI app answers the rest.
 
 Everything else goes to Quart: other paths and methods (HEAD among them), a request before
 start-up, one without a Host header, and a GET that `IssuerOrigin` sends to the issuer's name.
@@ -117,12 +119,13 @@ class FastPath:
         origin: IssuerOrigin | None,
     ) -> None:
         self.app, self.inner = app, inner
+        self.extensions: dict[str, Any] = app.extensions
         self.max_body, self.body_timeout, self.origin = max_body, body_timeout, origin
 
     @property
     def provider(self) -> Provider | None:
-        """The provider, once the app has started serving."""
-        return cast(Provider | None, self.app.extensions.get(EXTENSION_KEY))
+        """The provider, once the app has started serving (and until it stops)."""
+        return self.extensions.get(EXTENSION_KEY)
 
     @staticmethod
     def has_route(method: str, path: str) -> bool:
