@@ -148,18 +148,20 @@ class FastPathProtocol(BoundedHttpToolsProtocol):
     # Answering it
     def _answer_direct(self, direct: DirectRequest) -> None:
         fast = cast(FastPath, self.fast)
-        body = b"".join(direct.body)
-        scope = direct.scope
-        request = FastRequest(scope["method"], scope["path"], direct.headers, direct.client,
-                              None if len(body) > fast.max_body else body)
-        deliver = functools.partial(self._deliver, direct, hsts=fast.hsts)
-        if not direct.route.waits:
-            error = run_now(fast.serve(direct.route, request, deliver))
+        hsts, scope, answer_now = fast.hsts, direct.scope, direct.route.answer_now
+        answering: Coroutine[Any, Any, None]
+        if answer_now is not None:
+            error = fast.serve_now(answer_now, scope["method"], scope["path"], direct.headers,
+                                   functools.partial(self._write, direct, hsts=hsts))
             if error is None:
                 self.on_response_complete()
                 return
             answering = self._hand_over(direct, error)
         else:
+            body = b"".join(direct.body)
+            request = FastRequest(scope["method"], scope["path"], direct.headers, direct.client,
+                                  None if len(body) > fast.max_body else body)
+            deliver = functools.partial(self._deliver, direct, hsts=hsts)
             answering = self._answer_later(fast, direct, request, deliver)
         self.cycle = cast(Any, direct)  # uvicorn queues what follows until it is answered
         task = self.loop.create_task(answering)
@@ -176,6 +178,9 @@ class FastPathProtocol(BoundedHttpToolsProtocol):
             await self._hand_over(direct, error)
 
     async def _deliver(self, direct: DirectRequest, answer: Answer, rid: str, *, hsts: bool) -> None:
+        self._write(direct, answer, rid, hsts=hsts)
+
+    def _write(self, direct: DirectRequest, answer: Answer, rid: str, *, hsts: bool) -> None:
         direct.response_complete = True
         if direct.disconnected or self.transport.is_closing():
             return
@@ -200,8 +205,7 @@ class FastPathProtocol(BoundedHttpToolsProtocol):
 
 
 def run_now(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine that never waits (the fast path's answer to a request that needs no I/O)
-    to its end, here, and give its result."""
+    """Run a coroutine that never waits to its end, here, and give its result."""
     try:
         coroutine.send(None)
     except StopIteration as done:

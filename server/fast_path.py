@@ -81,12 +81,19 @@ class FastRequest:
 
 @dataclass(frozen=True)
 class Route:
-    """How the fast path answers one method and path. `waits`: the answer may wait on I/O (the
-    store); the documents never do, so a connection can answer them at once."""
+    """How the fast path answers one method and path. `answer` may wait on I/O (the store) and
+    reads the body; `answer_now`, when there is one, needs neither (the documents), so that a
+    connection can answer at once."""
 
     answer: Callable[[Provider, FastRequest], Awaitable[Answer]]
-    reads_body: bool
-    waits: bool
+    answer_now: Callable[[Provider, Headers], Answer] | None = None
+
+    @classmethod
+    def at_once(cls, answer_now: Callable[[Provider, Headers], Answer]) -> Route:
+        async def answer(provider: Provider, request: FastRequest) -> Answer:
+            return answer_now(provider, request.headers)
+
+        return cls(answer, answer_now)
 
 
 async def token(provider: Provider, request: FastRequest) -> Answer:
@@ -95,18 +102,18 @@ async def token(provider: Provider, request: FastRequest) -> Answer:
     return (await token_answer(provider, back_channel)).answer()
 
 
-async def metadata(provider: Provider, request: FastRequest) -> Answer:
-    return metadata_document(provider).answer(request.headers.get("if-none-match"))
+def metadata(provider: Provider, headers: Headers) -> Answer:
+    return metadata_document(provider).answer(headers.get("if-none-match"))
 
 
-async def jwks(provider: Provider, request: FastRequest) -> Answer:
-    return jwks_document(provider).answer(request.headers.get("if-none-match"))
+def jwks(provider: Provider, headers: Headers) -> Answer:
+    return jwks_document(provider).answer(headers.get("if-none-match"))
 
 
 ROUTES: dict[tuple[str, str], Route] = {
-    ("POST", "/token"): Route(token, reads_body=True, waits=True),
-    ("GET", "/.well-known/openid-configuration"): Route(metadata, reads_body=False, waits=False),
-    ("GET", "/jwks"): Route(jwks, reads_body=False, waits=False),
+    ("POST", "/token"): Route(token),
+    ("GET", "/.well-known/openid-configuration"): Route.at_once(metadata),
+    ("GET", "/jwks"): Route.at_once(jwks),
 }
 
 
@@ -152,21 +159,48 @@ class FastPath:
         rid = new_request_id(request.headers.get(REQUEST_ID))
         reset_id, reset_address = request_id.set(rid), request_address.set(request.client)
         try:
-            provider = self.provider
-            if provider is None:
-                return RuntimeError("the provider stopped")
             try:
-                answer = await route.answer(provider, request)
+                answer = await route.answer(self.serving(), request)
             except Exception as error:  # answered by Quart, as Quart answers any request's
                 return error
             await deliver(answer, rid)
-            seconds = time.perf_counter() - started
-            count_request(request.method, request.path, answer.status, seconds)
-            log_access(request.method, request.path, answer.status, seconds * 1000)
+            self.record(request.method, request.path, answer.status, started)
             return None
         finally:
             request_id.reset(reset_id)
             request_address.reset(reset_address)
+
+    def serve_now(
+        self, answer_now: Callable[[Provider, Headers], Answer], method: str, path: str,
+        headers: Headers, deliver: Callable[[Answer, str], None],
+    ) -> Exception | None:
+        """`serve` for a route that answers at once, here and now."""
+        started = time.perf_counter()
+        rid = new_request_id(headers.get(REQUEST_ID))
+        reset_id = request_id.set(rid)
+        try:
+            try:
+                answer = answer_now(self.serving(), headers)
+            except Exception as error:
+                return error
+            deliver(answer, rid)
+            self.record(method, path, answer.status, started)
+            return None
+        finally:
+            request_id.reset(reset_id)
+
+    def serving(self) -> Provider:
+        provider = self.provider
+        if provider is None:
+            raise RuntimeError("the provider stopped")
+        return provider
+
+    @staticmethod
+    def record(method: str, path: str, status: int, started: float) -> None:
+        """The answer's metrics and access line."""
+        seconds = time.perf_counter() - started
+        count_request(method, path, status, seconds)
+        log_access(method, path, status, seconds * 1000)
 
     @property
     def hsts(self) -> bool:
@@ -185,7 +219,7 @@ class FastPath:
             return await self.inner(scope, receive, send)
         client = scope.get("client")
         try:
-            body = await self.read_body(receive, headers) if route.reads_body else b""
+            body = b"" if route.answer_now else await self.read_body(receive, headers)
         except Disconnected:
             return
         except RequestTimeout as timeout:
