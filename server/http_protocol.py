@@ -65,6 +65,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         # before the head's deadline (a later head's), it is armed again for the rest.
         self.head_timer: TimerHandle | None = None
         self.head_deadline: float | None = None  # of the head being read
+        self.keep_alive_deadline: float | None = None  # of an idle connection
         self.idle_since = 0.0
 
     # The head's time
@@ -75,15 +76,49 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
+        self.keep_alive_deadline = None
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
         super().connection_lost(exc)
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
+        """uvicorn's, with its keep-alive timer armed as the head timer is (see `_await_head`)."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.keep_alive_deadline = None
+        self.flow.resume_reading()
+        if self.pipeline:  # a pipelined request was waiting: it goes on
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            self._await_keep_alive()
         self.idle_since = self.loop.time()
-        # uvicorn arms its keep-alive timer exactly when the connection now waits for a head;
-        # one already begun (sent while this answer was made) starts its time now.
-        if self.timeout_keep_alive_task is not None and self.head_bytes:
+        # The connection now waits for a head; one already begun (sent while this answer was
+        # made) starts its time now.
+        if self.keep_alive_deadline is not None and self.head_bytes:
             self._await_head()
+
+    # Keep-alive: idle connections close after `timeout_keep_alive`, as uvicorn has it
+    def _await_keep_alive(self) -> None:
+        self.keep_alive_deadline = self.loop.time() + self.timeout_keep_alive
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_at(
+                self.keep_alive_deadline, self._keep_alive_expired)
+
+    def _unset_keepalive_if_required(self) -> None:
+        self.keep_alive_deadline = None  # data came: the timer, when it fires, finds it busy
+
+    def _keep_alive_expired(self) -> None:
+        self.timeout_keep_alive_task = None
+        deadline = self.keep_alive_deadline
+        if deadline is None:
+            return
+        if self.loop.time() < deadline:  # idle again since it was armed
+            self.timeout_keep_alive_task = self.loop.call_at(deadline, self._keep_alive_expired)
+            return
+        self.timeout_keep_alive_handler()
 
     def _answering(self) -> bool:
         return self.cycle is not None and not self.cycle.response_complete
@@ -190,7 +225,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
                 cut = self._head_cut(data, room)
                 piece, data = data[:cut], data[cut:]
                 self.head_bytes += len(piece)
-                self.head_tail = (self.head_tail + piece)[-3:]
+                self.head_tail = piece[-3:] if len(piece) >= 3 else (self.head_tail + piece)[-3:]
             self.feeding = True
             try:
                 super().data_received(piece)
@@ -201,6 +236,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         """Where the piece of a head ends: at its blank line when that is within `room` (so a
         head pipelined behind it starts a piece of its own and is counted in full), else at
         `room`. Only where to cut is guessed here: the parser still decides what the bytes are."""
+        if not self.head_tail:  # the head's first piece: no blank line can straddle
+            end = data.find(b"\r\n\r\n", 0, room)
+            return room if end < 0 else end + 4
         window = self.head_tail + data[:room]
         end = window.find(b"\r\n\r\n")
         return room if end < 0 else max(1, end + 4 - len(self.head_tail))

@@ -68,6 +68,22 @@ def test_an_idle_keep_alive_connection_is_closed(limited: RunningServer) -> None
     assert answer.startswith(b"HTTP/1.1 200")
 
 
+def test_a_busy_keep_alive_connection_stays_then_closes_once_idle(limited: RunningServer) -> None:
+    """The keep-alive time counts from the last answer, not from the first one: a connection in
+    use for three times `keep_alive_timeout` stays open, then closes about that long after its
+    last answer."""
+    with connect(limited) as sock:
+        started = time.monotonic()
+        while time.monotonic() - started < 3 * LIMITS["keep_alive_timeout"]:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")  # still open
+            time.sleep(0.3)
+        last = time.monotonic()
+        assert read_all(sock) == b""  # closed by the server, with nothing more said
+        idle = time.monotonic() - last
+    assert 0.5 * LIMITS["keep_alive_timeout"] < idle < 3 * LIMITS["keep_alive_timeout"]
+
+
 def test_connections_beyond_the_limit_get_503_at_once(limited: RunningServer) -> None:
     held = [connect(limited) for _ in range(LIMITS["max_concurrency"])]
     try:
