@@ -10,6 +10,7 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from tests.e2e.raw_http import (
     RawAnswer,
@@ -18,7 +19,7 @@ from tests.e2e.raw_http import (
     request,
     token_request,
 )
-from tests.e2e.server import RunningServer
+from tests.e2e.server import RunningServer, start_server
 
 JWKS, METADATA = "/jwks", "/.well-known/openid-configuration"
 
@@ -134,3 +135,41 @@ def test_each_answer_has_its_access_line_with_its_request_id(server: RunningServ
         assert len(access) == 1 and f": {start} " in access[0], found[rid]
     issued = [line for line in found[ids[0]] if "gatehouse.audit" in line]
     assert len(issued) == 1 and "token_issued subject=service" in issued[0]
+
+
+def audit_address(server: RunningServer, rid: str) -> str:
+    """The address in the audit line of the request `rid`."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for line in server.log.read_text().splitlines():
+            if f"[{rid}]" in line and "token_issued" in line:
+                return line.split(" address=", 1)[1].split(" ", 1)[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no audit line for {rid}")
+
+
+def test_behind_a_trusted_balancer_the_forwarded_address_is_audited(
+    tmp_path: Path,
+) -> None:
+    server = start_server(tmp_path, trusted_proxies=["127.0.0.1"])
+    try:
+        with connection(server) as sock:
+            sock.sendall(token_request(host(server), {
+                "X-Forwarded-For": "198.51.100.7", "X-Request-Id": "forwarded-token"})
+                + request("GET", JWKS, host(server)))
+            answers = read_answers(sock, 2)
+        assert_token(answers[0])
+        assert answers[1].status == 200
+        assert audit_address(server, "forwarded-token") == "198.51.100.7"
+    finally:
+        server.stop()
+
+
+def test_without_trusted_balancers_the_connections_address_is_audited(
+    server: RunningServer,
+) -> None:
+    with connection(server) as sock:
+        sock.sendall(token_request(host(server), {
+            "X-Forwarded-For": "198.51.100.7", "X-Request-Id": "unforwarded-token"}))
+        assert_token(read_answers(sock, 1)[0])
+    assert audit_address(server, "unforwarded-token") == "127.0.0.1"

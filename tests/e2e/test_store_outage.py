@@ -3,11 +3,15 @@ meanwhile, and the server recovers without a restart."""
 
 from __future__ import annotations
 
+import json
+import socket
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx2
 
 from tests.e2e.browser import FormBrowser, page_text, redirect_params
+from tests.e2e.raw_http import read_answers, request
 from tests.e2e.server import ALICE, start_server
 from tests.mongodb_server import start_secantusdb
 
@@ -41,6 +45,18 @@ async def test_store_outage_is_a_503_then_the_server_recovers_by_itself(tmp_path
         assert token.status_code == 503 and token.headers["retry-after"] == "5"
         assert token.json()["error"] == "temporarily_unavailable"
         assert token.headers["cache-control"] == "no-store"
+        # The same request in one write, which the connection answers itself: the error goes
+        # to the app all the same.
+        name = gatehouse.issuer.split("//", 1)[1]
+        with socket.create_connection(("127.0.0.1", int(name.rsplit(":", 1)[1]))) as sock:
+            sock.settimeout(10)
+            sock.sendall(request("POST", "/token", name, {
+                "Content-Type": "application/x-www-form-urlencoded"}, urlencode({
+                    "grant_type": "authorization_code", "code": "x", "client_id": "public-app",
+                    "redirect_uri": CALLBACK, "code_verifier": "v" * 43}).encode()))
+            (raw,) = read_answers(sock, 1)
+        assert raw.status == 503 and raw.headers["retry-after"] == "5"
+        assert json.loads(raw.body)["error"] == "temporarily_unavailable"
 
         mongo = start_secantusdb(log, port, storage)
         fresh = FormBrowser(gatehouse.issuer)
