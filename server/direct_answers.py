@@ -76,7 +76,12 @@ class FastPathProtocol(BoundedHttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fast = fast_path_of(self.app)
-        self.forwarded = self.app if isinstance(self.app, ProxyHeadersMiddleware) else None
+        # Behind trusted proxies, the client and scheme of a request answered here are worked
+        # out by uvicorn's own middleware, as it would for the app (`forwarded_scope`).
+        self.forwarded = (
+            Forwarded(self.config.forwarded_allow_ips)
+            if isinstance(self.app, ProxyHeadersMiddleware) else None
+        )
         self.direct: DirectRequest | None = None  # read so far, not yet answered
 
     # Reading the request
@@ -135,7 +140,7 @@ class FastPathProtocol(BoundedHttpToolsProtocol):
             return None
         scope = cast(Scope, self.scope)
         scope.update(method=method, path=path, raw_path=raw_path, query_string=url.query or b"")
-        seen = forwarded_scope(self.forwarded, scope) if self.forwarded is not None else scope
+        seen = self.forwarded.scope(scope) if self.forwarded is not None else scope
         headers: Headers = {}
         for name, value in self.headers:
             headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
@@ -214,18 +219,20 @@ def run_now(coroutine: Coroutine[Any, Any, T]) -> T:
     raise RuntimeError("an answer made at once waited on something")
 
 
-def forwarded_scope(middleware: ProxyHeadersMiddleware, scope: Scope) -> Scope:
-    """`scope` as uvicorn's proxy headers middleware passes it on (the client and scheme a
-    trusted proxy names), worked out by the middleware itself over a copy."""
-    seen: Scope = {}
+class Forwarded:
+    """uvicorn's proxy headers middleware, run over a copy of a scope to see what it passes on:
+    the client and scheme that a trusted proxy names."""
 
-    async def keep(scope: Scope, receive: Any, send: Any) -> None:
-        seen.update(scope)
+    def __init__(self, trusted_hosts: list[str] | str) -> None:
+        self.seen: Scope = {}
+        self.middleware = ProxyHeadersMiddleware(cast(Any, self._keep), trusted_hosts)
 
-    forwarding = ProxyHeadersMiddleware.__new__(ProxyHeadersMiddleware)
-    forwarding.app, forwarding.trusted_hosts = cast(Any, keep), middleware.trusted_hosts
-    run_now(forwarding(cast(Any, dict(scope)), cast(Any, None), cast(Any, None)))
-    return seen
+    async def _keep(self, scope: Scope, receive: Any, send: Any) -> None:
+        self.seen = scope
+
+    def scope(self, scope: Scope) -> Scope:
+        run_now(self.middleware(cast(Any, dict(scope)), cast(Any, None), cast(Any, None)))
+        return self.seen
 
 
 def response_bytes(
