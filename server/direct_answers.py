@@ -77,7 +77,7 @@ class FastPathProtocol(BoundedHttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.fast = fast_path_of(self.app)
         # Behind trusted proxies, the client and scheme of a request answered here are worked
-        # out by uvicorn's own middleware, as it would for the app (`forwarded_scope`).
+        # out by uvicorn's own middleware, as it would for the app (`Forwarded`).
         self.forwarded = (
             Forwarded(self.config.forwarded_allow_ips)
             if isinstance(self.app, ProxyHeadersMiddleware) else None
