@@ -13,7 +13,8 @@ keep-alive connection is left to `keep_alive_timeout`.
 from __future__ import annotations
 
 import os
-from asyncio import TimerHandle, Transport
+from asyncio import AbstractEventLoop, TimerHandle, Transport
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -40,6 +41,43 @@ class HeadTooLarge(Exception):
     """Raised from a parser callback to stop parsing a head over the limit."""
 
 
+class LazyTimer:
+    """A timer that a request path only writes a deadline to: armed once, when it starts and
+    none is armed; when it fires before the deadline (a later one's), armed again for the rest;
+    `expired` is called once the deadline has passed. Per request that is an attribute write,
+    where arming and cancelling a timer handle cost as much as a small answer."""
+
+    def __init__(self, loop: AbstractEventLoop, expired: Callable[[], None]) -> None:
+        self.loop, self.expired = loop, expired
+        self.deadline: float | None = None
+        self.handle: TimerHandle | None = None
+
+    def start(self, seconds: float) -> None:
+        self.deadline = self.loop.time() + seconds
+        if self.handle is None:
+            self.handle = self.loop.call_at(self.deadline, self._fired)
+
+    def stop(self) -> None:
+        self.deadline = None  # the handle, when it fires, finds nothing to time
+
+    def cancel(self) -> None:
+        self.deadline = None
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+
+    def _fired(self) -> None:
+        self.handle = None
+        deadline = self.deadline
+        if deadline is None:
+            return
+        if self.loop.time() < deadline:
+            self.handle = self.loop.call_at(deadline, self._fired)
+            return
+        self.deadline = None
+        self.expired()
+
+
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     """Counts the bytes of each head as they are read, and times each head.
 
@@ -61,94 +99,50 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.feeding = False  # inside one call of the parser
         self.head_began_mid_piece = False
         self.head_too_large = False
-        # One timer per connection, armed when a head begins and none is armed: when it fires
-        # before the head's deadline (a later head's), it is armed again for the rest.
-        self.head_timer: TimerHandle | None = None
-        self.head_deadline: float | None = None  # of the head being read
-        self.keep_alive_deadline: float | None = None  # of an idle connection
+        self.head_timer = LazyTimer(self.loop, self._head_timed_out)  # of the head being read
+        # uvicorn's keep-alive timer, armed the same way (its `timeout_keep_alive_task` unused)
+        self.keep_alive = LazyTimer(self.loop, self.timeout_keep_alive_handler)
         self.idle_since = 0.0
 
     # The head's time
     def connection_made(self, transport: Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.idle_since = self.loop.time()
-        self._await_head()
+        self.head_timer.start(self.head_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_head_timer()
-        self.keep_alive_deadline = None
-        if self.timeout_keep_alive_task is not None:
-            self.timeout_keep_alive_task.cancel()
-            self.timeout_keep_alive_task = None
+        self.head_timer.cancel()
+        self.keep_alive.cancel()
         super().connection_lost(exc)
 
     def on_response_complete(self) -> None:
-        """uvicorn's, with its keep-alive timer armed as the head timer is (see `_await_head`)."""
+        """uvicorn's, with its keep-alive timer a `LazyTimer`."""
         self.server_state.total_requests += 1
         if self.transport.is_closing():
             return
-        self.keep_alive_deadline = None
+        self.keep_alive.stop()
         self.flow.resume_reading()
         if self.pipeline:  # a pipelined request was waiting: it goes on
             cycle, app = self.pipeline.pop()
             self._start_asgi_task(cycle, app)
         else:
-            self._await_keep_alive()
+            self.keep_alive.start(self.timeout_keep_alive)
         self.idle_since = self.loop.time()
         # The connection now waits for a head; one already begun (sent while this answer was
         # made) starts its time now.
-        if self.keep_alive_deadline is not None and self.head_bytes:
-            self._await_head()
-
-    # Keep-alive: idle connections close after `timeout_keep_alive`, as uvicorn has it
-    def _await_keep_alive(self) -> None:
-        self.keep_alive_deadline = self.loop.time() + self.timeout_keep_alive
-        if self.timeout_keep_alive_task is None:
-            self.timeout_keep_alive_task = self.loop.call_at(
-                self.keep_alive_deadline, self._keep_alive_expired)
+        if self.keep_alive.deadline is not None and self.head_bytes:
+            self.head_timer.start(self.head_timeout)
 
     def _unset_keepalive_if_required(self) -> None:
-        self.keep_alive_deadline = None  # data came: the timer, when it fires, finds it busy
-
-    def _keep_alive_expired(self) -> None:
-        self.timeout_keep_alive_task = None
-        deadline = self.keep_alive_deadline
-        if deadline is None:
-            return
-        if self.loop.time() < deadline:  # idle again since it was armed
-            self.timeout_keep_alive_task = self.loop.call_at(deadline, self._keep_alive_expired)
-            return
-        self.timeout_keep_alive_handler()
+        self.keep_alive.stop()  # data came: the connection is not idle
 
     def _answering(self) -> bool:
         return self.cycle is not None and not self.cycle.response_complete
 
-    def _await_head(self) -> None:
-        self.head_deadline = self.loop.time() + self.head_timeout
-        if self.head_timer is None:
-            self.head_timer = self.loop.call_at(self.head_deadline, self._head_timed_out)
-
-    def _stop_head_timer(self) -> None:
-        self.head_deadline = None  # the timer, when it fires, finds no head to time
-
-    def _cancel_head_timer(self) -> None:
-        self.head_deadline = None
-        if self.head_timer is not None:
-            self.head_timer.cancel()
-            self.head_timer = None
-
     def _head_timed_out(self) -> None:
-        self.head_timer = None
-        deadline = self.head_deadline
-        if deadline is None or self.transport.is_closing():
+        # While an answer is made, the head's time starts again with its next bytes.
+        if self.transport.is_closing() or self._answering():
             return
-        if self._answering():  # the head's time starts again with its next bytes
-            self.head_deadline = None
-            return
-        if self.loop.time() < deadline:  # a later head than the one it was armed for
-            self.head_timer = self.loop.call_at(deadline, self._head_timed_out)
-            return
-        self.head_deadline = None
         count_head_timeout()
         if self.in_head and self.head_bytes:  # a head was started: say why it ends
             self._answer(b"408 Request Timeout", TOO_SLOW)
@@ -172,7 +166,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._count_parsed(2)  # the blank line
         self.in_head = False
-        self._stop_head_timer()
+        self.head_timer.stop()
         self._make_room()
         self.begin_request()
 
@@ -212,8 +206,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         # An idle keep-alive connection is uvicorn's to close; a head's time runs from its first
         # byte (from connecting, for a connection's first head), as node's headersTimeout does.
-        if self.in_head and self.head_deadline is None and not self._answering():
-            self._await_head()
+        if self.in_head and self.head_timer.deadline is None and not self._answering():
+            self.head_timer.start(self.head_timeout)
         while data and not self.transport.is_closing():
             if not self.in_head:  # a body: the parser takes all of it
                 piece, data = data, b""
