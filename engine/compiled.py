@@ -44,6 +44,8 @@ class CompiledFlow:
     steps: dict[str, Step]
     conditions: dict[BranchKey, Test]
     machine: Machine
+    # Each condition as flows.yaml writes it, for the run's event log (written once: YAML is slow).
+    descriptions: dict[BranchKey, str]
 
     @property
     def start(self) -> str:
@@ -94,4 +96,5 @@ def compile_flow(
         auto_transitions=False,
         send_event=True,
     )
-    return CompiledFlow(name, spec, steps, conditions, machine)
+    descriptions = {key: test.describe() for key, test in conditions.items()}
+    return CompiledFlow(name, spec, steps, conditions, machine, descriptions)

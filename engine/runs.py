@@ -240,7 +240,7 @@ class FlowEngine:
             if test is None:
                 taken = branch
                 break
-            truths[key] = seen[test.describe()] = await test.test(ctx)
+            truths[key] = seen[flow.descriptions[key]] = await test.test(ctx)
             if truths[key]:
                 taken = branch
                 break
