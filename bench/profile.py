@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -44,12 +46,30 @@ PARTS: list[tuple[str, tuple[str, ...]]] = [
 ]
 OTHER = "other"
 
+# What each thread of the server does, by a part of its Python name.
+EVENT_LOOP_THREAD = "MainThread"
+EVENT_LOOP_ROLE = "event loop (HTTP, pages, flows, protocol)"
+THREAD_ROLES = [
+    (EVENT_LOOP_THREAD, EVENT_LOOP_ROLE),
+    ("argon2", "argon2id pool"),
+    ("_connection_worker_thread", "SQLite connection (aiosqlite)"),
+]
+THREAD_LINE = re.compile(r"^thread \((\d+)\): ([^;]*);")
+
 
 @dataclass
 class Profile:
     load: Load
     busy: Busy
     parts: Counter[str]
+    threads: dict[str, float]  # CPU seconds per thread role while sampled
+    seconds: float
+
+    @property
+    def per_thread(self) -> dict[str, float]:
+        """CPU milliseconds per request (sign-in) spent by each thread role."""
+        done = self.load.rps * self.seconds
+        return {role: used / done * 1000 for role, used in self.threads.items()}
 
     @property
     def ms_per_request(self) -> float:
@@ -66,12 +86,48 @@ def part_of(stack: str) -> str:
     return OTHER
 
 
+def thread_cpu_seconds(pid: int) -> dict[int, float]:
+    """The CPU seconds each thread of a process has used so far."""
+    tick, used = os.sysconf("SC_CLK_TCK"), {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        used[int(task.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
+def thread_roles(path: Path) -> dict[int, str]:
+    """Each sampled thread's role, from the names in py-spy's raw output."""
+    roles = {}
+    for line in path.read_text().splitlines():
+        found = THREAD_LINE.match(line)
+        if found:
+            name = found.group(2)
+            roles[int(found.group(1))] = next(
+                (role for marker, role in THREAD_ROLES if marker in name), OTHER)
+    return roles
+
+
+def by_role(before: dict[int, float], after: dict[int, float], roles: dict[int, str]) -> dict[str, float]:
+    """The CPU seconds used between two readings, summed per thread role."""
+    used: Counter[str] = Counter()
+    for thread, seconds in after.items():
+        used[roles.get(thread, OTHER)] += seconds - before.get(thread, 0.0)
+    return dict(used)
+
+
 def read_raw(path: Path) -> Counter[str]:
-    """py-spy's raw output (collapsed stacks, "frame;frame;... count") counted by part."""
+    """The event loop thread's samples in py-spy's raw output (collapsed stacks, "thread (id):
+    name;frame;... count") counted by part. The other threads are measured, not sampled: a thread
+    blocked in C (argon2's pool between hashes, aiosqlite's waiting for a statement) can be
+    sampled as busy."""
     parts: Counter[str] = Counter()
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if stack:
+        thread = THREAD_LINE.match(line)
+        if thread and thread.group(2) == EVENT_LOOP_THREAD:
             parts[part_of(stack)] += int(count)
     return parts
 
@@ -79,7 +135,7 @@ def read_raw(path: Path) -> Counter[str]:
 def record(pid: int, seconds: float, output: Path, form: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         ["taskset", "-c", str(LOAD_CORE), str(PY_SPY), "record", "--pid", str(pid),
-         "--duration", str(int(seconds)), "--rate", str(RATE), "--nonblocking",
+         "--duration", str(int(seconds)), "--rate", str(RATE), "--nonblocking", "--threads",
          "--format", form, "--output", str(output)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
@@ -111,8 +167,10 @@ def profile(
             busy = Busy()
             settle()
             sampler = record(server.process.pid, seconds, raw, "raw")
+            threads_before = thread_cpu_seconds(server.process.pid)
             with cpu_use(server.process.pid, busy):
                 load = put_load(endpoint_name, server.issuer, seconds, connections)
+            threads_after = thread_cpu_seconds(server.process.pid)
             sampler.wait()
             if svg is not None:
                 settle()
@@ -123,25 +181,33 @@ def profile(
                 thread.start()
                 thread.join()
                 sampler.wait()
-            return Profile(load, busy, read_raw(raw))
+            threads = by_role(threads_before, threads_after, thread_roles(raw))
+            return Profile(load, busy, read_raw(raw), threads, seconds)
         finally:
             server.stop()
 
 
 def report(name: str, result: Profile) -> str:
+    """The CPU per request by thread (measured), and the event loop thread's by part (its
+    measured CPU shared out as py-spy's samples of it are)."""
     total = sum(result.parts.values()) or 1
-    per_request = result.ms_per_request
+    per_thread = result.per_thread
+    event_loop = per_thread.get(EVENT_LOOP_ROLE, 0.0)
     unit = "sign-in" if name == SIGN_IN else "request"
     lines = [
         f"{GATEHOUSE} {name}: {result.load.rps:,.1f} {unit}s/s on one core while sampled,"
-        f" {per_request:.3f} ms of CPU per {unit}",
+        f" {result.ms_per_request:.3f} ms of CPU per {unit}",
         "",
-        f"| Part | Share of samples | ms per {unit} |",
-        "|---|---|---|",
+        f"| Thread (measured CPU) | ms per {unit} |",
+        "|---|---|",
     ]
+    for role, used in sorted(per_thread.items(), key=lambda item: -item[1]):
+        lines.append(f"| {role} | {used:.3f} |")
+    lines += ["", f"| Event loop thread, by part | Share of its samples | ms per {unit} |",
+              "|---|---|---|"]
     for part, count in result.parts.most_common():
         share = count / total
-        lines.append(f"| {part} | {share:.0%} | {share * per_request:.3f} |")
+        lines.append(f"| {part} | {share:.0%} | {share * event_loop:.3f} |")
     return "\n".join(lines)
 
 
