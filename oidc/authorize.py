@@ -43,6 +43,7 @@ from oidc.errors import (
     AccessDeniedError,
     ConsentRequiredError,
     InteractionRequiredError,
+    InvalidRequestError,
     LoginRequiredError,
     OAuth2Error,
     printable,
@@ -50,6 +51,7 @@ from oidc.errors import (
 from oidc.grants import issue_code
 from oidc.id_token_hint import hinted_subject
 from oidc.provider import Provider, current_provider
+from oidc.pushed_requests import pushed_params, requires_pushed_requests
 from oidc.results import Redirect, Result, answering
 from oidc.run_access import browser_run
 from oidc.sessions import current_session
@@ -72,10 +74,15 @@ async def authorize() -> Result:
     client = await provider.store.clients.get(trusted_client_id(params))
     check_client_known(params, client)
     assert client is not None
+    pushed = await pushed_params(provider, client, params)
+    if pushed is not None:
+        params = pushed
     for check in CHECKS_BEFORE_REDIRECT:
         check(params, client)
     target = error_target(params)
     try:
+        if pushed is None and requires_pushed_requests(provider, client):
+            raise InvalidRequestError("this client must push its authorization requests (PAR)")
         for check in CHECKS:
             check(params, client)
         auth_request = build_request(params, client)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from quart import Blueprint
 
-from oidc import authorize, discovery, introspection, logout, revocation, token, userinfo
+from oidc import (
+    authorize,
+    discovery,
+    introspection,
+    logout,
+    pushed_requests,
+    revocation,
+    token,
+    userinfo,
+)
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     revocation.blueprint,
@@ -13,5 +22,6 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     discovery.blueprint,
     authorize.blueprint,
     token.blueprint,
+    pushed_requests.blueprint,
     userinfo.blueprint,
 )

@@ -14,6 +14,7 @@ from oidc.client_auth import AUTH_METHODS_SUPPORTED, CONFIDENTIAL_AUTH_METHODS
 from oidc.http import Document, response_of
 from oidc.keys import SUPPORTED_ALGS
 from oidc.provider import Provider, current_provider
+from oidc.pushed_requests import PAR_PATH
 from oidc.token import GRANT_TYPES_SUPPORTED
 
 blueprint = Blueprint("discovery", __name__)
@@ -25,6 +26,8 @@ def provider_metadata(provider: Provider) -> dict[str, Any]:
         "issuer": provider.issuer,
         "authorization_endpoint": provider.url("/authorize"),
         "token_endpoint": provider.url("/token"),
+        "pushed_authorization_request_endpoint": provider.url(PAR_PATH),
+        "require_pushed_authorization_requests": provider.require_pushed_authorization_requests,
         "userinfo_endpoint": provider.url("/userinfo"),
         "end_session_endpoint": provider.url("/logout"),
         "revocation_endpoint": provider.url("/revoke"),

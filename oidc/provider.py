@@ -27,6 +27,8 @@ class Provider:
     keys: KeyRing
     engine: FlowEngine
     code_lifetime: int = 60
+    pushed_request_lifetime: int = 60
+    require_pushed_authorization_requests: bool = False  # for every client (RFC 9126 §5)
     access_token_lifetime: int = 600
     id_token_lifetime: int = 3600
     session_lifetime: int = 8 * 3600

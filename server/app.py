@@ -137,6 +137,8 @@ def create_app(settings: Settings) -> Quart:
                 run_lifetime=settings.run_lifetime,
             ),
             code_lifetime=settings.code_lifetime,
+            pushed_request_lifetime=settings.pushed_request_lifetime,
+            require_pushed_authorization_requests=settings.require_pushed_authorization_requests,
             access_token_lifetime=settings.access_token_lifetime,
             id_token_lifetime=settings.id_token_lifetime,
             session_lifetime=settings.session_lifetime,

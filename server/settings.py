@@ -130,6 +130,11 @@ class ClientSettings(BaseModel):
     refresh_token_absolute_lifetime: int = Field(
         30 * 24 * 3600, ge=60, description="Seconds after sign-in when refreshing stops."
     )
+    require_pushed_authorization_requests: bool = Field(
+        False,
+        description="Authorization requests must first be pushed to the PAR endpoint (RFC 9126),"
+        " so that none of their parameters travel through the browser.",
+    )
 
     @field_validator("redirect_uris", "post_logout_redirect_uris")
     @classmethod
@@ -194,6 +199,13 @@ class Settings(BaseModel):
     host: str = Field("127.0.0.1", description="Address `gatehouse serve` listens on.")
     port: int = Field(8000, description="Port `gatehouse serve` listens on.")
     code_lifetime: int = Field(60, ge=1, le=600, description="Seconds an authorization code lives.")
+    pushed_request_lifetime: int = Field(
+        60, ge=5, le=600,
+        description="Seconds a pushed authorization request's request_uri may be used (RFC 9126).",
+    )
+    require_pushed_authorization_requests: bool = Field(
+        False, description="Every client must push its authorization requests (RFC 9126)."
+    )
     access_token_lifetime: int = Field(600, ge=60, description="Seconds an access token lives.")
     id_token_lifetime: int = Field(3600, ge=60, description="Seconds an ID token lives.")
     session_lifetime: int = Field(8 * 3600, ge=60, description="Seconds an SSO session lives.")

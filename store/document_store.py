@@ -24,6 +24,7 @@ from store.records import (
     FlowRunRecord,
     GrantRecord,
     LinkedIdentityRecord,
+    PushedRequestRecord,
     RefreshTokenRecord,
     SecretRecord,
     SeenRecord,
@@ -43,6 +44,7 @@ from store.repositories import (
     GrantRepository,
     KeyRepository,
     LinkedIdentityRepository,
+    PushedRequestRepository,
     Redemption,
     RefreshTokenRepository,
     ReplayCache,
@@ -329,6 +331,9 @@ class DocumentStore(ABC):
         )
         self.grants: GrantRepository = Grants(self._add("grants", GrantRecord, indexed=("sid",)))
         self.codes: CodeRepository = SingleUse(self._add("codes", CodeRecord))
+        self.pushed_requests: PushedRequestRepository = SingleUse(
+            self._add("pushed_requests", PushedRequestRecord)
+        )
         self.access_tokens: AccessTokenRepository = Expiring(
             self._add("access_tokens", AccessTokenRecord)
         )

@@ -41,6 +41,7 @@ class ClientRecord(BaseModel):
     access_token_audiences: list[str] = Field(default_factory=list)
     refresh_token_idle_lifetime: int = 14 * 24 * 3600
     refresh_token_absolute_lifetime: int = 30 * 24 * 3600
+    require_pushed_authorization_requests: bool = False
 
     @property
     def issues_refresh_tokens(self) -> bool:
@@ -233,6 +234,18 @@ class CodeRecord(BaseModel):
     nonce: str | None = None
     code_challenge: str | None = None
     code_challenge_method: str | None = None
+    version: int = 0
+    expires_at: float
+
+
+class PushedRequestRecord(BaseModel):
+    """An authorization request pushed to the PAR endpoint (RFC 9126). `id` is the SHA-256 of
+    the reference at the end of its `request_uri`; `params` are the request's parameters as
+    validated when pushed. `version` 0 means unused; the authorization endpoint makes it 1."""
+
+    id: str
+    client_id: str
+    params: dict[str, list[str]]
     version: int = 0
     expires_at: float
 

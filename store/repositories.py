@@ -20,6 +20,7 @@ from store.records import (
     FlowRunRecord,
     GrantRecord,
     LinkedIdentityRecord,
+    PushedRequestRecord,
     RefreshTokenRecord,
     SessionRecord,
     SigningKeyRecord,
@@ -144,6 +145,17 @@ class CodeRepository(Protocol):
         untouched, so it cannot be burnt by whoever stole it."""
 
 
+class PushedRequestRepository(Protocol):
+    """Authorization requests pushed to the PAR endpoint (RFC 9126), each used once."""
+
+    async def add(self, pushed: PushedRequestRecord) -> None: ...
+    async def redeem(
+        self, pushed_id: str, now: float, client_id: str
+    ) -> Redemption[PushedRequestRecord] | None:
+        """As `CodeRepository.redeem`: of concurrent callers exactly one is `first`; None when
+        there is no such unexpired request of `client_id`."""
+
+
 class AccessTokenRepository(Protocol):
     """Reference access tokens (clients with access_token_format: reference)."""
 
@@ -222,6 +234,7 @@ class Store(Protocol):
     sessions: SessionRepository
     grants: GrantRepository
     codes: CodeRepository
+    pushed_requests: PushedRequestRepository
     refresh_tokens: RefreshTokenRepository
     access_tokens: AccessTokenRepository
     keys: KeyRepository

@@ -42,6 +42,17 @@ REVOKE_ERRORS = frozenset(
     {"invalid_request", "invalid_client", "unauthorized_client", "unsupported_token_type"}
 )
 INTROSPECT_ERRORS = frozenset({"invalid_request", "invalid_client"})
+# RFC 9126 §2.3: the token endpoint's errors, and the authorization endpoint's.
+PAR_ERRORS = frozenset(
+    {
+        "invalid_request",
+        "invalid_client",
+        "unauthorized_client",
+        "unsupported_response_type",
+        "invalid_scope",
+        "request_not_supported",
+    }
+)
 # RFC 6750 §3.1: each Bearer error code with its status.
 BEARER_ERRORS = {"invalid_request": 400, "invalid_token": 401, "insufficient_scope": 403}
 # RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6, RFC 9101, Initiating User Registration §5; never
@@ -237,6 +248,17 @@ def check_introspect(response: httpx2.Response, site: Site) -> None:
         assert isinstance(response.json().get("active"), bool), describe(response)
         return
     check_api(response, site, INTROSPECT_ERRORS)
+
+
+def check_pushed_request(response: httpx2.Response, site: Site) -> None:
+    if response.status_code == 201:
+        check_common(response)
+        assert "no-store" in response.headers.get("cache-control", ""), describe(response)
+        body = response.json()
+        assert body["request_uri"].startswith("urn:ietf:params:oauth:request_uri:"), describe(response)
+        assert isinstance(body["expires_in"], int), describe(response)
+        return
+    check_api(response, site, PAR_ERRORS)
 
 
 CHALLENGE = re.compile(r'Bearer realm="gatehouse"(?:, [a-z_]+="[\x20\x21\x23-\x5b\x5d-\x7e]*")*')

@@ -52,6 +52,10 @@ class OpenIdClient:
         """An authorization URL plus the state, nonce and PKCE verifier to check the answer with."""
         return self.call("authorize", params=params)
 
+    def authorize_with_par(self, **params: str) -> dict[str, Any]:
+        """As `authorize`, with the request pushed to the PAR endpoint first (RFC 9126)."""
+        return self.call("authorizeWithPar", params=params)
+
     def callback(self, started: dict[str, Any], callback_url: str, **checks: Any) -> dict[str, Any]:
         """Tokens, verified ID token claims and UserInfo for the authorization response."""
         return self.call("callback", callbackUrl=callback_url, state=started["state"],

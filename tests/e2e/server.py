@@ -76,6 +76,8 @@ def client_settings(issuer: str) -> list[dict[str, Any]]:
          "flow": "partner", "redirect_uris": ["https://partner.example/cb"]},
         {"client_id": "mfa-app", "client_name": "Payroll", "token_endpoint_auth_method": "none",
          "tags": ["mfa-required"], "redirect_uris": ["https://mfa.example/cb"]},
+        {"client_id": "par-app", "token_endpoint_auth_method": "none",
+         "require_pushed_authorization_requests": True, "redirect_uris": ["https://par.example/cb"]},
         {"client_id": "passwordless-app", "client_name": "Team Chat", "token_endpoint_auth_method": "none",
          "flow": "passwordless", "redirect_uris": ["https://chat.example/cb"]},
     ]

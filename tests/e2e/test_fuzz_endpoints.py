@@ -7,6 +7,7 @@ has the checks). The cases run are counted in the terminal summary."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -447,6 +448,47 @@ def test_authorize(fuzz: Fuzz, data: st.DataObject) -> None:
     follow(fuzz, response, targets)
 
 
+@st.composite
+def pushed_request_cases(draw: st.DrawFn, fuzz: Fuzz) -> Case:
+    client = draw(st.sampled_from(AUTHORIZE_CLIENTS))
+    valid = authorize_params(fuzz, client)
+    optional = draw(st.sets(st.sampled_from(sorted(OPTIONAL_AUTHORIZE)), max_size=3))
+    for name in optional:
+        valid[name] = OPTIONAL_AUTHORIZE[name] + [b"urn:ietf:params:oauth:request_uri:x"]
+    header = draw(client_auth(fuzz, valid))
+    sticky = frozenset({"redirect_uri", "response_type", "scope", "code_challenge",
+                        "code_challenge_method"})
+    return draw(cases("/par", valid, headers={"Authorization": header}, sticky=sticky))
+
+
+@fuzz_settings(300)
+@given(data=st.data())
+def test_pushed_authorization_requests(fuzz: Fuzz, data: st.DataObject) -> None:
+    """A pushed request is stored or refused with an OAuth error; one that was stored leads
+    /authorize only to the server's pages or to a redirect URI of the client that pushed it."""
+    case = data.draw(pushed_request_cases(fuzz))
+    response = send(fuzz, case)
+    count("par", response)
+    fz.check_pushed_request(response, fuzz.site)
+    if response.status_code == 201:
+        pusher = pushing_client(case)
+        targets = tuple(fuzz.site.redirect_uris.get(pusher, ()))
+        query = httpx2.QueryParams(
+            {"client_id": pusher, "request_uri": response.json()["request_uri"]})
+        answer = fuzz.http.get(f"{fuzz.server.issuer}/authorize?{query}", headers=SETUP)
+        fz.check_page(answer, fuzz.site, targets, authorize=True)
+        follow(fuzz, answer, targets)
+
+
+def pushing_client(case: Case) -> str:
+    """The client a request authenticated as: the one its Basic credentials name, else its
+    client_id."""
+    for name, value in case.headers:
+        if name.lower() == b"authorization" and value.startswith(b"Basic "):
+            return base64.b64decode(value[6:]).decode().partition(":")[0]
+    return next(v.decode() for n, v in case.params if n == b"client_id")
+
+
 # --- UserInfo ---------------------------------------------------------------------------------
 
 
@@ -649,6 +691,7 @@ PATHS = [
     "/demo/login",
     "/demo/callback",
     "/token",
+    "/par",
     "/userinfo",
     "/revoke",
     "/introspect",
@@ -741,6 +784,8 @@ def check_any(fuzz: Fuzz, case: Case, response: httpx2.Response) -> None:
         fz.check_static(response, site)
     elif path in ("/token",):
         fz.check_token(response, site)
+    elif path == "/par":
+        fz.check_pushed_request(response, site)
     elif path == "/revoke":
         fz.check_revoke(response, site)
     elif path == "/introspect":

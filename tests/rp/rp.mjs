@@ -23,22 +23,31 @@ async function configure({ issuer, client }) {
   return config
 }
 
+async function authorization(request, build) {
+  const verifier = oidc.randomPKCECodeVerifier()
+  const state = oidc.randomState()
+  const nonce = oidc.randomNonce()
+  const url = await build({
+    redirect_uri: request.redirectUri,
+    scope: 'openid',
+    state,
+    nonce,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    ...request.params,
+  })
+  return { url: url.href, state, nonce, verifier }
+}
+
 const operations = {
   // Build an authorization URL with state, nonce and PKCE S256; the caller keeps the secrets.
   async authorize(request, config) {
-    const verifier = oidc.randomPKCECodeVerifier()
-    const state = oidc.randomState()
-    const nonce = oidc.randomNonce()
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: request.redirectUri,
-      scope: 'openid',
-      state,
-      nonce,
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      ...request.params,
-    })
-    return { url: url.href, state, nonce, verifier }
+    return await authorization(request, (params) => oidc.buildAuthorizationUrl(config, params))
+  },
+
+  // The same request pushed to the PAR endpoint (RFC 9126): the URL holds client_id and request_uri.
+  async authorizeWithPar(request, config) {
+    return await authorization(request, (params) => oidc.buildAuthorizationUrlWithPAR(config, params))
   },
 
   // Rotate a refresh token; openid-client checks the refreshed ID token against the original.

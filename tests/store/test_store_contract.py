@@ -24,6 +24,7 @@ from store.records import (
     FlowRunRecord,
     GrantRecord,
     LinkedIdentityRecord,
+    PushedRequestRecord,
     RefreshTokenRecord,
     SessionRecord,
     SigningKeyRecord,
@@ -334,6 +335,22 @@ async def test_another_client_cannot_redeem_or_burn_a_code(store: Store) -> None
     won = await store.codes.redeem("code-1", NOW, "app")
     assert won is not None and won.first
     assert await store.codes.redeem("code-1", NOW, "thief") is None  # not even told it was used
+
+
+async def test_a_pushed_request_is_used_once_by_its_own_client_before_it_expires(
+    store: Store,
+) -> None:
+    pushed = PushedRequestRecord(
+        id="par-1", client_id="app", params={"scope": ["openid"], "state": ["s"]},
+        expires_at=NOW + 60,
+    )
+    await store.pushed_requests.add(pushed)
+    assert await store.pushed_requests.redeem("par-1", NOW, "thief") is None
+    assert await store.pushed_requests.redeem("par-1", NOW + 60, "app") is None
+    first = await store.pushed_requests.redeem("par-1", NOW + 59, "app")
+    assert first == Redemption(pushed.model_copy(update={"version": 1}), True)
+    again = await store.pushed_requests.redeem("par-1", NOW, "app")
+    assert again is not None and not again.first
 
 
 def credential(credential_id: str, user_id: str = "u1", **data: object) -> CredentialRecord:
