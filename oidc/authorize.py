@@ -52,6 +52,7 @@ from oidc.grants import issue_code
 from oidc.id_token_hint import hinted_subject
 from oidc.provider import Provider, current_provider
 from oidc.pushed_requests import pushed_params, requires_pushed_requests
+from oidc.request_objects import request_object_params
 from oidc.results import Redirect, Result, answering
 from oidc.run_access import browser_run
 from oidc.sessions import current_session
@@ -76,7 +77,13 @@ async def authorize() -> Result:
     assert client is not None
     pushed = await pushed_params(provider, client, params)
     if pushed is not None:
-        params = pushed
+        params = pushed  # a request object among them was unpacked when it was pushed
+    else:
+        try:
+            signed = await request_object_params(provider, client, params)
+        except OAuth2Error as error:
+            return await _refuse_unread(provider, client, params, error)
+        params = signed if signed is not None else params
     for check in CHECKS_BEFORE_REDIRECT:
         check(params, client)
     target = error_target(params)
@@ -102,6 +109,16 @@ async def authorize() -> Result:
         return await start_run(provider, client, sign_in_request(auth_request))
     except OAuth2Error as error:
         return await error_response(provider, target, error)
+
+
+async def _refuse_unread(
+    provider: Provider, client: ClientRecord, params: Params, error: OAuth2Error
+) -> Result:
+    """A request whose request object did not pass: the error goes to the redirect URI outside
+    the object when that one is registered, else it is shown as a page."""
+    for check in CHECKS_BEFORE_REDIRECT:
+        check(params, client)
+    return await error_response(provider, error_target(params), error)
 
 
 def _session_fresh(provider: Provider, req: AuthorizeRequest, session: SessionRecord) -> bool:

@@ -1,6 +1,6 @@
 """`private_key_jwt` client authentication (OIDC Core §9, RFC 7523 §3): the client signs a short
-JWT with its own key; we check it against the keys it registered (`jwks`, or `jwks_uri` fetched
-through the guarded outbound helper) and remember its `jti` until it expires, so it works once."""
+JWT with its own key; we check it against the keys it registered (oidc/client_keys.py) and
+remember its `jti` until it expires, so it works once."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx2
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from core import OutboundHttp, OutboundRefused
+from core import OutboundHttp
+from oidc.client_keys import ClientKeysUnavailable, client_keys
 from oidc.errors import ClientAuthenticationFailed
 from store import ClientRecord, Store
 
@@ -81,12 +81,7 @@ class ClientAssertions:
             raise _refused("the client assertion needs a jti")
 
     async def _keys(self, client: ClientRecord) -> KeySet:
-        if client.jwks is not None:
-            return KeySet.import_key_set(client.jwks)  # type: ignore[arg-type]
-        if client.jwks_uri is None:
-            raise _refused("the client registered no keys")
         try:
-            answer = await self.outbound.request("GET", client.jwks_uri)
-            return KeySet.import_key_set(json.loads(answer.body))
-        except (OutboundRefused, httpx2.HTTPError, ValueError, KeyError, TypeError) as exc:
-            raise _refused("the client's jwks_uri could not be read") from exc
+            return await client_keys(client, self.outbound)
+        except ClientKeysUnavailable as exc:
+            raise _refused(str(exc)) from exc

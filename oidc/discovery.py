@@ -15,6 +15,7 @@ from oidc.http import Document, response_of
 from oidc.keys import SUPPORTED_ALGS
 from oidc.provider import Provider, current_provider
 from oidc.pushed_requests import PAR_PATH
+from oidc.request_objects import REQUEST_OBJECT_ALGS
 from oidc.token import GRANT_TYPES_SUPPORTED
 
 blueprint = Blueprint("discovery", __name__)
@@ -54,7 +55,9 @@ def provider_metadata(provider: Provider) -> dict[str, Any]:
         ],
         "ui_locales_supported": provider.ui_locales,
         "claims_parameter_supported": True,
-        "request_parameter_supported": False,
+        # JAR (RFC 9101) by value and inside PAR; a request_uri is taken only from PAR.
+        "request_parameter_supported": True,
+        "request_object_signing_alg_values_supported": REQUEST_OBJECT_ALGS,
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
         "backchannel_logout_supported": True,

@@ -17,6 +17,7 @@ from authlib.oauth2.rfc6749.errors import (
 from authlib.oidc.core.errors import (
     ConsentRequiredError,
     InteractionRequiredError,
+    InvalidRequestObjectError,
     LoginRequiredError,
     RequestNotSupportedError,
     RequestURINotSupportedError,
@@ -67,6 +68,7 @@ __all__ = [
     "InvalidGrantError",
     "InsufficientScopeError",
     "InvalidRequestError",
+    "InvalidRequestObjectError",
     "InvalidScopeError",
     "InvalidTokenError",
     "LoginRequiredError",

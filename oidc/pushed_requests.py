@@ -26,6 +26,7 @@ from oidc.http import (
     oauth_error_answer,
 )
 from oidc.provider import Provider, current_provider
+from oidc.request_objects import request_object_params
 from store import ClientRecord, PushedRequestRecord
 
 PAR_PATH = "/par"
@@ -62,15 +63,18 @@ async def push_answer(provider: Provider, request: BackChannelRequest) -> JsonAn
     """The PAR endpoint's answer: 201 with the `request_uri` and its lifetime (RFC 9126 §2.2)."""
     try:
         client, form = await authenticated_client(request, provider.client_assertions)
-        params = {name: form.getlist(name) for name in form if name not in AUTHENTICATION_PARAMS}
-        params["client_id"] = [client.client_id]  # absent from the form with Basic credentials
+        form_params = {
+            name: form.getlist(name) for name in form if name not in AUTHENTICATION_PARAMS
+        }
+        form_params["client_id"] = [client.client_id]  # absent from the form with Basic auth
+        params = await request_object_params(provider, client, form_params) or form_params
         check_pushable(params, client)
     except OAuth2Error as error:
         return oauth_error_answer(error)
     reference = secrets.token_urlsafe(32)  # 256 bits; only its digest is stored
     lifetime = provider.pushed_request_lifetime
     await provider.store.pushed_requests.add(PushedRequestRecord(
-        id=digest(reference), client_id=client.client_id, params=params,
+        id=digest(reference), client_id=client.client_id, params=dict(params),
         expires_at=provider.clock() + lifetime,
     ))
     body = {"request_uri": REQUEST_URI_PREFIX + reference, "expires_in": lifetime}

@@ -130,6 +130,11 @@ class ClientSettings(BaseModel):
     refresh_token_absolute_lifetime: int = Field(
         30 * 24 * 3600, ge=60, description="Seconds after sign-in when refreshing stops."
     )
+    request_object_signing_alg: Literal["RS256", "PS256", "ES256"] | None = Field(
+        None,
+        description="The only algorithm this client's signed request objects (JAR, RFC 9101) may"
+        " use; unset: RS256, PS256 or ES256. They are checked against `jwks` or `jwks_uri`.",
+    )
     require_pushed_authorization_requests: bool = Field(
         False,
         description="Authorization requests must first be pushed to the PAR endpoint (RFC 9126),"
@@ -169,6 +174,8 @@ class ClientSettings(BaseModel):
             raise ValueError(f"{method} needs a client_secret")
         if method == "private_key_jwt" and (self.jwks is None) == (self.jwks_uri is None):
             raise ValueError("private_key_jwt needs either jwks or jwks_uri")
+        if self.request_object_signing_alg and self.jwks is None and self.jwks_uri is None:
+            raise ValueError("request_object_signing_alg needs jwks or jwks_uri")
         if self.jwks is not None:
             try:
                 keys = KeySet.import_key_set(self.jwks)  # type: ignore[arg-type]

@@ -42,6 +42,7 @@ class ClientRecord(BaseModel):
     refresh_token_idle_lifetime: int = 14 * 24 * 3600
     refresh_token_absolute_lifetime: int = 30 * 24 * 3600
     require_pushed_authorization_requests: bool = False
+    request_object_signing_alg: str | None = None
 
     @property
     def issues_refresh_tokens(self) -> bool:

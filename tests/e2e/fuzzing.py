@@ -42,7 +42,8 @@ REVOKE_ERRORS = frozenset(
     {"invalid_request", "invalid_client", "unauthorized_client", "unsupported_token_type"}
 )
 INTROSPECT_ERRORS = frozenset({"invalid_request", "invalid_client"})
-# RFC 9126 §2.3: the token endpoint's errors, and the authorization endpoint's.
+# RFC 9126 §2.3: the token endpoint's errors, and the authorization endpoint's (RFC 9101 for
+# a request object pushed).
 PAR_ERRORS = frozenset(
     {
         "invalid_request",
@@ -50,7 +51,7 @@ PAR_ERRORS = frozenset(
         "unauthorized_client",
         "unsupported_response_type",
         "invalid_scope",
-        "request_not_supported",
+        "invalid_request_object",
     }
 )
 # RFC 6750 §3.1: each Bearer error code with its status.

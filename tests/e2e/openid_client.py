@@ -56,6 +56,11 @@ class OpenIdClient:
         """As `authorize`, with the request pushed to the PAR endpoint first (RFC 9126)."""
         return self.call("authorizeWithPar", params=params)
 
+    def authorize_with_jar(self, pushed: bool = False, **params: str) -> dict[str, Any]:
+        """As `authorize`, with the request signed as a request object (RFC 9101), sent by value
+        or (`pushed`) to the PAR endpoint."""
+        return self.call("authorizeWithJarPar" if pushed else "authorizeWithJar", params=params)
+
     def callback(self, started: dict[str, Any], callback_url: str, **checks: Any) -> dict[str, Any]:
         """Tokens, verified ID token claims and UserInfo for the authorization response."""
         return self.call("callback", callbackUrl=callback_url, state=started["state"],

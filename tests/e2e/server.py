@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx2
 import yaml
-from joserfc.jwk import RSAKey
+from joserfc.jwk import ECKey, RSAKey
 
 from store import Store, open_store
 from tests.ports import free_port
@@ -30,6 +30,9 @@ SERVICE_SECRET = "test-service-secret-0123456789abcdefghijkl"
 REFERENCE_SECRET = "test-reference-secret-0123456789abcdefghi"
 # The private_key_jwt client's key pair: the server is told the public half only.
 JWT_CLIENT_KEY = RSAKey.generate_key(2048, parameters={"kid": "jwt-client-1", "alg": "RS256"}, private=True)
+# Request objects (JAR): jar-app signs with ES256 only, jar-open with RS256 or PS256.
+JAR_EC_KEY = ECKey.generate_key("P-256", parameters={"kid": "jar-ec-1"}, private=True)
+JAR_RSA_KEY = RSAKey.generate_key(2048, parameters={"kid": "jar-rsa-1"}, private=True)
 
 
 def client_settings(issuer: str) -> list[dict[str, Any]]:
@@ -76,6 +79,11 @@ def client_settings(issuer: str) -> list[dict[str, Any]]:
          "flow": "partner", "redirect_uris": ["https://partner.example/cb"]},
         {"client_id": "mfa-app", "client_name": "Payroll", "token_endpoint_auth_method": "none",
          "tags": ["mfa-required"], "redirect_uris": ["https://mfa.example/cb"]},
+        {"client_id": "jar-app", "token_endpoint_auth_method": "none",
+         "request_object_signing_alg": "ES256", "jwks": {"keys": [JAR_EC_KEY.as_dict(private=False)]},
+         "redirect_uris": ["https://jar.example/cb"]},
+        {"client_id": "jar-open", "token_endpoint_auth_method": "none",
+         "jwks": {"keys": [JAR_RSA_KEY.as_dict(private=False)]}, "redirect_uris": ["https://jar-open.example/cb"]},
         {"client_id": "par-app", "token_endpoint_auth_method": "none",
          "require_pushed_authorization_requests": True, "redirect_uris": ["https://par.example/cb"]},
         {"client_id": "passwordless-app", "client_name": "Team Chat", "token_endpoint_auth_method": "none",

@@ -149,7 +149,7 @@ async def test_a_public_client_pushes_with_its_client_id(server: RunningServer) 
     ({"code_challenge_method": "plain"}, "invalid_request"),
     ({"scope": "profile"}, "invalid_scope"),
     ({"prompt": "none login"}, "invalid_request"),
-    ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),
+    ({"request": "eyJhbGciOiJub25lIn0.e30."}, "invalid_request_object"),
 ])
 async def test_a_pushed_request_is_checked_as_the_authorization_endpoint_checks_it(
     server: RunningServer, params: dict[str, str], error: str

@@ -290,15 +290,16 @@ async def test_unregistered_redirect_uri_gets_an_error_page_not_a_redirect(
 
 
 async def test_other_authorize_errors_go_back_to_the_client(browser: FormBrowser, mode: str) -> None:
-    """Including oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported and
-    oidcc-request-uri-unsigned-supported-correctly-or-rejected-as-unsupported (both rejected)."""
+    """Including oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported (an
+    unsigned request object is invalid: JAR takes only signed ones) and
+    oidcc-request-uri-unsigned-supported-correctly-or-rejected-as-unsupported (rejected)."""
     base = with_mode(mode, {"client_id": "demo-rp", "redirect_uri": RP_CALLBACK, "state": "k"})
     cases = [
         ({"response_type": "token", "scope": "openid"}, "unsupported_response_type"),
         ({"response_type": "code", "scope": "profile"}, "invalid_scope"),
         ({"response_type": "code", "scope": "openid", "code_challenge": "x" * 43,
           "code_challenge_method": "plain"}, "invalid_request"),
-        ({"response_type": "code", "scope": "openid", "request": "eyJ.e30."}, "request_not_supported"),
+        ({"response_type": "code", "scope": "openid", "request": "eyJ.e30."}, "invalid_request_object"),
         ({"response_type": "code", "scope": "openid", "request_uri": "https://rp.example/request.jwt"},
          "request_uri_not_supported"),
     ]

@@ -2,14 +2,19 @@
 // Reads one JSON request on stdin: {op, issuer, client: {id, secret, auth}, ...}; writes JSON on stdout.
 import * as oidc from 'openid-client'
 
-const AUTH = {
-  client_secret_basic: (c) => oidc.ClientSecretBasic(c.secret),
-  client_secret_post: (c) => oidc.ClientSecretPost(c.secret),
-  private_key_jwt: async (c) => oidc.PrivateKeyJwt({
+// The client's RS256 private key (a JWK), as openid-client signs with it.
+async function privateKey(c) {
+  return {
     key: await crypto.subtle.importKey(
       'jwk', c.privateJwk, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']),
     kid: c.privateJwk.kid,
-  }),
+  }
+}
+
+const AUTH = {
+  client_secret_basic: (c) => oidc.ClientSecretBasic(c.secret),
+  client_secret_post: (c) => oidc.ClientSecretPost(c.secret),
+  private_key_jwt: async (c) => oidc.PrivateKeyJwt(await privateKey(c)),
   none: () => oidc.None(),
 }
 
@@ -48,6 +53,19 @@ const operations = {
   // The same request pushed to the PAR endpoint (RFC 9126): the URL holds client_id and request_uri.
   async authorizeWithPar(request, config) {
     return await authorization(request, (params) => oidc.buildAuthorizationUrlWithPAR(config, params))
+  },
+
+  // The same request as a request object signed with the client's key (JAR, RFC 9101), by value.
+  async authorizeWithJar(request, config) {
+    const key = await privateKey(request.client)
+    return await authorization(request, (params) => oidc.buildAuthorizationUrlWithJAR(config, params, key))
+  },
+
+  // The signed request object, pushed (RFC 9126 §3).
+  async authorizeWithJarPar(request, config) {
+    const key = await privateKey(request.client)
+    return await authorization(request, async (params) => oidc.buildAuthorizationUrlWithPAR(
+      config, (await oidc.buildAuthorizationUrlWithJAR(config, params, key)).searchParams))
   },
 
   // Rotate a refresh token; openid-client checks the refreshed ID token against the original.

@@ -92,6 +92,21 @@ def test_unsafe_client_uris_are_refused(tmp_path: Path, field: str) -> None:
         load_settings(config)
 
 
+@pytest.mark.parametrize(("field", "problem"), [
+    ("request_object_signing_alg: RS256", "request_object_signing_alg needs jwks or jwks_uri"),
+    ("request_object_signing_alg: none", "request_object_signing_alg"),
+])
+def test_a_request_object_algorithm_needs_keys_and_is_never_none(
+    tmp_path: Path, field: str, problem: str
+) -> None:
+    config = tmp_path / "gatehouse.yaml"
+    config.write_text("issuer: http://127.0.0.1:9\nclients:\n  - client_id: a\n"
+                      "    token_endpoint_auth_method: none\n    redirect_uris: [https://a/cb]\n"
+                      f"    {field}\n")
+    with pytest.raises(SettingsError, match=problem):
+        load_settings(config)
+
+
 def test_native_app_redirect_uris_are_allowed(tmp_path: Path) -> None:
     config = tmp_path / "gatehouse.yaml"
     config.write_text("issuer: http://127.0.0.1:9\nclients:\n  - client_id: a\n"
