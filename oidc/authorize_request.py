@@ -34,6 +34,8 @@ PROMPT_VALUES = frozenset(Prompt)
 AUTHORIZATION_RESPONSE = "authorization_response"  # the completion kind of an authorize request
 # RFC 7636 §4.1: 43 to 128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
 PKCE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+# RFC 9449 §10: a JWK SHA-256 thumbprint (RFC 7638), base64url without padding.
+JWK_THUMBPRINT = re.compile(r"[A-Za-z0-9\-_]{43}")
 
 
 class AuthorizeRequest(BaseModel):
@@ -56,6 +58,7 @@ class AuthorizeRequest(BaseModel):
     display: str | None = None
     response_mode: str = "query"
     claims: dict[str, list[str]] = {}
+    dpop_jkt: str | None = None
 
     @property
     def target(self) -> ResponseTarget:
@@ -147,6 +150,12 @@ def check_pkce(params: Params, client: ClientRecord) -> None:
         raise InvalidRequestError("code_challenge is malformed")
 
 
+def check_dpop_jkt(params: Params, client: ClientRecord) -> None:
+    jkt = one(params, "dpop_jkt")
+    if jkt is not None and not JWK_THUMBPRINT.fullmatch(jkt):
+        raise InvalidRequestError("dpop_jkt must be a JWK SHA-256 thumbprint")
+
+
 def check_claims_parameter(params: Params, client: ClientRecord) -> None:
     try:
         requested_claims(one(params, "claims"))
@@ -180,6 +189,7 @@ CHECKS: list[Callable[[Params, ClientRecord], None]] = [
     check_response_mode,
     check_scope,
     check_pkce,
+    check_dpop_jkt,
     check_claims_parameter,
     check_prompt,
     check_max_age,
@@ -217,6 +227,7 @@ def build_request(params: Params, client: ClientRecord) -> AuthorizeRequest:
         display=one(params, "display"),
         response_mode=one(params, "response_mode") or "query",
         claims=claims_within(requested_claims(one(params, "claims")), client.allowed_scopes),
+        dpop_jkt=one(params, "dpop_jkt"),
     )
 
 

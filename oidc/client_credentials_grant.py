@@ -49,7 +49,7 @@ def _scope(client: ClientRecord, form: MultiDict[str, str]) -> str:
 
 
 async def client_credentials(
-    provider: Provider, client: ClientRecord, form: MultiDict[str, str]
+    provider: Provider, client: ClientRecord, form: MultiDict[str, str], jkt: str | None
 ) -> dict[str, Any]:
     if client.is_public:
         raise UnauthorizedClientError("public clients cannot use client_credentials")
@@ -63,10 +63,12 @@ async def client_credentials(
         created_at=now,
         expires_at=now + provider.access_token_lifetime,
     )
-    token = await issue_access_token(provider, client, grant, grant.scope, now, self_contained=True)
+    token = await issue_access_token(
+        provider, client, grant, grant.scope, now, self_contained=True, jkt=jkt
+    )
     body = {
         "access_token": token,
-        "token_type": "Bearer",
+        "token_type": "DPoP" if jkt else "Bearer",
         "expires_in": provider.access_token_lifetime,
         "scope": grant.scope,
     }

@@ -21,7 +21,7 @@ PKCE_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
 
 async def redeem_code(
-    provider: Provider, client: ClientRecord, form: MultiDict[str, str]
+    provider: Provider, client: ClientRecord, form: MultiDict[str, str], jkt: str | None
 ) -> dict[str, Any]:
     code, verifier = form.get("code"), form.get("code_verifier")
     if not code:
@@ -29,7 +29,9 @@ async def redeem_code(
     if verifier is not None and not PKCE_VERIFIER.fullmatch(verifier):
         raise InvalidGrantError("code_verifier is malformed (RFC 7636 4.1)")
     grant, record = await use_code(provider, client, code, form.get("redirect_uri"), verifier)
-    body = await token_response(provider, client, grant, nonce=record.nonce)
+    if record.dpop_jkt is not None and record.dpop_jkt != jkt:
+        raise InvalidGrantError("the code is bound to another DPoP key (dpop_jkt)")
+    body = await token_response(provider, client, grant, nonce=record.nonce, jkt=jkt)
     await audit(
         provider.store, "token_issued", subject=grant.subject, client_id=client.client_id,
         grant_type="authorization_code", scope=body["scope"], sid=grant.sid,

@@ -11,6 +11,7 @@ from oidc.authorization_response import RESPONSE_MODES
 from oidc.claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
 from oidc.client_assertion import ASSERTION_ALGS
 from oidc.client_auth import AUTH_METHODS_SUPPORTED, CONFIDENTIAL_AUTH_METHODS
+from oidc.dpop import DPOP_ALGS
 from oidc.http import Document, response_of
 from oidc.keys import SUPPORTED_ALGS
 from oidc.provider import Provider, current_provider
@@ -60,6 +61,7 @@ def provider_metadata(provider: Provider) -> dict[str, Any]:
         "request_object_signing_alg_values_supported": REQUEST_OBJECT_ALGS,
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
+        "dpop_signing_alg_values_supported": DPOP_ALGS,
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
     }

@@ -52,6 +52,28 @@ class InsufficientScopeError(OAuth2Error):  # type: ignore[misc]
     status_code = 403
 
 
+class InvalidDPoPProofError(OAuth2Error):  # type: ignore[misc]
+    """RFC 9449 §5: the DPoP proof is missing where required, malformed, or does not hold."""
+
+    error = "invalid_dpop_proof"
+    status_code = 400
+
+
+class UseDPoPNonceError(OAuth2Error):  # type: ignore[misc]
+    """RFC 9449 §8: the proof must carry the server's current nonce, sent in `DPoP-Nonce`."""
+
+    error = "use_dpop_nonce"
+    status_code = 400
+
+    def __init__(self, nonce: str) -> None:
+        super().__init__("a DPoP proof with the server's nonce is required")
+        self.nonce = nonce
+
+    def get_headers(self) -> list[tuple[str, str]]:
+        headers: list[tuple[str, str]] = super().get_headers()
+        return [*headers, ("DPoP-Nonce", self.nonce)]
+
+
 class InvalidTokenError(OAuth2Error):  # type: ignore[misc]
     """RFC 6750 §3.1: the access token is expired, revoked, malformed, or invalid."""
 
@@ -65,6 +87,7 @@ __all__ = [
     "AccessDeniedError",
     "ClientAuthenticationFailed",
     "InvalidClientError",
+    "InvalidDPoPProofError",
     "InvalidGrantError",
     "InsufficientScopeError",
     "InvalidRequestError",
@@ -78,4 +101,5 @@ __all__ = [
     "UnauthorizedClientError",
     "UnsupportedGrantTypeError",
     "UnsupportedResponseTypeError",
+    "UseDPoPNonceError",
 ]

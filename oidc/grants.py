@@ -45,6 +45,7 @@ async def issue_code(
             nonce=req.nonce,
             code_challenge=req.code_challenge,
             code_challenge_method=req.code_challenge_method,
+            dpop_jkt=req.dpop_jkt,
             expires_at=now + provider.code_lifetime,
         )
     )

@@ -48,6 +48,7 @@ class BackChannelRequest:
     authorization: str | None
     content_type: str | None
     body: bytes | None
+    dpop: str | None = None  # the DPoP proof (RFC 9449); "" when the header came more than once
 
     def form(self) -> MultiDict[str, str]:
         """The form body: form-encoded, each parameter at most once (RFC 6749 §3.1, §3.2). A
@@ -75,9 +76,10 @@ async def back_channel_request() -> BackChannelRequest:
         body: bytes | None = await request.get_data(True, False, False)
     except RequestEntityTooLarge:
         body = None
+    proofs = request.headers.getlist("DPoP")
     return BackChannelRequest(
         request.path, request.headers.get("Authorization"), request.headers.get("Content-Type"),
-        body,
+        body, proofs[0] if len(proofs) == 1 else ("" if proofs else None),
     )
 
 

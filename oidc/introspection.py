@@ -50,11 +50,13 @@ async def introspect() -> Response:
             "exp": int(found.expires_at),
         }
         if found.kind == "access_token":
+            cnf = found.claims.get("cnf")
             body |= {
-                "token_type": "Bearer",
+                # RFC 9449 §6.2: a bound token says so, with the key it is bound to.
+                "token_type": "DPoP" if cnf else "Bearer",
                 "aud": found.claims.get("aud"),
                 "jti": found.claims.get("jti"),
-            }
+            } | ({"cnf": cnf} if cnf else {})
     response = jsonify(body)
     response.headers.update(NO_STORE)
     return response

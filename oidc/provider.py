@@ -29,6 +29,8 @@ class Provider:
     code_lifetime: int = 60
     pushed_request_lifetime: int = 60
     require_pushed_authorization_requests: bool = False  # for every client (RFC 9126 §5)
+    dpop_nonces: bool = False  # DPoP proofs must carry a server nonce (RFC 9449 §8)
+    dpop_nonce_key: str = field(default="", repr=False)
     access_token_lifetime: int = 600
     id_token_lifetime: int = 3600
     session_lifetime: int = 8 * 3600

@@ -16,7 +16,8 @@ from quart import Blueprint, Response
 from core import N_, ErrorPage, digest
 from oidc.authorize_request import CHECKS, CHECKS_BEFORE_REDIRECT, Params
 from oidc.client_auth import authenticated_client
-from oidc.errors import InvalidRequestError, OAuth2Error
+from oidc.dpop import proof_key
+from oidc.errors import InvalidDPoPProofError, InvalidRequestError, OAuth2Error
 from oidc.http import (
     NO_STORE,
     BackChannelRequest,
@@ -52,6 +53,19 @@ def check_pushable(params: Params, client: ClientRecord) -> None:
         check(params, client)
 
 
+async def _bound_to_proof(
+    provider: Provider, request: BackChannelRequest, params: Params
+) -> Params:
+    """RFC 9449 §10.1: a DPoP proof at the PAR endpoint binds the code to its key, as
+    `dpop_jkt` would; when both are there they must name the same key."""
+    if request.dpop is None:
+        return params
+    jkt = await proof_key(provider, request.dpop, "POST", provider.url(request.path))
+    if params.get("dpop_jkt", [jkt]) != [jkt]:
+        raise InvalidDPoPProofError("dpop_jkt is not the key of the DPoP proof")
+    return {**params, "dpop_jkt": [jkt]}
+
+
 def requires_pushed_requests(provider: Provider, client: ClientRecord) -> bool:
     """RFC 9126 §6: the server, or the client's registration, may require PAR."""
     return provider.require_pushed_authorization_requests or (
@@ -68,6 +82,7 @@ async def push_answer(provider: Provider, request: BackChannelRequest) -> JsonAn
         }
         form_params["client_id"] = [client.client_id]  # absent from the form with Basic auth
         params = await request_object_params(provider, client, form_params) or form_params
+        params = await _bound_to_proof(provider, request, params)
         check_pushable(params, client)
     except OAuth2Error as error:
         return oauth_error_answer(error)

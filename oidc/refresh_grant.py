@@ -15,7 +15,7 @@ from store import ClientRecord
 
 
 async def refresh(
-    provider: Provider, client: ClientRecord, form: MultiDict[str, str]
+    provider: Provider, client: ClientRecord, form: MultiDict[str, str], jkt: str | None
 ) -> dict[str, Any]:
     token = form.get("refresh_token")
     if not token:
@@ -27,6 +27,10 @@ async def refresh(
         raise InvalidGrantError(
             "the refresh token is invalid, expired, or issued to another client"
         )
+    if record.jkt is not None and record.jkt != jkt:
+        # RFC 9449 §5: checked before the token is used, so that a thief without the key
+        # cannot spend it (and end the family) either.
+        raise InvalidGrantError("the refresh token is bound to another DPoP key")
     scope = form.get("scope")
     if scope is not None and not set(scope.split()) <= set(record.scope.split()):
         raise InvalidScopeError("a refresh cannot widen the scope")
@@ -43,7 +47,7 @@ async def refresh(
         # (RFC 9700 §4.14.2), so neither the thief nor the client can go on with it.
         await store.grants.revoke(record.grant_id)
         raise InvalidGrantError("the refresh token was already used; its grant is revoked")
-    body = await token_response(provider, client, grant, scope=scope)
+    body = await token_response(provider, client, grant, scope=scope, jkt=jkt)
     await audit(
         provider.store, "token_issued", subject=grant.subject, client_id=client.client_id,
         grant_type="refresh_token", scope=body["scope"], sid=grant.sid,

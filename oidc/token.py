@@ -12,7 +12,9 @@ from observe import count_token
 from oidc.client_auth import authenticated_client
 from oidc.client_credentials_grant import client_credentials
 from oidc.code_grant import redeem_code
+from oidc.dpop import current_nonce, proof_key
 from oidc.errors import (
+    InvalidDPoPProofError,
     InvalidRequestError,
     OAuth2Error,
     UnauthorizedClientError,
@@ -33,7 +35,10 @@ from store import ClientRecord
 
 blueprint = Blueprint("token", __name__)
 
-GrantHandler = Callable[[Provider, ClientRecord, MultiDict[str, str]], Awaitable[dict[str, Any]]]
+# A grant's handler gets the thumbprint of the DPoP key the request proved, if any (`jkt`).
+GrantHandler = Callable[
+    [Provider, ClientRecord, MultiDict[str, str], str | None], Awaitable[dict[str, Any]]
+]
 GRANT_HANDLERS: dict[str, GrantHandler] = {
     "authorization_code": redeem_code,
     "refresh_token": refresh,
@@ -53,11 +58,24 @@ async def token_answer(provider: Provider, request: BackChannelRequest) -> JsonA
             raise UnsupportedGrantTypeError(f"unsupported grant_type {printable(grant_type)}")
         if grant_type not in client.grant_types:
             raise UnauthorizedClientError(f"this client may not use {grant_type}")
-        body = await GRANT_HANDLERS[grant_type](provider, client, form)
+        jkt = await _proved_key(provider, client, request)
+        body = await GRANT_HANDLERS[grant_type](provider, client, form, jkt)
     except OAuth2Error as error:
         return oauth_error_answer(error)
     count_token(grant_type)
-    return JsonAnswer(body, headers=dict(NO_STORE))
+    nonce = current_nonce(provider)
+    return JsonAnswer(body, headers=NO_STORE | ({"DPoP-Nonce": nonce} if nonce else {}))
+
+
+async def _proved_key(
+    provider: Provider, client: ClientRecord, request: BackChannelRequest
+) -> str | None:
+    """The DPoP key the request proved (RFC 9449 §5), or None without a proof."""
+    if request.dpop is None:
+        if client.dpop_bound_access_tokens:
+            raise InvalidDPoPProofError("this client must send a DPoP proof")
+        return None
+    return await proof_key(provider, request.dpop, "POST", provider.url(request.path))
 
 
 @blueprint.route("/token", methods=["POST"])

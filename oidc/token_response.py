@@ -18,15 +18,17 @@ async def token_response(
     grant: GrantRecord,
     scope: str | None = None,
     nonce: str | None = None,
+    jkt: str | None = None,
 ) -> dict[str, Any]:
     """An access token for `scope` (the grant's by default), an ID token, and a refresh token
-    when the grant includes offline access."""
+    when the grant includes offline access. With `jkt`, the access token is bound to that DPoP
+    key, and so is a public client's refresh token (RFC 9449 §5)."""
     now = int(provider.clock())
     scope = scope or grant.scope
-    access_token = await issue_access_token(provider, client, grant, scope, now)
+    access_token = await issue_access_token(provider, client, grant, scope, now, jkt=jkt)
     body: dict[str, Any] = {
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": "DPoP" if jkt else "Bearer",
         "expires_in": provider.access_token_lifetime,
         "scope": scope,
     }
@@ -34,7 +36,8 @@ async def token_response(
         claims = await _id_token_claims(provider, client, grant)
         body["id_token"] = mint_id_token(provider, client, grant, access_token, now, nonce, claims)
     if "offline_access" in grant.scopes and client.issues_refresh_tokens:
-        body["refresh_token"] = await _refresh_token(provider, client, grant, now)
+        bound = jkt if client.is_public else None
+        body["refresh_token"] = await _refresh_token(provider, client, grant, now, bound)
     return body
 
 
@@ -50,7 +53,7 @@ async def _id_token_claims(
 
 
 async def _refresh_token(
-    provider: Provider, client: ClientRecord, grant: GrantRecord, now: int
+    provider: Provider, client: ClientRecord, grant: GrantRecord, now: int, jkt: str | None
 ) -> str:
     token = secrets.token_urlsafe(32)  # 256 bits; only its digest is stored
     await provider.store.refresh_tokens.add(
@@ -59,6 +62,7 @@ async def _refresh_token(
             grant_id=grant.id,
             client_id=client.client_id,
             scope=grant.scope,  # RFC 6749 §6: a rotated refresh token keeps the original scope
+            jkt=jkt,
             created_at=now,
             # Sliding: each rotation lives the idle lifetime, never past the grant's absolute end.
             expires_at=min(now + client.refresh_token_idle_lifetime, grant.expires_at),

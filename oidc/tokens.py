@@ -40,12 +40,12 @@ def audiences(claims: dict[str, Any]) -> list[str]:
 
 async def issue_access_token(
     provider: Provider, client: ClientRecord, grant: GrantRecord, scope: str, now: int,
-    self_contained: bool = False,
+    self_contained: bool = False, jkt: str | None = None,
 ) -> str:
     """An access token: a JWT in the RFC 9068 shape, or for clients that chose reference tokens
     an opaque random string whose claims stay in the store. Without an audience of its own it is
     for our userinfo endpoint. A `self_contained` token carries all of its grant, which is not
-    stored (see `grant_of`)."""
+    stored (see `grant_of`). With `jkt` it is bound to that DPoP key (RFC 9449 §6: `cnf`)."""
     claims: dict[str, Any] = {
         "iss": provider.issuer,
         "sub": grant.subject,
@@ -62,6 +62,8 @@ async def issue_access_token(
         claims["sid"] = grant.sid
     if grant.auth_time is not None:
         claims["auth_time"] = int(grant.auth_time)
+    if jkt is not None:
+        claims["cnf"] = {"jkt": jkt}
     if client.access_token_format == "reference":
         token = secrets.token_urlsafe(32)  # 256 bits; only its digest is stored
         await provider.store.access_tokens.add(

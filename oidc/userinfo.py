@@ -1,18 +1,31 @@
-"""The UserInfo endpoint (OIDC Core §5.3), with Bearer tokens as RFC 6750 describes."""
+"""The UserInfo endpoint (OIDC Core §5.3), with Bearer tokens as RFC 6750 describes and
+DPoP-bound ones as RFC 9449 §7 does: a bound token comes only with the `DPoP` scheme and a proof
+by its key, and a token of either kind is refused under the other's scheme."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
 
 from oidc.claims import user_claims
-from oidc.errors import InsufficientScopeError, InvalidRequestError, InvalidTokenError, OAuth2Error
-from oidc.provider import current_provider
+from oidc.dpop import DPOP_ALGS, proof_key
+from oidc.errors import (
+    InsufficientScopeError,
+    InvalidDPoPProofError,
+    InvalidRequestError,
+    InvalidTokenError,
+    OAuth2Error,
+    UseDPoPNonceError,
+)
+from oidc.provider import Provider, current_provider
 from oidc.tokens import audiences, userinfo_audience, verify_access_token
 
 blueprint = Blueprint("userinfo", __name__)
 
 
-async def _bearer_token() -> str:
+async def _presented_token() -> tuple[str, str]:
+    """The access token, and the scheme it came with: `bearer` or `dpop`."""
     header = request.headers.get("Authorization")
     form_token = None
     if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
@@ -22,14 +35,31 @@ async def _bearer_token() -> str:
         raise InvalidRequestError("send the access token one way only")
     if header is not None:
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer":
+        if scheme.lower() not in ("bearer", "dpop"):
             raise _NoToken()  # RFC 6750 §3.1: another scheme is no Bearer credential at all
         if not token.strip():
-            raise InvalidRequestError("the Bearer token is empty")
-        return token.strip()
+            raise InvalidRequestError("the access token is empty")
+        return scheme.lower(), token.strip()
     if form_token:
-        return str(form_token)
+        return "bearer", str(form_token)
     raise _NoToken()
+
+
+async def _check_binding(provider: Provider, scheme: str, token: str, claims: dict[str, Any]) -> None:
+    """RFC 9449 §7.1: a DPoP-bound token needs the DPoP scheme and a proof by its key."""
+    bound = claims.get("cnf", {}).get("jkt") if isinstance(claims.get("cnf"), dict) else None
+    if scheme == "bearer":
+        if bound is not None:
+            raise InvalidTokenError("a DPoP-bound access token cannot be used as a Bearer token")
+        return
+    if bound is None:
+        raise InvalidTokenError("the access token is not bound to a DPoP key")
+    proofs = request.headers.getlist("DPoP")
+    if len(proofs) != 1:
+        raise InvalidDPoPProofError("one DPoP proof is required")
+    proved = await proof_key(provider, proofs[0], request.method, provider.url(request.path), token)
+    if proved != bound:
+        raise InvalidDPoPProofError("the DPoP proof is not made with the access token's key")
 
 
 class _NoToken(OAuth2Error):  # type: ignore[misc]
@@ -38,7 +68,10 @@ class _NoToken(OAuth2Error):  # type: ignore[misc]
     status_code = 401
 
 
-def _challenge(error: OAuth2Error) -> Response:
+DPOP_ERRORS = (InvalidDPoPProofError, UseDPoPNonceError)
+
+
+def _challenge(error: OAuth2Error, scheme: str) -> Response:
     parts = ['realm="gatehouse"']
     if error.error:
         parts.append(f'error="{error.error}"')
@@ -48,9 +81,16 @@ def _challenge(error: OAuth2Error) -> Response:
     response.status_code = (
         error.status_code
         if isinstance(error, (InvalidTokenError, _NoToken, InsufficientScopeError))
+        else 401 if isinstance(error, DPOP_ERRORS)  # RFC 9449 §7.1
         else 400
     )
-    response.headers["WWW-Authenticate"] = "Bearer " + ", ".join(parts)
+    if scheme == "dpop" or isinstance(error, DPOP_ERRORS):
+        parts.append(f'algs="{" ".join(DPOP_ALGS)}"')
+        response.headers["WWW-Authenticate"] = "DPoP " + ", ".join(parts)
+    else:
+        response.headers["WWW-Authenticate"] = "Bearer " + ", ".join(parts)
+    if isinstance(error, UseDPoPNonceError):
+        response.headers["DPoP-Nonce"] = error.nonce
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -58,8 +98,11 @@ def _challenge(error: OAuth2Error) -> Response:
 @blueprint.route("/userinfo", methods=["GET", "POST"])
 async def userinfo() -> Response:
     provider = current_provider()
+    scheme = "bearer"
     try:
-        claims, grant = await verify_access_token(provider, await _bearer_token())
+        scheme, token = await _presented_token()
+        claims, grant = await verify_access_token(provider, token)
+        await _check_binding(provider, scheme, token, claims)
         if userinfo_audience(provider) not in audiences(claims):
             # RFC 9068 §4, RFC 8707: a token issued for another resource is not valid here.
             raise InvalidTokenError("the access token was not issued for UserInfo")
@@ -72,7 +115,7 @@ async def userinfo() -> Response:
         if client is None:
             raise InvalidTokenError("the client of this access token no longer exists")
     except OAuth2Error as error:
-        return _challenge(error)
+        return _challenge(error, scheme)
     released = user_claims(
         user, client, str(claims["scope"]).split(), grant.claims.get("userinfo", ())
     )

@@ -138,6 +138,10 @@ def create_app(settings: Settings) -> Quart:
             ),
             code_lifetime=settings.code_lifetime,
             pushed_request_lifetime=settings.pushed_request_lifetime,
+            dpop_nonces=settings.dpop_nonces,
+            dpop_nonce_key=await store.secrets.get_or_create(
+                "dpop-nonce-key", secrets.token_urlsafe(32)
+            ),
             require_pushed_authorization_requests=settings.require_pushed_authorization_requests,
             access_token_lifetime=settings.access_token_lifetime,
             id_token_lifetime=settings.id_token_lifetime,

@@ -39,6 +39,7 @@ from server.fast_path import (
     Scope,
     encoded_headers,
     fast_path_of,
+    spoil_repeated_proof,
 )
 from server.http_protocol import BoundedHttpToolsProtocol
 
@@ -144,6 +145,8 @@ class FastPathProtocol(BoundedHttpToolsProtocol):
         headers: Headers = {}
         for name, value in self.headers:
             headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+        if len(headers) < len(self.headers):
+            spoil_repeated_proof(headers, [name for name, _ in self.headers])
         route = fast.route(method, path, headers, seen)
         if route is None:
             return None

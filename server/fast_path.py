@@ -98,7 +98,8 @@ class Route:
 
 async def token(provider: Provider, request: FastRequest) -> Answer:
     back_channel = BackChannelRequest(request.path, request.headers.get("authorization"),
-                                      request.headers.get("content-type"), request.body)
+                                      request.headers.get("content-type"), request.body,
+                                      request.headers.get("dpop"))
     return (await token_answer(provider, back_channel)).answer()
 
 
@@ -271,7 +272,16 @@ def request_headers(scope: Scope) -> Headers:
     headers: Headers = {}
     for name, value in scope["headers"]:
         headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    if len(headers) < len(scope["headers"]):
+        spoil_repeated_proof(headers, [name for name, _ in scope["headers"]])
     return headers
+
+
+def spoil_repeated_proof(headers: Headers, names: list[bytes]) -> None:
+    """RFC 9449 §4.3: a request with more than one DPoP header is refused, so such a header
+    reads as empty (an invalid proof) rather than as its first value."""
+    if sum(name.lower() == b"dpop" for name in names) > 1:
+        headers["dpop"] = ""
 
 
 async def send_answer(send: Send, answer: Answer, rid: str, *, hsts: bool) -> None:

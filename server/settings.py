@@ -130,6 +130,11 @@ class ClientSettings(BaseModel):
     refresh_token_absolute_lifetime: int = Field(
         30 * 24 * 3600, ge=60, description="Seconds after sign-in when refreshing stops."
     )
+    dpop_bound_access_tokens: bool = Field(
+        False,
+        description="Every token request of this client must carry a DPoP proof, so that its"
+        " tokens are always bound to its key (RFC 9449 §5.2).",
+    )
     request_object_signing_alg: Literal["RS256", "PS256", "ES256"] | None = Field(
         None,
         description="The only algorithm this client's signed request objects (JAR, RFC 9101) may"
@@ -212,6 +217,12 @@ class Settings(BaseModel):
     )
     require_pushed_authorization_requests: bool = Field(
         False, description="Every client must push its authorization requests (RFC 9126)."
+    )
+    dpop_nonces: bool = Field(
+        False,
+        description="DPoP proofs must carry a nonce the server gave (`DPoP-Nonce`, RFC 9449 §8),"
+        " which limits how long a proof made ahead of time can be used; nonces rotate every five"
+        " minutes.",
     )
     access_token_lifetime: int = Field(600, ge=60, description="Seconds an access token lives.")
     id_token_lifetime: int = Field(3600, ge=60, description="Seconds an ID token lives.")

@@ -43,6 +43,7 @@ class ClientRecord(BaseModel):
     refresh_token_absolute_lifetime: int = 30 * 24 * 3600
     require_pushed_authorization_requests: bool = False
     request_object_signing_alg: str | None = None
+    dpop_bound_access_tokens: bool = False
 
     @property
     def issues_refresh_tokens(self) -> bool:
@@ -235,6 +236,7 @@ class CodeRecord(BaseModel):
     nonce: str | None = None
     code_challenge: str | None = None
     code_challenge_method: str | None = None
+    dpop_jkt: str | None = None  # RFC 9449 §10: only a proof by this key may redeem it
     version: int = 0
     expires_at: float
 
@@ -267,6 +269,7 @@ class RefreshTokenRecord(BaseModel):
     grant_id: str
     client_id: str
     scope: str
+    jkt: str | None = None  # a public client's refresh token is bound to its DPoP key (RFC 9449 §5)
     version: int = 0
     created_at: float
     expires_at: float

@@ -23,6 +23,12 @@ class FormBrowser:
     async def close(self) -> None:
         await self.http.aclose()
 
+    async def __aenter__(self) -> FormBrowser:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
     async def _follow(self, response: httpx2.Response) -> httpx2.Response:
         """Follow redirects while they stay on the server; stop at one that leaves it."""
         for _ in range(10):

@@ -27,6 +27,7 @@ class OpenIdClient:
     redirect_uri: str = "https://rp.example/callback"
     metadata: dict[str, Any] = field(default_factory=dict)
     private_jwk: dict[str, Any] | None = None
+    dpop_jwk: dict[str, Any] | None = None  # a private P-256 JWK: requests carry DPoP proofs
 
     def call(self, op: str, **request: Any) -> dict[str, Any]:
         node = shutil.which("node")
@@ -35,6 +36,7 @@ class OpenIdClient:
             "op": op, "issuer": self.issuer, "redirectUri": self.redirect_uri,
             "client": {"id": self.client_id, "secret": self.secret, "auth": self.auth,
                        "metadata": self.metadata, "privateJwk": self.private_jwk},
+            **({"dpopJwk": self.dpop_jwk} if self.dpop_jwk else {}),
             **request,
         }
         done = subprocess.run(

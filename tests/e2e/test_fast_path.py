@@ -20,6 +20,7 @@ from tests.e2e.raw_http import (
     token_request,
 )
 from tests.e2e.server import RunningServer, start_server
+from tests.e2e.test_dpop import new_key, proof
 
 JWKS, METADATA = "/jwks", "/.well-known/openid-configuration"
 
@@ -173,3 +174,17 @@ def test_without_trusted_balancers_the_connections_address_is_audited(
             "X-Forwarded-For": "198.51.100.7", "X-Request-Id": "unforwarded-token"}))
         assert_token(read_answers(sock, 1)[0])
     assert audit_address(server, "unforwarded-token") == "127.0.0.1"
+
+
+def test_a_token_request_answered_on_the_connection_takes_one_dpop_proof(server: RunningServer) -> None:
+    """RFC 9449 §4.3: one proof binds the token; two DPoP headers are refused, not read as one."""
+    key, url = new_key(), f"{server.issuer}/token"
+    once = token_request(host(server), {"DPoP": proof(key, "POST", url)})
+    twice = token_request(host(server), {"DPoP": proof(key, "POST", url)}).replace(
+        b"\r\nDPoP: ", f"\r\nDPoP: {proof(key, 'POST', url)}\r\nDPoP: ".encode(), 1)
+    with connection(server) as sock:
+        sock.sendall(once + twice)
+        answers = read_answers(sock, 2)
+    assert answers[0].status == 200 and json.loads(answers[0].body)["token_type"] == "DPoP"
+    assert answers[1].status == 400
+    assert json.loads(answers[1].body)["error"] == "invalid_dpop_proof"

@@ -4,8 +4,7 @@ endpoint's rules hold against direct requests."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
@@ -27,16 +26,6 @@ def request_params(**extra: str) -> dict[str, str]:
     return {"response_type": "code", "redirect_uri": CALLBACK, "scope": "openid",
             "state": "pushed-state", "nonce": "n", "code_challenge_method": "S256",
             "code_challenge": create_s256_code_challenge(VERIFIER), **extra}
-
-
-@asynccontextmanager
-async def another_browser(issuer: str) -> AsyncIterator[FormBrowser]:
-    """A browser of its own (no cookies shared with the test's `browser`)."""
-    browser = FormBrowser(issuer)
-    try:
-        yield browser
-    finally:
-        await browser.close()
 
 
 async def push(issuer: str, auth: tuple[str, str] | None = ("demo-rp", CONFIDENTIAL_SECRET),
@@ -82,7 +71,7 @@ async def test_a_request_uri_is_used_once(server: RunningServer, browser: FormBr
     url = f"{server.issuer}/authorize?client_id=demo-rp&request_uri={request_uri}"
     page = await browser.open(url)
     assert page.status_code == 200 and 'name="login"' in page.text
-    async with another_browser(server.issuer) as other:
+    async with FormBrowser(server.issuer) as other:
         again = await other.open(url)
     assert again.status_code == 400
     assert "This sign-in link has expired" in page_text(again)
@@ -94,7 +83,7 @@ async def test_only_the_client_that_pushed_can_use_it(server: RunningServer, bro
         f"{server.issuer}/authorize?client_id=post-client&request_uri={request_uri}")
     assert stolen.status_code == 400 and "has expired" in page_text(stolen)
     # Not burnt by the attempt: the client that pushed it still signs in with it.
-    async with another_browser(server.issuer) as other:
+    async with FormBrowser(server.issuer) as other:
         answer = await other.sign_in(
             f"{server.issuer}/authorize?client_id=demo-rp&request_uri={request_uri}", *ALICE)
     target, query = redirect_params(answer)
@@ -197,7 +186,7 @@ async def test_a_server_that_requires_pushing_says_so_and_refuses_the_rest(
     assert metadata["pushed_authorization_request_endpoint"] == f"{strict_server.issuer}/par"
     rp = clients(strict_server)["client_secret_basic"]
     started = rp.authorize()
-    async with another_browser(strict_server.issuer) as browser:
+    async with FormBrowser(strict_server.issuer) as browser:
         refused = await browser.open(started["url"])
         with pytest.raises(RelyingPartyError) as caught:
             rp.callback(started, refused.headers["location"])
@@ -210,7 +199,7 @@ async def test_a_server_that_requires_pushing_says_so_and_refuses_the_rest(
 async def test_a_pushed_request_expires(strict_server: RunningServer) -> None:
     request_uri = await pushed_uri(strict_server.issuer)
     await asyncio.sleep(5.5)
-    async with another_browser(strict_server.issuer) as browser:
+    async with FormBrowser(strict_server.issuer) as browser:
         page = await browser.open(
             f"{strict_server.issuer}/authorize?client_id=demo-rp&request_uri={request_uri}")
     assert page.status_code == 400 and "has expired" in page_text(page)

@@ -28,6 +28,19 @@ async function configure({ issuer, client }) {
   return config
 }
 
+// With `dpopJwk` (a private P-256 JWK the test keeps across calls), requests carry DPoP proofs
+// made with it (RFC 9449); openid-client answers a use_dpop_nonce error by itself.
+async function dpop(request, config) {
+  if (!request.dpopJwk) return {}
+  const { d, ...publicJwk } = request.dpopJwk
+  const algorithm = { name: 'ECDSA', namedCurve: 'P-256' }
+  const keyPair = {
+    privateKey: await crypto.subtle.importKey('jwk', request.dpopJwk, algorithm, false, ['sign']),
+    publicKey: await crypto.subtle.importKey('jwk', publicJwk, algorithm, true, ['verify']),
+  }
+  return { DPoP: oidc.getDPoPHandle(config, keyPair) }
+}
+
 async function authorization(request, build) {
   const verifier = oidc.randomPKCECodeVerifier()
   const state = oidc.randomState()
@@ -52,7 +65,8 @@ const operations = {
 
   // The same request pushed to the PAR endpoint (RFC 9126): the URL holds client_id and request_uri.
   async authorizeWithPar(request, config) {
-    return await authorization(request, (params) => oidc.buildAuthorizationUrlWithPAR(config, params))
+    const options = await dpop(request, config)
+    return await authorization(request, (params) => oidc.buildAuthorizationUrlWithPAR(config, params, options))
   },
 
   // The same request as a request object signed with the client's key (JAR, RFC 9101), by value.
@@ -70,12 +84,16 @@ const operations = {
 
   // Rotate a refresh token; openid-client checks the refreshed ID token against the original.
   async refresh(request, config) {
-    const tokens = await oidc.refreshTokenGrant(config, request.refreshToken)
+    const tokens = await oidc.refreshTokenGrant(config, request.refreshToken, {}, await dpop(request, config))
     return { tokens, claims: tokens.claims() }
   },
 
   async clientCredentials(request, config) {
-    return await oidc.clientCredentialsGrant(config, request.params ?? {})
+    return await oidc.clientCredentialsGrant(config, request.params ?? {}, await dpop(request, config))
+  },
+
+  async userinfo(request, config) {
+    return await oidc.fetchUserInfo(config, request.accessToken, request.subject, await dpop(request, config))
   },
 
   async endSessionUrl(request, config) {
@@ -93,15 +111,16 @@ const operations = {
 
   // Validate the authorization response, redeem the code, verify the ID token, call UserInfo.
   async callback(request, config) {
+    const options = await dpop(request, config)
     const tokens = await oidc.authorizationCodeGrant(config, new URL(request.callbackUrl), {
       pkceCodeVerifier: request.verifier,
       expectedState: request.state,
       ...(request.nonce ? { expectedNonce: request.nonce } : {}),
       idTokenExpected: true,
       ...(request.maxAge !== undefined ? { maxAge: request.maxAge } : {}),
-    })
+    }, {}, options)
     const claims = tokens.claims()
-    const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub)
+    const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub, options)
     return { tokens, claims, userinfo }
   },
 }
