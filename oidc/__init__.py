@@ -14,6 +14,7 @@ from oidc.devices import browser_facts, remember_device, signed_in_browser_facts
 from oidc.discovery import jwks_document, metadata_document
 from oidc.http import Answer, BackChannelRequest, see_other
 from oidc.keys import SUPPORTED_ALGS, KeyRing, rotate, seal_stored_keys
+from oidc.profiles import FAPI2, fapi2_problems
 from oidc.provider import EXTENSION_KEY, Provider, current_provider
 from oidc.results import RESPOND_KEY, FormPost, PageResult, Redirect, Result, answering
 from oidc.run_access import browser_run
@@ -27,6 +28,7 @@ __all__ = [
     "BLUEPRINTS",
     "BackChannelRequest",
     "EXTENSION_KEY",
+    "FAPI2",
     "FormPost",
     "KeyRing",
     "PageResult",
@@ -45,6 +47,7 @@ __all__ = [
     "current_session",
     "end_server_side",
     "end_session",
+    "fapi2_problems",
     "jwks_document",
     "metadata_document",
     "remember_device",

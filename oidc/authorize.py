@@ -50,6 +50,7 @@ from oidc.errors import (
 )
 from oidc.grants import issue_code
 from oidc.id_token_hint import hinted_subject
+from oidc.profiles import check_authorization_request
 from oidc.provider import Provider, current_provider
 from oidc.pushed_requests import pushed_params, requires_pushed_requests
 from oidc.request_objects import request_object_params
@@ -92,6 +93,7 @@ async def authorize() -> Result:
             raise InvalidRequestError("this client must push its authorization requests (PAR)")
         for check in CHECKS:
             check(params, client)
+        check_authorization_request(provider, client, params)
         auth_request = build_request(params, client)
         hinted = hinted_subject(provider, one(params, "id_token_hint"))
         session = await current_session(provider)

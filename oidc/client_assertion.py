@@ -17,6 +17,7 @@ from joserfc.jwk import KeySet
 from core import OutboundHttp
 from oidc.client_keys import ClientKeysUnavailable, client_keys
 from oidc.errors import ClientAuthenticationFailed
+from oidc.profiles import accepted_algs
 from store import ClientRecord, Store
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -48,11 +49,13 @@ class ClientAssertions:
     store: Store
     outbound: OutboundHttp
     clock: Callable[[], float]
+    profile: str | None = None  # the server's (oidc/profiles.py)
 
     async def verify(self, client: ClientRecord, assertion: str, endpoint_url: str) -> None:
         """Raise `invalid_client` unless `assertion` is a fresh, unused JWT signed by `client`."""
         try:
-            token = jwt.decode(assertion, await self._keys(client), algorithms=ASSERTION_ALGS)
+            algs = accepted_algs(self.profile, client, ASSERTION_ALGS)
+            token = jwt.decode(assertion, await self._keys(client), algorithms=algs)
         except (JoseError, ValueError, TypeError, KeyError) as exc:
             raise _refused("the client assertion's signature is invalid") from exc
         claims, now = token.claims, self.clock()

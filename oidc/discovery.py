@@ -14,6 +14,7 @@ from oidc.client_auth import AUTH_METHODS_SUPPORTED, CONFIDENTIAL_AUTH_METHODS
 from oidc.dpop import DPOP_ALGS
 from oidc.http import Document, response_of
 from oidc.keys import SUPPORTED_ALGS
+from oidc.profiles import FAPI2
 from oidc.provider import Provider, current_provider
 from oidc.pushed_requests import PAR_PATH
 from oidc.request_objects import REQUEST_OBJECT_ALGS
@@ -29,7 +30,9 @@ def provider_metadata(provider: Provider) -> dict[str, Any]:
         "authorization_endpoint": provider.url("/authorize"),
         "token_endpoint": provider.url("/token"),
         "pushed_authorization_request_endpoint": provider.url(PAR_PATH),
-        "require_pushed_authorization_requests": provider.require_pushed_authorization_requests,
+        "require_pushed_authorization_requests": (
+            provider.require_pushed_authorization_requests or provider.profile == FAPI2
+        ),
         "userinfo_endpoint": provider.url("/userinfo"),
         "end_session_endpoint": provider.url("/logout"),
         "revocation_endpoint": provider.url("/revoke"),

@@ -56,7 +56,8 @@ def _fresh_nonce(provider: Provider, nonce: object) -> bool:
 
 
 async def proof_key(
-    provider: Provider, proof: str, method: str, url: str, access_token: str | None = None
+    provider: Provider, proof: str, method: str, url: str, access_token: str | None = None,
+    algs: list[str] = DPOP_ALGS,
 ) -> str:
     """The thumbprint (`jkt`) of the key that signed `proof` for this request: `method` at
     `url` (without query), presenting `access_token` at a resource. Raises
@@ -64,7 +65,7 @@ async def proof_key(
     if len(proof) > MAX_PROOF_CHARS:
         raise InvalidDPoPProofError("the DPoP proof is too large")
     try:
-        token = jwt.decode(proof, _header_key, algorithms=DPOP_ALGS)
+        token = jwt.decode(proof, _header_key, algorithms=algs)
     except (JoseError, ValueError, TypeError, KeyError, RecursionError) as exc:
         raise InvalidDPoPProofError("the DPoP proof's signature is invalid") from exc
     claims, now = token.claims, provider.clock()

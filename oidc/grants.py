@@ -6,6 +6,7 @@ import secrets
 
 from core import digest
 from oidc.authorize_request import AuthorizeRequest
+from oidc.profiles import code_lifetime
 from oidc.provider import Provider
 from store import ClientRecord, CodeRecord, GrantRecord, SessionRecord
 
@@ -46,7 +47,7 @@ async def issue_code(
             code_challenge=req.code_challenge,
             code_challenge_method=req.code_challenge_method,
             dpop_jkt=req.dpop_jkt,
-            expires_at=now + provider.code_lifetime,
+            expires_at=now + code_lifetime(provider, client),
         )
     )
     return code

@@ -30,6 +30,7 @@ class Provider:
     pushed_request_lifetime: int = 60
     require_pushed_authorization_requests: bool = False  # for every client (RFC 9126 §5)
     dpop_nonces: bool = False  # DPoP proofs must carry a server nonce (RFC 9449 §8)
+    profile: str | None = None  # "fapi2": the FAPI 2.0 Security Profile for every client
     dpop_nonce_key: str = field(default="", repr=False)
     access_token_lifetime: int = 600
     id_token_lifetime: int = 3600
@@ -49,7 +50,7 @@ class Provider:
 
     @property
     def client_assertions(self) -> ClientAssertions:
-        return ClientAssertions(self.issuer, self.store, self.outbound, self.clock)
+        return ClientAssertions(self.issuer, self.store, self.outbound, self.clock, self.profile)
 
     def url(self, path: str) -> str:
         """An absolute URL under the issuer (which comes from config, never from Host)."""

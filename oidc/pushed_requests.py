@@ -26,6 +26,7 @@ from oidc.http import (
     json_response,
     oauth_error_answer,
 )
+from oidc.profiles import check_authorization_request, is_fapi2
 from oidc.provider import Provider, current_provider
 from oidc.request_objects import request_object_params
 from store import ClientRecord, PushedRequestRecord
@@ -68,8 +69,10 @@ async def _bound_to_proof(
 
 def requires_pushed_requests(provider: Provider, client: ClientRecord) -> bool:
     """RFC 9126 §6: the server, or the client's registration, may require PAR."""
-    return provider.require_pushed_authorization_requests or (
-        client.require_pushed_authorization_requests
+    return (
+        provider.require_pushed_authorization_requests
+        or client.require_pushed_authorization_requests
+        or is_fapi2(provider.profile, client)
     )
 
 
@@ -84,6 +87,7 @@ async def push_answer(provider: Provider, request: BackChannelRequest) -> JsonAn
         params = await request_object_params(provider, client, form_params) or form_params
         params = await _bound_to_proof(provider, request, params)
         check_pushable(params, client)
+        check_authorization_request(provider, client, params)
     except OAuth2Error as error:
         return oauth_error_answer(error)
     reference = secrets.token_urlsafe(32)  # 256 bits; only its digest is stored

@@ -9,6 +9,7 @@ from werkzeug.datastructures import MultiDict
 from core import digest
 from observe import audit
 from oidc.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
+from oidc.profiles import is_fapi2
 from oidc.provider import Provider
 from oidc.token_response import token_response
 from store import ClientRecord
@@ -39,6 +40,12 @@ async def refresh(
     grant = await store.grants.get(record.grant_id, now)
     if grant is None or grant.revoked:
         raise InvalidGrantError("the grant behind this refresh token has ended")
+    if is_fapi2(provider.profile, client):
+        # FAPI 2.0 §5.3.2.1: no rotation, so that a lost answer never strands the client; the
+        # token stays bound to the client's authentication and lives to its own expiry.
+        body = await token_response(provider, client, grant, scope=scope, jkt=jkt, rotate=False)
+        await _audit(provider, client, body["scope"], grant.subject, grant.sid)
+        return body
     redemption = await store.refresh_tokens.redeem(token_id, now, client.client_id)
     if redemption is None:
         raise InvalidGrantError("the refresh token has expired")
@@ -48,8 +55,14 @@ async def refresh(
         await store.grants.revoke(record.grant_id)
         raise InvalidGrantError("the refresh token was already used; its grant is revoked")
     body = await token_response(provider, client, grant, scope=scope, jkt=jkt)
-    await audit(
-        provider.store, "token_issued", subject=grant.subject, client_id=client.client_id,
-        grant_type="refresh_token", scope=body["scope"], sid=grant.sid,
-    )
+    await _audit(provider, client, body["scope"], grant.subject, grant.sid)
     return body
+
+
+async def _audit(
+    provider: Provider, client: ClientRecord, scope: str, subject: str, sid: str | None
+) -> None:
+    await audit(
+        provider.store, "token_issued", subject=subject, client_id=client.client_id,
+        grant_type="refresh_token", scope=scope, sid=sid,
+    )

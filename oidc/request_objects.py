@@ -19,6 +19,7 @@ from joserfc.errors import JoseError
 from oidc.authorize_request import Params
 from oidc.client_keys import ClientKeysUnavailable, client_keys
 from oidc.errors import InvalidRequestObjectError, printable
+from oidc.profiles import accepted_algs
 from oidc.provider import Provider
 from store import ClientRecord
 
@@ -61,9 +62,8 @@ async def verified_claims(
         keys = await client_keys(client, provider.outbound)
     except ClientKeysUnavailable as exc:
         raise InvalidRequestObjectError(f"no key to check the request object: {exc}") from exc
-    algs = [client.request_object_signing_alg] if client.request_object_signing_alg else (
-        REQUEST_OBJECT_ALGS
-    )
+    registered = client.request_object_signing_alg
+    algs = accepted_algs(provider.profile, client, [registered] if registered else REQUEST_OBJECT_ALGS)
     try:
         claims: dict[str, Any] = jwt.decode(request_object, keys, algorithms=algs).claims
     except (JoseError, ValueError, TypeError, KeyError, RecursionError) as exc:

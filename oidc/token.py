@@ -12,7 +12,7 @@ from observe import count_token
 from oidc.client_auth import authenticated_client
 from oidc.client_credentials_grant import client_credentials
 from oidc.code_grant import redeem_code
-from oidc.dpop import current_nonce, proof_key
+from oidc.dpop import DPOP_ALGS, current_nonce, proof_key
 from oidc.errors import (
     InvalidDPoPProofError,
     InvalidRequestError,
@@ -29,6 +29,7 @@ from oidc.http import (
     json_response,
     oauth_error_answer,
 )
+from oidc.profiles import accepted_algs, is_fapi2
 from oidc.provider import Provider, current_provider
 from oidc.refresh_grant import refresh
 from store import ClientRecord
@@ -72,10 +73,11 @@ async def _proved_key(
 ) -> str | None:
     """The DPoP key the request proved (RFC 9449 §5), or None without a proof."""
     if request.dpop is None:
-        if client.dpop_bound_access_tokens:
+        if client.dpop_bound_access_tokens or is_fapi2(provider.profile, client):
             raise InvalidDPoPProofError("this client must send a DPoP proof")
         return None
-    return await proof_key(provider, request.dpop, "POST", provider.url(request.path))
+    algs = accepted_algs(provider.profile, client, DPOP_ALGS)
+    return await proof_key(provider, request.dpop, "POST", provider.url(request.path), algs=algs)
 
 
 @blueprint.route("/token", methods=["POST"])

@@ -19,10 +19,12 @@ async def token_response(
     scope: str | None = None,
     nonce: str | None = None,
     jkt: str | None = None,
+    rotate: bool = True,
 ) -> dict[str, Any]:
     """An access token for `scope` (the grant's by default), an ID token, and a refresh token
     when the grant includes offline access. With `jkt`, the access token is bound to that DPoP
-    key, and so is a public client's refresh token (RFC 9449 §5)."""
+    key, and so is a public client's refresh token (RFC 9449 §5). Without `rotate`, a refresh
+    answers without a new refresh token (the client keeps using its own)."""
     now = int(provider.clock())
     scope = scope or grant.scope
     access_token = await issue_access_token(provider, client, grant, scope, now, jkt=jkt)
@@ -35,7 +37,7 @@ async def token_response(
     if "openid" in scope.split():
         claims = await _id_token_claims(provider, client, grant)
         body["id_token"] = mint_id_token(provider, client, grant, access_token, now, nonce, claims)
-    if "offline_access" in grant.scopes and client.issues_refresh_tokens:
+    if rotate and "offline_access" in grant.scopes and client.issues_refresh_tokens:
         bound = jkt if client.is_public else None
         body["refresh_token"] = await _refresh_token(provider, client, grant, now, bound)
     return body

@@ -10,6 +10,7 @@ from typing import Any
 from core import digest
 from oidc.errors import InvalidTokenError
 from oidc.keys import JoseError
+from oidc.profiles import signing_alg
 from oidc.provider import Provider
 from store import AccessTokenRecord, ClientRecord, GrantRecord
 
@@ -70,7 +71,9 @@ async def issue_access_token(
             AccessTokenRecord(id=digest(token), claims=claims, expires_at=claims["exp"])
         )
         return token
-    return provider.keys.sign(claims, typ=ACCESS_TOKEN_TYPE)
+    return provider.keys.sign(
+        claims, alg=signing_alg(provider.profile, client, "RS256"), typ=ACCESS_TOKEN_TYPE
+    )
 
 
 def mint_id_token(
@@ -100,7 +103,9 @@ def mint_id_token(
     }
     if nonce is not None:
         claims["nonce"] = nonce
-    return provider.keys.sign(claims, alg=client.id_token_signed_response_alg)
+    return provider.keys.sign(
+        claims, alg=signing_alg(provider.profile, client, client.id_token_signed_response_alg)
+    )
 
 
 async def access_token_claims(provider: Provider, token: str) -> dict[str, Any]:

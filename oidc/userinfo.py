@@ -18,8 +18,10 @@ from oidc.errors import (
     OAuth2Error,
     UseDPoPNonceError,
 )
+from oidc.profiles import accepted_algs, signing_alg
 from oidc.provider import Provider, current_provider
 from oidc.tokens import audiences, userinfo_audience, verify_access_token
+from store import ClientRecord
 
 blueprint = Blueprint("userinfo", __name__)
 
@@ -45,7 +47,9 @@ async def _presented_token() -> tuple[str, str]:
     raise _NoToken()
 
 
-async def _check_binding(provider: Provider, scheme: str, token: str, claims: dict[str, Any]) -> None:
+async def _check_binding(
+    provider: Provider, client: ClientRecord, scheme: str, token: str, claims: dict[str, Any]
+) -> None:
     """RFC 9449 §7.1: a DPoP-bound token needs the DPoP scheme and a proof by its key."""
     bound = claims.get("cnf", {}).get("jkt") if isinstance(claims.get("cnf"), dict) else None
     if scheme == "bearer":
@@ -57,7 +61,10 @@ async def _check_binding(provider: Provider, scheme: str, token: str, claims: di
     proofs = request.headers.getlist("DPoP")
     if len(proofs) != 1:
         raise InvalidDPoPProofError("one DPoP proof is required")
-    proved = await proof_key(provider, proofs[0], request.method, provider.url(request.path), token)
+    algs = accepted_algs(provider.profile, client, DPOP_ALGS)
+    proved = await proof_key(
+        provider, proofs[0], request.method, provider.url(request.path), token, algs
+    )
     if proved != bound:
         raise InvalidDPoPProofError("the DPoP proof is not made with the access token's key")
 
@@ -102,7 +109,6 @@ async def userinfo() -> Response:
     try:
         scheme, token = await _presented_token()
         claims, grant = await verify_access_token(provider, token)
-        await _check_binding(provider, scheme, token, claims)
         if userinfo_audience(provider) not in audiences(claims):
             # RFC 9068 §4, RFC 8707: a token issued for another resource is not valid here.
             raise InvalidTokenError("the access token was not issued for UserInfo")
@@ -114,6 +120,7 @@ async def userinfo() -> Response:
         client = await provider.store.clients.get(str(claims.get("client_id")))
         if client is None:
             raise InvalidTokenError("the client of this access token no longer exists")
+        await _check_binding(provider, client, scheme, token, claims)
     except OAuth2Error as error:
         return _challenge(error, scheme)
     released = user_claims(
@@ -123,7 +130,7 @@ async def userinfo() -> Response:
         # OIDC Core §5.3.2: a signed response is a JWT with iss and aud added.
         signed = provider.keys.sign(
             {**released, "iss": provider.issuer, "aud": client.client_id},
-            alg=client.userinfo_signed_response_alg,
+            alg=signing_alg(provider.profile, client, client.userinfo_signed_response_alg),
         )
         response = Response(signed, content_type="application/jwt")
     else:

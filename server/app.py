@@ -139,6 +139,7 @@ def create_app(settings: Settings) -> Quart:
             code_lifetime=settings.code_lifetime,
             pushed_request_lifetime=settings.pushed_request_lifetime,
             dpop_nonces=settings.dpop_nonces,
+            profile=settings.profile,
             dpop_nonce_key=await store.secrets.get_or_create(
                 "dpop-nonce-key", secrets.token_urlsafe(32)
             ),

@@ -16,7 +16,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from engine import YamlSourceError, parse_yaml, pydantic_problems
 from federation import UpstreamProviderSettings
-from oidc import AUTH_METHODS_SUPPORTED
+from oidc import AUTH_METHODS_SUPPORTED, FAPI2, fapi2_problems
 from steps import RelyingParty
 from store import Sealer
 
@@ -135,6 +135,11 @@ class ClientSettings(BaseModel):
         description="Every token request of this client must carry a DPoP proof, so that its"
         " tokens are always bound to its key (RFC 9449 §5.2).",
     )
+    profile: Literal["fapi2"] | None = Field(
+        None,
+        description="fapi2: the FAPI 2.0 Security Profile for this client (PAR, PKCE S256, DPoP,"
+        " private_key_jwt, PS256 or ES256, codes of 60 s at most; docs/fapi2.md).",
+    )
     request_object_signing_alg: Literal["RS256", "PS256", "ES256"] | None = Field(
         None,
         description="The only algorithm this client's signed request objects (JAR, RFC 9101) may"
@@ -145,6 +150,15 @@ class ClientSettings(BaseModel):
         description="Authorization requests must first be pushed to the PAR endpoint (RFC 9126),"
         " so that none of their parameters travel through the browser.",
     )
+
+    def check_fapi2(self) -> None:
+        """Raise unless the registration can hold under the FAPI 2.0 profile."""
+        problems = fapi2_problems(
+            self.token_endpoint_auth_method, self.id_token_signed_response_alg,
+            self.userinfo_signed_response_alg, self.request_object_signing_alg,
+        )
+        if problems:
+            raise ValueError(f"client {self.client_id} under FAPI 2.0: {'; '.join(problems)}")
 
     @field_validator("redirect_uris", "post_logout_redirect_uris")
     @classmethod
@@ -181,6 +195,8 @@ class ClientSettings(BaseModel):
             raise ValueError("private_key_jwt needs either jwks or jwks_uri")
         if self.request_object_signing_alg and self.jwks is None and self.jwks_uri is None:
             raise ValueError("request_object_signing_alg needs jwks or jwks_uri")
+        if self.profile == FAPI2:
+            self.check_fapi2()
         if self.jwks is not None:
             try:
                 keys = KeySet.import_key_set(self.jwks)  # type: ignore[arg-type]
@@ -217,6 +233,11 @@ class Settings(BaseModel):
     )
     require_pushed_authorization_requests: bool = Field(
         False, description="Every client must push its authorization requests (RFC 9126)."
+    )
+    profile: Literal["fapi2"] | None = Field(
+        None,
+        description="fapi2: the FAPI 2.0 Security Profile for every client (docs/fapi2.md); the"
+        " issuer should then be https.",
     )
     dpop_nonces: bool = Field(
         False,
@@ -353,6 +374,13 @@ class Settings(BaseModel):
         cls, providers: list[UpstreamProviderSettings]
     ) -> list[UpstreamProviderSettings]:
         return distinct(providers, "id")
+
+    @model_validator(mode="after")
+    def _every_client_under_the_profile(self) -> Settings:
+        if self.profile == FAPI2:
+            for client in self.clients:
+                client.check_fapi2()
+        return self
 
     @model_validator(mode="after")
     def _demo_client_follows_the_issuer(self) -> Settings:

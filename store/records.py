@@ -44,6 +44,7 @@ class ClientRecord(BaseModel):
     require_pushed_authorization_requests: bool = False
     request_object_signing_alg: str | None = None
     dpop_bound_access_tokens: bool = False
+    profile: str | None = None  # "fapi2": the FAPI 2.0 Security Profile (oidc/profiles.py)
 
     @property
     def issues_refresh_tokens(self) -> bool:

@@ -33,6 +33,9 @@ JWT_CLIENT_KEY = RSAKey.generate_key(2048, parameters={"kid": "jwt-client-1", "a
 # Request objects (JAR): jar-app signs with ES256 only, jar-open with RS256 or PS256.
 JAR_EC_KEY = ECKey.generate_key("P-256", parameters={"kid": "jar-ec-1"}, private=True)
 JAR_RSA_KEY = RSAKey.generate_key(2048, parameters={"kid": "jar-rsa-1"}, private=True)
+# fapi-app, under the FAPI 2.0 profile, signs with an EC key (and holds an RSA one it may not use).
+FAPI_KEY = ECKey.generate_key("P-256", parameters={"kid": "fapi-1"}, private=True)
+FAPI_RSA_KEY = RSAKey.generate_key(2048, parameters={"kid": "fapi-rsa-1"}, private=True)
 
 
 def client_settings(issuer: str) -> list[dict[str, Any]]:
@@ -87,6 +90,11 @@ def client_settings(issuer: str) -> list[dict[str, Any]]:
         {"client_id": "dpop-app", "token_endpoint_auth_method": "none", "dpop_bound_access_tokens": True,
          "grant_types": ["authorization_code", "refresh_token"], "scope": "openid offline_access",
          "redirect_uris": ["https://dpop.example/cb"]},
+        {"client_id": "fapi-app", "profile": "fapi2", "token_endpoint_auth_method": "private_key_jwt",
+         "jwks": {"keys": [FAPI_KEY.as_dict(private=False), FAPI_RSA_KEY.as_dict(private=False)]},
+         "id_token_signed_response_alg": "ES256", "grant_types": ["authorization_code", "refresh_token"],
+         "scope": "openid profile offline_access", "offline_access_without_consent": True,
+         "redirect_uris": ["https://fapi.example/cb"]},
         {"client_id": "par-app", "token_endpoint_auth_method": "none",
          "require_pushed_authorization_requests": True, "redirect_uris": ["https://par.example/cb"]},
         {"client_id": "passwordless-app", "client_name": "Team Chat", "token_endpoint_auth_method": "none",

@@ -2,11 +2,13 @@
 // Reads one JSON request on stdin: {op, issuer, client: {id, secret, auth}, ...}; writes JSON on stdout.
 import * as oidc from 'openid-client'
 
-// The client's RS256 private key (a JWK), as openid-client signs with it.
+// The client's private key (a JWK), as openid-client signs with it: RS256, or ES256 for EC keys.
 async function privateKey(c) {
+  const algorithm = c.privateJwk.kty === 'EC'
+    ? { name: 'ECDSA', namedCurve: 'P-256' }
+    : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }
   return {
-    key: await crypto.subtle.importKey(
-      'jwk', c.privateJwk, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']),
+    key: await crypto.subtle.importKey('jwk', c.privateJwk, algorithm, false, ['sign']),
     kid: c.privateJwk.kid,
   }
 }
