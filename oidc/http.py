@@ -36,7 +36,7 @@ def see_other(location: str) -> Response:
 
 
 # RFC 8707 §2: `resource` may be given several times.
-REPEATABLE = frozenset({"resource"})
+REPEATABLE = frozenset({"resource", "audience"})  # RFC 8707, RFC 8693 §2.1
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ from oidc.http import (
 from oidc.profiles import accepted_algs, is_fapi2
 from oidc.provider import Provider, current_provider
 from oidc.refresh_grant import refresh
+from oidc.token_exchange_grant import GRANT_TYPE as TOKEN_EXCHANGE
+from oidc.token_exchange_grant import exchange
 from store import ClientRecord
 
 blueprint = Blueprint("token", __name__)
@@ -44,6 +46,7 @@ GRANT_HANDLERS: dict[str, GrantHandler] = {
     "authorization_code": redeem_code,
     "refresh_token": refresh,
     "client_credentials": client_credentials,
+    TOKEN_EXCHANGE: exchange,
 }
 GRANT_TYPES_SUPPORTED = list(GRANT_HANDLERS)
 

@@ -41,7 +41,7 @@ def audiences(claims: dict[str, Any]) -> list[str]:
 
 async def issue_access_token(
     provider: Provider, client: ClientRecord, grant: GrantRecord, scope: str, now: int,
-    self_contained: bool = False, jkt: str | None = None,
+    self_contained: bool = False, jkt: str | None = None, act: dict[str, Any] | None = None,
 ) -> str:
     """An access token: a JWT in the RFC 9068 shape, or for clients that chose reference tokens
     an opaque random string whose claims stay in the store. Without an audience of its own it is
@@ -65,6 +65,8 @@ async def issue_access_token(
         claims["auth_time"] = int(grant.auth_time)
     if jkt is not None:
         claims["cnf"] = {"jkt": jkt}
+    if act is not None:
+        claims["act"] = act  # RFC 8693 §4.1: who acts for the subject
     if client.access_token_format == "reference":
         token = secrets.token_urlsafe(32)  # 256 bits; only its digest is stored
         await provider.store.access_tokens.add(

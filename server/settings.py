@@ -18,7 +18,7 @@ from engine import YamlSourceError, parse_yaml, pydantic_problems
 from federation import UpstreamProviderSettings
 from oidc import AUTH_METHODS_SUPPORTED, FAPI2, fapi2_problems
 from steps import RelyingParty
-from store import Sealer
+from store import Sealer, TokenExchangePolicy
 
 UNSAFE_SCHEMES = frozenset({"javascript", "data", "vbscript", "file"})
 Item = TypeVar("Item", bound=BaseModel)
@@ -134,6 +134,12 @@ class ClientSettings(BaseModel):
         False,
         description="Every token request of this client must carry a DPoP proof, so that its"
         " tokens are always bound to its key (RFC 9449 §5.2).",
+    )
+    token_exchange: TokenExchangePolicy | None = Field(
+        None,
+        description="Token exchange (RFC 8693, with its grant type in grant_types):"
+        " `subject_clients`, whose users' tokens this client may exchange besides its own, and"
+        " `audiences` it may ask the new tokens for (the first by default).",
     )
     profile: Literal["fapi2"] | None = Field(
         None,

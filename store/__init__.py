@@ -29,6 +29,7 @@ from store.records import (
     SessionRecord,
     SigningKeyRecord,
     ThrottleRecord,
+    TokenExchangePolicy,
     UserRecord,
 )
 from store.repositories import Store
@@ -69,6 +70,7 @@ __all__ = [
     "Store",
     "StoreUnavailableError",
     "ThrottleRecord",
+    "TokenExchangePolicy",
     "UserRecord",
     "consent_items",
     "export_lines",

@@ -11,6 +11,15 @@ from store.sign_in_request import SignInRequest
 Factor = Literal["knowledge", "possession", "inherence"]
 
 
+class TokenExchangePolicy(BaseModel):
+    """Who a client may exchange tokens of, and for what (RFC 8693): tokens issued to itself or to
+    one of `subject_clients`, for new tokens whose `aud` is one of `audiences` (the first by
+    default)."""
+
+    subject_clients: list[str] = Field(default_factory=list)
+    audiences: list[str] = Field(min_length=1)
+
+
 class ClientRecord(BaseModel):
     """A relying party, in RFC 7591 client-metadata names (secrets as SHA-256 digests)."""
 
@@ -45,6 +54,7 @@ class ClientRecord(BaseModel):
     request_object_signing_alg: str | None = None
     dpop_bound_access_tokens: bool = False
     profile: str | None = None  # "fapi2": the FAPI 2.0 Security Profile (oidc/profiles.py)
+    token_exchange: TokenExchangePolicy | None = None
 
     @property
     def issues_refresh_tokens(self) -> bool:

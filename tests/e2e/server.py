@@ -28,6 +28,7 @@ POST_SECRET = "test-post-client-secret-0123456789abcdefgh"
 OTHER_SECRET = "test-other-rp-secret-0123456789abcdefghijk"
 SERVICE_SECRET = "test-service-secret-0123456789abcdefghijkl"
 REFERENCE_SECRET = "test-reference-secret-0123456789abcdefghi"
+GATEWAY_SECRET = "test-gateway-secret-0123456789abcdefghijkl"
 # The private_key_jwt client's key pair: the server is told the public half only.
 JWT_CLIENT_KEY = RSAKey.generate_key(2048, parameters={"kid": "jwt-client-1", "alg": "RS256"}, private=True)
 # Request objects (JAR): jar-app signs with ES256 only, jar-open with RS256 or PS256.
@@ -95,6 +96,11 @@ def client_settings(issuer: str) -> list[dict[str, Any]]:
          "id_token_signed_response_alg": "ES256", "grant_types": ["authorization_code", "refresh_token"],
          "scope": "openid profile offline_access", "offline_access_without_consent": True,
          "redirect_uris": ["https://fapi.example/cb"]},
+        {"client_id": "gateway", "client_secret": GATEWAY_SECRET, "scope": "api:read",
+         "grant_types": ["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"],
+         "token_exchange": {"subject_clients": ["demo-rp"],
+                            "audiences": ["https://reports.example/", "https://billing.example/"]},
+         "access_token_audiences": ["https://gateway.example/"], "redirect_uris": ["https://gateway.example/cb"]},
         {"client_id": "par-app", "token_endpoint_auth_method": "none",
          "require_pushed_authorization_requests": True, "redirect_uris": ["https://par.example/cb"]},
         {"client_id": "passwordless-app", "client_name": "Team Chat", "token_endpoint_auth_method": "none",

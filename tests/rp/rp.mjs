@@ -94,6 +94,12 @@ const operations = {
     return await oidc.clientCredentialsGrant(config, request.params ?? {}, await dpop(request, config))
   },
 
+  // RFC 8693, through openid-client's generic grant request.
+  async tokenExchange(request, config) {
+    return await oidc.genericGrantRequest(
+      config, 'urn:ietf:params:oauth:grant-type:token-exchange', request.params, await dpop(request, config))
+  },
+
   async userinfo(request, config) {
     return await oidc.fetchUserInfo(config, request.accessToken, request.subject, await dpop(request, config))
   },
