@@ -12,7 +12,7 @@ from engine.runs import FlowEngine, Seed
 from engine.sign_in_request import Display, Finish, Prompt, SignInRequest
 from engine.upstream_check import check_offered
 from engine.yaml_source import YamlSourceError, parse_yaml, pydantic_problems
-from steps import BrowserFacts
+from steps import SCOPE_DESCRIPTIONS, BrowserFacts, Throttle  # for the protocol's own pages
 
 __all__ = [
     "BrowserFacts",
@@ -23,8 +23,10 @@ __all__ = [
     "FlowEngine",
     "FlowsError",
     "Prompt",
+    "SCOPE_DESCRIPTIONS",
     "Seed",
     "SignInRequest",
+    "Throttle",
     "UnknownFlow",
     "YamlSourceError",
     "assess",

@@ -10,6 +10,7 @@ from oidc.blueprints import BLUEPRINTS
 from oidc.client_auth import AUTH_METHODS_SUPPORTED, secret_digest
 from oidc.completions import by_kind, signed_in_session
 from oidc.cookies import SESSION, clear_cookie, set_session_cookie
+from oidc.device_verification import DeviceConfirmation
 from oidc.devices import browser_facts, remember_device, signed_in_browser_facts
 from oidc.discovery import jwks_document, metadata_document
 from oidc.http import Answer, BackChannelRequest, see_other
@@ -27,6 +28,7 @@ __all__ = [
     "AuthorizationResponse",
     "BLUEPRINTS",
     "BackChannelRequest",
+    "DeviceConfirmation",
     "EXTENSION_KEY",
     "FAPI2",
     "FormPost",

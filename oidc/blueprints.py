@@ -6,6 +6,8 @@ from quart import Blueprint
 
 from oidc import (
     authorize,
+    device_authorization,
+    device_verification,
     discovery,
     introspection,
     logout,
@@ -23,5 +25,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     authorize.blueprint,
     token.blueprint,
     pushed_requests.blueprint,
+    device_authorization.blueprint,
+    device_verification.blueprint,
     userinfo.blueprint,
 )

@@ -11,6 +11,7 @@ from oidc.authorization_response import RESPONSE_MODES
 from oidc.claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
 from oidc.client_assertion import ASSERTION_ALGS
 from oidc.client_auth import AUTH_METHODS_SUPPORTED, CONFIDENTIAL_AUTH_METHODS
+from oidc.device_authorization import DEVICE_AUTHORIZATION_PATH
 from oidc.dpop import DPOP_ALGS
 from oidc.http import Document, response_of
 from oidc.keys import SUPPORTED_ALGS
@@ -30,6 +31,7 @@ def provider_metadata(provider: Provider) -> dict[str, Any]:
         "authorization_endpoint": provider.url("/authorize"),
         "token_endpoint": provider.url("/token"),
         "pushed_authorization_request_endpoint": provider.url(PAR_PATH),
+        "device_authorization_endpoint": provider.url(DEVICE_AUTHORIZATION_PATH),
         "require_pushed_authorization_requests": (
             provider.require_pushed_authorization_requests or provider.profile == FAPI2
         ),

@@ -12,6 +12,8 @@ from observe import count_token
 from oidc.client_auth import authenticated_client
 from oidc.client_credentials_grant import client_credentials
 from oidc.code_grant import redeem_code
+from oidc.device_authorization import GRANT_TYPE as DEVICE_CODE
+from oidc.device_authorization import device_code_grant
 from oidc.dpop import DPOP_ALGS, current_nonce, proof_key
 from oidc.errors import (
     InvalidDPoPProofError,
@@ -47,6 +49,7 @@ GRANT_HANDLERS: dict[str, GrantHandler] = {
     "refresh_token": refresh,
     "client_credentials": client_credentials,
     TOKEN_EXCHANGE: exchange,
+    DEVICE_CODE: device_code_grant,
 }
 GRANT_TYPES_SUPPORTED = list(GRANT_HANDLERS)
 

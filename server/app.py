@@ -22,7 +22,15 @@ from observe import (
     metrics_blueprint,
 )
 from oidc import BLUEPRINTS as PROTOCOL_BLUEPRINTS
-from oidc import EXTENSION_KEY, AuthorizationResponse, KeyRing, Provider, by_kind, secret_digest
+from oidc import (
+    EXTENSION_KEY,
+    AuthorizationResponse,
+    DeviceConfirmation,
+    KeyRing,
+    Provider,
+    by_kind,
+    secret_digest,
+)
 from server.fast_path import install_fast_path
 from server.flows_reload import watch_flows
 from server.issuer_origin import issuer_origin, redirect_to_issuer
@@ -154,7 +162,7 @@ def create_app(settings: Settings) -> Quart:
             ),
             account_reauth_seconds=settings.account_reauth_seconds,
             # How finished runs are answered: a new way in adds its completion here.
-            completions=by_kind([AuthorizationResponse(), AccountPage()]),
+            completions=by_kind([AuthorizationResponse(), AccountPage(), DeviceConfirmation()]),
         )
         provider = app.extensions[EXTENSION_KEY]
         app.extensions["gatehouse.tasks"] = [

@@ -56,7 +56,9 @@ class ClientSettings(BaseModel):
     )
     client_name: str | None = Field(None, description="Shown on the sign-in pages.")
     redirect_uris: list[str] = Field(
-        min_length=1, description="Exact redirect URIs; no fragment (RFC 6749 §3.1.2)."
+        default_factory=list,
+        description="Exact redirect URIs; no fragment (RFC 6749 §3.1.2). Required with"
+        " authorization_code (a device or service client has none).",
     )
     post_logout_redirect_uris: list[str] = Field(
         default_factory=list, description="Where logout may return to (exact match)."
@@ -203,6 +205,8 @@ class ClientSettings(BaseModel):
             raise ValueError("request_object_signing_alg needs jwks or jwks_uri")
         if self.profile == FAPI2:
             self.check_fapi2()
+        if "authorization_code" in self.grant_types and not self.redirect_uris:
+            raise ValueError("authorization_code needs at least one redirect_uri")
         if self.jwks is not None:
             try:
                 keys = KeySet.import_key_set(self.jwks)  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from steps.base import (
     Step,
     StepContext,
 )
+from steps.consent_texts import SCOPE_DESCRIPTIONS
 from steps.credentials import CredentialKind, credential_kinds
 from steps.dotted import NotLoadable, load_class
 from steps.federated import VIA, FederatedStep, run_id_of
@@ -25,7 +26,7 @@ from steps.password_policy import PasswordPolicy, password_problem
 from steps.recovery_codes import KIND
 from steps.registry import UnknownStepType, resolve_step_type
 from steps.subflow import SubflowStep
-from steps.throttling import unlock
+from steps.throttling import Throttle, unlock
 
 __all__ = [
     "BrowserFacts",
@@ -40,10 +41,12 @@ __all__ = [
     "PasswordPolicy",
     "Redirect",
     "RelyingParty",
+    "SCOPE_DESCRIPTIONS",
     "Services",
     "Step",
     "StepContext",
     "SubflowStep",
+    "Throttle",
     "UnknownStepType",
     "VIA",
     "credential_kinds",

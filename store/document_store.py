@@ -21,6 +21,8 @@ from store.records import (
     CodeRecord,
     ConsentRecord,
     CredentialRecord,
+    DeviceApproval,
+    DeviceCodeRecord,
     FlowRunRecord,
     GrantRecord,
     LinkedIdentityRecord,
@@ -40,6 +42,7 @@ from store.repositories import (
     CodeRepository,
     ConsentRepository,
     CredentialRepository,
+    DeviceCodeRepository,
     FlowRunRepository,
     GrantRepository,
     KeyRepository,
@@ -246,6 +249,31 @@ class SingleUse(Expiring[D]):
         return Redemption(again, False)
 
 
+class DeviceCodes:
+    def __init__(self, docs: Documents[DeviceCodeRecord]) -> None:
+        self.docs = docs
+
+    async def add(self, record: DeviceCodeRecord) -> None:
+        await self.docs.insert(record)
+
+    async def get(self, device_id: str) -> DeviceCodeRecord | None:
+        return await self.docs.get(device_id)
+
+    async def by_user_code(self, user_code: str, now: float) -> DeviceCodeRecord | None:
+        found = await self.docs.find_one("user_code", user_code)
+        return found if found is not None and found.expires_at > now else None
+
+    async def decide(self, device_id: str, approval: DeviceApproval) -> None:
+        await self.docs.set_field(device_id, "approval", approval.model_dump())
+
+    async def polled(self, device_id: str, at: float, interval: int) -> None:
+        await self.docs.set_field(device_id, "last_polled_at", at)
+        await self.docs.set_field(device_id, "interval", interval)
+
+    async def redeem(self, device_id: str, now: float, client_id: str) -> DeviceCodeRecord | None:
+        return await self.docs.claim(device_id, now, client_id)
+
+
 class Keys:
     def __init__(self, docs: Documents[SigningKeyRecord]) -> None:
         self.docs = docs
@@ -333,6 +361,9 @@ class DocumentStore(ABC):
         self.codes: CodeRepository = SingleUse(self._add("codes", CodeRecord))
         self.pushed_requests: PushedRequestRepository = SingleUse(
             self._add("pushed_requests", PushedRequestRecord)
+        )
+        self.device_codes: DeviceCodeRepository = DeviceCodes(
+            self._add("device_codes", DeviceCodeRecord, unique=("user_code",))
         )
         self.access_tokens: AccessTokenRepository = Expiring(
             self._add("access_tokens", AccessTokenRecord)

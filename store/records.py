@@ -264,6 +264,34 @@ class PushedRequestRecord(BaseModel):
     expires_at: float
 
 
+class DeviceApproval(BaseModel):
+    """What the person decided on the verification page: who they are, from their session, or
+    that they refused."""
+
+    denied: bool = False
+    subject: str | None = None
+    sid: str | None = None
+    auth_time: float | None = None
+    amr: list[str] = Field(default_factory=list)
+    acr: str | None = None
+
+
+class DeviceCodeRecord(BaseModel):
+    """A device authorization (RFC 8628). `id` is the SHA-256 of the device code; `user_code`
+    is the code a person types, normalized (8 letters, upper case). `version` 0 means no token
+    was issued from it yet; the poll that issues them makes it 1."""
+
+    id: str
+    user_code: str
+    client_id: str
+    scope: str
+    interval: int
+    last_polled_at: float | None = None
+    approval: DeviceApproval | None = None
+    version: int = 0
+    expires_at: float
+
+
 class AccessTokenRecord(BaseModel):
     """A reference (opaque) access token: `id` is the token's SHA-256, `claims` what a JWT would say."""
 

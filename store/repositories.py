@@ -17,6 +17,8 @@ from store.records import (
     CodeRecord,
     ConsentRecord,
     CredentialRecord,
+    DeviceApproval,
+    DeviceCodeRecord,
     FlowRunRecord,
     GrantRecord,
     LinkedIdentityRecord,
@@ -156,6 +158,24 @@ class PushedRequestRepository(Protocol):
         there is no such unexpired request of `client_id`."""
 
 
+class DeviceCodeRepository(Protocol):
+    """Device authorizations (RFC 8628)."""
+
+    async def add(self, record: DeviceCodeRecord) -> None:
+        """Raises `DuplicateError` when the user code is taken."""
+
+    async def get(self, device_id: str) -> DeviceCodeRecord | None:
+        """By id, expired or not (the token endpoint tells an expired code apart)."""
+
+    async def by_user_code(self, user_code: str, now: float) -> DeviceCodeRecord | None:
+        """The unexpired authorization of a (normalized) user code."""
+
+    async def decide(self, device_id: str, approval: DeviceApproval) -> None: ...
+    async def polled(self, device_id: str, at: float, interval: int) -> None: ...
+    async def redeem(self, device_id: str, now: float, client_id: str) -> DeviceCodeRecord | None:
+        """Move it from unused to used in one atomic step; the record when this call did."""
+
+
 class AccessTokenRepository(Protocol):
     """Reference access tokens (clients with access_token_format: reference)."""
 
@@ -235,6 +255,7 @@ class Store(Protocol):
     grants: GrantRepository
     codes: CodeRepository
     pushed_requests: PushedRequestRepository
+    device_codes: DeviceCodeRepository
     refresh_tokens: RefreshTokenRepository
     access_tokens: AccessTokenRepository
     keys: KeyRepository

@@ -100,6 +100,16 @@ const operations = {
       config, 'urn:ietf:params:oauth:grant-type:token-exchange', request.params, await dpop(request, config))
   },
 
+  // RFC 8628: the codes, then polling (at the interval the server asks) until the person decides.
+  async deviceAuthorization(request, config) {
+    return await oidc.initiateDeviceAuthorization(config, request.params ?? {})
+  },
+
+  async devicePoll(request, config) {
+    const tokens = await oidc.pollDeviceAuthorizationGrant(config, request.response)
+    return { tokens, claims: tokens.claims() }
+  },
+
   async userinfo(request, config) {
     return await oidc.fetchUserInfo(config, request.accessToken, request.subject, await dpop(request, config))
   },

@@ -20,12 +20,24 @@ def test_the_demo_config_loads() -> None:
 
 def test_errors_point_at_the_line(tmp_path: Path) -> None:
     config = tmp_path / "gatehouse.yaml"
-    config.write_text("issuer: http://127.0.0.1:9\nclients:\n  - client_id: a\n    redirect_uris: []\n    colour: blue\n")
+    config.write_text("issuer: http://127.0.0.1:9\nclients:\n  - client_id: a\n    redirect_uris: [/cb]\n    colour: blue\n")
     with pytest.raises(SettingsError) as caught:
         load_settings(config)
     message = str(caught.value)
     assert f"{config}:4:5: clients.0.redirect_uris:" in message
     assert f"{config}:5:5: clients.0.colour: Extra inputs are not permitted" in message
+
+
+def test_only_a_client_without_authorization_code_may_have_no_redirect_uri(tmp_path: Path) -> None:
+    config = tmp_path / "gatehouse.yaml"
+    config.write_text("issuer: http://127.0.0.1:9\nclients:\n  - client_id: a\n"
+                      "    token_endpoint_auth_method: none\n")
+    with pytest.raises(SettingsError, match=f"{config}:3:5: .*authorization_code needs"):
+        load_settings(config)
+    config.write_text("issuer: http://127.0.0.1:9\nclients:\n  - client_id: tv\n"
+                      "    token_endpoint_auth_method: none\n"
+                      "    grant_types: ['urn:ietf:params:oauth:grant-type:device_code']\n")
+    assert load_settings(config).clients[0].redirect_uris == []
 
 
 def test_a_config_without_an_issuer_is_refused_at_its_first_line(tmp_path: Path) -> None:

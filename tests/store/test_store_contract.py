@@ -21,6 +21,8 @@ from store.records import (
     CodeRecord,
     ConsentRecord,
     CredentialRecord,
+    DeviceApproval,
+    DeviceCodeRecord,
     FlowRunRecord,
     GrantRecord,
     LinkedIdentityRecord,
@@ -351,6 +353,26 @@ async def test_a_pushed_request_is_used_once_by_its_own_client_before_it_expires
     assert first == Redemption(pushed.model_copy(update={"version": 1}), True)
     again = await store.pushed_requests.redeem("par-1", NOW, "app")
     assert again is not None and not again.first
+
+
+async def test_a_device_code_is_found_by_its_user_code_decided_and_redeemed_once(
+    store: Store,
+) -> None:
+    record = DeviceCodeRecord(id="dev-1", user_code="BCDFGHJK", client_id="tv", scope="openid",
+                              interval=5, expires_at=NOW + 600)
+    await store.device_codes.add(record)
+    with pytest.raises(DuplicateError):
+        await store.device_codes.add(record.model_copy(update={"id": "dev-2"}))
+    assert await store.device_codes.by_user_code("bcdfghjk", NOW) == record
+    assert await store.device_codes.by_user_code("BCDFGHJK", NOW + 600) is None
+    await store.device_codes.polled("dev-1", NOW + 1, 10)
+    approval = DeviceApproval(subject="u1", sid="s1", auth_time=NOW, amr=["pwd"])
+    await store.device_codes.decide("dev-1", approval)
+    decided = await store.device_codes.get("dev-1")
+    assert decided is not None and decided.approval == approval and decided.interval == 10
+    assert await store.device_codes.redeem("dev-1", NOW, "another-client") is None
+    assert await store.device_codes.redeem("dev-1", NOW, "tv") is not None
+    assert await store.device_codes.redeem("dev-1", NOW, "tv") is None
 
 
 def credential(credential_id: str, user_id: str = "u1", **data: object) -> CredentialRecord:
