@@ -8,6 +8,7 @@ from __future__ import annotations
 from oidc.authorize import AuthorizationResponse, start_run
 from oidc.blueprints import BLUEPRINTS
 from oidc.client_auth import AUTH_METHODS_SUPPORTED, secret_digest
+from oidc.client_metadata import ClientMetadata
 from oidc.completions import by_kind, signed_in_session
 from oidc.cookies import SESSION, clear_cookie, set_session_cookie
 from oidc.device_verification import DeviceConfirmation
@@ -28,6 +29,7 @@ __all__ = [
     "AuthorizationResponse",
     "BLUEPRINTS",
     "BackChannelRequest",
+    "ClientMetadata",
     "DeviceConfirmation",
     "EXTENSION_KEY",
     "FAPI2",
