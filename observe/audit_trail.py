@@ -24,7 +24,7 @@ from store import AuditRecord, Store
 AuditKind = Literal[
     "sign_in", "sign_in_failed", "throttled", "mfa_changed", "token_issued", "logout",
     "session_ended", "identity_linked", "identity_unlinked", "unlocked", "password_reset",
-    "device_allowed", "device_refused",
+    "device_allowed", "device_refused", "client_registered", "client_updated", "client_deleted",
 ]
 DEFAULT_RETENTION = 90 * 24 * 3600
 

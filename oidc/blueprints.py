@@ -6,6 +6,7 @@ from quart import Blueprint
 
 from oidc import (
     authorize,
+    client_registration,
     device_authorization,
     device_verification,
     discovery,
@@ -27,5 +28,6 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     pushed_requests.blueprint,
     device_authorization.blueprint,
     device_verification.blueprint,
+    client_registration.blueprint,
     userinfo.blueprint,
 )

@@ -11,6 +11,7 @@ from oidc.authorization_response import RESPONSE_MODES
 from oidc.claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
 from oidc.client_assertion import ASSERTION_ALGS
 from oidc.client_auth import AUTH_METHODS_SUPPORTED, CONFIDENTIAL_AUTH_METHODS
+from oidc.client_registration import REGISTRATION_PATH
 from oidc.device_authorization import DEVICE_AUTHORIZATION_PATH
 from oidc.dpop import DPOP_ALGS
 from oidc.http import Document, response_of
@@ -32,6 +33,8 @@ def provider_metadata(provider: Provider) -> dict[str, Any]:
         "token_endpoint": provider.url("/token"),
         "pushed_authorization_request_endpoint": provider.url(PAR_PATH),
         "device_authorization_endpoint": provider.url(DEVICE_AUTHORIZATION_PATH),
+        **({"registration_endpoint": provider.url(REGISTRATION_PATH)}
+           if provider.registration != "off" else {}),
         "require_pushed_authorization_requests": (
             provider.require_pushed_authorization_requests or provider.profile == FAPI2
         ),

@@ -31,6 +31,10 @@ class Provider:
     require_pushed_authorization_requests: bool = False  # for every client (RFC 9126 §5)
     dpop_nonces: bool = False  # DPoP proofs must carry a server nonce (RFC 9449 §8)
     profile: str | None = None  # "fapi2": the FAPI 2.0 Security Profile for every client
+    registration: str = "off"  # Dynamic Client Registration: off, open, or token
+    open_registration_grant_types: list[str] = field(
+        default_factory=lambda: ["authorization_code", "refresh_token"]
+    )
     dpop_nonce_key: str = field(default="", repr=False)
     access_token_lifetime: int = 600
     id_token_lifetime: int = 3600

@@ -148,6 +148,8 @@ def create_app(settings: Settings) -> Quart:
             pushed_request_lifetime=settings.pushed_request_lifetime,
             dpop_nonces=settings.dpop_nonces,
             profile=settings.profile,
+            registration=settings.registration,
+            open_registration_grant_types=settings.open_registration_grant_types,
             dpop_nonce_key=await store.secrets.get_or_create(
                 "dpop-nonce-key", secrets.token_urlsafe(32)
             ),

@@ -16,7 +16,7 @@ from typing import Any, TextIO, TypeVar
 
 import click
 
-from core import OutboundHttp
+from core import OutboundHttp, digest
 from engine import FlowsError, UnknownFlow, check_offered, load_flows, render_dot, render_mermaid
 from federation import Upstream, upstreams_for
 from observe import MULTIPROC_ENV, audit, configure_logging
@@ -28,6 +28,7 @@ from store import (
     DuplicateError,
     FileFormat,
     ImportReport,
+    InitialAccessTokenRecord,
     Sealer,
     SealError,
     SigningKeyRecord,
@@ -262,6 +263,24 @@ def clients_list(config: str | None) -> None:
              " ".join(c.redirect_uris)] for c in _settings(config).clients]
     for line in _table(["CLIENT ID", "AUTH METHOD", "FLOW", "REDIRECT URIS"], rows):
         click.echo(line)
+
+
+@clients.command("token")
+@config_option
+@click.option("--expires-in", type=click.IntRange(60, 30 * 24 * 3600), default=24 * 3600,
+              show_default=True, help="Seconds the token may be used.")
+def clients_token(config: str | None, expires_in: int) -> None:
+    """Print a new initial access token: one client may register with it (RFC 7591), with any
+    metadata, once. Only its digest is stored."""
+    settings = _settings(config)
+    token = secrets.token_urlsafe(32)
+
+    async def add(store: Store) -> None:
+        await store.initial_access_tokens.add(InitialAccessTokenRecord(
+            id=digest(token), expires_at=time.time() + expires_in))
+
+    _with_store(settings, add)
+    click.echo(token)
 
 
 @main.group()

@@ -149,6 +149,17 @@ class Settings(BaseModel):
         description="fapi2: the FAPI 2.0 Security Profile for every client (docs/fapi2.md); the"
         " issuer should then be https.",
     )
+    registration: Literal["off", "open", "token"] = Field(
+        "off",
+        description="Dynamic Client Registration (RFC 7591, docs/registration.md): off; open (any"
+        " client may register, within `open_registration_grant_types`); or token (an initial"
+        " access token from `gatehouse clients token` is required).",
+    )
+    open_registration_grant_types: list[str] = Field(
+        default_factory=lambda: ["authorization_code", "refresh_token"],
+        description="The grant types a client may register for without an initial access token"
+        " (with one, any).",
+    )
     dpop_nonces: bool = Field(
         False,
         description="DPoP proofs must carry a nonce the server gave (`DPoP-Nonce`, RFC 9449 §8),"

@@ -25,6 +25,7 @@ from store.records import (
     DeviceCodeRecord,
     FlowRunRecord,
     GrantRecord,
+    InitialAccessTokenRecord,
     LinkedIdentityRecord,
     PushedRequestRecord,
     RefreshTokenRecord,
@@ -45,6 +46,7 @@ from store.repositories import (
     DeviceCodeRepository,
     FlowRunRepository,
     GrantRepository,
+    InitialAccessTokenRepository,
     KeyRepository,
     LinkedIdentityRepository,
     PushedRequestRepository,
@@ -82,6 +84,10 @@ class Clients:
     async def put(self, client: ClientRecord) -> None:
         await self.docs.upsert(client)
         self._read.pop(client.client_id, None)
+
+    async def delete(self, client_id: str) -> None:
+        await self.docs.delete(client_id)
+        self._read.pop(client_id, None)
 
     async def all(self) -> list[ClientRecord]:
         return sorted(await self.docs.all(), key=lambda c: c.client_id)
@@ -364,6 +370,9 @@ class DocumentStore(ABC):
         )
         self.device_codes: DeviceCodeRepository = DeviceCodes(
             self._add("device_codes", DeviceCodeRecord, unique=("user_code",))
+        )
+        self.initial_access_tokens: InitialAccessTokenRepository = SingleUse(
+            self._add("initial_access_tokens", InitialAccessTokenRecord)
         )
         self.access_tokens: AccessTokenRepository = Expiring(
             self._add("access_tokens", AccessTokenRecord)

@@ -55,6 +55,10 @@ class ClientRecord(BaseModel):
     dpop_bound_access_tokens: bool = False
     profile: str | None = None  # "fapi2": the FAPI 2.0 Security Profile (oidc/profiles.py)
     token_exchange: TokenExchangePolicy | None = None
+    # A client that registered itself (RFC 7591): the digest of the token that manages it (RFC
+    # 7592). Clients from the config have none, so the registration API cannot change them.
+    registration_token_sha256: str | None = None
+    registered_at: float | None = None
 
     @property
     def issues_refresh_tokens(self) -> bool:
@@ -288,6 +292,16 @@ class DeviceCodeRecord(BaseModel):
     interval: int
     last_polled_at: float | None = None
     approval: DeviceApproval | None = None
+    version: int = 0
+    expires_at: float
+
+
+class InitialAccessTokenRecord(BaseModel):
+    """A token that lets a client register itself (RFC 7591 §3), minted by an operator: `id`
+    is its SHA-256; used once (`version` 1)."""
+
+    id: str
+    client_id: str = ""  # none yet: `SingleUse.redeem` matches this
     version: int = 0
     expires_at: float
 

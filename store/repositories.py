@@ -21,6 +21,7 @@ from store.records import (
     DeviceCodeRecord,
     FlowRunRecord,
     GrantRecord,
+    InitialAccessTokenRecord,
     LinkedIdentityRecord,
     PushedRequestRecord,
     RefreshTokenRecord,
@@ -37,6 +38,8 @@ class ClientRepository(Protocol):
     async def get(self, client_id: str) -> ClientRecord | None: ...
     async def put(self, client: ClientRecord) -> None:
         """Insert or replace by `client_id`."""
+
+    async def delete(self, client_id: str) -> None: ...
 
     async def all(self) -> list[ClientRecord]: ...
 
@@ -176,6 +179,14 @@ class DeviceCodeRepository(Protocol):
         """Move it from unused to used in one atomic step; the record when this call did."""
 
 
+class InitialAccessTokenRepository(Protocol):
+    async def add(self, token: InitialAccessTokenRecord) -> None: ...
+    async def redeem(
+        self, token_id: str, now: float, client_id: str
+    ) -> Redemption[InitialAccessTokenRecord] | None:
+        """As `CodeRepository.redeem` (`client_id` is "": no client yet)."""
+
+
 class AccessTokenRepository(Protocol):
     """Reference access tokens (clients with access_token_format: reference)."""
 
@@ -256,6 +267,7 @@ class Store(Protocol):
     codes: CodeRepository
     pushed_requests: PushedRequestRepository
     device_codes: DeviceCodeRepository
+    initial_access_tokens: InitialAccessTokenRepository
     refresh_tokens: RefreshTokenRepository
     access_tokens: AccessTokenRepository
     keys: KeyRepository

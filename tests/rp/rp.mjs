@@ -146,7 +146,20 @@ const operations = {
 let input = ''
 for await (const chunk of process.stdin) input += chunk
 const request = JSON.parse(input)
+// RFC 7591: registering comes before there is a client to configure.
+async function register(request) {
+  const config = await oidc.dynamicClientRegistration(new URL(request.issuer), request.metadata, undefined, {
+    execute: [oidc.allowInsecureRequests],
+    ...(request.initialAccessToken ? { initialAccessToken: request.initialAccessToken } : {}),
+  })
+  return config.clientMetadata()
+}
+
 try {
+  if (request.op === 'register') {
+    process.stdout.write(JSON.stringify({ ok: await register(request) }))
+    process.exit(0)
+  }
   const config = await configure(request)
   process.stdout.write(JSON.stringify({ ok: await operations[request.op](request, config) }))
 } catch (error) {
