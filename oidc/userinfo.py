@@ -105,7 +105,10 @@ def _challenge(error: OAuth2Error, scheme: str) -> Response:
 @blueprint.route("/userinfo", methods=["GET", "POST"])
 async def userinfo() -> Response:
     provider = current_provider()
-    scheme = "bearer"
+    # The scheme the answer's challenge speaks: the request's, whatever else is wrong with it.
+    scheme = "dpop" if (request.headers.get("Authorization") or "").lower().startswith("dpop ") else (
+        "bearer"
+    )
     try:
         scheme, token = await _presented_token()
         claims, grant = await verify_access_token(provider, token)

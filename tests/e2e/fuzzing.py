@@ -56,6 +56,8 @@ PAR_ERRORS = frozenset(
 )
 # RFC 6750 §3.1: each Bearer error code with its status.
 BEARER_ERRORS = {"invalid_request": 400, "invalid_token": 401, "insufficient_scope": 403}
+# RFC 9449 §7.1: a resource answers proof problems with 401 and a DPoP challenge.
+DPOP_ERRORS = {"invalid_dpop_proof": 401, "use_dpop_nonce": 401}
 # RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6, RFC 9101, Initiating User Registration §5; never
 # server_error, which would be a 500 in disguise.
 AUTHORIZE_ERRORS = frozenset(
@@ -262,7 +264,9 @@ def check_pushed_request(response: httpx2.Response, site: Site) -> None:
     check_api(response, site, PAR_ERRORS)
 
 
-CHALLENGE = re.compile(r'Bearer realm="gatehouse"(?:, [a-z_]+="[\x20\x21\x23-\x5b\x5d-\x7e]*")*')
+CHALLENGE = re.compile(
+    r'(Bearer|DPoP) realm="gatehouse"(?:, [a-z_]+="[\x20\x21\x23-\x5b\x5d-\x7e]*")*'
+)
 
 
 def check_userinfo(response: httpx2.Response, site: Site) -> None:
@@ -283,11 +287,13 @@ def check_userinfo(response: httpx2.Response, site: Site) -> None:
     scheme, _, token = response.request.headers.get("authorization", "").partition(" ")
     if error is None:
         assert status == 401 and response.json() == {}, describe(response)
-        # §3.1: a request that sent a Bearer token is told what was wrong with it.
-        assert scheme.lower() != "bearer" or not token.strip(), describe(response)
+        # §3.1: a request that sent a Bearer (or DPoP) token is told what was wrong with it.
+        assert scheme.lower() not in ("bearer", "dpop") or not token.strip(), describe(response)
     else:
-        assert BEARER_ERRORS.get(error.group(1)) == status, describe(response)
+        assert {**BEARER_ERRORS, **DPOP_ERRORS}.get(error.group(1)) == status, describe(response)
         assert response.json().get("error") == error.group(1), describe(response)
+        dpop = scheme.lower() == "dpop" or error.group(1) in DPOP_ERRORS
+        assert challenge.startswith("DPoP " if dpop else "Bearer "), describe(response)
 
 
 def check_static(response: httpx2.Response, site: Site) -> None:

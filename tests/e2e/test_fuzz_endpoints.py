@@ -200,7 +200,7 @@ async def enroll_totp(fuzz: Fuzz, login: str) -> None:
 
 def site_of(issuer: str) -> fz.Site:
     clients = client_settings(issuer)
-    redirect_uris = {c["client_id"]: tuple(c["redirect_uris"]) for c in clients}
+    redirect_uris = {c["client_id"]: tuple(c.get("redirect_uris", ())) for c in clients}
     # The account page's record has no redirect URI: authorize is fuzzed with its former one.
     redirect_uris["gatehouse-account"] = (f"{issuer}/account/signed-in",)
     external = [
