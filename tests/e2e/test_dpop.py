@@ -267,3 +267,28 @@ async def test_a_proof_used_at_one_worker_is_refused_at_another(
         assert again.status_code == 400 and again.json()["error"] == "invalid_dpop_proof"
     finally:
         other.stop()
+
+
+async def test_a_proof_sent_with_a_pushed_request_binds_its_code(server: RunningServer) -> None:
+    key, par = new_key(), f"{server.issuer}/par"
+    async with httpx2.AsyncClient() as http:
+        pushed = await http.post(par, headers={"DPoP": proof(key, "POST", par)}, data={
+            "client_id": "public-app", "response_type": "code", "scope": "openid",
+            "redirect_uri": "https://spa.example/callback", "code_challenge_method": "S256",
+            "code_challenge": create_s256_code_challenge(VERIFIER)})
+        assert pushed.status_code == 201, pushed.text
+        mismatched = await http.post(par, headers={"DPoP": proof(key, "POST", par)}, data={
+            "client_id": "public-app", "response_type": "code", "scope": "openid",
+            "redirect_uri": "https://spa.example/callback", "dpop_jkt": new_key().thumbprint(),
+            "code_challenge_method": "S256", "code_challenge": create_s256_code_challenge(VERIFIER)})
+        assert mismatched.json()["error"] == "invalid_dpop_proof"
+    async with FormBrowser(server.issuer) as browser:
+        answer = await browser.sign_in(f"{server.issuer}/authorize?client_id=public-app&request_uri="
+                                       f"{pushed.json()['request_uri']}", *ALICE)
+    code = redirect_params(answer)[1]["code"]
+    url = f"{server.issuer}/token"
+    async with httpx2.AsyncClient() as http:
+        stolen = await http.post(url, headers={"DPoP": proof(new_key(), "POST", url)}, data={
+            "grant_type": "authorization_code", "client_id": "public-app", "code": code,
+            "redirect_uri": "https://spa.example/callback", "code_verifier": VERIFIER})
+    assert stolen.status_code == 400 and stolen.json()["error"] == "invalid_grant"
