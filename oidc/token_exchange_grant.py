@@ -42,14 +42,14 @@ async def exchange(
     if form.get("requested_token_type", ACCESS_TOKEN) != ACCESS_TOKEN:
         raise InvalidRequestError("only access tokens can be requested")
     subject = await _token_claims(
-        provider, client, policy, form.get("subject_token"), form.get("subject_token_type"),
-        "subject",
+        provider, {client.client_id, *policy.subject_clients}, form.get("subject_token"),
+        form.get("subject_token_type"), "subject",
     )
     act = subject.get("act") if isinstance(subject.get("act"), dict) else None
     if form.get("actor_token") is not None or form.get("actor_token_type") is not None:
-        actor = await _token_claims(
-            provider, client, TokenExchangePolicy(audiences=policy.audiences),
-            form.get("actor_token"), form.get("actor_token_type"), "actor",
+        actor = await _token_claims(  # the client itself acts: its own token
+            provider, {client.client_id}, form.get("actor_token"), form.get("actor_token_type"),
+            "actor",
         )
         act = {"sub": str(actor["sub"]), **({"act": act} if act else {})}
     now = int(provider.clock())
@@ -84,11 +84,11 @@ async def exchange(
 
 
 async def _token_claims(
-    provider: Provider, client: ClientRecord, policy: TokenExchangePolicy, token: str | None,
-    token_type: str | None, role: str,
+    provider: Provider, issued_to_one_of: set[str], token: str | None, token_type: str | None,
+    role: str,
 ) -> dict[str, Any]:
-    """The claims of a subject or actor token this client may exchange (RFC 8693 §2.2.2: any
-    fault of the token is `invalid_request`)."""
+    """The claims of a subject or actor token, issued to one of `issued_to_one_of` (RFC 8693
+    §2.2.2: any fault of the token is `invalid_request`)."""
     if not token or not token_type:
         raise InvalidRequestError(f"{role}_token and {role}_token_type are required")
     if token_type == ACCESS_TOKEN:
@@ -102,8 +102,7 @@ async def _token_claims(
         issued_to = audiences(claims)
     else:
         raise InvalidRequestError(f"{role}_token_type {printable(token_type)} is not supported")
-    allowed = {client.client_id, *policy.subject_clients}
-    if not allowed & set(issued_to):
+    if not issued_to_one_of & set(issued_to):
         raise InvalidRequestError(f"this client may not exchange the {role} token")
     if token_type == ID_TOKEN:
         claims = {**claims, "scope": "openid"}  # an ID token proves who, not what was granted
