@@ -22,14 +22,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
-from quart import Blueprint, Response, jsonify, request
+from quart import Blueprint, Response, request
 
 from core import digest
 from observe import audit
 from oidc.client_auth import secret_digest
 from oidc.client_metadata import ClientMetadata
-from oidc.errors import InvalidTokenError, OAuth2Error
-from oidc.http import NO_STORE
+from oidc.errors import InvalidTokenError, OAuth2Error, printable
+from oidc.http import NO_STORE, JsonAnswer, json_response, oauth_error_response
 from oidc.provider import Provider, current_provider
 from store import ClientRecord
 
@@ -72,7 +72,7 @@ def checked_metadata(
         error = InvalidRedirectUriError if where.startswith("redirect_uris") else (
             InvalidClientMetadataError
         )
-        raise error(f"{where}: {problem['msg']}"[:200].encode("ascii", "replace").decode()) from exc
+        raise error(printable(f"{where}: {problem['msg']}", 200)) from exc
     for uri in metadata.redirect_uris:
         parts = urlsplit(uri)
         if parts.scheme != "https" and not (parts.scheme == "http" and _loopback(parts.hostname)):
@@ -90,15 +90,12 @@ def checked_metadata(
 
 
 def _answer(body: dict[str, Any], status: int = 200) -> Response:
-    response = jsonify(body)
-    response.status_code = status
-    response.headers.update(NO_STORE)
-    return response
+    return json_response(JsonAnswer(body, status, dict(NO_STORE)))
 
 
 def _error(error: OAuth2Error) -> Response:
-    response = _answer(dict(error.get_body()), error.status_code or 400)
-    if isinstance(error, InvalidTokenError):
+    response = oauth_error_response(error)
+    if isinstance(error, InvalidTokenError):  # RFC 7592 §2, RFC 6750 §3
         response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     return response
 

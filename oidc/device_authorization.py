@@ -144,7 +144,7 @@ async def device_code_grant(
         if record.last_polled_at is not None and now - record.last_polled_at < record.interval:
             await store.device_codes.polled(device_id, now, record.interval + SLOW_DOWN_STEP)
             raise SlowDownError()
-        await store.device_codes.polled(device_id, now, record.interval)
+        await store.device_codes.polled(device_id, now)
         raise AuthorizationPendingError()
     if approval.denied or approval.subject is None:
         raise AccessDeniedError("the person refused this device")

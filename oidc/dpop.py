@@ -23,7 +23,9 @@ from joserfc.errors import JoseError
 from joserfc.jwk import GuestProtocol, JWKRegistry
 
 from oidc.errors import InvalidDPoPProofError, UseDPoPNonceError
+from oidc.profiles import accepted_algs
 from oidc.provider import Provider
+from store import ClientRecord
 
 DPOP_ALGS = ["ES256", "PS256", "RS256"]
 PROOF_TYPE = "dpop+jwt"
@@ -56,14 +58,16 @@ def _fresh_nonce(provider: Provider, nonce: object) -> bool:
 
 
 async def proof_key(
-    provider: Provider, proof: str, method: str, url: str, access_token: str | None = None,
-    algs: list[str] = DPOP_ALGS,
+    provider: Provider, client: ClientRecord, proof: str, method: str, url: str,
+    access_token: str | None = None,
 ) -> str:
-    """The thumbprint (`jkt`) of the key that signed `proof` for this request: `method` at
-    `url` (without query), presenting `access_token` at a resource. Raises
-    `invalid_dpop_proof`, or `use_dpop_nonce` when a nonce is required and missing or stale."""
+    """The thumbprint (`jkt`) of the key that signed `proof` for this request of `client`
+    (whose profile may narrow the algorithms): `method` at `url` (without query), presenting
+    `access_token` at a resource. Raises `invalid_dpop_proof`, or `use_dpop_nonce` when a nonce
+    is required and missing or stale."""
     if len(proof) > MAX_PROOF_CHARS:
         raise InvalidDPoPProofError("the DPoP proof is too large")
+    algs = accepted_algs(provider.profile, client, DPOP_ALGS)
     try:
         token = jwt.decode(proof, _header_key, algorithms=algs)
     except (JoseError, ValueError, TypeError, KeyError, RecursionError) as exc:

@@ -11,30 +11,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import Any
 
 from quart import Blueprint, request, url_for
 
 from core import N_, ErrorPage, same_secret
 from oidc.http import with_query
-from oidc.keys import JoseError
+from oidc.id_token_hint import id_token_claims
 from oidc.provider import Provider, current_provider
 from oidc.results import PageResult, Redirect, Result, answering
 from oidc.sessions import current_session, end_session
 from store import SessionRecord
 
 blueprint = Blueprint("logout", __name__)
-
-
-def _hint_claims(provider: Provider, hint: str | None) -> dict[str, Any] | None:
-    """The claims of an ID token we signed (expired is fine, §2), or None."""
-    if not hint:
-        return None
-    try:
-        claims = provider.keys.decode(hint).claims
-    except (JoseError, ValueError):
-        return None
-    return claims if claims.get("iss") == provider.issuer and "sub" in claims else None
 
 
 async def _confirmation_token(provider: Provider, session: SessionRecord | None) -> str:
@@ -56,7 +44,7 @@ async def logout() -> Result:
     source = (await request.form) if request.method == "POST" else request.args
     params = {name: source.get(name) or None for name in source}
     session = await current_session(provider)
-    hint = _hint_claims(provider, params.get("id_token_hint"))
+    hint = id_token_claims(provider, params.get("id_token_hint"))  # expired is fine (§2)
     if session is None and hint is None:
         return await _signed_out(provider, session)  # nothing to end, so nothing to confirm
     audience = hint.get("aud") if hint else None

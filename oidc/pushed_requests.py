@@ -55,13 +55,13 @@ def check_pushable(params: Params, client: ClientRecord) -> None:
 
 
 async def _bound_to_proof(
-    provider: Provider, request: BackChannelRequest, params: Params
+    provider: Provider, client: ClientRecord, request: BackChannelRequest, params: Params
 ) -> Params:
     """RFC 9449 §10.1: a DPoP proof at the PAR endpoint binds the code to its key, as
     `dpop_jkt` would; when both are there they must name the same key."""
     if request.dpop is None:
         return params
-    jkt = await proof_key(provider, request.dpop, "POST", provider.url(request.path))
+    jkt = await proof_key(provider, client, request.dpop, "POST", provider.url(request.path))
     if params.get("dpop_jkt", [jkt]) != [jkt]:
         raise InvalidDPoPProofError("dpop_jkt is not the key of the DPoP proof")
     return {**params, "dpop_jkt": [jkt]}
@@ -85,7 +85,7 @@ async def push_answer(provider: Provider, request: BackChannelRequest) -> JsonAn
         }
         form_params["client_id"] = [client.client_id]  # absent from the form with Basic auth
         params = await request_object_params(provider, client, form_params) or form_params
-        params = await _bound_to_proof(provider, request, params)
+        params = await _bound_to_proof(provider, client, request, params)
         check_pushable(params, client)
         check_authorization_request(provider, client, params)
     except OAuth2Error as error:

@@ -14,7 +14,7 @@ from oidc.client_credentials_grant import client_credentials
 from oidc.code_grant import redeem_code
 from oidc.device_authorization import GRANT_TYPE as DEVICE_CODE
 from oidc.device_authorization import device_code_grant
-from oidc.dpop import DPOP_ALGS, current_nonce, proof_key
+from oidc.dpop import current_nonce, proof_key
 from oidc.errors import (
     InvalidDPoPProofError,
     InvalidRequestError,
@@ -31,7 +31,7 @@ from oidc.http import (
     json_response,
     oauth_error_answer,
 )
-from oidc.profiles import accepted_algs, is_fapi2
+from oidc.profiles import is_fapi2
 from oidc.provider import Provider, current_provider
 from oidc.refresh_grant import refresh
 from oidc.token_exchange_grant import GRANT_TYPE as TOKEN_EXCHANGE
@@ -82,8 +82,7 @@ async def _proved_key(
         if client.dpop_bound_access_tokens or is_fapi2(provider.profile, client):
             raise InvalidDPoPProofError("this client must send a DPoP proof")
         return None
-    algs = accepted_algs(provider.profile, client, DPOP_ALGS)
-    return await proof_key(provider, request.dpop, "POST", provider.url(request.path), algs=algs)
+    return await proof_key(provider, client, request.dpop, "POST", provider.url(request.path))
 
 
 @blueprint.route("/token", methods=["POST"])

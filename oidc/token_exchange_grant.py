@@ -23,7 +23,7 @@ from oidc.errors import (
     UnauthorizedClientError,
     printable,
 )
-from oidc.keys import JoseError
+from oidc.id_token_hint import id_token_claims
 from oidc.provider import Provider
 from oidc.tokens import GRANT_CLAIM, audiences, issue_access_token, verify_access_token
 from store import ClientRecord, GrantRecord, TokenExchangePolicy
@@ -110,16 +110,9 @@ async def _token_claims(
 
 
 def _id_token_claims(provider: Provider, token: str, role: str) -> dict[str, Any]:
-    try:
-        decoded = provider.keys.decode(token)
-    except (JoseError, ValueError) as exc:
-        raise InvalidRequestError(f"the {role} token is not valid") from exc
-    claims: dict[str, Any] = decoded.claims
-    exp = claims.get("exp")
-    # Access and logout tokens are signed by the same keys: their typ tells them apart.
-    if claims.get("iss") != provider.issuer or decoded.header.get("typ") != "JWT" or (
-        not isinstance(exp, int) or exp <= provider.clock()
-    ):
+    claims = id_token_claims(provider, token)
+    exp = claims.get("exp") if claims else None
+    if claims is None or not isinstance(exp, int) or exp <= provider.clock():
         raise InvalidRequestError(f"the {role} token is not a valid ID token of this issuer")
     return claims
 

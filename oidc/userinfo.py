@@ -18,7 +18,7 @@ from oidc.errors import (
     OAuth2Error,
     UseDPoPNonceError,
 )
-from oidc.profiles import accepted_algs, signing_alg
+from oidc.profiles import signing_alg
 from oidc.provider import Provider, current_provider
 from oidc.tokens import audiences, userinfo_audience, verify_access_token
 from store import ClientRecord
@@ -26,8 +26,15 @@ from store import ClientRecord
 blueprint = Blueprint("userinfo", __name__)
 
 
-async def _presented_token() -> tuple[str, str]:
-    """The access token, and the scheme it came with: `bearer` or `dpop`."""
+def _scheme() -> str:
+    """`dpop` for a token sent with the DPoP scheme, else `bearer` (a token in the form too):
+    the scheme the answer's challenge speaks, whatever else is wrong with the request."""
+    scheme = (request.headers.get("Authorization") or "").partition(" ")[0]
+    return "dpop" if scheme.lower() == "dpop" else "bearer"
+
+
+async def _presented_token() -> str:
+    """The access token, from the Authorization header (Bearer or DPoP) or the form."""
     header = request.headers.get("Authorization")
     form_token = None
     if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
@@ -41,9 +48,9 @@ async def _presented_token() -> tuple[str, str]:
             raise _NoToken()  # RFC 6750 §3.1: another scheme is no Bearer credential at all
         if not token.strip():
             raise InvalidRequestError("the access token is empty")
-        return scheme.lower(), token.strip()
+        return token.strip()
     if form_token:
-        return "bearer", str(form_token)
+        return str(form_token)
     raise _NoToken()
 
 
@@ -61,9 +68,8 @@ async def _check_binding(
     proofs = request.headers.getlist("DPoP")
     if len(proofs) != 1:
         raise InvalidDPoPProofError("one DPoP proof is required")
-    algs = accepted_algs(provider.profile, client, DPOP_ALGS)
     proved = await proof_key(
-        provider, proofs[0], request.method, provider.url(request.path), token, algs
+        provider, client, proofs[0], request.method, provider.url(request.path), token
     )
     if proved != bound:
         raise InvalidDPoPProofError("the DPoP proof is not made with the access token's key")
@@ -105,12 +111,9 @@ def _challenge(error: OAuth2Error, scheme: str) -> Response:
 @blueprint.route("/userinfo", methods=["GET", "POST"])
 async def userinfo() -> Response:
     provider = current_provider()
-    # The scheme the answer's challenge speaks: the request's, whatever else is wrong with it.
-    scheme = "dpop" if (request.headers.get("Authorization") or "").lower().startswith("dpop ") else (
-        "bearer"
-    )
+    scheme = _scheme()
     try:
-        scheme, token = await _presented_token()
+        token = await _presented_token()
         claims, grant = await verify_access_token(provider, token)
         if userinfo_audience(provider) not in audiences(claims):
             # RFC 9068 §4, RFC 8707: a token issued for another resource is not valid here.

@@ -272,9 +272,10 @@ class DeviceCodes:
     async def decide(self, device_id: str, approval: DeviceApproval) -> None:
         await self.docs.set_field(device_id, "approval", approval.model_dump())
 
-    async def polled(self, device_id: str, at: float, interval: int) -> None:
+    async def polled(self, device_id: str, at: float, interval: int | None = None) -> None:
         await self.docs.set_field(device_id, "last_polled_at", at)
-        await self.docs.set_field(device_id, "interval", interval)
+        if interval is not None:
+            await self.docs.set_field(device_id, "interval", interval)
 
     async def redeem(self, device_id: str, now: float, client_id: str) -> DeviceCodeRecord | None:
         return await self.docs.claim(device_id, now, client_id)

@@ -174,7 +174,8 @@ class DeviceCodeRepository(Protocol):
         """The unexpired authorization of a (normalized) user code."""
 
     async def decide(self, device_id: str, approval: DeviceApproval) -> None: ...
-    async def polled(self, device_id: str, at: float, interval: int) -> None: ...
+    async def polled(self, device_id: str, at: float, interval: int | None = None) -> None:
+        """Remember the poll (and a new, longer `interval` after a `slow_down`)."""
     async def redeem(self, device_id: str, now: float, client_id: str) -> DeviceCodeRecord | None:
         """Move it from unused to used in one atomic step; the record when this call did."""
 

@@ -151,12 +151,15 @@ async def test_a_registered_client_reads_updates_and_deletes_itself(open_server:
 
 
 async def test_the_configs_clients_cannot_be_managed(open_server: RunningServer) -> None:
+    """Not even with a registration access token that is valid for another client."""
+    token = (await register(open_server, {"redirect_uris": [CALLBACK]})).json()["registration_access_token"]
     async with httpx2.AsyncClient() as http:
         for method in ("GET", "PUT", "DELETE"):
             answer = await http.request(method, f"{open_server.issuer}/register/demo-rp",
-                                        headers={"Authorization": "Bearer anything"},
+                                        headers={"Authorization": f"Bearer {token}"},
                                         json={"client_id": "demo-rp"})
             assert answer.status_code == 401, (method, answer.text)
+            assert answer.headers["www-authenticate"] == 'Bearer error="invalid_token"'
 
 
 async def test_discovery_names_the_endpoint_only_when_registration_is_on(
