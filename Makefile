@@ -1,6 +1,6 @@
 .PHONY: demo test lint install bench
 
-PACKAGES = core oidc engine steps ui store server demo mail observe federation
+PACKAGES = core oidc engine steps ui store server demo mail observe federation admin
 
 demo:            ## install, then run the server with the demo client and user
 	scripts/demo.sh

@@ -15,15 +15,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from core import N_
 from engine.compiled import BranchKey, CompiledFlow
 from engine.loader import FlowSet
 from engine.model import TERMINALS
 from engine.selection import select_flow
 from engine.sign_in_request import SignInRequest
-from observe import count_step
+from observe import audit, count_step
 from steps import NOTICE, BrowserFacts, Outcome, Page, Redirect, Services, StepContext, SubflowStep
-from store import AuthEvent, ClientRecord, FlowRunRecord, Frame
+from store import AuthEvent, ClientRecord, FlowRunRecord, Frame, RunLogRecord
 
+ACCOUNT_DISABLED = N_("This account is disabled. Ask your administrator to enable it.")
 MAX_MOVES = 100  # per request: a loop of steps that all pass without a page is a flows.yaml bug
 MAX_LOG = 200
 RESTART_GRACE = 3600  # an expired run is kept this long, so its page can offer "Start again"
@@ -56,9 +58,11 @@ class FlowEngine:
         run_lifetime: int = 1800,
         clock: Callable[[], float] = time.time,
         versions_kept: int = 20,
+        run_log_retention: int = 86400,
     ) -> None:
         self.services, self.store = services, services.store
         self.run_lifetime, self.clock, self.versions_kept = run_lifetime, clock, versions_kept
+        self.run_log_retention = run_log_retention
         self.versions: OrderedDict[str, FlowSet] = OrderedDict()
         self.flows = flows
         self.reload(flows)
@@ -216,8 +220,16 @@ class FlowEngine:
         await self.store.runs.save(run)
 
     async def finish(self, run: FlowRunRecord) -> None:
-        """Consume a finished run: of two requests racing to finish it, one wins."""
+        """Consume a finished run: of two requests racing to finish it, one wins. Its event log
+        is kept for `run_log_retention` seconds (none when 0)."""
         await self.store.runs.delete(run)
+        if self.run_log_retention:
+            now = self.clock()
+            await self.store.run_logs.add(RunLogRecord(
+                id=run.id, flow=run.flow, client_id=run.sign_in.client_id, subject=run.subject,
+                state=run.state, started_at=run.created_at, finished_at=now, log=run.log,
+                expires_at=now + self.run_log_retention,
+            ))
 
     async def _settle(self, run: FlowRunRecord, ctx: StepContext) -> Page | None:
         for _ in range(MAX_MOVES):
@@ -233,6 +245,14 @@ class FlowEngine:
     async def _fire(self, run: FlowRunRecord, ctx: StepContext, outcome: str) -> None:
         """Take the branch of `outcome` whose condition holds, then enter where it leads."""
         flow, origin = self._flow(run), run.state
+        if run.auth_events and (user := await ctx.user()) is not None and user.disabled:
+            # Said only once the person proved who they are, so it tells a guesser nothing.
+            run.state, run.message = "error", ACCOUNT_DISABLED
+            run.stack.clear()
+            self._log(run, "disabled", flow=run.flow, step=origin)
+            await audit(self.store, "sign_in_failed", subject=user.id,
+                        client_id=run.sign_in.client_id, reason="disabled", flow=run.flow)
+            return
         truths: dict[BranchKey, bool] = {}
         seen: dict[str, bool] = {}
         for key, branch in flow.branches(origin, outcome):

@@ -6,7 +6,7 @@ The room's face: other rooms import only the names in `__all__`, from here.
 
 from __future__ import annotations
 
-from observe.audit_trail import audit, configure_audit, request_address
+from observe.audit_trail import AuditKind, audit, configure_audit, request_address
 from observe.health import Ping, health_blueprint
 from observe.logs import (
     REQUEST_ID_HEADER,
@@ -28,6 +28,7 @@ from observe.metrics import (
 from observe.request_hooks import QUIET_ROUTES, begin_request, end_request
 
 __all__ = [
+    "AuditKind",
     "MULTIPROC_ENV",
     "Ping",
     "QUIET_ROUTES",

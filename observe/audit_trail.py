@@ -25,6 +25,10 @@ AuditKind = Literal[
     "sign_in", "sign_in_failed", "throttled", "mfa_changed", "token_issued", "logout",
     "session_ended", "identity_linked", "identity_unlinked", "unlocked", "password_reset",
     "device_allowed", "device_refused", "client_registered", "client_updated", "client_deleted",
+    # changes an administrator makes (their `by` detail names who: client:..., user:..., cli:...)
+    "user_created", "user_updated", "user_disabled", "user_enabled", "user_deleted",
+    "password_set", "password_reset_sent", "consent_revoked", "grant_revoked", "client_created",
+    "client_secret_rotated", "client_tokens_revoked", "key_rotated",
 ]
 DEFAULT_RETENTION = 90 * 24 * 3600
 

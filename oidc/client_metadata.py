@@ -1,6 +1,7 @@
 """Client metadata (RFC 7591 §2): what a client is, in the RFC's names, checked the same way
-whether it comes from gatehouse.yaml (server/settings.py adds what only an operator may set) or
-from a client registering itself (oidc/client_registration.py, which adds its own rules)."""
+whether it comes from gatehouse.yaml or the admin API (`ClientPolicy` adds what only an operator
+may set) or from a client registering itself (oidc/client_registration.py, which adds its own
+rules)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from joserfc.jwk import KeySet
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from oidc.client_auth import AUTH_METHODS_SUPPORTED
+from oidc.profiles import FAPI2, fapi2_problems
+from store import TokenExchangePolicy
 
 UNSAFE_SCHEMES = frozenset({"javascript", "data", "vbscript", "file"})
 
@@ -125,4 +128,73 @@ class ClientMetadata(BaseModel):
                 raise ValueError(f"jwks is not a JWK Set: {exc}") from exc
             if any(key.is_private for key in keys):
                 raise ValueError("jwks must hold public keys only")
+        return self
+
+
+class ClientPolicy(ClientMetadata):
+    """A client, in RFC 7591 client-metadata names, plus what only an operator may set (in
+    gatehouse.yaml or through the admin API): its id, the flow its users sign in through, and
+    its policies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: str = Field(min_length=1, max_length=200, description="The client's identifier.")
+    flow: str | None = Field(None, description="A flow in flows.yaml; the default flow if unset.")
+    tags: list[str] = Field(
+        default_factory=list, description="Labels the `client_tag` flow condition can test."
+    )
+    require_consent: bool = Field(
+        False, description="Ask users to agree to the scopes (remembered per scope set)."
+    )
+    offline_access_without_consent: bool = Field(
+        False,
+        description="Give refresh tokens for `offline_access` without asking (trusted first-party"
+        " clients; OIDC Core §11 otherwise requires consent).",
+    )
+    access_token_format: Literal["jwt", "reference"] = Field(
+        "jwt",
+        description="jwt (RFC 9068, checked offline by resource servers) or reference (opaque,"
+        " checked by introspection; revocation takes effect everywhere at once).",
+    )
+    may_introspect_others: bool = Field(
+        False,
+        description="A resource server that may introspect access tokens issued to other clients"
+        " (RFC 7662 §4); others see only their own tokens.",
+    )
+    access_token_audiences: list[str] = Field(
+        default_factory=list,
+        description="Resource indicators (RFC 8707) this client may ask tokens for; the first is"
+        " the default `aud` of its client_credentials tokens.",
+    )
+    refresh_token_idle_lifetime: int = Field(
+        14 * 24 * 3600, ge=60, description="Seconds a refresh token lives unused (sliding)."
+    )
+    refresh_token_absolute_lifetime: int = Field(
+        30 * 24 * 3600, ge=60, description="Seconds after sign-in when refreshing stops."
+    )
+    token_exchange: TokenExchangePolicy | None = Field(
+        None,
+        description="Token exchange (RFC 8693, with its grant type in grant_types):"
+        " `subject_clients`, whose users' tokens this client may exchange besides its own, and"
+        " `audiences` it may ask the new tokens for (the first by default).",
+    )
+    profile: Literal["fapi2"] | None = Field(
+        None,
+        description="fapi2: the FAPI 2.0 Security Profile for this client (PAR, PKCE S256, DPoP,"
+        " private_key_jwt, PS256 or ES256, codes of 60 s at most; docs/fapi2.md).",
+    )
+
+    def check_fapi2(self) -> None:
+        """Raise unless the registration can hold under the FAPI 2.0 profile."""
+        problems = fapi2_problems(
+            self.token_endpoint_auth_method, self.id_token_signed_response_alg,
+            self.userinfo_signed_response_alg, self.request_object_signing_alg,
+        )
+        if problems:
+            raise ValueError(f"client {self.client_id} under FAPI 2.0: {'; '.join(problems)}")
+
+    @model_validator(mode="after")
+    def _fits_its_profile(self) -> ClientPolicy:
+        if self.profile == FAPI2:
+            self.check_fapi2()
         return self

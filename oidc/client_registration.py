@@ -125,7 +125,7 @@ def _record(
     return ClientRecord(
         **metadata.model_dump(), client_id=client_id,
         client_secret_sha256=secret_digest(secret) if secret else None,
-        registration_token_sha256=digest(token), registered_at=now,
+        registration_token_sha256=digest(token), registered_at=now, source="registration",
     )
 
 

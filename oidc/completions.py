@@ -98,6 +98,15 @@ async def signed_in_session(
     proved nothing new; otherwise a new one (keeping the sid of a run that added to a session),
     audited as a sign-in. Also the new session's cookie value, to set on the answer."""
     subject = signed_in_subject(run)
+    user = await provider.store.users.get(subject)
+    if user is not None and user.disabled:
+        # An administrator disabled the account while its run went on (its sessions ended then).
+        count_sign_in("denied")
+        await audit(provider.store, "sign_in_failed", subject=subject, client_id=client_id,
+                    reason="disabled", flow=run.flow)
+        raise ErrorPage(
+            N_("This account is disabled"), N_("Ask your administrator to enable it."), status=403
+        )
     if session is not None and subject == session.subject and run.auth_events == session.events:
         return session, None
     cookie_value, new_session = await start_session(

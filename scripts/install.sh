@@ -23,9 +23,11 @@ fi
 
 [ "${1:-}" = "--test" ] || exit 0
 
-# Debian packages for the tests: Chromium (browser tests) and Node.js (openid-client as the RP).
+# Debian packages for the tests: Chromium (browser tests), Node.js (openid-client as the RP) and
+# Graphviz (the admin console draws flows with it).
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium fonts-dejavu-core"
+command -v dot >/dev/null 2>&1 || missing="$missing graphviz"
 command -v node >/dev/null 2>&1 || missing="$missing nodejs"
 command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -n "$missing" ]; then

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from quart import Quart
 
+from admin import AdminConfig, install_admin
 from core import OutboundHttp
 from engine import FlowEngine, check_offered, load_flows
 from federation import upstreams_for
@@ -143,6 +144,7 @@ def create_app(settings: Settings) -> Quart:
                     settings.relying_party, upstreams,
                 ),
                 run_lifetime=settings.run_lifetime,
+                run_log_retention=settings.run_log_retention,
             ),
             code_lifetime=settings.code_lifetime,
             pushed_request_lifetime=settings.pushed_request_lifetime,
@@ -202,6 +204,9 @@ def create_app(settings: Settings) -> Quart:
         app.register_blueprint(
             demo_blueprint(settings.issuer, settings.demo_client_id, settings.clients)
         )
+    install_admin(app, settings.issuer, AdminConfig(
+        group=settings.admin_group, reauth_seconds=settings.account_reauth_seconds
+    ))
     install_results(app)
     register_error_pages(app)
     app.after_request(add_security_headers)

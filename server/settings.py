@@ -15,9 +15,9 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from engine import YamlSourceError, parse_yaml, pydantic_problems
 from federation import UpstreamProviderSettings
-from oidc import FAPI2, ClientMetadata, fapi2_problems
+from oidc import FAPI2, ClientPolicy
 from steps import RelyingParty
-from store import Sealer, TokenExchangePolicy
+from store import Sealer
 
 Item = TypeVar("Item", bound=BaseModel)
 
@@ -43,77 +43,18 @@ def distinct(items: list[Item], field: str) -> list[Item]:
     return items
 
 
-class ClientSettings(ClientMetadata):
-    """A client, in RFC 7591 client-metadata names, plus what only an operator may set: its id
-    and secret, the flow its users sign in through, and its policies."""
+class ClientSettings(ClientPolicy):
+    """A client in gatehouse.yaml: its metadata and policies (`ClientPolicy`), and its secret."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    client_id: str = Field(min_length=1, max_length=200, description="The client's identifier.")
     client_secret: str | None = Field(
         None, min_length=32, description="At least 32 characters; stored only as a SHA-256 digest."
     )
-    flow: str | None = Field(None, description="A flow in flows.yaml; the default flow if unset.")
-    tags: list[str] = Field(
-        default_factory=list, description="Labels the `client_tag` flow condition can test."
-    )
-    require_consent: bool = Field(
-        False, description="Ask users to agree to the scopes (remembered per scope set)."
-    )
-    offline_access_without_consent: bool = Field(
-        False,
-        description="Give refresh tokens for `offline_access` without asking (trusted first-party"
-        " clients; OIDC Core §11 otherwise requires consent).",
-    )
-    access_token_format: Literal["jwt", "reference"] = Field(
-        "jwt",
-        description="jwt (RFC 9068, checked offline by resource servers) or reference (opaque,"
-        " checked by introspection; revocation takes effect everywhere at once).",
-    )
-    may_introspect_others: bool = Field(
-        False,
-        description="A resource server that may introspect access tokens issued to other clients"
-        " (RFC 7662 §4); others see only their own tokens.",
-    )
-    access_token_audiences: list[str] = Field(
-        default_factory=list,
-        description="Resource indicators (RFC 8707) this client may ask tokens for; the first is"
-        " the default `aud` of its client_credentials tokens.",
-    )
-    refresh_token_idle_lifetime: int = Field(
-        14 * 24 * 3600, ge=60, description="Seconds a refresh token lives unused (sliding)."
-    )
-    refresh_token_absolute_lifetime: int = Field(
-        30 * 24 * 3600, ge=60, description="Seconds after sign-in when refreshing stops."
-    )
-    token_exchange: TokenExchangePolicy | None = Field(
-        None,
-        description="Token exchange (RFC 8693, with its grant type in grant_types):"
-        " `subject_clients`, whose users' tokens this client may exchange besides its own, and"
-        " `audiences` it may ask the new tokens for (the first by default).",
-    )
-    profile: Literal["fapi2"] | None = Field(
-        None,
-        description="fapi2: the FAPI 2.0 Security Profile for this client (PAR, PKCE S256, DPoP,"
-        " private_key_jwt, PS256 or ES256, codes of 60 s at most; docs/fapi2.md).",
-    )
-
-    def check_fapi2(self) -> None:
-        """Raise unless the registration can hold under the FAPI 2.0 profile."""
-        problems = fapi2_problems(
-            self.token_endpoint_auth_method, self.id_token_signed_response_alg,
-            self.userinfo_signed_response_alg, self.request_object_signing_alg,
-        )
-        if problems:
-            raise ValueError(f"client {self.client_id} under FAPI 2.0: {'; '.join(problems)}")
 
     @model_validator(mode="after")
     def _credentials_fit_the_method(self) -> ClientSettings:
         method = self.token_endpoint_auth_method
         if method.startswith("client_secret") and not self.client_secret:
             raise ValueError(f"{method} needs a client_secret")
-        if self.profile == FAPI2:
-            self.check_fapi2()
         return self
 
 
@@ -240,6 +181,16 @@ class Settings(BaseModel):
         90 * 24 * 3600, ge=60,
         description="Seconds the store keeps each audit event (sign-ins, failures, MFA changes,"
         " tokens, logouts) before purging it: 90 days by default.",
+    )
+    admin_group: str = Field(
+        "admins", min_length=1,
+        description="Users in this group may sign in to the admin console at /admin (with a"
+        " second factor).",
+    )
+    run_log_retention: int = Field(
+        24 * 3600, ge=0,
+        description="Seconds the store keeps the event log of each finished sign-in journey"
+        " (which steps it took and why), for the admin console and API; 0 keeps none.",
     )
     smtp_host: str | None = Field(
         None, description="SMTP server for email codes; unset: codes are written to the log."

@@ -17,6 +17,7 @@ from store.records import (
     AuthEvent,
     ClientRecord,
     CodeRecord,
+    ConsentRecord,
     CredentialRecord,
     DeviceApproval,
     DeviceCodeRecord,
@@ -29,13 +30,14 @@ from store.records import (
     PushedRequestRecord,
     RefreshTokenRecord,
     RememberDevice,
+    RunLogRecord,
     SessionRecord,
     SigningKeyRecord,
     ThrottleRecord,
     TokenExchangePolicy,
     UserRecord,
 )
-from store.repositories import Store
+from store.repositories import Cursor, Store
 from store.sealing import Sealer, SealError
 from store.sign_in_request import Display, Finish, Prompt, SignInRequest
 from store.transfer import ImportReport, export_lines, import_lines
@@ -48,7 +50,9 @@ __all__ = [
     "AuthEvent",
     "ClientRecord",
     "CodeRecord",
+    "ConsentRecord",
     "CredentialRecord",
+    "Cursor",
     "DIRECTORY_ID_PREFIX",
     "DeviceApproval",
     "DeviceCodeRecord",
@@ -67,6 +71,7 @@ __all__ = [
     "PushedRequestRecord",
     "RefreshTokenRecord",
     "RememberDevice",
+    "RunLogRecord",
     "SealError",
     "Sealer",
     "SessionRecord",

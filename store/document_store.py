@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import Any, Generic
 
 from pydantic import ValidationError
 
-from store.documents import D, Documents
+from store.documents import D, Documents, PageQuery
 from store.errors import StaleVersionError
 from store.records import (
     AccessTokenRecord,
@@ -29,6 +30,7 @@ from store.records import (
     LinkedIdentityRecord,
     PushedRequestRecord,
     RefreshTokenRecord,
+    RunLogRecord,
     SecretRecord,
     SeenRecord,
     SessionRecord,
@@ -43,6 +45,7 @@ from store.repositories import (
     CodeRepository,
     ConsentRepository,
     CredentialRepository,
+    Cursor,
     DeviceCodeRepository,
     FlowRunRepository,
     GrantRepository,
@@ -53,6 +56,7 @@ from store.repositories import (
     Redemption,
     RefreshTokenRepository,
     ReplayCache,
+    RunLogRepository,
     SecretRepository,
     SessionRepository,
     ThrottleRepository,
@@ -109,6 +113,20 @@ class Users:
     async def update(self, user: UserRecord) -> None:
         await self.docs.replace(user)
 
+    async def delete(self, user_id: str) -> bool:
+        return await self.docs.delete(user_id)
+
+    async def search(
+        self, text: str | None, limit: int, after: Cursor | None = None
+    ) -> list[UserRecord]:
+        return await self.docs.page(PageQuery(
+            order="created_at", limit=limit, text=text or None,
+            text_fields=("username", "email", "claims.name"), after=after,
+        ))
+
+    def cursor(self, user: UserRecord) -> Cursor:
+        return (user.created_at, user.id)
+
 
 class Credentials:
     def __init__(self, docs: Documents[CredentialRecord]) -> None:
@@ -164,6 +182,10 @@ class Consents:
 
     async def delete(self, client_id: str, subject: str) -> None:
         await self.docs.delete(ConsentRecord.key(client_id, subject))
+
+    async def for_subject(self, subject: str) -> list[ConsentRecord]:
+        found = await self.docs.find_all("subject", subject)
+        return sorted(found, key=lambda c: c.client_id)
 
 
 class Expiring(Generic[D]):
@@ -225,6 +247,9 @@ class Throttles:
         keys = await self.docs.find_all("account", account)
         return sum([await self.docs.delete(key.id) for key in keys])
 
+    async def for_account(self, account: str, now: float) -> list[ThrottleRecord]:
+        return [k for k in await self.docs.find_all("account", account) if k.expires_at > now]
+
 
 class Grants(Expiring[GrantRecord]):
     async def revoke(self, grant_id: str) -> None:
@@ -240,6 +265,17 @@ class Grants(Expiring[GrantRecord]):
         for grant in await self.for_session(sid):
             if "offline_access" not in grant.scopes:
                 await self.revoke(grant.id)
+
+    async def for_subject(self, subject: str, now: float) -> list[GrantRecord]:
+        return self._standing(await self.docs.find_all("subject", subject), now)
+
+    async def for_client(self, client_id: str, now: float) -> list[GrantRecord]:
+        return self._standing(await self.docs.find_all("client_id", client_id), now)
+
+    @staticmethod
+    def _standing(grants: list[GrantRecord], now: float) -> list[GrantRecord]:
+        found = [g for g in grants if g.expires_at > now and not g.revoked]
+        return sorted(found, key=lambda g: (g.created_at, g.id))
 
 
 class SingleUse(Expiring[D]):
@@ -340,6 +376,38 @@ class Audit:
     async def for_subject(self, subject: str, now: float, limit: int = 100) -> list[AuditRecord]:
         return await self.docs.find_newest("subject", subject, "at", limit, now)
 
+    async def search(
+        self,
+        now: float,
+        limit: int,
+        equal: Mapping[str, str] | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        after: Cursor | None = None,
+    ) -> list[AuditRecord]:
+        for name in equal or {}:
+            if name not in ("subject", "kind", "client_id"):
+                raise ValueError(f"audit events are not filtered by {name}")
+        return await self.docs.page(PageQuery(
+            order="at", limit=limit, equal=equal or {}, since=since, until=until, after=after,
+            now=now,
+        ))
+
+    def cursor(self, record: AuditRecord) -> Cursor:
+        return (record.at, record.id)
+
+
+class RunLogs(Expiring[RunLogRecord]):
+    async def recent(
+        self, flow: str, now: float, limit: int, after: Cursor | None = None
+    ) -> list[RunLogRecord]:
+        return await self.docs.page(PageQuery(
+            order="finished_at", limit=limit, equal={"flow": flow}, after=after, now=now
+        ))
+
+    def cursor(self, record: RunLogRecord) -> Cursor:
+        return (record.finished_at, record.id)
+
 
 class DocumentStore(ABC):
     """A `Store` over one backend's collections. `collections` names them all (export, import,
@@ -359,12 +427,16 @@ class DocumentStore(ABC):
         self.identities: LinkedIdentityRepository = LinkedIdentities(
             self._add("linked_identities", LinkedIdentityRecord, indexed=("user_id",))
         )
-        self.consents: ConsentRepository = Consents(self._add("consents", ConsentRecord))
+        self.consents: ConsentRepository = Consents(
+            self._add("consents", ConsentRecord, indexed=("subject",))
+        )
         self.runs: FlowRunRepository = Runs(self._add("flow_runs", FlowRunRecord))
         self.sessions: SessionRepository = Sessions(
             self._add("sessions", SessionRecord, indexed=("subject",))
         )
-        self.grants: GrantRepository = Grants(self._add("grants", GrantRecord, indexed=("sid",)))
+        self.grants: GrantRepository = Grants(
+            self._add("grants", GrantRecord, indexed=("sid", "subject", "client_id"))
+        )
         self.codes: CodeRepository = SingleUse(self._add("codes", CodeRecord))
         self.pushed_requests: PushedRequestRepository = SingleUse(
             self._add("pushed_requests", PushedRequestRecord)
@@ -388,7 +460,12 @@ class DocumentStore(ABC):
             self._add("throttles", ThrottleRecord, indexed=("account",))
         )
         self.audit: AuditRepository = Audit(
-            self._add("audit_events", AuditRecord, ordered=(("subject", "at"),))
+            self._add("audit_events", AuditRecord, indexed=("at",), ordered=(
+                ("subject", "at"), ("kind", "at"), ("client_id", "at"),
+            ))
+        )
+        self.run_logs: RunLogRepository = RunLogs(
+            self._add("run_logs", RunLogRecord, ordered=(("flow", "finished_at"),))
         )
 
     def _add(

@@ -8,11 +8,44 @@ field's documents by another field, highest first), a `version` for optimistic u
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 D = TypeVar("D", bound=BaseModel)
+FIELD = re.compile(r"[a-z_]+(\.[a-z_]+)?")  # a field, or one level into a dict field
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """A page of a collection for people who browse it (the admin API), highest `order` first
+    (then highest id), starting after `after`: the `(order, id)` of the previous page's last
+    document (keyset paging: a page costs the same however deep it is)."""
+
+    order: str
+    limit: int
+    equal: Mapping[str, str] = field(default_factory=dict)
+    text: str | None = None  # a case-insensitive substring of any of `text_fields`
+    text_fields: tuple[str, ...] = ()
+    since: float | None = None  # order >= since
+    until: float | None = None  # order < until
+    after: tuple[Any, str] | None = None
+    now: float | None = None  # leave expired documents out
+
+    def __post_init__(self) -> None:
+        for name in (self.order, *self.equal, *self.text_fields):
+            if not FIELD.fullmatch(name):
+                raise ValueError(f"not a field name: {name!r}")
+
+
+def cursor_value(value: object) -> str | int | float:
+    """A cursor's order value, which came from outside: a plain value, never a query."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError("a page cursor holds a string or a number")
+    return value
 
 
 class Documents(Protocol[D]):
@@ -47,6 +80,9 @@ class Documents(Protocol[D]):
         the ordered index `(field, order)`; with `now`, expired ones are left out."""
 
     async def all(self) -> list[D]: ...
+
+    async def page(self, query: PageQuery) -> list[D]:
+        """Up to `query.limit` documents that match `query`, in its order."""
 
     async def replace(self, doc: D) -> None:
         """Replace by id; raises `DuplicateError` when a unique field is taken."""

@@ -59,6 +59,9 @@ class ClientRecord(BaseModel):
     # 7592). Clients from the config have none, so the registration API cannot change them.
     registration_token_sha256: str | None = None
     registered_at: float | None = None
+    # Where the record comes from: gatehouse.yaml (written at each start), the registration
+    # endpoint, an administrator, or the server itself (the account page's own record).
+    source: Literal["config", "registration", "admin", "builtin"] = "config"
 
     @property
     def issues_refresh_tokens(self) -> bool:
@@ -91,7 +94,12 @@ class UserRecord(BaseModel):
     terms_accepted: dict[str, float] = Field(default_factory=dict)  # terms version -> when
     devices_forgotten_at: float = 0  # browsers remembered before this no longer skip MFA
     password_changed_at: float | None = None  # None: since the account was created
+    disabled_at: float | None = None  # set by an administrator: no sign-in until enabled
     created_at: float
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_at is not None
 
     @property
     def in_directory(self) -> bool:
@@ -392,4 +400,19 @@ class AuditRecord(BaseModel):
     address: str | None = None
     request_id: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
+    expires_at: float
+
+
+class RunLogRecord(BaseModel):
+    """What a finished flow run did, kept for `run_log_retention` so an operator can see why
+    each step and branch was taken: the run's event log, without its scratch data."""
+
+    id: str  # the run's id
+    flow: str
+    client_id: str
+    subject: str | None = None
+    state: str  # the terminal it reached: done, deny or error
+    started_at: float
+    finished_at: float
+    log: list[dict[str, Any]] = Field(default_factory=list)
     expires_at: float

@@ -25,6 +25,7 @@ from store.records import (
     LinkedIdentityRecord,
     PushedRequestRecord,
     RefreshTokenRecord,
+    RunLogRecord,
     SessionRecord,
     SigningKeyRecord,
     ThrottleRecord,
@@ -32,6 +33,8 @@ from store.records import (
 )
 
 T = TypeVar("T")
+# Where a page of a list starts: the (order value, id) of the previous page's last document.
+Cursor = tuple[Any, str]
 
 
 class ClientRepository(Protocol):
@@ -53,6 +56,16 @@ class UserRepository(Protocol):
         """Raises `DuplicateError` when the username or email is taken."""
 
     async def update(self, user: UserRecord) -> None: ...
+
+    async def delete(self, user_id: str) -> bool: ...
+
+    async def search(
+        self, text: str | None, limit: int, after: Cursor | None = None
+    ) -> list[UserRecord]:
+        """Users whose username, email or name contains `text` (case-insensitively; every user
+        when None), newest first, after `after` (`cursor`)."""
+
+    def cursor(self, user: UserRecord) -> Cursor: ...
 
 
 class CredentialRepository(Protocol):
@@ -92,6 +105,9 @@ class ConsentRepository(Protocol):
         """Insert or replace."""
 
     async def delete(self, client_id: str, subject: str) -> None: ...
+
+    async def for_subject(self, subject: str) -> list[ConsentRecord]:
+        """A user's consents, by client id."""
 
 
 class FlowRunRepository(Protocol):
@@ -137,6 +153,13 @@ class GrantRepository(Protocol):
     async def revoke_online(self, sid: str) -> None:
         """Revoke the grants of a session that do not include `offline_access` (OIDC Core §11:
         offline access outlives the session)."""
+
+    async def for_subject(self, subject: str, now: float) -> list[GrantRecord]:
+        """A user's (or a client's) unexpired, unrevoked grants, oldest first."""
+
+    async def for_client(self, client_id: str, now: float) -> list[GrantRecord]:
+        """A client's unexpired, unrevoked stored grants (a client_credentials token's grant is
+        not stored), oldest first."""
 
 
 class CodeRepository(Protocol):
@@ -238,6 +261,9 @@ class ThrottleRepository(Protocol):
     async def clear_account(self, account: str) -> int:
         """Delete every key of a user's account (every kind and address); how many there were."""
 
+    async def for_account(self, account: str, now: float) -> list[ThrottleRecord]:
+        """The unexpired keys of a user's account (every kind and address)."""
+
 
 class SecretRepository(Protocol):
     async def get_or_create(self, name: str, value: str) -> str:
@@ -252,6 +278,31 @@ class AuditRepository(Protocol):
     async def add(self, record: AuditRecord) -> None: ...
     async def for_subject(self, subject: str, now: float, limit: int = 100) -> list[AuditRecord]:
         """A subject's unexpired events, newest first."""
+
+    async def search(
+        self,
+        now: float,
+        limit: int,
+        equal: Mapping[str, str] | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        after: Cursor | None = None,
+    ) -> list[AuditRecord]:
+        """Unexpired events whose `subject`, `kind` or `client_id` equal `equal`'s, at `since`
+        or later and before `until`, newest first, after `after` (`cursor`)."""
+
+    def cursor(self, record: AuditRecord) -> Cursor: ...
+
+
+class RunLogRepository(Protocol):
+    async def add(self, record: RunLogRecord) -> None: ...
+    async def get(self, run_id: str, now: float) -> RunLogRecord | None: ...
+    async def recent(
+        self, flow: str, now: float, limit: int, after: Cursor | None = None
+    ) -> list[RunLogRecord]:
+        """The runs of `flow` that finished, latest first, after `after` (`cursor`)."""
+
+    def cursor(self, record: RunLogRecord) -> Cursor: ...
 
 
 class Store(Protocol):
@@ -276,6 +327,7 @@ class Store(Protocol):
     replay: ReplayCache
     throttles: ThrottleRepository
     audit: AuditRepository
+    run_logs: RunLogRepository
 
     @property
     def collections(self) -> Mapping[str, Documents[Any]]:

@@ -36,7 +36,7 @@ def account_client() -> ClientRecord:
     """The account page's client record: what flows and pages know of it, and no more."""
     return ClientRecord(
         client_id=CLIENT_ID, client_name="Your account", token_endpoint_auth_method="none",
-        redirect_uris=[], grant_types=[], response_types=[], scope="openid",
+        redirect_uris=[], grant_types=[], response_types=[], scope="openid", source="builtin",
     )
 
 

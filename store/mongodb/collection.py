@@ -8,6 +8,7 @@ date for the TTL index, which deletes a document once it has expired; reads do n
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ from pymongo.errors import (
     WriteConcernError,
 )
 
-from store.documents import D
+from store.documents import D, PageQuery, cursor_value
 from store.errors import DuplicateError, StaleVersionError, StoreUnavailableError
 
 R = TypeVar("R")
@@ -244,6 +245,35 @@ class MongoCollection(Generic[D]):
 
     async def all(self) -> list[D]:
         return await self._list({})
+
+    def _field(self, name: str) -> str:
+        return "_id" if name == self.id_field else name
+
+    async def page(self, query: PageQuery) -> list[D]:
+        order = self._field(query.order)
+        conditions: list[dict[str, Any]] = [
+            {self._field(name): key(value)} for name, value in query.equal.items()
+        ]
+        if query.text and query.text_fields:
+            pattern = {"$regex": re.escape(query.text), "$options": "i"}
+            conditions.append({"$or": [{self._field(f): pattern} for f in query.text_fields]})
+        if query.since is not None:
+            conditions.append({order: {"$gte": query.since}})
+        if query.until is not None:
+            conditions.append({order: {"$lt": query.until}})
+        if query.after is not None:
+            value, last_id = cursor_value(query.after[0]), key(query.after[1])
+            conditions.append(
+                {"$or": [{order: {"$lt": value}}, {order: value, "_id": {"$lt": last_id}}]}
+            )
+        found_query = self._unexpired({"$and": conditions} if conditions else {}, query.now)
+        found = await self._retried(
+            lambda: self.collection.find(found_query)
+            .sort([(order, DESCENDING), ("_id", DESCENDING)])
+            .limit(query.limit)
+            .to_list()
+        )
+        return [record for record in map(self._model, found) if record is not None]
 
     async def _list(self, query: dict[str, Any]) -> list[D]:
         found = await self._retried(

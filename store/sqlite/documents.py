@@ -9,10 +9,11 @@ from typing import Any, Generic
 
 import aiosqlite
 
-from store.documents import D
+from store.documents import D, PageQuery, cursor_value
 from store.errors import DuplicateError, StaleVersionError, StoreUnavailableError
 
 Params = dict[str, object] | Sequence[object]
+LIKE_ESCAPES = str.maketrans({"%": "\\%", "_": "\\_", "\\": "\\\\"})
 
 
 class DocumentTable(Generic[D]):
@@ -148,6 +149,38 @@ class DocumentTable(Generic[D]):
 
     async def all(self) -> list[D]:
         return self._models(await self._rows(f"SELECT data FROM {self.name} ORDER BY rowid"))
+
+    async def page(self, query: PageQuery) -> list[D]:
+        where: list[str] = []
+        params: list[object] = []
+        for name, value in query.equal.items():
+            where.append(f"json_extract(data, '$.{name}') = ?")
+            params.append(value)
+        if query.text and query.text_fields:
+            like = "%" + query.text.lower().translate(LIKE_ESCAPES) + "%"
+            where.append("(" + " OR ".join(
+                f"lower(json_extract(data, '$.{name}')) LIKE ? ESCAPE '\\'"
+                for name in query.text_fields
+            ) + ")")
+            params.extend([like] * len(query.text_fields))
+        order = f"json_extract(data, '$.{query.order}')"
+        if query.since is not None:
+            where.append(f"{order} >= ?")
+            params.append(query.since)
+        if query.until is not None:
+            where.append(f"{order} < ?")
+            params.append(query.until)
+        if query.after is not None:
+            where.append(f"({order}, id) < (?, ?)")
+            params.extend([cursor_value(query.after[0]), query.after[1]])
+        if query.now is not None:
+            where.append("(expires_at IS NULL OR expires_at > ?)")
+            params.append(query.now)
+        sql = f"SELECT data FROM {self.name}"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY {order} DESC, id DESC LIMIT ?"
+        return self._models(await self._rows(sql, [*params, query.limit]))
 
     async def replace(self, doc: D) -> None:
         await self._update(doc, None)

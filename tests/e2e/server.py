@@ -29,6 +29,10 @@ OTHER_SECRET = "test-other-rp-secret-0123456789abcdefghijk"
 SERVICE_SECRET = "test-service-secret-0123456789abcdefghijkl"
 REFERENCE_SECRET = "test-reference-secret-0123456789abcdefghi"
 GATEWAY_SECRET = "test-gateway-secret-0123456789abcdefghijkl"
+# Admin API callers: full access, read-only, and a token for the API without either scope.
+ADMIN_SECRET = "test-admin-bot-secret-0123456789abcdefghij"
+ADMIN_CLIENTS = {"admin-bot": "gatehouse:admin", "admin-reader": "gatehouse:admin:read",
+                 "admin-noscope": "api:read"}
 # The private_key_jwt client's key pair: the server is told the public half only.
 JWT_CLIENT_KEY = RSAKey.generate_key(2048, parameters={"kid": "jwt-client-1", "alg": "RS256"}, private=True)
 # Request objects (JAR): jar-app signs with ES256 only, jar-open with RS256 or PS256.
@@ -108,6 +112,9 @@ def client_settings(issuer: str) -> list[dict[str, Any]]:
          "require_pushed_authorization_requests": True, "redirect_uris": ["https://par.example/cb"]},
         {"client_id": "passwordless-app", "client_name": "Team Chat", "token_endpoint_auth_method": "none",
          "flow": "passwordless", "redirect_uris": ["https://chat.example/cb"]},
+        *[{"client_id": client_id, "client_secret": ADMIN_SECRET, "scope": scope,
+           "grant_types": ["client_credentials"], "access_token_audiences": [f"{issuer}/admin/api"]}
+          for client_id, scope in ADMIN_CLIENTS.items()],
     ]
 
 

@@ -28,6 +28,7 @@ from store.records import (
     LinkedIdentityRecord,
     PushedRequestRecord,
     RefreshTokenRecord,
+    RunLogRecord,
     SessionRecord,
     SigningKeyRecord,
     ThrottleRecord,
@@ -570,7 +571,7 @@ async def test_throttles_add_save_versioned_expire_and_delete(store: Store) -> N
 
 
 
-async def test_throttles_delete_at_a_version_and_clear_an_account(store: Store) -> None:
+async def test_throttles_delete_at_a_version_list_and_clear_an_account(store: Store) -> None:
     keys = ["password:account:login:alice", "password:account_ip:192.0.2.7:login:alice",
             "totp:account:u1"]
     for key in keys:
@@ -582,6 +583,8 @@ async def test_throttles_delete_at_a_version_and_clear_an_account(store: Store) 
     stored = await store.throttles.get(keys[0], NOW)
     assert stored is not None
     assert not await store.throttles.delete(keys[0], stored.version + 1)
+    assert sorted(k.id for k in await store.throttles.for_account("u1", NOW)) == sorted(keys)
+    assert await store.throttles.for_account("u1", NOW + 100) == []
     assert await store.throttles.clear_account("u1") == len(keys)
     assert [await store.throttles.get(key, NOW) for key in keys] == [None] * len(keys)
     for other in others:
@@ -629,3 +632,107 @@ async def test_audit_events_are_purged_once_their_retention_ends(store: Store) -
 
 async def test_ping_answers_while_the_store_is_open(store: Store) -> None:
     await store.ping()
+
+
+# pages for operators (the admin API)
+
+
+async def test_users_are_searched_by_login_email_or_name_newest_first_in_pages(
+    store: Store,
+) -> None:
+    people = [
+        UserRecord(id="u1", username="alice", email="alice@example.com", created_at=NOW + 1,
+                   claims={"name": "Alice Liddell"}),
+        UserRecord(id="u2", username="bob", email="bob@wonder.example", created_at=NOW + 2,
+                   claims={"name": "Bob Dodgson"}),
+        UserRecord(id="u3", username="carol_x", email=None, created_at=NOW + 3),
+        UserRecord(id="u4", username="dave", email="d@x.example", created_at=NOW + 3,
+                   claims={"name": "Dave Wonder"}),
+    ]
+    for person in people:
+        await store.users.add(person)
+    assert [u.id for u in await store.users.search(None, 10)] == ["u4", "u3", "u2", "u1"]
+    assert [u.id for u in await store.users.search("ALI", 10)] == ["u1"]  # username and name
+    assert [u.id for u in await store.users.search("wonder", 10)] == ["u4", "u2"]  # name, email
+    assert [u.id for u in await store.users.search("dodgson", 10)] == ["u2"]
+    # LIKE and regular-expression characters are plain text
+    assert [u.id for u in await store.users.search("_", 10)] == ["u3"]
+    assert await store.users.search("%", 10) == []
+    assert await store.users.search(".*", 10) == []
+    first = await store.users.search(None, 2)
+    assert [u.id for u in first] == ["u4", "u3"]  # the same time: the higher id first
+    second = await store.users.search(None, 2, after=store.users.cursor(first[-1]))
+    assert [u.id for u in second] == ["u2", "u1"]
+    assert await store.users.search(None, 2, after=store.users.cursor(second[-1])) == []
+    assert await store.users.delete("u3")
+    assert not await store.users.delete("u3")
+    assert await store.users.get("u3") is None
+
+
+async def test_a_page_cursor_holds_a_plain_value_never_a_query(store: Store) -> None:
+    await store.users.add(user("u1", "alice"))
+    for bad in ({"$gt": 0}, ["x"], None, True):
+        with pytest.raises((ValueError, TypeError)):
+            await store.users.search(None, 10, after=(bad, "u1"))
+
+
+async def test_audit_events_are_filtered_by_subject_kind_client_and_time_in_pages(
+    store: Store,
+) -> None:
+    events = [
+        AuditRecord(id="a", at=NOW + 1, kind="sign_in", subject="u1", client_id="app",
+                    expires_at=NOW + 600),
+        AuditRecord(id="b", at=NOW + 2, kind="sign_in_failed", subject="u1", client_id="app",
+                    expires_at=NOW + 600),
+        AuditRecord(id="c", at=NOW + 3, kind="sign_in", subject="u2", client_id="other",
+                    expires_at=NOW + 600),
+        AuditRecord(id="d", at=NOW + 4, kind="sign_in", subject="u1", client_id="other",
+                    expires_at=NOW + 5),
+    ]
+    for event in events:
+        await store.audit.add(event)
+    search = store.audit.search
+    assert [e.id for e in await search(NOW, 10)] == ["d", "c", "b", "a"]
+    assert [e.id for e in await search(NOW + 5, 10)] == ["c", "b", "a"]  # d has expired
+    assert [e.id for e in await search(NOW, 10, {"subject": "u1"})] == ["d", "b", "a"]
+    assert [e.id for e in await search(NOW, 10, {"kind": "sign_in"})] == ["d", "c", "a"]
+    assert [e.id for e in await search(NOW, 10, {"client_id": "other", "subject": "u1"})] == ["d"]
+    assert [e.id for e in await search(NOW, 10, since=NOW + 2, until=NOW + 4)] == ["c", "b"]
+    page = await search(NOW, 2)
+    assert [e.id for e in await search(NOW, 2, after=store.audit.cursor(page[-1]))] == ["b", "a"]
+    with pytest.raises(ValueError):
+        await search(NOW, 10, {"details": "x"})
+
+
+async def test_consents_and_standing_grants_of_a_user_and_of_a_client(store: Store) -> None:
+    await store.consents.put(ConsentRecord(id=ConsentRecord.key("b-app", "u1"), subject="u1",
+                                           client_id="b-app", scopes=["openid"], updated_at=NOW))
+    await store.consents.put(ConsentRecord(id=ConsentRecord.key("a-app", "u1"), subject="u1",
+                                           client_id="a-app", scopes=["openid"], updated_at=NOW))
+    await store.consents.put(ConsentRecord(id=ConsentRecord.key("a-app", "u2"), subject="u2",
+                                           client_id="a-app", scopes=["openid"], updated_at=NOW))
+    assert [c.client_id for c in await store.consents.for_subject("u1")] == ["a-app", "b-app"]
+    await store.grants.add(grant("g-1"))
+    await store.grants.add(grant("g-2"))
+    await store.grants.add(grant("g-old", expires_at=NOW - 1))
+    await store.grants.revoke("g-2")
+    assert [g.id for g in await store.grants.for_subject("u1", NOW)] == ["g-1"]
+    assert [g.id for g in await store.grants.for_client("app", NOW)] == ["g-1"]
+    assert await store.grants.for_subject("u2", NOW) == []
+
+
+async def test_run_logs_of_a_flow_latest_first_until_they_expire(store: Store) -> None:
+    for n, flow in enumerate(["default", "default", "mfa", "default"]):
+        await store.run_logs.add(RunLogRecord(
+            id=f"r{n}", flow=flow, client_id="app", subject="u1", state="done",
+            started_at=NOW, finished_at=NOW + n, log=[{"event": "start", "flow": flow}],
+            expires_at=NOW + 10 + n,
+        ))
+    assert [r.id for r in await store.run_logs.recent("default", NOW, 10)] == ["r3", "r1", "r0"]
+    first = await store.run_logs.recent("default", NOW, 1)
+    after = store.run_logs.cursor(first[0])
+    assert [r.id for r in await store.run_logs.recent("default", NOW, 5, after)] == ["r1", "r0"]
+    assert [r.id for r in await store.run_logs.recent("default", NOW + 10, 10)] == ["r3", "r1"]
+    found = await store.run_logs.get("r2", NOW)
+    assert found is not None and found.log == [{"event": "start", "flow": "mfa"}]
+    assert await store.run_logs.get("r2", NOW + 12) is None

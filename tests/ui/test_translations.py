@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def message_ids() -> set[str]:
     found: set[str] = set()
-    for folder in ("steps", "oidc", "ui"):
+    for folder in ("engine", "steps", "oidc", "ui", "admin"):
         for path in (ROOT / folder).rglob("*.py"):
             with path.open("rb") as handle:
                 found |= {m[1] for m in extract("python", handle, keywords={"N_": None})}
