@@ -8,19 +8,23 @@ from __future__ import annotations
 
 from quart import Blueprint, Quart
 
-from admin.actors import Actor, AdminError
+from admin import console_system, console_users
+from admin.actors import CONSOLE, Actor, AdminError
 from admin.api import ENDPOINTS
 from admin.api_routes import ADMIN_SCOPE, API_PREFIX, READ_SCOPE, api_blueprint
 from admin.config import CONFIG_KEY, AdminConfig
+from admin.console_sign_in import ConsolePage, console_client
 from admin.openapi import openapi_document
 
 
 def install_admin(app: Quart, issuer: str, config: AdminConfig) -> None:
-    """Serve the admin API (and its document) on `app`."""
+    """Serve the admin API (and its document) and the console on `app`; the server adds
+    `ConsolePage` to the provider's completions and `console_client()` to its store."""
     app.extensions[CONFIG_KEY] = config
     document = openapi_document(ENDPOINTS, issuer)
     blueprint: Blueprint = api_blueprint(ENDPOINTS, lambda: document)
-    app.register_blueprint(blueprint)
+    for each in (blueprint, console_users.blueprint, console_system.blueprint):
+        app.register_blueprint(each)
 
 
 __all__ = [
@@ -29,6 +33,9 @@ __all__ = [
     "Actor",
     "AdminConfig",
     "AdminError",
+    "CONSOLE",
+    "ConsolePage",
     "READ_SCOPE",
+    "console_client",
     "install_admin",
 ]

@@ -196,16 +196,7 @@ async def export_audit(call: Call) -> Response:
 
 
 async def list_flows(call: Call) -> models.FlowList:
-    every_client = await clients.all_clients(call.provider)
-    found = call.provider.engine.flows
-    return models.FlowList(items=[
-        models.Flow(
-            name=name, description=flow.spec.description or None, start=flow.start,
-            steps={step: spec.type for step, spec in flow.spec.steps.items()},
-            clients=flows.users_of(call.provider, name, every_client),
-        )
-        for name, flow in found.flows.items()
-    ])
+    return models.FlowList(items=await views.flow_list(call.provider))
 
 
 async def flow_diagram(call: Call) -> Response:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from admin import models
+from admin.clients import all_clients
+from admin.flows import users_of
 from admin.keys import key_state
 from oidc import Provider
 from store import (
@@ -97,3 +99,16 @@ def key(provider: Provider, record: SigningKeyRecord) -> models.Key:
         retires_at=record.retires_at,
     )
 
+
+
+async def flow_list(provider: Provider) -> list[models.Flow]:
+    """Every flow, with its steps and the clients that use it."""
+    every_client = await all_clients(provider)
+    return [
+        models.Flow(
+            name=name, description=flow.spec.description or None, start=flow.start,
+            steps={step: spec.type for step, spec in flow.spec.steps.items()},
+            clients=users_of(provider, name, every_client),
+        )
+        for name, flow in provider.engine.flows.flows.items()
+    ]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from quart import Quart
 
-from admin import AdminConfig, install_admin
+from admin import CONSOLE, AdminConfig, ConsolePage, console_client, install_admin
 from core import OutboundHttp
 from engine import FlowEngine, check_offered, load_flows
 from federation import upstreams_for
@@ -64,11 +64,13 @@ def client_record(client: ClientSettings) -> ClientRecord:
 
 
 async def sync_clients(store: Store, settings: Settings) -> None:
-    """Clients declared in the config are written to the store at start-up, with the account
-    page's own record (for its runs: no client of /authorize or /token)."""
+    """Clients declared in the config are written to the store at start-up, with the records
+    of the account page and the admin console (for their runs: no clients of /authorize or
+    /token)."""
     for client in settings.clients:
         await store.clients.put(client_record(client))
     await store.clients.put(account_client())
+    await store.clients.put(console_client())
 
 
 def store_ping(app: Quart) -> Ping:
@@ -109,8 +111,8 @@ def create_app(settings: Settings) -> Quart:
     # Fail before serving if flows.yaml is invalid: every problem is listed with file:line:column.
     flows = load_flows(settings.path(settings.flows_file))
     for client in settings.clients:
-        if client.client_id == ACCOUNT_CLIENT_ID:
-            raise ValueError(f"client id {ACCOUNT_CLIENT_ID!r} is the account page's own")
+        if client.client_id in (ACCOUNT_CLIENT_ID, CONSOLE):
+            raise ValueError(f"client id {client.client_id!r} is one of the server's own")
         if client.flow is not None and client.flow not in flows.flows:
             raise ValueError(
                 f"client {client.client_id}: flow {client.flow!r} is not in flows.yaml"
@@ -166,7 +168,9 @@ def create_app(settings: Settings) -> Quart:
             ),
             account_reauth_seconds=settings.account_reauth_seconds,
             # How finished runs are answered: a new way in adds its completion here.
-            completions=by_kind([AuthorizationResponse(), AccountPage(), DeviceConfirmation()]),
+            completions=by_kind([
+                AuthorizationResponse(), AccountPage(), DeviceConfirmation(), ConsolePage()
+            ]),
         )
         provider = app.extensions[EXTENSION_KEY]
         app.extensions["gatehouse.tasks"] = [

@@ -153,6 +153,8 @@ def users() -> None:
 @click.option("--email", help="The user's email address.")
 @click.option("--name", help="The user's full name (the `name` claim).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--group", "groups", multiple=True,
+              help="A group the user is in (again for more); admin_group's may use /admin.")
 @click.option("--if-missing", is_flag=True, help="Do nothing if the username exists.")
 def users_add(
     config: str | None,
@@ -160,6 +162,7 @@ def users_add(
     email: str | None,
     name: str | None,
     password_stdin: bool,
+    groups: tuple[str, ...],
     if_missing: bool,
 ) -> None:
     """Add a user; the password is asked for (or read from stdin) and stored as argon2id."""
@@ -192,6 +195,7 @@ def users_add(
                 email_verified=email is not None,  # the operator vouches for it
                 password_hash=await hashing.hash(password),
                 claims={"name": name} if name else {},
+                groups=list(dict.fromkeys(groups)),
                 created_at=time.time(),
             )
         finally:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from ui.account_sign_in import CLIENT_ID, AccountPage, account_client
 from ui.blueprints import BLUEPRINTS
+from ui.form_tokens import check_form_token, form_token
 from ui.i18n import available_locales, install_translations
 from ui.pages import register_error_pages, render_page
-from ui.results import install_results
+from ui.results import install_results, respond
 from ui.security import add_security_headers, security_headers
+from ui.user_agents import describe_device
 
 __all__ = [
     "AccountPage",
@@ -19,9 +21,13 @@ __all__ = [
     "account_client",
     "add_security_headers",
     "available_locales",
+    "check_form_token",
+    "describe_device",
+    "form_token",
     "install_results",
     "install_translations",
     "register_error_pages",
     "render_page",
+    "respond",
     "security_headers",
 ]

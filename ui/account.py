@@ -11,12 +11,9 @@ at once. Forms carry a CSRF token bound to the session.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from quart import Blueprint, Response, request, url_for
 
-from core import N_, ErrorPage, same_secret
+from core import N_, ErrorPage
 from observe import audit
 from oidc import (
     SESSION,
@@ -31,6 +28,7 @@ from oidc import (
 from steps import KIND as RECOVERY_CODES
 from store import CredentialRecord, SessionRecord, UserRecord
 from ui.account_sign_in import CLIENT_ID, sign_in, start_action
+from ui.form_tokens import check_form_token, form_token
 from ui.pages import render_page
 from ui.user_agents import describe_device
 
@@ -55,8 +53,7 @@ NOTICES = {
 
 
 def _csrf(provider: Provider, session: SessionRecord) -> str:
-    key = provider.device_key.encode()
-    return hmac.new(key, f"account:{session.sid}".encode(), hashlib.sha256).hexdigest()
+    return form_token(provider, session, "account")
 
 
 def _two_factor(credentials: list[CredentialRecord]) -> bool:
@@ -125,10 +122,7 @@ async def _posted(provider: Provider) -> tuple[SessionRecord, UserRecord] | Resp
     if signed_in is None:
         return await sign_in()
     form = await request.form
-    if not same_secret(form.get("csrf_token", ""), _csrf(provider, signed_in[0])):
-        raise ErrorPage(
-            N_("This form has expired"), N_("Go back, reload the page and try again."), status=400
-        )
+    check_form_token(provider, signed_in[0], "account", form.get("csrf_token"))
     return signed_in
 
 

@@ -21,7 +21,8 @@ def message_ids() -> set[str]:
         for path in (ROOT / folder).rglob("*.py"):
             with path.open("rb") as handle:
                 found |= {m[1] for m in extract("python", handle, keywords={"N_": None})}
-    for path in (ROOT / "ui" / "templates").rglob("*.html"):
+    for path in [*(ROOT / "ui" / "templates").rglob("*.html"),
+                 *(ROOT / "admin" / "templates").rglob("*.html")]:
         with path.open("rb") as handle:
             found |= {
                 m[1] if isinstance(m[1], str) else m[1][0]
