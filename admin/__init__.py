@@ -12,9 +12,29 @@ from admin import console_system, console_users
 from admin.actors import CONSOLE, Actor, AdminError
 from admin.api import ENDPOINTS
 from admin.api_routes import ADMIN_SCOPE, API_PREFIX, READ_SCOPE, api_blueprint
+from admin.clients import (
+    all_clients,
+    create_client,
+    delete_client,
+    find_client,
+    revoke_tokens,
+    rotate_secret,
+)
 from admin.config import CONFIG_KEY, AdminConfig
 from admin.console_sign_in import ConsolePage, console_client
 from admin.openapi import openapi_document
+from admin.users import (
+    create_user,
+    delete_user,
+    disable_user,
+    enable_user,
+    find_user,
+    reset_second_factors,
+    set_password,
+    unlock_user,
+)
+from admin.views import client as client_view
+from admin.views import user_detail
 
 
 def install_admin(app: Quart, issuer: str, config: AdminConfig) -> None:
@@ -36,6 +56,22 @@ __all__ = [
     "CONSOLE",
     "ConsolePage",
     "READ_SCOPE",
+    "all_clients",
+    "client_view",
     "console_client",
+    "create_client",
+    "create_user",
+    "delete_client",
+    "delete_user",
+    "disable_user",
+    "enable_user",
+    "find_client",
+    "find_user",
+    "reset_second_factors",
+    "revoke_tokens",
+    "rotate_secret",
+    "set_password",
+    "unlock_user",
+    "user_detail",
     "install_admin",
 ]

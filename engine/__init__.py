@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from engine.assurance import ACR_BY_FACTORS, ACR_VALUES_SUPPORTED, assess
 from engine.diagram import UnknownFlow, render_dot, render_mermaid
-from engine.loader import FlowsError, load_flows, load_flows_text
+from engine.loader import FlowsError, FlowSet, load_flows, load_flows_text
 from engine.runs import FlowEngine, Seed
 from engine.sign_in_request import Display, Finish, Prompt, SignInRequest
 from engine.upstream_check import check_offered
@@ -31,6 +31,7 @@ __all__ = [
     "YamlSourceError",
     "assess",
     "check_offered",
+    "FlowSet",
     "load_flows",
     "load_flows_text",
     "parse_yaml",

@@ -10,5 +10,9 @@ if [ -n "${GATEHOUSE_PORT:-}" ] && [ -z "${GATEHOUSE_ISSUER:-}" ]; then
 fi
 echo "alice-password-1" | .venv/bin/gatehouse users add alice --email alice@example.com \
   --name "Alice Example" --password-stdin --if-missing
+# The admin console's demo operator (a demo only: its first sign-in sets up its second factor).
+echo "admin-password-1" | .venv/bin/gatehouse users add admin --group admins --password-stdin \
+  --if-missing
 echo "Sign in to the demo below as alice / alice-password-1 (or alice@example.com)"
+echo "The admin console is at /admin: admin / admin-password-1, then a second factor to set up"
 exec .venv/bin/gatehouse serve

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from pathlib import Path
 
 from quart import Quart
 
-from admin import CONSOLE, AdminConfig, ConsolePage, console_client, install_admin
+from admin import CONSOLE, AdminConfig, console_client, install_admin
 from core import OutboundHttp
-from engine import FlowEngine, check_offered, load_flows
+from engine import check_offered, load_flows
 from federation import upstreams_for
-from mail import LogMailer, Mailer, SmtpMailer
 from observe import (
     Ping,
     begin_request,
@@ -25,28 +23,22 @@ from observe import (
 from oidc import BLUEPRINTS as PROTOCOL_BLUEPRINTS
 from oidc import (
     EXTENSION_KEY,
-    AuthorizationResponse,
-    DeviceConfirmation,
-    KeyRing,
     Provider,
-    by_kind,
     secret_digest,
 )
 from server.fast_path import install_fast_path
 from server.flows_reload import watch_flows
 from server.issuer_origin import issuer_origin, redirect_to_issuer
 from server.maintenance import start_maintenance
-from server.sealing import sealer_for
+from server.provider_factory import build_provider
 from server.settings import ClientSettings, Settings, load_settings
-from steps import PasswordHashing, Services
+from steps import PasswordHashing
 from store import ClientRecord, Store, StoreUnavailableError, open_store
 from ui import BLUEPRINTS as PAGE_BLUEPRINTS
 from ui import CLIENT_ID as ACCOUNT_CLIENT_ID
 from ui import (
-    AccountPage,
     account_client,
     add_security_headers,
-    available_locales,
     install_results,
     install_translations,
     register_error_pages,
@@ -83,17 +75,6 @@ def store_ping(app: Quart) -> Ping:
         await provider.store.ping()
 
     return ping
-
-
-def mailer_for(settings: Settings) -> Mailer:
-    if settings.smtp_host is None:
-        log.warning("smtp_host is not set: email codes are written to the log, not sent")
-        return LogMailer()
-    return SmtpMailer(
-        settings.smtp_host, settings.smtp_port, settings.mail_from,
-        settings.smtp_username, settings.smtp_password, settings.smtp_tls,
-        settings.smtp_starttls,
-    )
 
 
 def create_app(settings: Settings) -> Quart:
@@ -134,43 +115,8 @@ def create_app(settings: Settings) -> Quart:
     async def start() -> None:
         store = await open_store(settings.store)
         await sync_clients(store, settings)
-        sealer = await sealer_for(settings, store)
-        app.extensions[EXTENSION_KEY] = Provider(
-            issuer=settings.issuer,
-            store=store,
-            keys=await KeyRing.load(store, sealer),
-            engine=FlowEngine(
-                flows,
-                Services(
-                    store, passwords, mailer_for(settings), sealer,
-                    settings.relying_party, upstreams,
-                ),
-                run_lifetime=settings.run_lifetime,
-                run_log_retention=settings.run_log_retention,
-            ),
-            code_lifetime=settings.code_lifetime,
-            pushed_request_lifetime=settings.pushed_request_lifetime,
-            dpop_nonces=settings.dpop_nonces,
-            profile=settings.profile,
-            registration=settings.registration,
-            open_registration_grant_types=settings.open_registration_grant_types,
-            dpop_nonce_key=await store.secrets.get_or_create(
-                "dpop-nonce-key", secrets.token_urlsafe(32)
-            ),
-            require_pushed_authorization_requests=settings.require_pushed_authorization_requests,
-            access_token_lifetime=settings.access_token_lifetime,
-            id_token_lifetime=settings.id_token_lifetime,
-            session_lifetime=settings.session_lifetime,
-            ui_locales=available_locales(),
-            outbound=outbound,
-            device_key=await store.secrets.get_or_create(
-                "remembered-device-key", secrets.token_urlsafe(32)
-            ),
-            account_reauth_seconds=settings.account_reauth_seconds,
-            # How finished runs are answered: a new way in adds its completion here.
-            completions=by_kind([
-                AuthorizationResponse(), AccountPage(), DeviceConfirmation(), ConsolePage()
-            ]),
+        app.extensions[EXTENSION_KEY] = await build_provider(
+            settings, store, flows, passwords, outbound, upstreams
         )
         provider = app.extensions[EXTENSION_KEY]
         app.extensions["gatehouse.tasks"] = [

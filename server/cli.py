@@ -1,82 +1,47 @@
-"""The `gatehouse` command: serve, users, clients, flows, config."""
+"""The `gatehouse` command: serve, keys, flows, export and import, audit, config; the users and
+clients commands are in server/cli_users.py and server/cli_clients.py."""
 
 from __future__ import annotations
 
-import asyncio
-import getpass
-import io
 import os
-import secrets
-import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO
 
 import click
 
-from core import OutboundHttp, digest
+from core import OutboundHttp
 from engine import FlowsError, UnknownFlow, check_offered, load_flows, render_dot, render_mermaid
 from federation import Upstream, upstreams_for
-from observe import MULTIPROC_ENV, audit, configure_logging
+from observe import MULTIPROC_ENV, configure_logging
 from oidc import SUPPORTED_ALGS, KeyRing, rotate, seal_stored_keys
+from server.cli_clients import clients
+from server.cli_support import (
+    Commands,
+    config_option,
+    echo_json,
+    json_option,
+    settings_of,
+    table,
+    when,
+    with_store,
+)
+from server.cli_users import users
 from server.sealing import sealer_for
-from server.settings import Settings, SettingsError, config_path, load_settings, settings_doc
-from steps import PasswordHashing, PasswordPolicy, format_of, password_problem, unlock
+from server.settings import config_path, settings_doc
 from store import (
-    DuplicateError,
-    FileFormat,
     ImportReport,
-    InitialAccessTokenRecord,
     Sealer,
-    SealError,
     SigningKeyRecord,
     Store,
-    UserRecord,
     export_lines,
     import_lines,
-    import_users,
     is_process_local,
-    open_store,
-)
-
-T = TypeVar("T")
-
-
-def _settings(config: str | None) -> Settings:
-    try:
-        return load_settings(config)
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
-    async def run() -> T:
-        store = await open_store(settings.store)
-        try:
-            return await work(store)
-        except SealError as exc:  # a signing key that the configured credential_keys cannot open
-            raise click.ClickException(str(exc)) from exc
-        finally:
-            await store.close()
-
-    return asyncio.run(run())
-
-
-config_option = click.option(
-    "--config", "-c", envvar="GATEHOUSE_CONFIG", help="Config file (default: ./gatehouse.yaml)."
 )
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    """`rows` under `header`, each column as wide as its widest cell."""
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-            for row in [header, *rows]]
-
-
-@click.group()
+@click.group(cls=Commands)
 @click.version_option(package_name="gatehouse", prog_name="gatehouse")
 def main() -> None:
     """Gatehouse: an OpenID Connect provider with sign-in journeys declared in flows.yaml."""
@@ -100,7 +65,7 @@ def serve(config: str | None, host: str | None, port: int | None, workers: int) 
     from server.http_protocol import hand_down
     from server.workers import Supervisor
 
-    settings = _settings(config)
+    settings = settings_of(config)
     configure_logging(settings.log_format)
     if workers > 1 and is_process_local(settings.store):
         raise click.ClickException("--workers needs a shared store, not sqlite://:memory:")
@@ -143,173 +108,30 @@ def serve(config: str | None, host: str | None, port: int | None, workers: int) 
 
 
 @main.group()
-def users() -> None:
-    """Manage users."""
-
-
-@users.command("add")
-@config_option
-@click.argument("username")
-@click.option("--email", help="The user's email address.")
-@click.option("--name", help="The user's full name (the `name` claim).")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@click.option("--group", "groups", multiple=True,
-              help="A group the user is in (again for more); admin_group's may use /admin.")
-@click.option("--if-missing", is_flag=True, help="Do nothing if the username exists.")
-def users_add(
-    config: str | None,
-    username: str,
-    email: str | None,
-    name: str | None,
-    password_stdin: bool,
-    groups: tuple[str, ...],
-    if_missing: bool,
-) -> None:
-    """Add a user; the password is asked for (or read from stdin) and stored as argon2id."""
-    if "@" in username:
-        raise click.BadParameter("a username cannot contain @ (that is how emails are told apart)")
-    settings = _settings(config)
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Again: ") != password:
-            raise click.ClickException("the passwords differ")
-    # The policy the register and reset_password steps apply (NIST SP 800-63B §3.1.1.2).
-    policy = PasswordPolicy.model_validate({})
-    if problem := password_problem(policy, password, username, email):
-        raise click.ClickException(
-            f"{problem} A password needs {policy.min_length} to {policy.max_length} characters,"
-            " is not one of the most common ones, and is not the username or email."
-        )
-
-    async def add(store: Store) -> str:
-        if if_missing and await store.users.find_by_login(username):
-            return f"user {username} exists; left as it is"
-        hashing = PasswordHashing(threads=1)
-        try:
-            user = UserRecord(
-                id=secrets.token_urlsafe(16),
-                username=username,
-                email=email,
-                email_verified=email is not None,  # the operator vouches for it
-                password_hash=await hashing.hash(password),
-                claims={"name": name} if name else {},
-                groups=list(dict.fromkeys(groups)),
-                created_at=time.time(),
-            )
-        finally:
-            hashing.close()
-        try:
-            await store.users.add(user)
-        except DuplicateError as exc:
-            raise click.ClickException("that username or email is taken") from exc
-        return f"added user {username} (sub {user.id})"
-
-    click.echo(_with_store(settings, add))
-
-
-@users.command("import")
-@config_option
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--format", "file_format", type=click.Choice(["jsonl", "csv"]),
-    help="The file's format (default: csv for a .csv file, else JSON lines).",
-)
-@click.option("--dry-run", is_flag=True, help="Check the file and report; store nothing.")
-def users_import(
-    config: str | None, file: str, file_format: FileFormat | None, dry_run: bool
-) -> None:
-    """Add the users of FILE, exported from another system, with their password hashes as they
-    are (replaced with argon2id at each user's next sign-in). Users the store has already (same
-    id, username or email) are left as they are, so importing twice is safe."""
-    fmt: FileFormat = file_format or ("csv" if file.lower().endswith(".csv") else "jsonl")
-    try:  # all of it first: a file that is not text stops before any user is added
-        lines = io.StringIO(Path(file).read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise click.ClickException(f"{file} is not UTF-8 text: {exc}") from exc
-    report = _with_store(_settings(config), lambda store: import_users(
-        store, lines, fmt, lambda hashed: format_of(hashed) is not None, time.time(), dry_run
-    ))
-    click.echo(f"{'would add' if dry_run else 'added'} {report.imported['users']} users; skipped"
-               f" {report.present} that exist already; refused {len(report.problems)}")
-    _fail_on(report.problems)
-
-
-@users.command("unlock")
-@config_option
-@click.argument("login")
-def users_unlock(config: str | None, login: str) -> None:
-    """Lift every block that wrong passwords or codes put on LOGIN's account (by username,
-    email or sub), from every address."""
-
-    async def work(store: Store) -> str:
-        found = await store.users.find_by_login(login) or await store.users.get(login)
-        if found is None:
-            raise click.ClickException(f"no user {login}")
-        cleared = await unlock(store, found.id)
-        await audit(store, "unlocked", subject=found.id, by="operator", keys=cleared)
-        return f"unlocked {found.username} ({cleared} blocks and counts cleared)"
-
-    click.echo(_with_store(_settings(config), work))
-
-
-@main.group()
-def clients() -> None:
-    """Inspect clients."""
-
-
-@clients.command("list")
-@config_option
-def clients_list(config: str | None) -> None:
-    """The clients in the config: id, auth method, flow, redirect URIs."""
-    rows = [[c.client_id, c.token_endpoint_auth_method, c.flow or "(default)",
-             " ".join(c.redirect_uris)] for c in _settings(config).clients]
-    for line in _table(["CLIENT ID", "AUTH METHOD", "FLOW", "REDIRECT URIS"], rows):
-        click.echo(line)
-
-
-@clients.command("token")
-@config_option
-@click.option("--expires-in", type=click.IntRange(60, 30 * 24 * 3600), default=24 * 3600,
-              show_default=True, help="Seconds the token may be used.")
-def clients_token(config: str | None, expires_in: int) -> None:
-    """Print a new initial access token: one client may register with it (RFC 7591), with any
-    metadata, once. Only its digest is stored."""
-    settings = _settings(config)
-    token = secrets.token_urlsafe(32)
-
-    async def add(store: Store) -> None:
-        await store.initial_access_tokens.add(InitialAccessTokenRecord(
-            id=digest(token), expires_at=time.time() + expires_in))
-
-    _with_store(settings, add)
-    click.echo(token)
-
-
-@main.group()
 def keys() -> None:
     """Signing keys (list, rotate) and keys that seal secrets at rest."""
 
 
 @keys.command("list")
 @config_option
-def keys_list(config: str | None) -> None:
+@json_option
+def keys_list(config: str | None, as_json: bool) -> None:
     """Every key: kid, algorithm, whether it signs now, when it signs from and until, and until
     when it is published (a retiring key still verifies the tokens it signed)."""
-    settings = _settings(config)
+    settings = settings_of(config)
 
     async def show(store: Store) -> list[list[str]]:
         await KeyRing.load(store, await sealer_for(settings, store))
         return key_rows(await store.keys.all(), time.time())
 
     header = ["KID", "ALG", "STATE", "SIGNS FROM", "SIGNS UNTIL", "PUBLISHED UNTIL"]
-    for line in _table(header, _with_store(settings, show)):
+    rows = with_store(settings, show)
+    if as_json:
+        names = [name.lower().replace(" ", "_") for name in header]
+        echo_json({"items": [dict(zip(names, row, strict=True)) for row in rows]})
+        return
+    for line in table(header, rows):
         click.echo(line)
-
-
-def _when(at: float | None) -> str:
-    return "-" if at is None else time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at))
 
 
 def key_rows(records: list[SigningKeyRecord], now: float) -> list[list[str]]:
@@ -329,7 +151,7 @@ def key_rows(records: list[SigningKeyRecord], now: float) -> list[list[str]]:
             state = "retiring"  # published so that the tokens it signed still verify
         else:
             state = "signing"
-        rows.append([key.kid, key.alg, state, _when(since), _when(until), _when(key.retires_at)])
+        rows.append([key.kid, key.alg, state, when(since), when(until), when(key.retires_at)])
     return rows
 
 
@@ -348,7 +170,7 @@ def key_rows(records: list[SigningKeyRecord], now: float) -> list[list[str]]:
 )
 def keys_rotate(config: str | None, alg: str, activate_in: float) -> None:
     """Add the next key; the current one keeps verifying until its tokens have expired."""
-    settings = _settings(config)
+    settings = settings_of(config)
     tokens_live = max(settings.id_token_lifetime, settings.access_token_lifetime)
 
     async def work(store: Store) -> list[str]:
@@ -356,11 +178,11 @@ def keys_rotate(config: str | None, alg: str, activate_in: float) -> None:
         await KeyRing.load(store, sealer)
         algs = SUPPORTED_ALGS if alg == "all" else (alg,)
         done = [await rotate(store, sealer, a, activate_in, tokens_live) for a in algs]
-        return [f"{k.alg}: next key {k.kid} signs from {_when(k.activates_at)} (in"
+        return [f"{k.alg}: next key {k.kid} signs from {when(k.activates_at)} (in"
                 f" {activate_in:.0f} s); the current one signs until then and stays published"
-                f" until {_when(k.activates_at + tokens_live)}" for k in done]
+                f" until {when(k.activates_at + tokens_live)}" for k in done]
 
-    for line in _with_store(settings, work):
+    for line in with_store(settings, work):
         click.echo(line)
 
 
@@ -385,7 +207,7 @@ def flows_check(config: str | None, file: str | None) -> None:
     if file and not config_path(config).exists():
         path = file
     else:
-        settings = _settings(config)
+        settings = settings_of(config)
         path = file or str(settings.path(settings.flows_file))
         upstreams = upstreams_for(settings.issuer, settings.upstream_providers, OutboundHttp())
     try:
@@ -406,7 +228,7 @@ def flows_check(config: str | None, file: str | None) -> None:
 )
 def flows_graph(config: str | None, name: str, file: str | None, fmt: str) -> None:
     """Draw flow NAME of FILE (default: the config's flows file), conditions on its edges."""
-    path = file or str(_settings(config).path(_settings(config).flows_file))
+    path = file or str(settings_of(config).path(settings_of(config).flows_file))
     try:
         loaded = load_flows(path)
     except FlowsError as exc:
@@ -424,7 +246,7 @@ def flows_graph(config: str | None, name: str, file: str | None, fmt: str) -> No
 def export_cmd(config: str | None, file: str) -> None:
     """Write every live document of the store to FILE as JSON lines (signing keys sealed, and
     secrets: keep the file as safe as the store; it is created readable by its owner only)."""
-    settings = _settings(config)
+    settings = settings_of(config)
 
     async def work(store: Store) -> int:
         await seal_stored_keys(store, await sealer_for(settings, store))  # never a clear key out
@@ -437,7 +259,7 @@ def export_cmd(config: str | None, file: str) -> None:
                 count += 1
         return count
 
-    count = _with_store(settings, work)
+    count = with_store(settings, work)
     click.echo(f"exported {count} documents to {file}")
 
 
@@ -449,7 +271,7 @@ def import_cmd(config: str | None, file: TextIO, dry_run: bool) -> None:
     """Add the documents of FILE (from `gatehouse export`) to the configured store. Documents the
     store already has are left as they are, so importing twice is safe. Signing keys are sealed
     under the first of `credential_keys`, which must list the key the source sealed them with."""
-    settings = _settings(config)
+    settings = settings_of(config)
 
     async def work(store: Store) -> ImportReport:
         report = await import_lines(store, file, time.time(), dry_run)
@@ -457,7 +279,7 @@ def import_cmd(config: str | None, file: TextIO, dry_run: bool) -> None:
             await seal_stored_keys(store, await sealer_for(settings, store))
         return report
 
-    report = _with_store(settings, work)
+    report = with_store(settings, work)
     verb = "would import" if dry_run else "imported"
     counts = ", ".join(f"{n} {name}" for name, n in sorted(report.imported.items())) or "nothing"
     click.echo(f"{verb} {counts}; left {report.present} already present as they are; skipped"
@@ -488,7 +310,7 @@ def audit_cmd(config: str | None, user: str, limit: int) -> None:
             return None
         return [event.model_dump_json(exclude={"expires_at"}) for event in events]
 
-    lines = _with_store(_settings(config), work)
+    lines = with_store(settings_of(config), work)
     if lines is None:
         raise click.ClickException(f"no user {user!r} (by username, email or sub), and no events")
     if not lines:
@@ -505,11 +327,14 @@ def config_cmd(doc: bool, config: str | None) -> None:
     if doc:
         click.echo(settings_doc())
         return
-    settings = _settings(config)
+    settings = settings_of(config)
     click.echo(settings.model_dump_json(
         indent=2, exclude={"metrics_token": True, "clients": {"__all__": {"client_secret"}}}
     ))
 
+
+main.add_command(users)
+main.add_command(clients)
 
 if __name__ == "__main__":
     main()

@@ -81,6 +81,7 @@ async def test_the_example_way_in_signs_in_and_greets(welcome: object, tmp_path:
 
 
 def test_the_registration_shown_is_the_servers() -> None:
-    app_source = (ROOT / "server" / "app.py").read_text(encoding="utf-8")
-    shown = re.search(r"completions=by_kind\(\[(.*), Welcome\(\)\]\)", DOC)
-    assert shown and f"completions=by_kind([{shown.group(1)}])" in app_source
+    source = (ROOT / "server" / "provider_factory.py").read_text(encoding="utf-8")
+    squashed = re.sub(r"\s+", "", DOC)  # the call, however it is wrapped
+    shown = re.search(r"completions=by_kind\(\[(.*?),Welcome\(\)\]\)", squashed)
+    assert shown and f"completions=by_kind([{shown.group(1)}])" in re.sub(r"\s+", "", source)

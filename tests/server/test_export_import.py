@@ -14,9 +14,13 @@ from store import open_store
 from store.records import SessionRecord
 from tests.e2e.server import gatehouse
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def config(path: Path, store: str) -> Path:
-    path.write_text(yaml.safe_dump({"issuer": "http://127.0.0.1:9", "store": store}))
+    path.write_text(yaml.safe_dump({
+        "issuer": "http://127.0.0.1:9", "store": store, "flows_file": str(ROOT / "flows.yaml"),
+    }))
     return path
 
 

@@ -179,8 +179,8 @@ def test_users_add_refuses_short_passwords_and_at_signs(tmp_path: Path) -> None:
 def test_clients_list_has_a_header_then_a_line_per_client(tmp_path: Path) -> None:
     listed = gatehouse(_config(tmp_path), "clients", "list")
     header, row = listed.stdout.splitlines()
-    assert header.split() == ["CLIENT", "ID", "AUTH", "METHOD", "FLOW", "REDIRECT", "URIS"]
-    assert row.split() == ["app", "none", "(default)", "https://a/cb"]
+    assert header.split() == ["CLIENT", "ID", "SOURCE", "AUTH", "METHOD", "FLOW", "REDIRECT", "URIS"]
+    assert row.split() == ["app", "gatehouse.yaml", "none", "(default)", "https://a/cb"]
     assert header.index("AUTH METHOD") == row.index("none")  # aligned columns
 
 
