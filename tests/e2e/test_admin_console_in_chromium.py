@@ -8,6 +8,7 @@ and with GATEHOUSE_DOCS_SCREENSHOTS=1 the operator's journey also refreshes docs
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import time
@@ -222,3 +223,27 @@ async def test_every_console_form_refuses_a_post_without_its_token(
             assert "This form has expired" in await answer.text()
     keys = await page.request.get(f"{server.issuer}/admin/keys")
     assert "next" not in await keys.text()  # no rotation went through
+
+
+async def test_a_change_after_the_reauth_window_asks_for_both_factors_again(
+    tmp_path: Path, people: People
+) -> None:
+    quick = start_server(tmp_path, host="localhost", account_reauth_seconds=30)  # the least allowed
+    try:
+        add_user(quick, "petra", "admins")
+        add_user(quick, "subject")
+        operator = await operator_signed_in(people, quick.issuer, "petra")
+        page = operator.page
+        await page.goto(f"{quick.issuer}/admin/users?q=subject")
+        await page.get_by_role("link", name="subject", exact=True).click()
+        await asyncio.sleep(31)  # the sign-in is no longer recent
+        await page.get_by_role("button", name="Disable").click()
+        # Not disabled: petra signs in again (prompt=login, with her login as the hint).
+        await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        await expect(page.get_by_text("to continue to Gatehouse administration")).to_be_visible()
+        await expect(page.get_by_label("Username or email", exact=True)).to_have_value("petra")
+        answer = await page.request.get(f"{quick.issuer}/admin/users?q=subject")
+        assert "Disabled" not in await answer.text()
+        await operator.shot("reauth")
+    finally:
+        quick.stop()
