@@ -9,6 +9,7 @@ Errors are RFC 9457 problem documents; token errors are RFC 6750 challenges.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,7 +61,7 @@ class Endpoint:
     body: type[BaseModel] | None = None
     answer: type[BaseModel] | None = None  # None: 204, or `media` below
     status: int = 200
-    media: str | None = None  # a non-JSON answer (image/svg+xml, text/csv...)
+    media: tuple[str, ...] = ()  # the types of a non-JSON answer (image/svg+xml, text/csv...)
     errors: tuple[int, ...] = field(default=(400, 404, 409, 422))
 
     @property
@@ -107,9 +108,10 @@ def _validated(model: type[BaseModel], data: object) -> BaseModel:
 async def _body(model: type[BaseModel]) -> BaseModel:
     if request.mimetype != "application/json":
         raise AdminError("send the body as application/json")
-    data = await request.get_json(silent=True)
-    if data is None:
-        raise AdminError("the body is not JSON")
+    try:  # bytes, then json: get_json would let a body that is not UTF-8 raise
+        data = json.loads(await request.get_data(as_text=False))
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError alike
+        raise AdminError("the body is not JSON") from exc
     return _validated(model, data)
 
 

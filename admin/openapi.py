@@ -63,8 +63,10 @@ def _responses(endpoint: Endpoint, refs: dict[Any, dict[str, Any]]) -> dict[str,
         answer: dict[str, Any] = {"description": "OK", "content": {
             "application/json": {"schema": refs[(endpoint.answer, "serialization")]},
         }}
-    elif endpoint.media is not None:
-        answer = {"description": "OK", "content": {endpoint.media: {"schema": {"type": "string"}}}}
+    elif endpoint.media:
+        answer = {"description": "OK", "content": {
+            media: {"schema": {"type": "string"}} for media in endpoint.media
+        }}
     else:
         answer = {"description": "Done"}
     return {
