@@ -111,7 +111,8 @@ async def test_setting_up_an_authenticator_app_and_recovery_codes_is_audited(
         [totp] = [c for c in await store.credentials.for_user(dora.id) if c.kind == "totp"]
     finally:
         await store.close()
-    signed_in, codes, app = await events_of(server, dora.id, time.time())
+    signed_in, codes, app, created = await events_of(server, dora.id, time.time())
+    assert created.kind == "user_created" and created.details["by"].startswith("cli:")
     assert signed_in.kind == "sign_in" and "otp" in signed_in.details["amr"]
     assert app.kind == "mfa_changed" and app.client_id == "mfa-app"
     assert app.details == {"change": "added", "method": "totp", "credential_id": totp.id,
