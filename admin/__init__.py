@@ -30,6 +30,7 @@ from admin.users import (
     enable_user,
     find_user,
     reset_second_factors,
+    send_password_reset,
     set_password,
     unlock_user,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "find_client",
     "find_user",
     "reset_second_factors",
+    "send_password_reset",
     "revoke_tokens",
     "rotate_secret",
     "set_password",

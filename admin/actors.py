@@ -52,3 +52,8 @@ class Conflict(AdminError):
 class Invalid(AdminError):
     status = 422
     title = "Unprocessable content"
+
+
+class Unavailable(AdminError):
+    status = 503
+    title = "Service unavailable"

@@ -69,6 +69,12 @@ async def set_password(call: Call) -> None:
     await users.set_password(call.provider, call.actor, await _user(call), body.password)
 
 
+async def send_password_reset(call: Call) -> models.ResetLinkSent:
+    user = await _user(call)
+    expires_at = await users.send_password_reset(call.provider, call.actor, user)
+    return models.ResetLinkSent(sent_to=user.email or "", expires_at=expires_at)
+
+
 async def remove_credential(call: Call) -> None:
     await users.remove_credential(
         call.provider, call.actor, await _user(call), call.path["credential_id"]
@@ -248,6 +254,10 @@ ENDPOINTS = [
       answer=models.UserDetail),
     E("PUT", f"{USER}/password", "Set a user's password (the pages' policy applies)",
       set_password, writes=True, body=models.NewPassword),
+    E("POST", f"{USER}/send-password-reset",
+      "Email the user a link to choose a new password (it works once, for a day)",
+      send_password_reset, writes=True, answer=models.ResetLinkSent,
+      errors=(400, 404, 409, 422, 503)),
     E("DELETE", f"{USER}/credentials/{{credential_id}}", "Remove one credential",
       remove_credential, writes=True),
     E("POST", f"{USER}/reset-second-factors",

@@ -26,6 +26,7 @@ NOTICES = {
     "unlocked": N_("Sign-in attempts are let through again."),
     "second-factors-reset": N_("Every second factor was removed. The user sets one up at their next sign-in."),
     "credential-removed": N_("The sign-in method was removed."),
+    "password-reset-sent": N_("A link to choose a new password was emailed to the user. It works once, for a day."),
     "sessions-ended": N_("The sessions were ended, and the applications told."),
     "consent-revoked": N_("The consent was revoked."),
     "grant-revoked": N_("The grant was revoked, with its tokens."),
@@ -119,6 +120,14 @@ async def enable(user_id: str) -> Response:
 async def unlock(user_id: str) -> Response:
     return await _change(user_id, "unlocked",
                          lambda op, user, _: users.unlock_user(op.provider, op.actor, user))
+
+
+@blueprint.post("/admin/users/<user_id>/send-password-reset")
+async def send_password_reset(user_id: str) -> Response:
+    return await _change(
+        user_id, "password-reset-sent",
+        lambda op, user, _: users.send_password_reset(op.provider, op.actor, user),
+    )
 
 
 @blueprint.post("/admin/users/<user_id>/reset-second-factors")

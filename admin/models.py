@@ -49,7 +49,10 @@ class UserQuery(PageQuery):
 
 class Credential(BaseModel):
     id: str
-    kind: str = Field(description="totp, webauthn or recovery_codes.")
+    kind: str = Field(
+        description="totp, webauthn, recovery_codes, or reset_link (a password-reset link sent"
+        " and not used yet)."
+    )
     name: str
     created_at: float
     last_used_at: float | None = None
@@ -258,6 +261,11 @@ class FlowList(BaseModel):
 
 class KeyList(BaseModel):
     items: list[Key]
+
+
+class ResetLinkSent(BaseModel):
+    sent_to: str = Field(description="The address the link went to.")
+    expires_at: float = Field(description="When the link stops working (it works once).")
 
 
 class Ended(BaseModel):

@@ -1,5 +1,5 @@
 """What an administrator does to a user: find, create, change, disable, enable, delete, set a
-password, remove second factors, lift a throttling block. Every change is audited with its actor.
+password or send a link to choose one, remove second factors, lift a throttling block. Every change is audited with its actor.
 
 A disabled user's sessions end (clients with back-channel logout are told) and their grants are
 revoked; a run that finishes for them afterwards is refused (oidc/completions.py)."""
@@ -9,12 +9,14 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from admin.actors import Actor, Conflict, Invalid, NotFound
+from admin.actors import Actor, Conflict, Invalid, NotFound, Unavailable
+from mail import MailError
 from observe import AuditKind, audit
 from oidc import Provider, end_server_side
 from steps import KIND as RECOVERY_CODES
 from steps import PasswordPolicy, password_problem, unlock
 from store import DuplicateError, UserRecord
+from ui import CannotSend, send_reset_link
 
 SECOND_FACTORS = frozenset({"totp", "webauthn", RECOVERY_CODES})
 POLICY_STEPS = ("change_password", "reset_password", "register")
@@ -112,6 +114,18 @@ async def set_password(provider: Provider, actor: Actor, user: UserRecord, passw
     await provider.store.users.update(user)
     await unlock(provider.store, user.id)
     await _audit(provider, actor, "password_set", user)
+
+
+async def send_password_reset(provider: Provider, actor: Actor, user: UserRecord) -> float:
+    """Mail the user a link to choose a new password (ui/reset_links.py); when it expires."""
+    try:
+        expires_at = await send_reset_link(provider, user)
+    except CannotSend as exc:
+        raise Conflict(str(exc)) from exc
+    except MailError as exc:
+        raise Unavailable(f"the email could not be sent: {exc}") from exc
+    await _audit(provider, actor, "password_reset_sent", user, to=user.email)
+    return expires_at
 
 
 async def disable_user(provider: Provider, actor: Actor, user: UserRecord) -> UserRecord:

@@ -38,7 +38,10 @@ def check_flows(source: YamlSource, spec: FlowsFile) -> Checked:
 
 
 def _check_selection(source: YamlSource, spec: FlowsFile) -> Iterator[Problem]:
-    named = [("default_flow", spec.default_flow), ("registration_flow", spec.registration_flow)]
+    named = [
+        ("default_flow", spec.default_flow), ("registration_flow", spec.registration_flow),
+        ("reset_link_flow", spec.reset_link_flow),
+    ]
     for key, name in named:
         if name is not None and name not in spec.flows:
             yield source.problem((key,), f"{key} {name!r} is not a flow")

@@ -85,6 +85,12 @@ class FlowsFile(BaseModel):
         default_factory=dict,
         description="acr value -> flow, for requests whose `acr_values` ask for that level.",
     )
+    reset_link_flow: str | None = Field(
+        None,
+        description="The flow a password-reset link runs (links that operators send from the"
+        " admin console, API or CLI), on the account of the person it was sent to. Without"
+        " one, no link can be sent.",
+    )
     account_flows: dict[AccountAction, str] = Field(
         default_factory=dict,
         description="Account page action -> flow: what runs when a signed-in user adds a"

@@ -41,7 +41,8 @@ class RunError(RuntimeError):
 @dataclass(frozen=True)
 class Seed:
     """What an existing SSO session already proved, for a run that only adds to it (step-up,
-    consent): steps whose proof is there pass without a page."""
+    consent): steps whose proof is there pass without a page. A password-reset link seeds only
+    who the run is for, with no proof."""
 
     subject: str
     events: list[AuthEvent]

@@ -24,6 +24,7 @@ from store import AuditRecord, Store
 AuditKind = Literal[
     "sign_in", "sign_in_failed", "throttled", "mfa_changed", "token_issued", "logout",
     "session_ended", "identity_linked", "identity_unlinked", "unlocked", "password_reset",
+    "password_reset_link_used",
     "device_allowed", "device_refused", "client_registered", "client_updated", "client_deleted",
     # changes an administrator makes (their `by` detail names who: client:..., user:..., cli:...)
     "user_created", "user_updated", "user_disabled", "user_enabled", "user_deleted",

@@ -10,7 +10,13 @@ from oidc.blueprints import BLUEPRINTS
 from oidc.client_auth import AUTH_METHODS_SUPPORTED, secret_digest
 from oidc.client_metadata import ClientMetadata, ClientPolicy
 from oidc.completions import by_kind, signed_in_session
-from oidc.cookies import SESSION, clear_cookie, set_session_cookie
+from oidc.cookies import (
+    SESSION,
+    browser_binding,
+    clear_cookie,
+    set_browser_cookie,
+    set_session_cookie,
+)
 from oidc.device_verification import DeviceConfirmation
 from oidc.devices import browser_facts, remember_device, signed_in_browser_facts
 from oidc.discovery import jwks_document, metadata_document
@@ -54,6 +60,7 @@ __all__ = [
     "browser_run",
     "by_kind",
     "challenge",
+    "browser_binding",
     "clear_cookie",
     "current_provider",
     "current_session",
@@ -68,6 +75,7 @@ __all__ = [
     "seal_stored_keys",
     "secret_digest",
     "see_other",
+    "set_browser_cookie",
     "set_session_cookie",
     "signed_in_browser_facts",
     "signed_in_session",

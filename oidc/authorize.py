@@ -157,12 +157,14 @@ async def _answer_with_session(
 
 async def start_run(
     provider: Provider, client: ClientRecord, sign_in: SignInRequest,
-    session: SessionRecord | None = None, flow_name: str | None = None,
+    session: SessionRecord | None = None, flow_name: str | None = None, seed: Seed | None = None,
 ) -> Result:
-    """Start the client's flow (or `flow_name`) on `session`, then show its page, or let the
-    run's completion answer at once."""
+    """Start the client's flow (or `flow_name`) on `session` (or on `seed`, for a person whose
+    account something other than a session proved), then show its page, or let the run's
+    completion answer at once."""
     engine = provider.engine
-    seed = Seed(session.subject, session.events, session.sid) if session else None
+    if session is not None:
+        seed = Seed(session.subject, session.events, session.sid)
     browser_hash, new_cookie = browser_binding(provider, request)
     run = await engine.start(
         client, sign_in, browser_hash, seed, browser_facts(), flow_name=flow_name

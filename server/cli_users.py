@@ -1,5 +1,6 @@
 """`gatehouse users`: add, import, list, show, and what an administrator does to an account
-(disable, enable, delete, set-password, reset-mfa, unlock), as the admin API does it."""
+(disable, enable, delete, set-password, send-reset, reset-mfa, unlock), as the admin API does
+it."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from admin import (
     enable_user,
     find_user,
     reset_second_factors,
+    send_password_reset,
     set_password,
     unlock_user,
     user_detail,
@@ -217,6 +219,9 @@ for each in (
                     "Disable LOGIN (username, email or sub): no more sign-ins; every session"
                     " ends."),
     _account_change("enable", enable_user, "enabled", "Enable LOGIN again."),
+    _account_change("send-reset", send_password_reset,
+                    "a link to choose a new password was emailed (it works once, for a day)",
+                    "Email LOGIN a link to choose a new password; earlier links stop working."),
     _account_change("reset-mfa", reset_second_factors,
                     "second factors removed; they set one up at their next sign-in",
                     "Remove every second factor of LOGIN: authenticator apps, passkeys,"

@@ -10,6 +10,7 @@ from ui.blueprints import BLUEPRINTS
 from ui.form_tokens import check_form_token, form_token
 from ui.i18n import available_locales, install_translations
 from ui.pages import register_error_pages, render_page
+from ui.reset_links import CannotSend, send_reset_link
 from ui.results import install_results, respond
 from ui.security import add_security_headers, security_headers
 from ui.user_agents import describe_device
@@ -18,6 +19,7 @@ __all__ = [
     "AccountPage",
     "BLUEPRINTS",
     "CLIENT_ID",
+    "CannotSend",
     "account_client",
     "add_security_headers",
     "available_locales",
@@ -29,5 +31,6 @@ __all__ = [
     "register_error_pages",
     "render_page",
     "respond",
+    "send_reset_link",
     "security_headers",
 ]

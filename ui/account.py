@@ -42,6 +42,7 @@ NOTICES = {
     "set-up-totp": N_("Your authenticator app is set up."),
     "new-recovery-codes": N_("You have new recovery codes. The old ones no longer work."),
     "change-password": N_("Your password was changed."),
+    "reset-password": N_("Your password was changed."),
     "passkey-removed": N_("The passkey was removed."),
     "totp-removed": N_("The authenticator app was removed."),
     "browsers-forgotten": N_("Remembered browsers will ask for a second factor again."),

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from quart import Response, url_for
 
 from core import N_, ErrorPage
-from engine import ACR_BY_FACTORS, Finish, Prompt, SignInRequest
+from engine import ACR_BY_FACTORS, Finish, Prompt, Seed, SignInRequest
 from observe import count_sign_in
 from oidc import (
     Provider,
@@ -30,6 +30,7 @@ from ui.results import respond
 
 CLIENT_ID = "gatehouse-account"
 ACCOUNT = "account"  # the kind of completion of the page's runs
+RESET_PASSWORD = "reset-password"  # the "action" of a run that a password-reset link started
 
 
 def account_client() -> ClientRecord:
@@ -85,6 +86,17 @@ async def start_action(session: SessionRecord, action: str, flow: str) -> Respon
     sign_in = _sign_in_request(action)
     return await respond(
         await start_run(provider, await _client(provider), sign_in, session, flow)
+    )
+
+
+async def start_reset(subject: str, flow: str) -> Response:
+    """Run `flow` on the account of `subject`, whom a password-reset link proved (no session,
+    no proof yet: the flow asks for what signing in needs), then come back to the page."""
+    provider = current_provider()
+    sign_in = _sign_in_request(RESET_PASSWORD)
+    seed = Seed(subject, [])
+    return await respond(
+        await start_run(provider, await _client(provider), sign_in, flow_name=flow, seed=seed)
     )
 
 

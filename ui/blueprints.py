@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from quart import Blueprint
 
-from ui import account, flow_pages, home
+from ui import account, flow_pages, home, reset_links
 
-BLUEPRINTS: tuple[Blueprint, ...] = (flow_pages.blueprint, account.blueprint, home.blueprint)
+BLUEPRINTS: tuple[Blueprint, ...] = (
+    flow_pages.blueprint, account.blueprint, reset_links.blueprint, home.blueprint
+)

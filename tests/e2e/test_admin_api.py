@@ -87,6 +87,23 @@ async def test_a_password_follows_the_pages_policy(api: AdminApi) -> None:
     assert (await api.ok("GET", f"/users/{user['id']}"))["has_password"]
 
 
+async def test_a_password_reset_link_is_sent_shown_and_cancelled(api: AdminApi) -> None:
+    user = await api.new_user(PASSWORD)
+    path = f"/users/{user['id']}"
+    sent = await api.ok("POST", f"{path}/send-password-reset")
+    assert sent["sent_to"] == user["email"] and sent["expires_at"] > time.time() + 23 * 3600
+    [link] = (await api.ok("GET", path))["credentials"]
+    assert link["kind"] == "reset_link"  # pending, until used or cancelled
+    await api.ok("DELETE", f"{path}/credentials/{link['id']}", 204)
+    assert (await api.ok("GET", path))["credentials"] == []
+    [audited] = await audit_of(api, user["id"], "password_reset_sent")
+    assert audited["details"] == {"by": "client:admin-bot", "to": user["email"]}
+    nobody = await api.new_user(email=None)
+    refused = await api.call("POST", f"/users/{nobody['id']}/send-password-reset")
+    assert refused.status_code == 409 and refused.json()["detail"] == (
+        "the user has no email address")
+
+
 async def test_a_disabled_user_is_signed_out_and_cannot_sign_in_until_enabled(
     server: RunningServer, api: AdminApi,
 ) -> None:

@@ -35,6 +35,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 
 def add_user(server: RunningServer, username: str, *groups: str) -> None:
     args = [arg for group in groups for arg in ("--group", group)]
+    args += ["--email", f"{username}@example.com"]
     added = gatehouse(server.config, "users", "add", username, *args, "--password-stdin",
                       stdin=PASSWORD + "\n")
     assert added.returncode == 0, added.stderr
@@ -163,6 +164,10 @@ async def test_operator_resets_alices_second_factor_and_ends_her_sessions(
     await expect(page.get_by_role("status")).to_have_text(
         "The sessions were ended, and the applications told.")
     await expect(page.locator("[data-session]")).to_have_count(0)
+    await page.get_by_role("button", name="Send a password-reset link").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "A link to choose a new password was emailed to the user. It works once, for a day.")
+    await expect(page.locator('[data-credential="reset_link"]')).to_have_count(1)
     await operator.shot("user-after", docs=True)
 
     # alice's browser is signed out: her account page asks her to sign in.
@@ -173,6 +178,7 @@ async def test_operator_resets_alices_second_factor_and_ends_her_sessions(
     rows = page.locator("tbody tr")
     await expect(rows.filter(has_text="mfa_changed").filter(has_text="by=user:")).to_have_count(1)
     await expect(rows.filter(has_text="session_ended").filter(has_text="by=user:")).to_have_count(1)
+    await expect(rows.filter(has_text="password_reset_sent").filter(has_text="by=user:")).to_have_count(1)
     await expect(page.locator('tr[data-kind="sign_in"]').first).to_contain_text("alice")
     await operator.shot("audit", docs=True)
 

@@ -166,8 +166,8 @@ def test_the_shipped_flows_file_loads() -> None:
     assert flows.default == "default"
     assert sorted(flows.flows) == [
         "add-passkey", "change-password", "default", "enroll-mfa", "mfa", "new-recovery-codes",
-        "one-page", "partner", "passwordless", "recovery", "register", "second-factor", "set-up-totp", "sign-in",
-        "step-up",
+        "one-page", "partner", "passwordless", "recovery", "register", "reset-by-link",
+        "second-factor", "set-up-totp", "sign-in", "step-up",
     ]
     assert flows.spec.acr_flows == {"urn:gatehouse:loa:2": "step-up"}
     assert flows.spec.registration_flow == "register"

@@ -202,3 +202,23 @@ async def test_a_passkey_on_the_sign_in_page_must_verify_the_user(tester: FlowTe
     page = await tester.submit(credential=authenticator.get(options(tester)))
     assert page is not None and page.errors == {"credential": "That passkey could not be checked. Try again."}
     assert tester.step == "identify" and tester.amr == []
+
+
+async def test_a_reset_link_asks_for_the_new_password_then_the_second_factor(
+    tester: FlowTester,
+) -> None:
+    """The link proves only the mailbox: after the new password comes the password itself, then
+    the second factor, even on a browser remembered before the reset."""
+    user, totp = await with_totp(tester)
+    tester.browser = BrowserFacts({user.id: tester.now - 60})
+    page = await tester.start(flow="reset-by-link", session=(user, []))
+    assert tester.step == "choose" and page is not None and page.values["login"] == "alice"
+    await tester.submit(password="a brand new passphrase", password_confirm="a brand new passphrase")
+    assert tester.step == "password"
+    await tester.submit(password=PASSWORD)  # the old one no longer works
+    assert tester.step == "password"
+    await tester.submit(password="a brand new passphrase")
+    assert (tester.flow, tester.step) == ("mfa", "totp")
+    await tester.submit(code=totp.at(tester.now))
+    await tester.submit(remember="no")
+    assert tester.result == "done" and tester.amr == ["pwd", "otp", "mfa"]
