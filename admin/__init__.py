@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from quart import Blueprint, Quart
 
-from admin import console_system, console_users
+from admin import console_clients, console_system, console_user_forms, console_users
 from admin.actors import CONSOLE, Actor, AdminError
 from admin.api import ENDPOINTS
 from admin.api_routes import ADMIN_SCOPE, API_PREFIX, READ_SCOPE, api_blueprint
@@ -44,7 +44,8 @@ def install_admin(app: Quart, issuer: str, config: AdminConfig) -> None:
     app.extensions[CONFIG_KEY] = config
     document = openapi_document(ENDPOINTS, issuer)
     blueprint: Blueprint = api_blueprint(ENDPOINTS, lambda: document)
-    for each in (blueprint, console_users.blueprint, console_system.blueprint):
+    consoles = (console_users, console_user_forms, console_clients, console_system)
+    for each in (blueprint, *(console.blueprint for console in consoles)):
         app.register_blueprint(each)
 
 

@@ -3,7 +3,10 @@ proved two factors (loa:2); a change also needs a valid form token and a recent 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from quart import Response, current_app, request
 
@@ -57,6 +60,12 @@ async def operator(back: str | None = None) -> Operator | Response:
     return Operator(provider, session, user, form_token(provider, session, PURPOSE))
 
 
+def _recent(signed_in: Operator) -> bool:
+    """Whether the operator signed in within `reauth_seconds`."""
+    age = signed_in.provider.clock() - signed_in.session.auth_time
+    return age <= admin_config(current_app).reauth_seconds
+
+
 async def changing_operator(back: str) -> Operator | Response:
     """The administrator posting a console form: its token checked, and their sign-in recent
     (`reauth_seconds`), else they sign in again with both factors and come back to `back`."""
@@ -65,7 +74,61 @@ async def changing_operator(back: str) -> Operator | Response:
         return signed_in
     form = await request.form
     check_form_token(signed_in.provider, signed_in.session, PURPOSE, form.get("csrf_token"))
-    age = signed_in.provider.clock() - signed_in.session.auth_time
-    if age > admin_config(current_app).reauth_seconds:
+    if not _recent(signed_in):
         return await sign_in(back, again_as=signed_in.user.username)
     return signed_in
+
+
+View = Callable[..., Awaitable[Response]]
+Page = Callable[..., Awaitable[Response]]  # called with the operator, then the route's values
+
+
+def console_page(page: Page) -> View:
+    """A console page: `page(operator, **values)` once an administrator is signed in."""
+
+    @functools.wraps(page)
+    async def view(**values: Any) -> Response:
+        signed_in = await operator()
+        return signed_in if isinstance(signed_in, Response) else await page(signed_in, **values)
+
+    return view
+
+
+async def unless_recent(signed_in: Operator) -> Response | None:
+    """None within the re-authentication window; else the response that signs the operator in
+    again, then brings them back to this page."""
+    if _recent(signed_in):
+        return None
+    return await sign_in(this_page(), again_as=signed_in.user.username)
+
+
+def console_form_page(page: Page) -> View:
+    """A page whose form changes something: shown only within the re-authentication window
+    (else the operator signs in again first and comes back), so that what they type is not
+    lost to a sign-in when they post it."""
+
+    @functools.wraps(page)
+    async def view(**values: Any) -> Response:
+        signed_in = await operator()
+        if isinstance(signed_in, Response):
+            return signed_in
+        return await unless_recent(signed_in) or await page(signed_in, **values)
+
+    return view
+
+
+def console_change(back: Callable[..., str]) -> Callable[[Page], View]:
+    """A console form's post: `change(operator, **values)` once `changing_operator` allows it;
+    `back(**values)` is the page the form is on."""
+
+    def wrap(change: Page) -> View:
+        @functools.wraps(change)
+        async def view(**values: Any) -> Response:
+            signed_in = await changing_operator(back(**values))
+            if isinstance(signed_in, Response):
+                return signed_in
+            return await change(signed_in, **values)
+
+        return view
+
+    return wrap

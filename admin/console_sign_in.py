@@ -15,14 +15,11 @@ from quart import Response, url_for
 from admin.actors import CONSOLE
 from core import N_, ErrorPage
 from engine import ACR_BY_FACTORS, Finish, Prompt, SignInRequest
-from observe import count_sign_in
 from oidc import (
     Provider,
-    Redirect,
     Result,
     current_provider,
-    set_session_cookie,
-    signed_in_session,
+    signed_in_redirect,
     start_run,
 )
 from store import ClientRecord, FlowRunRecord, SessionRecord
@@ -85,17 +82,12 @@ class ConsolePage:
     async def complete(
         self, provider: Provider, run: FlowRunRecord, session: SessionRecord | None
     ) -> Result:
-        if run.state == "deny":
-            count_sign_in("denied")
-            raise ErrorPage(
-                N_("Sign-in cannot continue"), N_("Go back to the console and try again."),
-                status=400, link=(HOME, N_("Administration")),
-            )
-        _, cookie_value = await signed_in_session(provider, run, session, CONSOLE)
-        response = Redirect(_back(ConsoleFinish.model_validate(run.sign_in.finish.data).back))
-        if cookie_value is not None:
-            set_session_cookie(provider, response, cookie_value)
-        return response
+        back = _back(ConsoleFinish.model_validate(run.sign_in.finish.data).back)
+        denied = ErrorPage(
+            N_("Sign-in cannot continue"), N_("Go back to the console and try again."),
+            status=400, link=(HOME, N_("Administration")),
+        )
+        return await signed_in_redirect(provider, run, session, CONSOLE, back, denied)
 
     def start_again(self, run: FlowRunRecord) -> str:
         return url_for("admin_console.home")

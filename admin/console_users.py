@@ -3,14 +3,14 @@ and grants, and act on them (the operations the admin API and the CLI share)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from quart import Blueprint, Response, request, url_for
 
 from admin import access, users, views
 from admin.actors import AdminError
-from admin.console_access import Operator, changing_operator, operator
+from admin.console_access import Operator, View, console_change, console_page
 from admin.paging import decode, next_cursor
 from core import N_, ErrorPage
 from oidc import see_other
@@ -18,6 +18,7 @@ from store import UserRecord
 from ui import describe_device, render_page
 
 blueprint = Blueprint("admin_users", __name__, template_folder="templates")
+Change = Callable[..., Awaitable[object]]  # (operator, user, **the route's other values)
 PAGE_SIZE = 25
 
 NOTICES = {
@@ -31,6 +32,10 @@ NOTICES = {
     "consent-revoked": N_("The consent was revoked."),
     "grant-revoked": N_("The grant was revoked, with its tokens."),
     "deleted": N_("The user was deleted."),
+    "created": N_("The user was created."),
+    "created-link-sent": N_("The user was created, and emailed a link to choose their password."),
+    "created-no-link": N_("The user was created, but no link could be emailed. Try “Send a password-reset link” again."),
+    "updated": N_("The changes were saved."),
 }
 
 
@@ -40,10 +45,8 @@ async def home() -> Response:
 
 
 @blueprint.get("/admin/users")
-async def list_users() -> Response:
-    signed_in = await operator()
-    if isinstance(signed_in, Response):
-        return signed_in
+@console_page
+async def list_users(signed_in: Operator) -> Response:
     store = signed_in.provider.store
     q = request.args.get("q", "").strip()[:200]
     try:
@@ -58,7 +61,8 @@ async def list_users() -> Response:
     )
 
 
-async def _user(signed_in: Operator, user_id: str) -> UserRecord:
+async def user_or_not_found(signed_in: Operator, user_id: str) -> UserRecord:
+    """The user `user_id` names (an id or a login), else a "Page not found" page."""
     try:
         return await users.find_user(signed_in.provider, user_id)
     except AdminError as exc:
@@ -67,12 +71,10 @@ async def _user(signed_in: Operator, user_id: str) -> UserRecord:
 
 
 @blueprint.get("/admin/users/<user_id>")
-async def show_user(user_id: str) -> Response:
-    signed_in = await operator()
-    if isinstance(signed_in, Response):
-        return signed_in
+@console_page
+async def show_user(signed_in: Operator, user_id: str) -> Response:
     provider = signed_in.provider
-    user = await _user(signed_in, user_id)
+    user = await user_or_not_found(signed_in, user_id)
     return await render_page(
         "admin/user.html", operator=signed_in, user=await views.user_detail(provider, user),
         sessions=[
@@ -84,101 +86,94 @@ async def show_user(user_id: str) -> Response:
     )
 
 
-Change = Callable[[Operator, UserRecord, dict[str, str]], Awaitable[Any]]
+def _back(user_id: str, **_: str) -> str:
+    return url_for("admin_users.show_user", user_id=user_id)
 
 
-async def _change(user_id: str, done: str, change: Change) -> Response:
-    """Post a change of the user's: back to their page, which says what was done."""
-    page = url_for("admin_users.show_user", user_id=user_id)
-    signed_in = await changing_operator(page)
-    if isinstance(signed_in, Response):
-        return signed_in
-    user = await _user(signed_in, user_id)
-    try:
-        await change(signed_in, user, dict(request.view_args or {}))
-    except AdminError as exc:
-        raise ErrorPage(N_("That cannot be done"), exc.detail, status=exc.status,
-                        link=(page, N_("Back to the user"))) from exc
-    if done == "deleted":
-        return see_other(url_for("admin_users.list_users", done=done))
-    return see_other(url_for("admin_users.show_user", user_id=user_id, done=done))
+def _user_change(done: str) -> Callable[[Change], View]:
+    """A post that changes a user (`change(operator, user, **values)`, an admin operation),
+    then shows their page, which says what was `done`."""
+
+    def wrap(change: Change) -> View:
+        @console_change(_back)
+        @functools.wraps(change)
+        async def view(signed_in: Operator, user_id: str, **values: str) -> Response:
+            user = await user_or_not_found(signed_in, user_id)
+            try:
+                await change(signed_in, user, **values)
+            except AdminError as exc:
+                raise ErrorPage(N_("That cannot be done"), exc.detail, status=exc.status,
+                                link=(_back(user_id), N_("Back to the user"))) from exc
+            if done == "deleted":
+                return see_other(url_for("admin_users.list_users", done=done))
+            return see_other(url_for("admin_users.show_user", user_id=user_id, done=done))
+
+        return view
+
+    return wrap
 
 
 @blueprint.post("/admin/users/<user_id>/disable")
-async def disable(user_id: str) -> Response:
-    return await _change(user_id, "disabled",
-                         lambda op, user, _: users.disable_user(op.provider, op.actor, user))
+@_user_change("disabled")
+async def disable(op: Operator, user: UserRecord) -> None:
+    await users.disable_user(op.provider, op.actor, user)
 
 
 @blueprint.post("/admin/users/<user_id>/enable")
-async def enable(user_id: str) -> Response:
-    return await _change(user_id, "enabled",
-                         lambda op, user, _: users.enable_user(op.provider, op.actor, user))
+@_user_change("enabled")
+async def enable(op: Operator, user: UserRecord) -> None:
+    await users.enable_user(op.provider, op.actor, user)
 
 
 @blueprint.post("/admin/users/<user_id>/unlock")
-async def unlock(user_id: str) -> Response:
-    return await _change(user_id, "unlocked",
-                         lambda op, user, _: users.unlock_user(op.provider, op.actor, user))
+@_user_change("unlocked")
+async def unlock(op: Operator, user: UserRecord) -> None:
+    await users.unlock_user(op.provider, op.actor, user)
 
 
 @blueprint.post("/admin/users/<user_id>/send-password-reset")
-async def send_password_reset(user_id: str) -> Response:
-    return await _change(
-        user_id, "password-reset-sent",
-        lambda op, user, _: users.send_password_reset(op.provider, op.actor, user),
-    )
+@_user_change("password-reset-sent")
+async def send_password_reset(op: Operator, user: UserRecord) -> None:
+    await users.send_password_reset(op.provider, op.actor, user)
 
 
 @blueprint.post("/admin/users/<user_id>/reset-second-factors")
-async def reset_second_factors(user_id: str) -> Response:
-    return await _change(
-        user_id, "second-factors-reset",
-        lambda op, user, _: users.reset_second_factors(op.provider, op.actor, user),
-    )
+@_user_change("second-factors-reset")
+async def reset_second_factors(op: Operator, user: UserRecord) -> None:
+    await users.reset_second_factors(op.provider, op.actor, user)
 
 
 @blueprint.post("/admin/users/<user_id>/credentials/<credential_id>/remove")
-async def remove_credential(user_id: str, credential_id: str) -> Response:
-    return await _change(
-        user_id, "credential-removed",
-        lambda op, user, path: users.remove_credential(
-            op.provider, op.actor, user, path["credential_id"]),
-    )
+@_user_change("credential-removed")
+async def remove_credential(op: Operator, user: UserRecord, credential_id: str) -> None:
+    await users.remove_credential(op.provider, op.actor, user, credential_id)
 
 
 @blueprint.post("/admin/users/<user_id>/sessions/end")
-async def end_sessions(user_id: str) -> Response:
-    return await _change(user_id, "sessions-ended",
-                         lambda op, user, _: access.end_sessions(op.provider, op.actor, user))
+@_user_change("sessions-ended")
+async def end_sessions(op: Operator, user: UserRecord) -> None:
+    await access.end_sessions(op.provider, op.actor, user)
 
 
 @blueprint.post("/admin/users/<user_id>/sessions/<sid>/end")
-async def end_session(user_id: str, sid: str) -> Response:
-    return await _change(
-        user_id, "sessions-ended",
-        lambda op, user, path: access.end_sessions(op.provider, op.actor, user, path["sid"]),
-    )
+@_user_change("sessions-ended")
+async def end_session(op: Operator, user: UserRecord, sid: str) -> None:
+    await access.end_sessions(op.provider, op.actor, user, sid)
 
 
 @blueprint.post("/admin/users/<user_id>/consents/<path:client_id>/revoke")
-async def revoke_consent(user_id: str, client_id: str) -> Response:
-    return await _change(
-        user_id, "consent-revoked",
-        lambda op, user, path: access.revoke_consent(
-            op.provider, op.actor, user, path["client_id"]),
-    )
+@_user_change("consent-revoked")
+async def revoke_consent(op: Operator, user: UserRecord, client_id: str) -> None:
+    await access.revoke_consent(op.provider, op.actor, user, client_id)
 
 
 @blueprint.post("/admin/users/<user_id>/grants/<grant_id>/revoke")
-async def revoke_grant(user_id: str, grant_id: str) -> Response:
-    return await _change(
-        user_id, "grant-revoked",
-        lambda op, user, path: access.revoke_grant(op.provider, op.actor, user, path["grant_id"]),
-    )
+@_user_change("grant-revoked")
+async def revoke_grant(op: Operator, user: UserRecord, grant_id: str) -> None:
+    await access.revoke_grant(op.provider, op.actor, user, grant_id)
 
 
 @blueprint.post("/admin/users/<user_id>/delete")
-async def delete(user_id: str) -> Response:
-    return await _change(user_id, "deleted",
-                         lambda op, user, _: users.delete_user(op.provider, op.actor, user))
+@_user_change("deleted")
+async def delete(op: Operator, user: UserRecord) -> None:
+    await users.delete_user(op.provider, op.actor, user)

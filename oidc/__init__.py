@@ -9,7 +9,7 @@ from oidc.authorize import AuthorizationResponse, start_run
 from oidc.blueprints import BLUEPRINTS
 from oidc.client_auth import AUTH_METHODS_SUPPORTED, secret_digest
 from oidc.client_metadata import ClientMetadata, ClientPolicy
-from oidc.completions import by_kind, signed_in_session
+from oidc.completions import by_kind, signed_in_redirect, signed_in_session
 from oidc.cookies import (
     SESSION,
     browser_binding,
@@ -29,10 +29,11 @@ from oidc.provider import EXTENSION_KEY, Provider, current_provider
 from oidc.results import RESPOND_KEY, FormPost, PageResult, Redirect, Result, answering
 from oidc.run_access import browser_run
 from oidc.sessions import current_session, end_server_side, end_session
-from oidc.token import token_answer
+from oidc.token import GRANT_TYPES_SUPPORTED, token_answer
 
 __all__ = [
     "AUTH_METHODS_SUPPORTED",
+    "GRANT_TYPES_SUPPORTED",
     "Answer",
     "AuthorizationResponse",
     "BLUEPRINTS",
@@ -78,6 +79,7 @@ __all__ = [
     "set_browser_cookie",
     "set_session_cookie",
     "signed_in_browser_facts",
+    "signed_in_redirect",
     "signed_in_session",
     "start_run",
     "token_answer",

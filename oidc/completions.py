@@ -18,8 +18,9 @@ from typing import Protocol
 
 from core import N_, ErrorPage
 from observe import audit, count_sign_in
+from oidc.cookies import set_session_cookie
 from oidc.provider import Provider
-from oidc.results import Result
+from oidc.results import Redirect, Result
 from oidc.sessions import start_session
 from store import FlowRunRecord, SessionRecord, StaleVersionError
 
@@ -117,3 +118,20 @@ async def signed_in_session(
         amr=new_session.amr, acr=new_session.acr, flow=run.flow, sid=new_session.sid,
     )
     return new_session, cookie_value
+
+
+async def signed_in_redirect(
+    provider: Provider, run: FlowRunRecord, session: SessionRecord | None, client_id: str,
+    to: str, denied: ErrorPage,
+) -> Result:
+    """The answer of a run that signs in to a page of Gatehouse's own (the account page, the
+    admin console): the `denied` page when the run ended in `deny`; else the SSO session
+    started or kept (`signed_in_session`), and the browser sent `to` that page."""
+    if run.state == "deny":
+        count_sign_in("denied")
+        raise denied
+    _, cookie_value = await signed_in_session(provider, run, session, client_id)
+    response = Redirect(to)
+    if cookie_value is not None:
+        set_session_cookie(provider, response, cookie_value)
+    return response

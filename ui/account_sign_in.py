@@ -15,14 +15,11 @@ from quart import Response, url_for
 
 from core import N_, ErrorPage
 from engine import ACR_BY_FACTORS, Finish, Prompt, Seed, SignInRequest
-from observe import count_sign_in
 from oidc import (
     Provider,
-    Redirect,
     Result,
     current_provider,
-    set_session_cookie,
-    signed_in_session,
+    signed_in_redirect,
     start_run,
 )
 from store import ClientRecord, FlowRunRecord, SessionRecord
@@ -115,19 +112,13 @@ class AccountPage:
     async def complete(
         self, provider: Provider, run: FlowRunRecord, session: SessionRecord | None
     ) -> Result:
-        if run.state == "deny":
-            count_sign_in("denied")
-            raise ErrorPage(
-                N_("Sign-in cannot continue"), N_("Go back to your account and try again."),
-                status=400, link=(url_for("account.page"), N_("Your account")),
-            )
-        _, cookie_value = await signed_in_session(provider, run, session, CLIENT_ID)
         action = _finish(run).action
         page = url_for("account.page", done=action) if action else url_for("account.page")
-        response = Redirect(page)
-        if cookie_value is not None:
-            set_session_cookie(provider, response, cookie_value)
-        return response
+        denied = ErrorPage(
+            N_("Sign-in cannot continue"), N_("Go back to your account and try again."),
+            status=400, link=(url_for("account.page"), N_("Your account")),
+        )
+        return await signed_in_redirect(provider, run, session, CLIENT_ID, page, denied)
 
     def start_again(self, run: FlowRunRecord) -> str:
         return url_for("account.page")

@@ -1,6 +1,7 @@
 """The admin console in headless Chromium: an operator signs in with a second factor, finds
-alice, resets her second factor, ends her sessions and reads it all in the audit view; a
-non-admin is refused; every console form refuses a post without its CSRF token.
+alice, resets her second factor, ends her sessions and reads it all in the audit view; creates
+and changes a user and a client; a non-admin is refused; every console form refuses a post
+without its CSRF token.
 
 The server runs as `localhost`, with the shipped flows.yaml. Screenshots go to test-artifacts/,
 and with GATEHOUSE_DOCS_SCREENSHOTS=1 the operator's journey also refreshes docs/images/admin/.
@@ -15,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx2
 import pyotp
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
@@ -215,7 +217,8 @@ async def test_every_console_form_refuses_a_post_without_its_token(
     match = re.search(r'href="/admin/users/([^"]+)"', await target.text())
     assert match, "target is listed"
     actions: set[str] = set()
-    for path in (f"/admin/users/{match.group(1)}", "/admin/clients", "/admin/keys"):
+    for path in (f"/admin/users/{match.group(1)}", f"/admin/users/{match.group(1)}/edit",
+                 "/admin/users/new", "/admin/clients", "/admin/clients/new", "/admin/keys"):
         await page.goto(f"{server.issuer}{path}")
         actions |= set(await page.locator("form[method=post]").evaluate_all(
             "forms => forms.map(f => f.getAttribute('action'))"))
@@ -253,3 +256,78 @@ async def test_a_change_after_the_reauth_window_asks_for_both_factors_again(
         await operator.shot("reauth")
     finally:
         quick.stop()
+
+
+async def client_credentials(issuer: str, client_id: str, secret: str) -> int:
+    """The status of a client_credentials token request with this secret."""
+    async with httpx2.AsyncClient(base_url=issuer) as http:
+        answer = await http.post("/token", data={"grant_type": "client_credentials"},
+                                 auth=(client_id, secret))
+    return answer.status_code
+
+
+async def test_operator_creates_and_changes_a_user_and_a_client(
+    server: RunningServer, people: People
+) -> None:
+    add_user(server, "quinn", "admins")
+    operator = await operator_signed_in(people, server.issuer, "quinn")
+    page = operator.page
+
+    await page.goto(f"{server.issuer}/admin/users")
+    await page.get_by_role("link", name="New user").click()
+    await page.get_by_label("Username", exact=True).fill("pia")
+    await page.get_by_label("Email (optional)", exact=True).fill("pia@example.com")
+    await page.get_by_label("Groups (optional)", exact=True).fill("staff, editors")
+    await operator.shot("new-user", docs=True)
+    await page.get_by_role("button", name="Create the user").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "The user was created, and emailed a link to choose their password.")
+    await expect(page.locator('[data-credential="reset_link"]')).to_have_count(1)
+    await expect(page.get_by_text("staff, editors")).to_be_visible()
+
+    await page.get_by_role("link", name="Change", exact=True).click()
+    await page.get_by_label("Other claims (optional)").fill("[1]")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("alert")).to_have_text(
+        'Write the claims as a JSON object, like {"locale": "fr"}.')
+    await page.get_by_label("Other claims (optional)").fill('{"locale": "fr"}')
+    await page.get_by_label("Name (optional)", exact=True).fill("Pia Lind")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("status")).to_have_text("The changes were saved.")
+    await expect(page.get_by_text("Pia Lind")).to_be_visible()
+
+    await page.get_by_role("link", name="Clients", exact=True).click()
+    await page.get_by_role("link", name="New client").click()
+    await page.get_by_label("Client ID", exact=True).fill("reports-job")
+    await page.get_by_role("button", name="Create the client").click()  # code flow, no URI
+    await expect(page.get_by_role("alert")).to_have_text(
+        "authorization_code needs at least one redirect_uri")
+    await page.get_by_label("authorization_code", exact=True).uncheck()
+    await page.get_by_label("client_credentials", exact=True).check()
+    await operator.shot("new-client", docs=True)
+    await page.get_by_role("button", name="Create the client").click()
+    await expect(page.get_by_role("heading", name="The secret of reports-job")).to_be_visible()
+    first = await page.locator("[data-secret]").inner_text()
+    assert await client_credentials(server.issuer, "reports-job", first) == 200
+
+    await page.get_by_role("link", name="Done").click()
+    await page.get_by_label("Name (optional)", exact=True).fill("Nightly reports")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("status")).to_have_text("The changes were saved.")
+    await expect(page.get_by_role("heading", name="Nightly reports")).to_be_visible()
+    await page.get_by_role("button", name="Give it a new secret").click()
+    second = await page.locator("[data-secret]").inner_text()
+    assert await client_credentials(server.issuer, "reports-job", first) == 401
+    assert await client_credentials(server.issuer, "reports-job", second) == 200
+
+    await page.get_by_role("link", name="Done").click()
+    await page.get_by_role("button", name="Delete this client").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "The client was deleted, and its grants revoked.")
+    await expect(page.locator('[data-client="reports-job"]')).to_have_count(0)
+    assert await client_credentials(server.issuer, "reports-job", second) == 401
+
+    await page.get_by_role("link", name="demo-rp", exact=True).click()  # from gatehouse.yaml
+    await expect(page.get_by_text("This client comes from gatehouse.yaml: change it there.")).to_be_visible()
+    await expect(page.get_by_role("button", name="Delete this client")).to_have_count(0)
+    await expect(page.get_by_role("button", name="Save")).to_have_count(0)
