@@ -4,6 +4,7 @@ run's event log, signing keys (and rotating them), and the audit trail."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from quart import Blueprint, Response, request, url_for
 
@@ -12,7 +13,7 @@ from admin.actors import AdminError
 from admin.console_access import Operator, console_change, console_page
 from admin.paging import decode, next_cursor
 from core import N_, ErrorPage
-from oidc import see_other
+from oidc import Provider, see_other
 from ui import render_page
 
 blueprint = Blueprint("admin_system", __name__, template_folder="templates")
@@ -92,19 +93,40 @@ async def rotate_keys(signed_in: Operator) -> Response:
     return see_other(url_for("admin_system.list_keys", done="key-rotated"))
 
 
-@blueprint.get("/admin/audit")
-@console_page
-async def audit_view(signed_in: Operator) -> Response:
-    provider = signed_in.provider
-    args = {name: request.args.get(name, "").strip()[:200] for name in ("user", "kind", "client")}
+FILTERS = ("user", "kind", "client", "from", "to")
+
+
+def _day(text: str) -> float | None:
+    """The start of a day typed as YYYY-MM-DD (UTC), or None."""
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
+
+
+async def _audit_filters(
+    provider: Provider,
+) -> tuple[dict[str, str], dict[str, str], float | None, float | None]:
+    """The audit filters this request asks for: as typed; as the store compares them (a
+    username or email found as its user's sub); and the time range, `to` day included."""
+    args = {name: request.args.get(name, "").strip()[:200] for name in FILTERS}
     subject = args["user"]
     if subject:
         user = await provider.store.users.get(subject) or \
             await provider.store.users.find_by_login(subject)
         subject = user.id if user else subject
-    equal = audit_events.filters(subject, args["kind"], args["client"])
+    until = _day(args["to"])
+    return (args, audit_events.filters(subject, args["kind"], args["client"]), _day(args["from"]),
+            until + 86400 if until is not None else None)
+
+
+@blueprint.get("/admin/audit")
+@console_page
+async def audit_view(signed_in: Operator) -> Response:
+    provider = signed_in.provider
+    args, equal, since, until = await _audit_filters(provider)
     try:
-        found = await audit_events.search(provider, equal, None, None, PAGE_SIZE,
+        found = await audit_events.search(provider, equal, since, until, PAGE_SIZE,
                                           decode(request.args.get("cursor")))
     except AdminError:
         found = []
@@ -118,3 +140,15 @@ async def audit_view(signed_in: Operator) -> Response:
         following=url_for("admin_system.audit_view", cursor=following, **args)  # type: ignore[arg-type]
         if following else None,
     )
+
+
+@blueprint.get("/admin/audit/export")
+@console_page
+async def audit_export(signed_in: Operator) -> Response:
+    """Every event the filters match, as CSV or JSON lines (as the admin API exports them)."""
+    fmt = "csv" if request.args.get("format") == "csv" else "jsonl"
+    _, equal, since, until = await _audit_filters(signed_in.provider)
+    lines = audit_events.export(signed_in.provider, equal, since, until, fmt)
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/jsonl"
+    return Response(lines, content_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="audit.{fmt}"'})

@@ -183,6 +183,19 @@ async def test_operator_resets_alices_second_factor_and_ends_her_sessions(
     await expect(rows.filter(has_text="password_reset_sent").filter(has_text="by=user:")).to_have_count(1)
     await expect(page.locator('tr[data-kind="sign_in"]').first).to_contain_text("alice")
     await operator.shot("audit", docs=True)
+    await page.get_by_label("Kind").fill("mfa_changed")
+    await page.get_by_label("From").fill(time.strftime("%Y-%m-%d", time.gmtime()))
+    await page.get_by_role("button", name="Filter").click()
+    await expect(page.locator('tr[data-kind="mfa_changed"]').first).to_be_visible()
+    await expect(page.locator("tbody tr:not([data-kind=mfa_changed])")).to_have_count(0)
+    export = await page.get_by_role("link", name="Export as CSV").get_attribute("href")
+    exported = await (await page.request.get(f"{server.issuer}{export}")).text()
+    header, *lines = exported.splitlines()
+    assert header == "id,at,kind,subject,client_id,address,request_id,details"
+    assert lines and all(",mfa_changed," in line for line in lines), exported
+    await page.get_by_label("To").fill(time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400)))
+    await page.get_by_role("button", name="Filter").click()
+    await expect(page.get_by_text("No event matches.")).to_be_visible()
 
     await page.get_by_role("link", name="Flows").click()
     await page.get_by_role("link", name="step-up", exact=True).click()
