@@ -29,6 +29,12 @@ from ui import render_page
 blueprint = Blueprint("admin_clients", __name__, template_folder="templates")
 EDITABLE = frozenset({"admin"})  # the sources whose clients the console changes
 DELETABLE = frozenset({"admin", "registration"})
+TEXT_FIELDS = (
+    "client_id", "client_name", "redirect_uris", "post_logout_redirect_uris",
+    "token_endpoint_auth_method", "jwks_uri", "scope", "flow", "tags", "access_token_format",
+    "backchannel_logout_uri",
+)
+FORM_FIELDS = {*TEXT_FIELDS, "grant_types", "require_consent"}
 
 NOTICES = {
     "tokens-revoked": N_("The client's grants were revoked: its refresh tokens no longer work."),
@@ -85,13 +91,7 @@ def _form_values(policy: dict[str, Any]) -> dict[str, Any]:
 
 async def _typed() -> dict[str, Any]:
     form = await request.form
-    values: dict[str, Any] = {
-        name: form.get(name, "").strip() for name in (
-            "client_id", "client_name", "redirect_uris", "post_logout_redirect_uris",
-            "token_endpoint_auth_method", "jwks_uri", "scope", "flow", "tags",
-            "access_token_format", "backchannel_logout_uri",
-        )
-    }
+    values: dict[str, Any] = {name: form.get(name, "").strip() for name in TEXT_FIELDS}
     values["grant_types"] = [g for g in form.getlist("grant_types") if g in GRANT_TYPES_SUPPORTED]
     values["require_consent"] = bool(form.get("require_consent"))
     return values
@@ -151,20 +151,28 @@ async def create_client(signed_in: Operator) -> Response:
         client, secret = await clients.create_client(
             signed_in.provider, signed_in.actor, _policy(values, {}))
     except ValidationError as exc:
-        return await _form(signed_in, values, field_errors(exc), status=422)
+        return await _form(signed_in, values, field_errors(exc, FORM_FIELDS), status=422)
     except AdminError as exc:
         return await _form(signed_in, values, {"page": exc.detail}, status=exc.status)
     if secret is not None:
         return await _secret_page(signed_in, client, secret)
-    return see_other(url_for("admin_clients.show_client", client_id=client.client_id,
-                             done="created"))
+    return see_other(url_for("admin_clients.show_client", id=client.client_id, done="created"))
 
 
-@blueprint.get("/admin/clients/<path:client_id>")
+def _client_id() -> str:
+    """The client a client page is about: in the query, since ids may hold "/" or dots."""
+    return request.args.get("id", "")[:200]
+
+
+def _back() -> str:
+    return url_for("admin_clients.show_client", id=_client_id())
+
+
+@blueprint.get("/admin/client")
 @console_page
-async def show_client(signed_in: Operator, client_id: str) -> Response:
+async def show_client(signed_in: Operator) -> Response:
     """A client the console changes, as its form; any other, read only."""
-    client = await _client(signed_in, client_id)
+    client = await _client(signed_in, _client_id())
     if client.source in EDITABLE:
         if again := await unless_recent(signed_in):
             return again
@@ -176,14 +184,10 @@ async def show_client(signed_in: Operator, client_id: str) -> Response:
     )
 
 
-def _back(client_id: str) -> str:
-    return url_for("admin_clients.show_client", client_id=client_id)
-
-
-@blueprint.post("/admin/clients/<path:client_id>")
+@blueprint.post("/admin/client")
 @console_change(_back)
-async def update_client(signed_in: Operator, client_id: str) -> Response:
-    client = await _client(signed_in, client_id)
+async def update_client(signed_in: Operator) -> Response:
+    client = await _client(signed_in, _client_id())
     values = await _typed()
     values["client_id"] = client.client_id
     try:
@@ -191,44 +195,44 @@ async def update_client(signed_in: Operator, client_id: str) -> Response:
         updated, secret = await clients.update_client(
             signed_in.provider, signed_in.actor, client, policy)
     except ValidationError as exc:
-        return await _form(signed_in, values, field_errors(exc), client, 422)
+        return await _form(signed_in, values, field_errors(exc, FORM_FIELDS), client, 422)
     except AdminError as exc:
         return await _form(signed_in, values, {"page": exc.detail}, client, exc.status)
     if secret is not None:
         return await _secret_page(signed_in, updated, secret)
-    return see_other(url_for("admin_clients.show_client", client_id=client_id, done="updated"))
+    return see_other(url_for("admin_clients.show_client", id=client.client_id, done="updated"))
 
 
-def _refused(exc: AdminError, client_id: str) -> ErrorPage:
+def _refused(exc: AdminError) -> ErrorPage:
     return ErrorPage(N_("That cannot be done"), exc.detail, status=exc.status,
-                     link=(_back(client_id), N_("Back to the client")))
+                     link=(_back(), N_("Back to the client")))
 
 
-@blueprint.post("/admin/clients/<path:client_id>/secret")
+@blueprint.post("/admin/client/secret")
 @console_change(_back)
-async def rotate_secret(signed_in: Operator, client_id: str) -> Response:
-    client = await _client(signed_in, client_id)
+async def rotate_secret(signed_in: Operator) -> Response:
+    client = await _client(signed_in, _client_id())
     try:
         secret = await clients.rotate_secret(signed_in.provider, signed_in.actor, client)
     except AdminError as exc:
-        raise _refused(exc, client_id) from exc
+        raise _refused(exc) from exc
     return await _secret_page(signed_in, client, secret)
 
 
-@blueprint.post("/admin/clients/<path:client_id>/delete")
+@blueprint.post("/admin/client/delete")
 @console_change(_back)
-async def delete_client(signed_in: Operator, client_id: str) -> Response:
-    client = await _client(signed_in, client_id)
+async def delete_client(signed_in: Operator) -> Response:
+    client = await _client(signed_in, _client_id())
     try:
         await clients.delete_client(signed_in.provider, signed_in.actor, client)
     except AdminError as exc:
-        raise _refused(exc, client_id) from exc
+        raise _refused(exc) from exc
     return see_other(url_for("admin_clients.list_clients", done="deleted"))
 
 
-@blueprint.post("/admin/clients/<path:client_id>/revoke-tokens")
-@console_change(lambda client_id: url_for("admin_clients.list_clients"))
-async def revoke_client_tokens(signed_in: Operator, client_id: str) -> Response:
-    client = await _client(signed_in, client_id)
+@blueprint.post("/admin/client/revoke-tokens")
+@console_change(lambda: url_for("admin_clients.list_clients"))
+async def revoke_client_tokens(signed_in: Operator) -> Response:
+    client = await _client(signed_in, _client_id())
     await clients.revoke_tokens(signed_in.provider, signed_in.actor, client)
     return see_other(url_for("admin_clients.list_clients", done="tokens-revoked"))

@@ -18,10 +18,15 @@ def lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def field_errors(error: ValidationError) -> dict[str, str]:
-    """Each refused field's first problem, by the field's name (`page` for the whole form)."""
+def field_errors(error: ValidationError, shown: set[str]) -> dict[str, str]:
+    """Each refused field's first problem, by the name of the field that shows it; a field
+    the form does not show (or the whole model) under `page`, named."""
     found: dict[str, str] = {}
     for problem in error.errors():
-        field = str(problem["loc"][0]) if problem["loc"] else "page"
-        found.setdefault(field, problem["msg"].removeprefix("Value error, "))
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        message = problem["msg"].removeprefix("Value error, ")
+        if field in shown:
+            found.setdefault(field, message)
+        else:
+            found.setdefault("page", f"{field}: {message}" if field else message)
     return found

@@ -90,4 +90,4 @@ class ConsolePage:
         return await signed_in_redirect(provider, run, session, CONSOLE, back, denied)
 
     def start_again(self, run: FlowRunRecord) -> str:
-        return url_for("admin_console.home")
+        return url_for("admin_users.home")

@@ -23,6 +23,8 @@ from ui import render_page
 blueprint = Blueprint("admin_user_forms", __name__, template_folder="templates")
 NOT_JSON = N_('Write the claims as a JSON object, like {"locale": "fr"}.')
 NO_REMOVAL = N_("Enter an address: it can be changed here, not removed.")
+NAME_APART = N_("Set the name in its own field, not among the other claims.")
+NAME_LENGTH = 200
 
 
 async def _form(
@@ -65,7 +67,8 @@ async def create_user(signed_in: Operator) -> Response:
             body.email_verified, body.name, body.groups,
         )
     except ValidationError as exc:
-        return await _form("admin/user_new.html", signed_in, values, field_errors(exc), 422)
+        errors = field_errors(exc, {"username", "email", "name", "groups"})
+        return await _form("admin/user_new.html", signed_in, values, errors, 422)
     except AdminError as exc:
         return await _form("admin/user_new.html", signed_in, values, {"page": exc.detail},
                            exc.status)
@@ -97,14 +100,26 @@ async def edit_user(signed_in: Operator, user_id: str) -> Response:
     return await _form("admin/user_edit.html", signed_in, _shown(user), {}, user=user)
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN and Infinity would make tokens invalid JSON
+
+
 def _claim_changes(user: UserRecord, name: str, typed: str) -> dict[str, Any]:
-    """The claims to set (None: remove) for the name and other claims typed; ValueError when
-    the other claims are not a JSON object."""
-    wanted: Any = json.loads(typed) if typed.strip() else {}
+    """The claims to set (None: remove) for the name and other claims typed, as they differ
+    from the user's; ValueError with the message to show when they cannot be."""
+    try:
+        wanted: Any = json.loads(typed, parse_constant=_no_constant) if typed.strip() else {}
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(NOT_JSON) from exc
     if not isinstance(wanted, dict):
-        raise ValueError("not an object")
-    wanted["name"] = name or None
+        raise ValueError(NOT_JSON)
+    if "name" in wanted:
+        raise ValueError(NAME_APART)
     old = user.claims
+    if name != _shown(user)["name"]:  # a name that is not a string stays unless changed
+        wanted["name"] = name or None
+    elif "name" in old:
+        wanted["name"] = old["name"]
     removed = {key: None for key in old if key not in wanted}
     return {**removed, **{k: v for k, v in wanted.items() if old.get(k) != v}}
 
@@ -117,10 +132,13 @@ async def update_user(signed_in: Operator, user_id: str) -> Response:
     again = ("admin/user_edit.html", signed_in, values)
     if user.email and not values["email"]:
         return await _form(*again, {"email": NO_REMOVAL}, 422, user=user)
+    if len(values["name"]) > NAME_LENGTH:
+        return await _form(*again, {"name": N_("A name has at most 200 characters.")}, 422,
+                           user=user)
     try:
         claims = _claim_changes(user, values["name"], values["claims"])
-    except ValueError:
-        return await _form(*again, {"claims": NOT_JSON}, 422, user=user)
+    except ValueError as exc:
+        return await _form(*again, {"claims": str(exc)}, 422, user=user)
     try:
         same_address = values["email"] == (user.email or "")  # a new one is not verified yet
         changes = models.UserChanges.model_validate({
@@ -133,7 +151,8 @@ async def update_user(signed_in: Operator, user_id: str) -> Response:
             None, changes.groups, changes.claims,
         )
     except ValidationError as exc:
-        return await _form(*again, field_errors(exc), 422, user=user)
+        errors = field_errors(exc, {"email", "groups", "claims"})
+        return await _form(*again, errors, 422, user=user)
     except AdminError as exc:
         return await _form(*again, {"page": exc.detail}, exc.status, user=user)
     return see_other(url_for("admin_users.show_user", user_id=user.id, done="updated"))

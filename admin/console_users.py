@@ -82,6 +82,7 @@ async def show_user(signed_in: Operator, user_id: str) -> Response:
         ],
         consents=await access.consents_of(provider, user),
         grants=await access.grants_of(provider, user),
+        links=provider.engine.flows.spec.reset_link_flow is not None,
         notice=NOTICES.get(request.args.get("done", "")),
     )
 

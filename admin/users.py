@@ -16,7 +16,7 @@ from oidc import Provider, end_server_side
 from steps import KIND as RECOVERY_CODES
 from steps import PasswordPolicy, password_problem, unlock
 from store import DuplicateError, UserRecord
-from ui import CannotSend, send_reset_link
+from ui import RESET_LINK, CannotSend, cancel_reset_links, send_reset_link
 
 SECOND_FACTORS = frozenset({"totp", "webauthn", RECOVERY_CODES})
 POLICY_STEPS = ("change_password", "reset_password", "register")
@@ -129,6 +129,7 @@ async def send_password_reset(provider: Provider, actor: Actor, user: UserRecord
 
 
 async def disable_user(provider: Provider, actor: Actor, user: UserRecord) -> UserRecord:
+    await cancel_reset_links(provider, user.id)  # not to work again once enabled
     if not user.disabled:
         user.disabled_at = provider.clock()
         await provider.store.users.update(user)
@@ -167,7 +168,10 @@ async def remove_credential(
     if credential is None or credential.user_id != user.id:
         raise NotFound(f"user {user.username} has no credential {credential_id!r}")
     await provider.store.credentials.delete(credential.id)
-    await _factors_changed(provider, actor, user, [credential.kind])
+    if credential.kind == RESET_LINK:  # no sign-in method: remembered browsers stay so
+        await _audit(provider, actor, "password_reset_cancelled", user)
+    else:
+        await _factors_changed(provider, actor, user, [credential.kind])
 
 
 async def reset_second_factors(provider: Provider, actor: Actor, user: UserRecord) -> int:

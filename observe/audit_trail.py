@@ -28,7 +28,8 @@ AuditKind = Literal[
     "device_allowed", "device_refused", "client_registered", "client_updated", "client_deleted",
     # changes an administrator makes (their `by` detail names who: client:..., user:..., cli:...)
     "user_created", "user_updated", "user_disabled", "user_enabled", "user_deleted",
-    "password_set", "password_reset_sent", "consent_revoked", "grant_revoked", "client_created",
+    "password_set", "password_reset_sent", "password_reset_cancelled", "consent_revoked",
+    "grant_revoked", "client_created",
     "client_secret_rotated", "client_tokens_revoked", "key_rotated",
 ]
 DEFAULT_RETENTION = 90 * 24 * 3600

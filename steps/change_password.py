@@ -64,7 +64,10 @@ class ChangePasswordStep(Step):
             return await self._page(ctx, {"password": problem})
         if form.get("password_confirm", "") != password:
             return await self._page(ctx, {"password_confirm": N_("The passwords do not match.")})
-        if user.password_hash and await ctx.passwords.verify(user.password_hash, password):
+        # Only for someone who proved who they are: a run that knows the user but proved nothing
+        # (a password-reset link) must not learn whether a guess is the current password.
+        proved = bool(ctx.run.auth_events)
+        if proved and user.password_hash and await ctx.passwords.verify(user.password_hash, password):
             return await self._page(ctx, {"password": N_("Choose a password you have not used here.")})
         user.password_hash = await ctx.passwords.hash(password)
         user.password_changed_at = ctx.now

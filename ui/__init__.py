@@ -10,7 +10,8 @@ from ui.blueprints import BLUEPRINTS
 from ui.form_tokens import check_form_token, form_token
 from ui.i18n import available_locales, install_translations
 from ui.pages import register_error_pages, render_page
-from ui.reset_links import CannotSend, send_reset_link
+from ui.reset_links import KIND as RESET_LINK
+from ui.reset_links import CannotSend, cancel_reset_links, send_reset_link
 from ui.results import install_results, respond
 from ui.security import add_security_headers, security_headers
 from ui.user_agents import describe_device
@@ -20,9 +21,11 @@ __all__ = [
     "BLUEPRINTS",
     "CLIENT_ID",
     "CannotSend",
+    "RESET_LINK",
     "account_client",
     "add_security_headers",
     "available_locales",
+    "cancel_reset_links",
     "check_form_token",
     "describe_device",
     "form_token",

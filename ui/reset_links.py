@@ -65,9 +65,6 @@ async def send_reset_link(provider: Provider, user: UserRecord) -> float:
         raise CannotSend(reason)
     assert user.email is not None
     store, now = provider.store, provider.clock()
-    for old in await store.credentials.for_user(user.id):
-        if old.kind == KIND:
-            await store.credentials.delete(old.id)
     token = secrets.token_urlsafe(32)
     link = CredentialRecord(
         id=digest(token), user_id=user.id, kind=KIND, name="Password reset link",
@@ -78,9 +75,19 @@ async def send_reset_link(provider: Provider, user: UserRecord) -> float:
     try:
         await provider.engine.services.mailer.send(Mail(to=user.email, subject=SUBJECT, text=text))
     except Exception:
-        await store.credentials.delete(link.id)
+        await store.credentials.delete(link.id)  # the earlier link, if any, still works
         raise
+    await cancel_reset_links(provider, user.id, keep=link.id)
     return now + LIFETIME
+
+
+async def cancel_reset_links(provider: Provider, user_id: str, keep: str | None = None) -> int:
+    """Make the user's pending links stop working (but `keep`); how many there were."""
+    cancelled = 0
+    for old in await provider.store.credentials.for_user(user_id):
+        if old.kind == KIND and old.id != keep:
+            cancelled += await provider.store.credentials.delete(old.id)
+    return cancelled
 
 
 async def _pending(provider: Provider, token: str) -> tuple[CredentialRecord, UserRecord]:
@@ -123,9 +130,14 @@ async def use() -> Response:
     form = await request.form
     browser_hash, _ = browser_binding(provider, request)
     check_browser_form_token(provider, browser_hash, PURPOSE, form.get("csrf_token"))
-    link, user = await _pending(provider, form.get("token", ""))
+    link, _ = await _pending(provider, form.get("token", ""))
     if not await provider.store.credentials.delete(link.id):  # two posts: one wins
         await _pending(provider, "")
+    # The user as stored now: a change made meanwhile (a disable...) is not written over.
+    user = await provider.store.users.get(link.user_id)
+    if user is None or why_not(provider, user) is not None:
+        await _pending(provider, "")
+    assert user is not None
     user.email_verified = True
     await provider.store.users.update(user)
     await unlock(provider.store, user.id)  # whoever was guessing, the owner is back in

@@ -98,6 +98,11 @@ async def test_a_password_reset_link_is_sent_shown_and_cancelled(api: AdminApi) 
     assert (await api.ok("GET", path))["credentials"] == []
     [audited] = await audit_of(api, user["id"], "password_reset_sent")
     assert audited["details"] == {"by": "client:admin-bot", "to": user["email"]}
+    assert await audit_of(api, user["id"], "password_reset_cancelled")
+    assert await audit_of(api, user["id"], "mfa_changed") == []  # no sign-in method changed
+    await api.ok("POST", f"{path}/send-password-reset")
+    await api.ok("POST", f"{path}/disable")  # a link must not work again once enabled
+    assert (await api.ok("POST", f"{path}/enable"))["credentials"] == []
     nobody = await api.new_user(email=None)
     refused = await api.call("POST", f"/users/{nobody['id']}/send-password-reset")
     assert refused.status_code == 409 and refused.json()["detail"] == (

@@ -299,10 +299,14 @@ async def test_operator_creates_and_changes_a_user_and_a_client(
     await expect(page.get_by_text("staff, editors")).to_be_visible()
 
     await page.get_by_role("link", name="Change", exact=True).click()
-    await page.get_by_label("Other claims (optional)").fill("[1]")
-    await page.get_by_role("button", name="Save").click()
-    await expect(page.get_by_role("alert")).to_have_text(
-        'Write the claims as a JSON object, like {"locale": "fr"}.')
+    for typed, refusal in (
+        ("[1]", 'Write the claims as a JSON object, like {"locale": "fr"}.'),
+        ('{"level": NaN}', 'Write the claims as a JSON object, like {"locale": "fr"}.'),
+        ('{"name": "P"}', "Set the name in its own field, not among the other claims."),
+    ):
+        await page.get_by_label("Other claims (optional)").fill(typed)
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.get_by_role("alert")).to_have_text(refusal)
     await page.get_by_label("Other claims (optional)").fill('{"locale": "fr"}')
     await page.get_by_label("Name (optional)", exact=True).fill("Pia Lind")
     await page.get_by_role("button", name="Save").click()
@@ -311,7 +315,7 @@ async def test_operator_creates_and_changes_a_user_and_a_client(
 
     await page.get_by_role("link", name="Clients", exact=True).click()
     await page.get_by_role("link", name="New client").click()
-    await page.get_by_label("Client ID", exact=True).fill("reports-job")
+    await page.get_by_label("Client ID", exact=True).fill("team/reports-job")
     await page.get_by_role("button", name="Create the client").click()  # code flow, no URI
     await expect(page.get_by_role("alert")).to_have_text(
         "authorization_code needs at least one redirect_uri")
@@ -319,9 +323,9 @@ async def test_operator_creates_and_changes_a_user_and_a_client(
     await page.get_by_label("client_credentials", exact=True).check()
     await operator.shot("new-client", docs=True)
     await page.get_by_role("button", name="Create the client").click()
-    await expect(page.get_by_role("heading", name="The secret of reports-job")).to_be_visible()
+    await expect(page.get_by_role("heading", name="The secret of team/reports-job")).to_be_visible()
     first = await page.locator("[data-secret]").inner_text()
-    assert await client_credentials(server.issuer, "reports-job", first) == 200
+    assert await client_credentials(server.issuer, "team/reports-job", first) == 200
 
     await page.get_by_role("link", name="Done").click()
     await page.get_by_label("Name (optional)", exact=True).fill("Nightly reports")
@@ -330,15 +334,15 @@ async def test_operator_creates_and_changes_a_user_and_a_client(
     await expect(page.get_by_role("heading", name="Nightly reports")).to_be_visible()
     await page.get_by_role("button", name="Give it a new secret").click()
     second = await page.locator("[data-secret]").inner_text()
-    assert await client_credentials(server.issuer, "reports-job", first) == 401
-    assert await client_credentials(server.issuer, "reports-job", second) == 200
+    assert await client_credentials(server.issuer, "team/reports-job", first) == 401
+    assert await client_credentials(server.issuer, "team/reports-job", second) == 200
 
     await page.get_by_role("link", name="Done").click()
     await page.get_by_role("button", name="Delete this client").click()
     await expect(page.get_by_role("status")).to_have_text(
         "The client was deleted, and its grants revoked.")
-    await expect(page.locator('[data-client="reports-job"]')).to_have_count(0)
-    assert await client_credentials(server.issuer, "reports-job", second) == 401
+    await expect(page.locator('[data-client="team/reports-job"]')).to_have_count(0)
+    assert await client_credentials(server.issuer, "team/reports-job", second) == 401
 
     await page.get_by_role("link", name="demo-rp", exact=True).click()  # from gatehouse.yaml
     await expect(page.get_by_text("This client comes from gatehouse.yaml: change it there.")).to_be_visible()

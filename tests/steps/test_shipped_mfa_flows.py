@@ -222,3 +222,13 @@ async def test_a_reset_link_asks_for_the_new_password_then_the_second_factor(
     await tester.submit(code=totp.at(tester.now))
     await tester.submit(remember="no")
     assert tester.result == "done" and tester.amr == ["pwd", "otp", "mfa"]
+
+
+async def test_a_reset_link_does_not_tell_whether_a_guess_is_the_current_password(
+    tester: FlowTester,
+) -> None:
+    """Someone with only the mailbox could otherwise test guesses of the password for free."""
+    user, _ = await with_totp(tester)
+    await tester.start(flow="reset-by-link", session=(user, []))
+    page = await tester.submit(password=PASSWORD, password_confirm=PASSWORD)  # the current one
+    assert tester.step == "password" and page is not None and not page.errors
