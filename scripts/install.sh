@@ -44,6 +44,13 @@ if [ ! -d tests/rp/node_modules ] || [ tests/rp/package-lock.json -nt tests/rp/n
   touch tests/rp/node_modules
 fi
 
+# axe-core, which the Chromium tests run on every page they visit, pinned by
+# tests/a11y/package-lock.json.
+if [ ! -d tests/a11y/node_modules ] || [ tests/a11y/package-lock.json -nt tests/a11y/node_modules ]; then
+  npm ci --prefix tests/a11y --no-audit --no-fund --loglevel=error
+  touch tests/a11y/node_modules
+fi
+
 # node-oidc-provider as the upstream identity provider of the federated sign-in tests, pinned by
 # tests/upstream/package-lock.json.
 if [ ! -d tests/upstream/node_modules ] || [ tests/upstream/package-lock.json -nt tests/upstream/node_modules ]; then

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, BrowserContext, async_playwright
 
+from tests.e2e.accessibility import AXE_WATCH, watched
 from tests.e2e.browser import FormBrowser
 from tests.e2e.chromium import CHROMIUM_ARGS, chromium_path
 from tests.e2e.server import RunningServer, start_server
@@ -40,8 +42,24 @@ async def chromium() -> AsyncIterator[Browser]:
         browser = await playwright.chromium.launch(
             executable_path=chromium_path(), args=CHROMIUM_ARGS
         )
+        new_context = browser.new_context
+
+        async def checked_context(**options: Any) -> BrowserContext:
+            return await watched(await new_context(**options))
+
+        browser.new_context = checked_context  # type: ignore[method-assign]
         yield browser
         await browser.close()
+
+
+@pytest.fixture(autouse=True)
+async def accessible_pages() -> AsyncIterator[None]:
+    """A test fails when a page it opened in Chromium breaks a WCAG 2.x A or AA rule that axe
+    checks (tests/e2e/accessibility.py)."""
+    await AXE_WATCH.settle()
+    yield
+    violations = await AXE_WATCH.settle()
+    assert not violations, "accessibility violations:\n" + "\n".join(violations)
 
 
 @pytest.fixture

@@ -74,6 +74,10 @@ async def test_openid_client_polls_while_a_person_allows_the_tv_in_chromium(
             await page.get_by_role("button", name="Allow").click()
         await expect(page.get_by_role("heading", name="Allow Living Room TV on your device?")).to_be_visible()
         await expect(page.get_by_text(codes["user_code"])).to_be_visible()
+        # Allow comes first in the form, so it is shown first too (WCAG 2.2 SC 2.4.3).
+        allow = await page.get_by_role("button", name="Allow").bounding_box()
+        deny = await page.get_by_role("button", name="Deny").bounding_box()
+        assert allow and deny and allow["x"] < deny["x"]
         await page.get_by_role("button", name="Allow").click()
         await expect(page.get_by_role("heading", name="Your device is connected")).to_be_visible()
     finally:
