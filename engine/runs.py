@@ -8,12 +8,14 @@ answer `render` with an outcome, so the run moves on until a step shows a page o
 
 from __future__ import annotations
 
+import functools
+import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from core import N_
 from engine.compiled import BranchKey, CompiledFlow
@@ -23,9 +25,20 @@ from engine.selection import select_flow
 from engine.sign_in_request import SignInRequest
 from observe import audit, count_step
 from steps import NOTICE, BrowserFacts, Outcome, Page, Redirect, Services, StepContext, SubflowStep
-from store import AuthEvent, ClientRecord, FlowRunRecord, Frame, RunLogRecord
+from store import (
+    AuthEvent,
+    ClientRecord,
+    FlowRunRecord,
+    Frame,
+    RunLogRecord,
+    StaleVersionError,
+    StoreUnavailableError,
+)
 
 ACCOUNT_DISABLED = N_("This account is disabled. Ask your administrator to enable it.")
+STEP_FAILED = N_("Something went wrong on our side. Go back to the application and try again.")
+T = TypeVar("T")
+log = logging.getLogger("gatehouse.engine")
 MAX_MOVES = 100  # per request: a loop of steps that all pass without a page is a flows.yaml bug
 MAX_LOG = 200
 RESTART_GRACE = 3600  # an expired run is kept this long, so its page can offer "Start again"
@@ -36,6 +49,10 @@ FORM_STEP = "_step"
 
 class RunError(RuntimeError):
     """A flow that moves forever without showing a page."""
+
+
+class StepFailure(Exception):
+    """A step did what its declaration does not allow (an outcome it does not declare)."""
 
 
 @dataclass(frozen=True)
@@ -187,7 +204,11 @@ class FlowEngine:
             await self._fire(run, ctx, chosen)
             await self._settle(run, ctx)
         else:
-            result = await step.handle(ctx, form)
+            handled = await self._guarded(run, functools.partial(step.handle, ctx, form))
+            if handled is None:
+                await self.store.runs.save(run)
+                return None  # the step failed: the run ended in `error`
+            result = handled
             if isinstance(result, Outcome):
                 await self._fire(run, ctx, result.name)
                 # Move past steps with nothing to ask now, so a finished run goes straight back
@@ -214,8 +235,9 @@ class FlowEngine:
         if self.is_finished(run):
             return
         ctx = self._context(run, client, browser)
-        outcome = await self._flow(run).steps[run.state].returned(ctx, params)
-        if outcome is not None:
+        step = self._flow(run).steps[run.state]
+        outcome = await self._guarded(run, functools.partial(step.returned, ctx, params))
+        if outcome is not None and not self.is_finished(run):
             await self._fire(run, ctx, outcome.name)
             await self._settle(run, ctx)
         await self.store.runs.save(run)
@@ -237,7 +259,10 @@ class FlowEngine:
             if self.is_finished(run):
                 return None
             ctx.step_name = run.state
-            result = await self._flow(run).steps[run.state].render(ctx)
+            step = self._flow(run).steps[run.state]
+            result = await self._guarded(run, functools.partial(step.render, ctx))
+            if result is None:
+                return None  # the step failed: the run ended in `error`
             if isinstance(result, Page):
                 return self._decorate(run, result)
             await self._fire(run, ctx, result.name)
@@ -253,6 +278,13 @@ class FlowEngine:
             self._log(run, "disabled", flow=run.flow, step=origin)
             await audit(self.store, "sign_in_failed", subject=user.id,
                         client_id=run.sign_in.client_id, reason="disabled", flow=run.flow)
+            return
+        step = flow.steps.get(origin)
+        declared = step.outcomes_for(step.options) | set(step.optional_outcomes) if step else set()
+        if step is not None and outcome not in declared:
+            kind = flow.spec.steps[origin].type
+            self.fail(run, f"step {origin!r} (type {kind}) answered the outcome {outcome!r},"
+                      f" which it does not declare (it declares {', '.join(sorted(declared))})")
             return
         truths: dict[BranchKey, bool] = {}
         seen: dict[str, bool] = {}
@@ -289,6 +321,29 @@ class FlowEngine:
             run.flow, run.state = frame.flow, frame.step
             self._log(run, "return", flow=run.flow, outcome=outcome)
             await self._fire(run, ctx, outcome)
+
+    async def _guarded(
+        self, run: FlowRunRecord, call: Callable[[], Awaitable[T]]
+    ) -> T | None:
+        """What the current step's `call` answers; None when it raised: the run then ends in
+        `error` (the person gets the designed page, the client an answer), and the log names
+        the flow, step and run. The store's own errors are not the step's: they go on up."""
+        try:
+            return await call()
+        except (StaleVersionError, StoreUnavailableError):
+            raise
+        except Exception as exc:
+            self.fail(run, f"{type(exc).__name__}: {exc}", exc)
+            return None
+
+    def fail(self, run: FlowRunRecord, reason: str, exc: BaseException | None = None) -> None:
+        """End the run in `error` because its current step failed (`reason`, for the log)."""
+        step = run.state
+        log.error("flow %s, step %s, run %s failed: %s", run.flow, step, run.id, reason,
+                  exc_info=exc)
+        self._log(run, "step_failed", flow=run.flow, step=step, reason=reason[:300])
+        run.state, run.message = "error", STEP_FAILED
+        run.stack.clear()
 
     def _restart(self, run: FlowRunRecord) -> None:
         """"Not you?": forget who was identified and what they proved; start the flow over."""

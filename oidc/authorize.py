@@ -14,9 +14,10 @@ from urllib.parse import urlencode
 
 from quart import Blueprint, request, url_for
 
+from core import N_
 from engine import ACR_VALUES_SUPPORTED, Prompt, Seed, SignInRequest
 from observe import count_sign_in
-from oidc.authorization_response import authorization_response, error_response
+from oidc.authorization_response import ResponseTarget, authorization_response, error_response
 from oidc.authorize_request import (
     AUTHORIZATION_RESPONSE,
     CHECKS,
@@ -46,6 +47,7 @@ from oidc.errors import (
     InvalidRequestError,
     LoginRequiredError,
     OAuth2Error,
+    ServerError,
     printable,
 )
 from oidc.grants import issue_code
@@ -54,7 +56,7 @@ from oidc.profiles import check_authorization_request
 from oidc.provider import Provider, current_provider
 from oidc.pushed_requests import pushed_params, requires_pushed_requests
 from oidc.request_objects import request_object_params
-from oidc.results import Redirect, Result, answering
+from oidc.results import PageResult, Redirect, Result, answering
 from oidc.run_access import browser_run
 from oidc.sessions import current_session
 from store import ClientRecord, FlowRunRecord, SessionRecord, missing_consent
@@ -192,6 +194,20 @@ async def resume() -> Result:
     return await finish_run(provider, run)
 
 
+async def _run_error(
+    provider: Provider, client: ClientRecord, target: ResponseTarget, run: FlowRunRecord
+) -> PageResult:
+    """A run that ended in `error`: the person reads why, and goes back to the application
+    with `server_error` (RFC 6749 §4.1.2.1) and its `state`, so that the client is answered."""
+    count_sign_in("error")
+    message = run.message or N_("Please contact support.")
+    back = await error_response(provider, target, ServerError(printable(message, 200)))
+    return PageResult("run_error.html", {
+        "title": N_("Sign-in cannot continue"), "message": message, "back": back,
+        "client": client,
+    }, status=400)
+
+
 class AuthorizationResponse:
     """The completion of an authorize request: the client gets an error, or a code in a
     session (the one the run started on when it proved nothing new, else a new one), at its
@@ -214,7 +230,9 @@ class AuthorizationResponse:
             count_sign_in("denied")
             denied = AccessDeniedError(run.message and printable(run.message, 200))
             return await error_response(provider, auth_request.target, denied)
-        signed_in_subject(run)  # an error page for a run that ended in error, or with nobody
+        if run.state == "error":
+            return await _run_error(provider, client, auth_request.target, run)
+        signed_in_subject(run)  # an error page for a run that reached done with nobody
         try:
             auth_request = await _with_consent(provider, client, auth_request, run)
         except OAuth2Error as error:

@@ -45,6 +45,14 @@ class ClientAuthenticationFailed(InvalidClientError):  # type: ignore[misc]
         return headers if self.basic else [h for h in headers if h[0] != "WWW-Authenticate"]
 
 
+class ServerError(OAuth2Error):  # type: ignore[misc]
+    """RFC 6749 §4.1.2.1: the sign-in could not be completed because of a failure on our side
+    (a flow's step that failed at run time)."""
+
+    error = "server_error"
+    status_code = 500
+
+
 class InsufficientScopeError(OAuth2Error):  # type: ignore[misc]
     """RFC 6750 §3.1: the token does not carry the scope the resource needs."""
 

@@ -6,6 +6,9 @@ or the Back button shows the current step instead of resubmitting.
 
 from __future__ import annotations
 
+import contextlib
+
+from jinja2 import TemplateError
 from quart import Blueprint, Response, request, url_for
 
 from core import N_, ErrorPage, same_secret
@@ -47,6 +50,19 @@ def _next(run: FlowRunRecord) -> Response:
 
 
 async def _show(run: FlowRunRecord, client: ClientRecord, page: Page) -> Response:
+    """The step's page; a page that cannot be rendered (a custom step's template missing or
+    broken) ends the run in `error`, whose completion answers the client."""
+    try:
+        return await _render(run, client, page)
+    except TemplateError as exc:
+        engine = current_provider().engine
+        engine.fail(run, f"its page {page.template!r} cannot be rendered: {exc!r}", exc)
+        with contextlib.suppress(StaleVersionError):  # else another request moved it first
+            await engine.store.runs.save(run)
+        return see_other(url_for("flow.show", run_id=run.id))
+
+
+async def _render(run: FlowRunRecord, client: ClientRecord, page: Page) -> Response:
     # The account page's own journeys: the person is signed in already, so no "Not you?".
     account_action = is_account_action(run)
     return await render_page(

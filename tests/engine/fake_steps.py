@@ -22,3 +22,27 @@ class FakeOtpStep(Step):
             return Page(self.template, errors={"code": "wrong"})
         ctx.record_authentication("otp", "possession")
         return Outcome("success")
+
+
+class BrokenStep(Step):
+    """Fails as a custom step might: raises in `render` for the login hint `fail-render`, shows a
+    page whose template is missing for `no-template`, and on a form raises (`do=raise`) or
+    answers an outcome it never declared (`do=stray`)."""
+
+    type = "broken"
+    outcomes = frozenset({"success"})
+    template = "flow/identify.html"
+
+    async def render(self, ctx: StepContext) -> Page | Outcome:
+        if ctx.sign_in.login_hint == "fail-render":
+            raise RuntimeError("render broke")
+        if ctx.sign_in.login_hint == "no-template":
+            return Page("flow/no-such-page.html")
+        return Page(self.template)
+
+    async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:
+        if form.get("do") == "raise":
+            raise ValueError("handle broke")
+        if form.get("do") == "stray":
+            return Outcome("stray")
+        return Outcome("success")
