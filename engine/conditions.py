@@ -7,7 +7,7 @@ A condition reads the run's facts through the same `StepContext` a step gets; it
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, Literal, Protocol, cast
+from typing import Any, ClassVar, Literal, Protocol, cast, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -366,9 +366,33 @@ def compile_condition(raw: RawCondition, path: Path = ()) -> Test:
     try:
         value = TypeAdapter(cls.Argument).validate_python(argument)
     except ValidationError as exc:
-        detail = "; ".join(e["msg"] for e in exc.errors())
-        raise ConditionError(here, f"condition {name!r}: {detail}") from exc
+        # Each problem names its field, and the error points at the first one, as the step
+        # options' errors do.
+        fields = _field_names(cls.Argument)
+        found = [(_named(e["loc"], fields, e["type"] == "extra_forbidden"), e["msg"])
+                 for e in exc.errors()]
+        detail = "; ".join(f"{'.'.join(map(str, loc))}: {msg}" if loc else msg
+                           for loc, msg in found)
+        raise ConditionError((*here, *found[0][0]), f"condition {name!r}: {detail}") from exc
     return cls(value)
+
+
+def _named(loc: tuple[int | str, ...], fields: set[str], extra: bool) -> list[int | str]:
+    """The parts of an error location that name a field, an index or (last, for a key that
+    is not allowed) the key written."""
+    return [p for i, p in enumerate(loc)
+            if isinstance(p, int) or p in fields or (extra and i == len(loc) - 1)]
+
+
+def _field_names(annotation: Any) -> set[str]:
+    """The field names of the models in a condition's argument type (pydantic's error
+    locations also name the members of a union, which are no fields)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        names = set(annotation.model_fields)
+        for field in annotation.model_fields.values():
+            names |= _field_names(field.annotation)
+        return names
+    return {name for arg in get_args(annotation) for name in _field_names(arg)}
 
 
 def resolve_condition(name: str, path: Path = ()) -> type[Condition]:

@@ -365,3 +365,18 @@ on:
     assert problems(text) == [
         'flows.yaml:8:26: a condition is a name, or a mapping with exactly one key',
     ]
+
+
+def test_check_bad_argument_names_each_field() -> None:
+    text = one_step("""\
+type: password
+on:
+  success:
+    - to: done
+      if: {attempts: {step: password, over: -1, unknown: 2}}
+    - to: deny
+""")
+    [problem] = problems(text)
+    assert problem.startswith("flows.yaml:9:")  # at the first field in error, `over`
+    assert "condition 'attempts': over: Input should be greater than" in problem
+    assert "; unknown: Extra inputs are not permitted" in problem
