@@ -1,10 +1,12 @@
 """Diagrams of a flow, as Mermaid (`flowchart TD`) or Graphviz DOT text.
 
-Every step is a node labelled with its name and type (a sub-flow step with the flow it calls);
-the start step has an entry arrow from a start node; `done`, `deny` and `error` are drawn, each
-in its own shape, only when some branch reaches them. Every branch is an edge labelled with its
-outcome, ` if <condition>` when it has one, ` otherwise` when it is the fallback of conditional
-branches, and the message of a `deny` or `error`.
+Every step is a node labelled with its name and type (a custom step's own `type`; a sub-flow
+step with the flow it calls); the start step has an entry arrow from a start node; `done`,
+`deny` and `error` are drawn, each in its own shape, only when some branch reaches them. Every
+branch is an edge labelled with its outcome, numbered in the order the branches are tried when
+an outcome has several, ` if <condition>` (as flows.yaml writes it) when it has one,
+` otherwise` when it is the fallback of conditional branches, and the message of a `deny` or
+`error`.
 """
 
 from __future__ import annotations
@@ -47,10 +49,12 @@ class Diagram:
     edges: list[Edge] = field(default_factory=list)
 
 
-def _step_node(node_id: str, name: str, step: StepSpec) -> Node:
+def _step_node(node_id: str, name: str, step: StepSpec, kind: str) -> Node:
+    """A step's node: its name, and its type as its class names it (a custom step's, not the
+    `package.module:ClassName` flows.yaml loads it by)."""
     if step.type == SubflowStep.type:
         return Node(node_id, [name, f"(sub-flow: {step.options.get('flow')})"], "subflow")
-    return Node(node_id, [name, f"({step.type})"], "decide" if step.type == "decide" else "step")
+    return Node(node_id, [name, f"({kind})"], "decide" if step.type == "decide" else "step")
 
 
 def build_diagram(flows: FlowSet, name: str) -> Diagram:
@@ -61,18 +65,23 @@ def build_diagram(flows: FlowSet, name: str) -> Diagram:
     ids = {step: f"n{i}" for i, step in enumerate(flow.steps)}
     ids.update({terminal: f"t_{terminal}" for terminal in TERMINALS})
     diagram = Diagram(name, [Node(START_ID, ["start"], "start")])
-    diagram.nodes += [_step_node(ids[s], s, step) for s, step in flow.steps.items()]
+    loaded = flows.flows[name].steps
+    diagram.nodes += [
+        _step_node(ids[s], s, step, loaded[s].type if s in loaded else step.type)
+        for s, step in flow.steps.items()
+    ]
     diagram.edges.append(Edge(START_ID, ids[flow.start_step], []))
     reached: set[str] = set()
     for step_name, step in flow.steps.items():
         for outcome in step.on:
             branches = step.branches(outcome)
             conditional = any(branch.when is not None for branch in branches)
-            for branch in branches:
+            for i, branch in enumerate(branches, 1):
+                order = f"{i}. " if len(branches) > 1 else ""  # the order they are tried in
                 if branch.when is not None:
-                    label = f"{outcome} if {compile_condition(branch.when).describe()}"
+                    label = f"{order}{outcome} if {compile_condition(branch.when).describe()}"
                 else:
-                    label = f"{outcome} otherwise" if conditional else outcome
+                    label = f"{order}{outcome} otherwise" if conditional else outcome
                 lines = [label]
                 if branch.message is not None:
                     lines.append(f"message: {branch.message}")

@@ -76,8 +76,8 @@ def test_mermaid_nodes_edges_and_labels(flows: FlowSet) -> None:
     assert '    t_done(["done"])' in lines and '    t_deny{{"deny"}}' in lines
     assert not any(line.startswith("    t_error") for line in lines)  # nothing reaches it
     assert "    start --> n0" in lines
-    assert '    n1 -->|"success if has_credential: totp"| n2' in lines
-    assert '    n1 -->|"success otherwise"| t_done' in lines
+    assert '    n1 -->|"1. success if has_credential: totp"| n2' in lines
+    assert '    n1 -->|"2. success otherwise"| t_done' in lines
     assert '    n0 -->|"success"| n1' in lines
     assert '    n2 -->|"deny<br/>message: No second factor"| t_deny' in lines
 
@@ -98,8 +98,8 @@ def test_mermaid_negated_condition_and_error_message(flows: FlowSet) -> None:
     lines = render_mermaid(flows, "mfa").splitlines()
     assert '    n0{"totp-check<br/>(decide)"}' in lines
     assert '    t_error>"error"]' in lines
-    assert '    n0 -->|"next if not (known_device)<br/>message: Unknown device"| t_error' in lines
-    assert '    n0 -->|"next otherwise"| t_done' in lines
+    assert '    n0 -->|"1. next if not (known_device)<br/>message: Unknown device"| t_error' in lines
+    assert '    n0 -->|"2. next otherwise"| t_done' in lines
 
 
 def test_dot_nodes_edges_and_labels(flows: FlowSet) -> None:
@@ -113,8 +113,8 @@ def test_dot_nodes_edges_and_labels(flows: FlowSet) -> None:
     assert any(line.startswith('    t_deny [label="deny", shape=hexagon') for line in lines)
     assert "t_error" not in text
     assert "    start -> n0;" in lines
-    assert '    n1 -> n2 [label="success if has_credential: totp"];' in lines
-    assert '    n1 -> t_done [label="success otherwise"];' in lines
+    assert '    n1 -> n2 [label="1. success if has_credential: totp"];' in lines
+    assert '    n1 -> t_done [label="2. success otherwise"];' in lines
     assert '    n2 -> t_deny [label="deny\\nmessage: No second factor"];' in lines
 
 
@@ -122,12 +122,12 @@ def test_quotes_and_specials_in_conditions_are_escaped() -> None:
     quoted = load_flows_text(QUOTED)
     mermaid = render_mermaid(quoted, "default").splitlines()
     assert (
-        '    n0 -->|"success if user_attribute: {name: nick, equals: '
+        '    n0 -->|"1. success if user_attribute: {name: nick, equals: '
         'say #quot;hi#quot; #124; #lt;b#gt;}"| t_deny'
     ) in mermaid
     dot = render_dot(quoted, "default").splitlines()
     assert (
-        '    n0 -> t_deny [label="success if user_attribute: {name: nick, equals: '
+        '    n0 -> t_deny [label="1. success if user_attribute: {name: nick, equals: '
         'say \\"hi\\" | <b>}"];'
     ) in dot
 
@@ -147,14 +147,28 @@ flows:
 """
 
 
+def test_a_custom_step_is_drawn_with_its_own_type() -> None:
+    flows = load_flows_text("""\
+flows:
+  default:
+    steps:
+      otp:
+        type: tests.engine.fake_steps:FakeOtpStep
+        on:
+          success: done
+""")
+    assert '    n0["otp<br/>(fake_otp)"]' in render_mermaid(flows, "default").splitlines()
+
+
 def test_conditions_are_drawn_as_flows_yaml_writes_them() -> None:
     flows = load_flows_text(AS_WRITTEN)
     mermaid = render_mermaid(flows, "default")
     dot = render_dot(flows, "default")
     for text in (mermaid, dot):
-        assert "success if user_attribute: {name: email_verified, equals: false}" in text
-        assert "success if (client: [a, b]) and (login_hint: false)" in text
-        assert "success if attempts: {step: password, over: 3}" in text
+        assert "1. success if user_attribute: {name: email_verified, equals: false}" in text
+        assert "2. success if (client: [a, b]) and (login_hint: false)" in text
+        assert "3. success if attempts: {step: password, over: 3}" in text
+        assert "4. success otherwise" in text  # numbered in the order they are tried
         assert "'" not in text and "False" not in text  # no Python reprs
 
 
@@ -165,10 +179,10 @@ def test_backslashes_newlines_and_hashes_are_escaped() -> None:
     )
     quoted = load_flows_text(text)
     dot = render_dot(quoted, "default").splitlines()
-    label = 'success if client: a\\\\b\\nmessage: line 1\\nline #2'
+    label = '1. success if client: a\\\\b\\nmessage: line 1\\nline #2'
     assert f'    n0 -> t_deny [label="{label}"];' in dot
     mermaid = render_mermaid(quoted, "default").splitlines()
-    label = "success if client: a\\b<br/>message: line 1<br/>line #35;2"
+    label = "1. success if client: a\\b<br/>message: line 1<br/>line #35;2"
     assert f'    n0 -->|"{label}"| t_deny' in mermaid
 
 
