@@ -39,7 +39,9 @@ from ui import CLIENT_ID as ACCOUNT_CLIENT_ID
 from ui import (
     account_client,
     add_security_headers,
+    check_templates,
     install_results,
+    install_step_templates,
     install_translations,
     register_error_pages,
 )
@@ -89,6 +91,7 @@ def create_app(settings: Settings) -> Quart:
         RESPONSE_TIMEOUT=settings.request_timeout,
     )
     install_translations(app.jinja_env)
+    install_step_templates(app)
     # Fail before serving if flows.yaml is invalid: every problem is listed with file:line:column.
     flows = load_flows(settings.path(settings.flows_file))
     for client in settings.clients:
@@ -110,6 +113,7 @@ def create_app(settings: Settings) -> Quart:
     outbound = OutboundHttp(allow_private_addresses=settings.outbound_allow_private_addresses)
     upstreams = upstreams_for(settings.issuer, settings.upstream_providers, outbound)
     check_offered(flows, upstreams)
+    check_templates(flows)
 
     @app.before_serving
     async def start() -> None:

@@ -39,6 +39,7 @@ from store import (
     import_lines,
     is_process_local,
 )
+from ui import check_templates
 
 
 @click.group(cls=Commands)
@@ -213,6 +214,7 @@ def flows_check(config: str | None, file: str | None) -> None:
     try:
         loaded = load_flows(path)
         check_offered(loaded, upstreams)
+        check_templates(loaded)
     except (FlowsError, ValueError) as exc:
         click.echo(str(exc), err=True)
         raise SystemExit(1) from exc

@@ -13,6 +13,7 @@ from pathlib import Path
 from engine import FlowEngine, FlowsError, check_offered, load_flows_text
 from server.maintenance import every
 from store import Store
+from ui import check_templates
 
 log = logging.getLogger("gatehouse.flows")
 
@@ -56,6 +57,7 @@ class FlowsReloader:
             return False
         try:
             check_offered(flows, self.engine.services.upstreams)
+            check_templates(flows)
         except ValueError as exc:
             log.error("%s: %s; the previous flows stay in use", self.path, exc)
             return False

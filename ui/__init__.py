@@ -14,6 +14,7 @@ from ui.reset_links import KIND as RESET_LINK
 from ui.reset_links import CannotSend, cancel_reset_links, send_reset_link
 from ui.results import install_results, respond
 from ui.security import add_security_headers, security_headers
+from ui.step_templates import check_templates, install_step_templates
 from ui.user_agents import describe_device
 
 __all__ = [
@@ -26,10 +27,12 @@ __all__ = [
     "add_security_headers",
     "available_locales",
     "cancel_reset_links",
+    "check_templates",
     "check_form_token",
     "describe_device",
     "form_token",
     "install_results",
+    "install_step_templates",
     "install_translations",
     "register_error_pages",
     "render_page",

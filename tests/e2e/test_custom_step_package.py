@@ -1,0 +1,129 @@
+"""A custom step in a package of its own, outside Gatehouse's tree, that ships its own page in a
+`templates/` folder beside its module: `gatehouse flows check` passes, a person signs in through
+it, and a step whose template is missing is refused by the check and at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from tests.e2e.browser import FormBrowser, page_text, redirect_params
+from tests.e2e.server import ALICE, RunningServer, gatehouse, start_server
+from tests.e2e.tokens import CALLBACK
+
+ROOT = Path(__file__).resolve().parents[2]
+STEP = '''\
+from collections.abc import Mapping
+
+from steps import Outcome, Page, Step, StepContext
+
+
+class GreetingStep(Step):
+    """After the password: a welcome page of the company's own."""
+
+    type = "acme_greeting"
+    outcomes = frozenset({"success"})
+    optional_outcomes = {}
+    template = "acme/greeting.html"
+
+    async def render(self, ctx: StepContext) -> Page | Outcome:
+        user = await ctx.user()
+        return Page(self.template, {"name": user.username if user else ""})
+
+    async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:
+        return Outcome("success")
+
+
+class PagelessStep(GreetingStep):
+    type = "acme_pageless"
+    template = "acme/nowhere.html"
+'''
+PAGE = '''\
+{% extends "base.html" %}
+{% block heading %}Welcome back{% endblock %}
+{% block content %}
+<form method="post" action="{{ action }}">
+  {% include "flow/_hidden.html" %}
+  <p class="message">Hello {{ values.name }}, from Acme.</p>
+  <button type="submit">Continue</button>
+</form>
+{% endblock %}
+'''
+FLOW = """
+  greeting:
+    steps:
+      identify:
+        type: identify
+        on:
+          success: password
+      password:
+        type: password
+        on:
+          success: greet
+      greet:
+        type: acme_steps.greeting:{step}
+        on:
+          success: done
+"""
+AUTHORIZE = "/authorize?" + str(httpx2.QueryParams({
+    "client_id": "demo-rp", "redirect_uri": CALLBACK, "response_type": "code", "scope": "openid",
+}))
+
+
+def flows_file(folder: Path, step: str) -> Path:
+    shipped = (ROOT / "flows.yaml").read_text()  # its last key is `flows:`
+    path = folder / f"flows-{step}.yaml"
+    path.write_text(shipped.replace("default_flow: default", "default_flow: greeting", 1)
+                    + FLOW.format(step=step))
+    return path
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """acme_steps, importable by the servers and commands this module starts."""
+    root = tmp_path_factory.mktemp("acme")
+    (root / "acme_steps" / "templates" / "acme").mkdir(parents=True)
+    (root / "acme_steps" / "__init__.py").write_text("")
+    (root / "acme_steps" / "greeting.py").write_text(STEP)
+    (root / "acme_steps" / "templates" / "acme" / "greeting.html").write_text(PAGE)
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), before]))
+    yield root
+    if before is None:
+        del os.environ["PYTHONPATH"]
+    else:
+        os.environ["PYTHONPATH"] = before
+
+
+@pytest.fixture(scope="module")
+def server(package: Path) -> Iterator[RunningServer]:
+    running = start_server(package, flows_file=flows_file(package, "GreetingStep"))
+    yield running
+    running.stop()
+
+
+async def test_the_step_shows_its_own_page_in_a_sign_in(server: RunningServer) -> None:
+    checked = gatehouse(server.config, "flows", "check")
+    assert checked.returncode == 0, checked.stderr
+    async with FormBrowser(server.issuer) as web:
+        page = await web.sign_in(AUTHORIZE, *ALICE)
+        assert "Hello alice, from Acme." in page_text(page), page.text
+        answer = await web.submit(page)
+    target, params = redirect_params(answer)
+    assert target == CALLBACK and "code" in params
+
+
+def test_a_missing_template_fails_the_check_and_the_start(
+    package: Path, tmp_path: Path
+) -> None:
+    flows = flows_file(package, "PagelessStep")
+    checked = gatehouse(ROOT / "gatehouse.yaml", "flows", "check", str(flows))
+    assert checked.returncode == 1
+    assert "flow greeting, step greet (acme_steps.greeting:PagelessStep): its template" \
+           " 'acme/nowhere.html' is in none of" in checked.stderr
+    with pytest.raises(RuntimeError, match="acme/nowhere.html"):
+        start_server(tmp_path, flows_file=flows)
