@@ -9,6 +9,8 @@ loader checks `flows.yaml` against them. Steps never touch HTTP: `render` return
 from __future__ import annotations
 
 import builtins
+import copy
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -19,6 +21,7 @@ from core import N_, NoOptions
 from store import AuthEvent, ClientRecord, Factor, FlowRunRecord, SignInRequest, UserRecord
 
 NOTICE = "notice"  # its key in the run's flow data
+MAX_STEP_DATA = 16_384  # bytes of JSON a step keeps about one user (`StepContext.user_data`)
 
 if TYPE_CHECKING:
     from federation import Upstream
@@ -169,6 +172,27 @@ class StepContext:
         """Leave a message id (e.g. "Your password was changed.") for the pages the run shows
         next, until the next form is sent."""
         self.flow_data()[NOTICE] = message
+
+    async def user_data(self, namespace: str) -> dict[str, Any]:
+        """The data a step keeps about the user identified so far, under `namespace` (by custom,
+        the step type's name, e.g. `acme.new_sign_in`): a copy, empty at first, or when no user
+        is known. Kept on the user record across runs, never released as a claim."""
+        user = await self.user()
+        return copy.deepcopy(user.step_data.get(namespace, {})) if user else {}
+
+    async def save_user_data(self, namespace: str, data: dict[str, Any]) -> None:
+        """Keep `data` (JSON values, at most `MAX_STEP_DATA` bytes as JSON) about the user
+        identified so far under `namespace`, in place of what was there; ValueError when no user
+        is known, or the data is too large or not JSON."""
+        user = await self.user()
+        if user is None:
+            raise ValueError("no user is known yet: identify one first")
+        if not 0 < len(namespace) <= 100:
+            raise ValueError("a namespace has 1 to 100 characters")
+        if len(json.dumps(data, allow_nan=False)) > MAX_STEP_DATA:
+            raise ValueError(f"step data is kept up to {MAX_STEP_DATA} bytes as JSON")
+        user.step_data[namespace] = copy.deepcopy(data)
+        await self.store.users.update(user)
 
     def proved(self, *factors: Factor) -> bool:
         """Whether the run (a session's proofs included) holds a proof of one of these factor

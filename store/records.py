@@ -95,6 +95,8 @@ class UserRecord(BaseModel):
     devices_forgotten_at: float = 0  # browsers remembered before this no longer skip MFA
     password_changed_at: float | None = None  # None: since the account was created
     disabled_at: float | None = None  # set by an administrator: no sign-in until enabled
+    # Steps' own data about the person, by namespace (StepContext.user_data); never a claim.
+    step_data: dict[str, dict[str, Any]] = Field(default_factory=dict)
     created_at: float
 
     @property

@@ -46,3 +46,22 @@ class BrokenStep(Step):
         if form.get("do") == "stray":
             return Outcome("stray")
         return Outcome("success")
+
+
+class VisitCountStep(Step):
+    """Counts the user's sign-ins in data of its own kept on the user (`ctx.user_data`)."""
+
+    type = "visit_count"
+    outcomes = frozenset({"success"})
+    template = "flow/identify.html"
+    NAMESPACE = "tests.visit_count"
+
+    async def render(self, ctx: StepContext) -> Page | Outcome:  # may run more than once
+        data = await ctx.user_data(self.NAMESPACE)
+        return Page(self.template, {"visits": data.get("visits", 0)})
+
+    async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:
+        data = await ctx.user_data(self.NAMESPACE)
+        data["visits"] = data.get("visits", 0) + 1
+        await ctx.save_user_data(self.NAMESPACE, data)
+        return Outcome("success")
