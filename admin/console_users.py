@@ -12,10 +12,10 @@ from admin import access, users, views
 from admin.actors import AdminError
 from admin.console_access import Operator, View, console_change, console_page
 from admin.paging import decode, next_cursor
-from core import N_, ErrorPage
+from core import N_, ErrorPage, describe_device
 from oidc import see_other
 from store import UserRecord
-from ui import describe_device, render_page
+from ui import render_page
 
 blueprint = Blueprint("admin_users", __name__, template_folder="templates")
 Change = Callable[..., Awaitable[object]]  # (operator, user, **the route's other values)

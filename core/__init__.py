@@ -12,8 +12,10 @@ from core.error_page import ErrorPage
 from core.messages import N_
 from core.options import NoOptions
 from core.outbound import GuardedTransport, OutboundHttp, OutboundRefused, OutboundResponse
+from core.user_agents import Device, describe_device
 
 __all__ = [
+    "Device",
     "ErrorPage",
     "GuardedTransport",
     "N_",
@@ -21,6 +23,7 @@ __all__ = [
     "OutboundHttp",
     "OutboundRefused",
     "OutboundResponse",
+    "describe_device",
     "digest",
     "same_secret",
 ]

@@ -33,11 +33,10 @@ from oidc.authorize_request import (
     sign_in_request,
     trusted_client_id,
 )
-from oidc.completions import finish_run, signed_in_session, signed_in_subject
+from oidc.completions import finish_run, set_signed_in_cookies, signed_in_session, signed_in_subject
 from oidc.cookies import (
     browser_binding,
     set_browser_cookie,
-    set_session_cookie,
 )
 from oidc.devices import browser_facts
 from oidc.errors import (
@@ -239,8 +238,7 @@ class AuthorizationResponse:
             return await error_response(provider, auth_request.target, error)
         signed_in, cookie_value = await signed_in_session(provider, run, session, client.client_id)
         response = await _issue_code(provider, client, auth_request, signed_in)
-        if cookie_value is not None:
-            set_session_cookie(provider, response, cookie_value)
+        set_signed_in_cookies(provider, response, signed_in, cookie_value)
         return response
 
     def start_again(self, run: FlowRunRecord) -> str:

@@ -18,7 +18,8 @@ from typing import Protocol
 
 from core import N_, ErrorPage
 from observe import audit, count_sign_in
-from oidc.cookies import set_session_cookie
+from oidc.browser_history import note_sign_in
+from oidc.cookies import CookieJar, set_session_cookie
 from oidc.provider import Provider
 from oidc.results import Redirect, Result
 from oidc.sessions import start_session
@@ -130,8 +131,17 @@ async def signed_in_redirect(
     if run.state == "deny":
         count_sign_in("denied")
         raise denied
-    _, cookie_value = await signed_in_session(provider, run, session, client_id)
+    signed_in, cookie_value = await signed_in_session(provider, run, session, client_id)
     response = Redirect(to)
+    set_signed_in_cookies(provider, response, signed_in, cookie_value)
+    return response
+
+
+def set_signed_in_cookies(
+    provider: Provider, response: CookieJar, session: SessionRecord, cookie_value: str | None
+) -> None:
+    """For a new session (`cookie_value`): its cookie, and its user noted in the browser's
+    signed-in-before cookie."""
     if cookie_value is not None:
         set_session_cookie(provider, response, cookie_value)
-    return response
+        note_sign_in(provider, response, session.subject)

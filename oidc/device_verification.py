@@ -23,8 +23,7 @@ from core import N_, ErrorPage, same_secret
 from engine import SCOPE_DESCRIPTIONS, Finish, SignInRequest, Throttle
 from observe import audit, count_sign_in
 from oidc.authorize import start_run
-from oidc.completions import signed_in_session
-from oidc.cookies import set_session_cookie
+from oidc.completions import set_signed_in_cookies, signed_in_session
 from oidc.device_authorization import VERIFICATION_PATH, normalized, shown
 from oidc.provider import Provider, current_provider
 from oidc.results import PageResult, Result, answering
@@ -117,8 +116,7 @@ class DeviceConfirmation:
             raise ErrorPage(N_("This code has expired"), N_("Start again on your device."), 410)
         signed_in, cookie_value = await signed_in_session(provider, run, session, client.client_id)
         page = _confirm_page(client, record, await _confirmation_token(provider, signed_in, device))
-        if cookie_value is not None:
-            set_session_cookie(provider, page, cookie_value)
+        set_signed_in_cookies(provider, page, signed_in, cookie_value)
         return page
 
     def start_again(self, run: FlowRunRecord) -> str:

@@ -12,6 +12,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from quart import request
 
 from engine import BrowserFacts
+from oidc.browser_history import seen_here
 from oidc.cookies import CookieJar, cookie_name, set_cookie
 from oidc.provider import Provider, current_provider
 from oidc.sessions import current_session
@@ -49,11 +50,20 @@ def _entries(provider: Provider) -> list[Entry]:
     return entries
 
 
+MAX_USER_AGENT = 512
+MAX_LANGUAGES = 10
+
+
 def browser_facts() -> BrowserFacts:
-    """What this request's cookies prove about the browser, and its address."""
+    """What this request's cookies prove about the browser, its address, User-Agent and
+    languages."""
+    provider = current_provider()
     return BrowserFacts(
-        {subject: at for subject, at, _ in _entries(current_provider())},
+        {subject: at for subject, at, _ in _entries(provider)},
         client_address=request.remote_addr,
+        user_agent=(request.headers.get("User-Agent") or "")[:MAX_USER_AGENT] or None,
+        languages=tuple(lang for lang, _ in request.accept_languages)[:MAX_LANGUAGES],
+        seen=seen_here(provider),
     )
 
 

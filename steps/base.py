@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
-from core import N_, NoOptions
+from core import N_, Device, NoOptions, describe_device
 from store import AuthEvent, ClientRecord, Factor, FlowRunRecord, SignInRequest, UserRecord
 
 NOTICE = "notice"  # its key in the run's flow data
@@ -65,18 +65,38 @@ class Redirect:
 
 @dataclass(frozen=True)
 class BrowserFacts:
-    """What ui knows of the browser before the engine sees it: the users who chose to remember
-    this browser (from its cookies) and when they did, where the request came from, and who is
-    signed in with it (filled in where a step may need it: a submitted form)."""
+    """What a step may know of the browser (`ctx.browser`), from the request and its cookies:
+
+    - `client_address`: where the request came from (the peer; behind a reverse proxy, the
+      address `trusted_proxies` lets Gatehouse read);
+    - `user_agent` (at most 512 characters), and `device`, the browser and system it names, as
+      the account page shows sessions ("Firefox" on "Windows"; empty when unknown);
+    - `languages`: those the browser asks for (Accept-Language), most wanted first;
+    - `remembered`: the users who chose to remember this browser (skip the second factor), and
+      when; `signed_in`: the subject of its live session (filled in for a submitted form);
+    - `seen`: the users who signed in with this browser before, and when they first did, kept
+      for a year after their last sign-in whatever they chose ("New sign-in from..." alerts).
+    """
 
     remembered: Mapping[str, float] = field(default_factory=dict)
-    client_address: str | None = None  # the peer's address (proxy headers are not trusted)
-    signed_in: str | None = None  # the subject of this browser's live session
+    client_address: str | None = None
+    signed_in: str | None = None
+    user_agent: str | None = None
+    languages: tuple[str, ...] = ()
+    seen: Mapping[str, float] = field(default_factory=dict)
 
     def knows(self, subject: str) -> bool:
         """Whether this user has signed in with this browser: a live session, or a remembered
         device."""
         return subject == self.signed_in or subject in self.remembered
+
+    def signed_in_before(self, subject: str) -> bool:
+        """Whether this user has signed in with this browser before (this sign-in aside)."""
+        return subject in self.seen or subject == self.signed_in
+
+    @property
+    def device(self) -> Device:
+        return describe_device(self.user_agent)
 
 
 @dataclass(frozen=True)

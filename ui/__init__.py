@@ -15,7 +15,6 @@ from ui.reset_links import CannotSend, cancel_reset_links, send_reset_link
 from ui.results import install_results, respond
 from ui.security import add_security_headers, security_headers
 from ui.step_templates import check_templates, install_step_templates
-from ui.user_agents import describe_device
 
 __all__ = [
     "AccountPage",
@@ -29,7 +28,6 @@ __all__ = [
     "cancel_reset_links",
     "check_templates",
     "check_form_token",
-    "describe_device",
     "form_token",
     "install_results",
     "install_step_templates",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, request, url_for
 
-from core import N_, ErrorPage
+from core import N_, ErrorPage, describe_device
 from observe import audit
 from oidc import (
     SESSION,
@@ -30,7 +30,6 @@ from store import CredentialRecord, SessionRecord, UserRecord
 from ui.account_sign_in import CLIENT_ID, sign_in, start_action
 from ui.form_tokens import check_form_token, form_token
 from ui.pages import render_page
-from ui.user_agents import describe_device
 
 blueprint = Blueprint("account", __name__)
 

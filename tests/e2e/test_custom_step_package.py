@@ -1,6 +1,8 @@
 """A custom step in a package of its own, outside Gatehouse's tree, that ships its own page in a
-`templates/` folder beside its module: `gatehouse flows check` passes, a person signs in through
-it, and a step whose template is missing is refused by the check and at start-up."""
+`templates/` folder beside its module and reads what it may know of the browser (its device and
+languages, and whether the user signed in with it before): `gatehouse flows check` passes, a
+person signs in through it, and a step whose template is missing is refused by the check and at
+start-up."""
 
 from __future__ import annotations
 
@@ -32,7 +34,12 @@ class GreetingStep(Step):
 
     async def render(self, ctx: StepContext) -> Page | Outcome:
         user = await ctx.user()
-        return Page(self.template, {"name": user.username if user else ""})
+        browser = ctx.browser
+        return Page(self.template, {
+            "name": user.username if user else "",
+            "before": bool(user and browser.signed_in_before(user.id)),
+            "browser": browser.device.browser, "language": ",".join(browser.languages),
+        })
 
     async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:
         return Outcome("success")
@@ -49,6 +56,8 @@ PAGE = '''\
 <form method="post" action="{{ action }}">
   {% include "flow/_hidden.html" %}
   <p class="message">Hello {{ values.name }}, from Acme.</p>
+  <p>{% if values.before %}You signed in here before{% else %}First sign-in here{% endif %},
+     with {{ values.browser }} in {{ values.language }}.</p>
   <button type="submit">Continue</button>
 </form>
 {% endblock %}
@@ -69,6 +78,7 @@ FLOW = """
         on:
           success: done
 """
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 AUTHORIZE = "/authorize?" + str(httpx2.QueryParams({
     "client_id": "demo-rp", "redirect_uri": CALLBACK, "response_type": "code", "scope": "openid",
 }))
@@ -109,12 +119,17 @@ def server(package: Path) -> Iterator[RunningServer]:
 async def test_the_step_shows_its_own_page_in_a_sign_in(server: RunningServer) -> None:
     checked = gatehouse(server.config, "flows", "check")
     assert checked.returncode == 0, checked.stderr
-    async with FormBrowser(server.issuer) as web:
+    headers = {"User-Agent": FIREFOX, "Accept-Language": "fr-CH, fr;q=0.9, en;q=0.5"}
+    async with FormBrowser(server.issuer, headers=headers) as web:
         page = await web.sign_in(AUTHORIZE, *ALICE)
         assert "Hello alice, from Acme." in page_text(page), page.text
+        assert "First sign-in here, with Firefox in fr-CH,fr,en." in page_text(page)
         answer = await web.submit(page)
-    target, params = redirect_params(answer)
-    assert target == CALLBACK and "code" in params
+        target, params = redirect_params(answer)
+        assert target == CALLBACK and "code" in params
+        web.http.cookies.delete("gh_session")  # signed out; the browser stays the same
+        page = await web.sign_in(AUTHORIZE, *ALICE)
+        assert "You signed in here before" in page_text(page), page.text
 
 
 def test_a_missing_template_fails_the_check_and_the_start(
