@@ -6,18 +6,17 @@ cookie (oidc/devices.py), nobody opts in: it lets nothing be skipped, it only te
 
 from __future__ import annotations
 
-from itsdangerous import BadSignature, URLSafeSerializer
-from quart import request
+from itsdangerous import URLSafeSerializer
 
-from oidc.cookies import CookieJar, cookie_name, set_cookie
+from oidc.cookies import CookieJar, set_cookie
 from oidc.provider import Provider
+from oidc.signed_cookies import Entry, signed_entries
 
 SEEN = "gh_seen"
 MAX_USERS = 10
 KEEP = 365 * 86400
 MAX_COOKIE = 3000
 
-Entry = tuple[str, float, float]  # subject, first sign-in, last sign-in
 
 
 def _serializer(provider: Provider) -> URLSafeSerializer:
@@ -25,20 +24,9 @@ def _serializer(provider: Provider) -> URLSafeSerializer:
 
 
 def _entries(provider: Provider) -> list[Entry]:
-    value = request.cookies.get(cookie_name(provider, SEEN), "")
-    if not value or len(value) > MAX_COOKIE:
-        return []
-    try:
-        loaded = _serializer(provider).loads(value)
-    except BadSignature:
-        return []
-    oldest = provider.clock() - KEEP
-    return [
-        (item[0], float(item[1]), float(item[2]))
-        for item in (loaded if isinstance(loaded, list) else [])
-        if isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)
-        and all(isinstance(n, int | float) for n in item[1:]) and item[2] > oldest
-    ]
+    return signed_entries(
+        provider, SEEN, _serializer(provider), MAX_COOKIE, provider.clock() - KEEP
+    )
 
 
 def seen_here(provider: Provider) -> dict[str, float]:

@@ -8,21 +8,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import URLSafeSerializer
 from quart import request
 
 from engine import BrowserFacts
 from oidc.browser_history import seen_here
-from oidc.cookies import CookieJar, cookie_name, set_cookie
+from oidc.cookies import CookieJar, set_cookie
 from oidc.provider import Provider, current_provider
 from oidc.sessions import current_session
+from oidc.signed_cookies import Entry, signed_entries
 from store import RememberDevice
 
 DEVICE = "gh_device"
 MAX_USERS = 5  # a shared browser remembers a few people at most
 MAX_COOKIE = 2000
-
-Entry = tuple[str, float, float]
 
 
 def _serializer(provider: Provider) -> URLSafeSerializer:
@@ -32,22 +31,8 @@ def _serializer(provider: Provider) -> URLSafeSerializer:
 
 
 def _entries(provider: Provider) -> list[Entry]:
-    value = request.cookies.get(cookie_name(provider, DEVICE), "")
-    if not value or len(value) > MAX_COOKIE:
-        return []
-    try:
-        loaded = _serializer(provider).loads(value)
-    except BadSignature:
-        return []
-    now = provider.clock()
-    entries: list[Entry] = []
-    for item in loaded if isinstance(loaded, list) else []:
-        if (
-            isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)
-            and all(isinstance(n, int | float) for n in item[1:]) and item[2] > now
-        ):
-            entries.append((item[0], float(item[1]), float(item[2])))
-    return entries
+    """This browser's remembered users: [user, remembered at, until], until after now."""
+    return signed_entries(provider, DEVICE, _serializer(provider), MAX_COOKIE, provider.clock())
 
 
 MAX_USER_AGENT = 512
