@@ -10,6 +10,7 @@ from engine.diagram import UnknownFlow, render_dot, render_mermaid
 from engine.loader import FlowsError, FlowSet, load_flows, load_flows_text
 from engine.runs import FlowEngine, Seed
 from engine.sign_in_request import Display, Finish, Prompt, SignInRequest
+from engine.testing import FlowTester
 from engine.upstream_check import check_offered
 from engine.yaml_source import YamlSourceError, parse_yaml, pydantic_problems
 from steps import SCOPE_DESCRIPTIONS, BrowserFacts, Throttle  # for the protocol's own pages
@@ -21,6 +22,7 @@ __all__ = [
     "Display",
     "Finish",
     "FlowEngine",
+    "FlowTester",
     "FlowsError",
     "Prompt",
     "SCOPE_DESCRIPTIONS",

@@ -53,7 +53,7 @@ async def _show(run: FlowRunRecord, client: ClientRecord, page: Page) -> Respons
     """The step's page; a page that cannot be rendered (a custom step's template missing or
     broken) ends the run in `error`, whose completion answers the client."""
     try:
-        return await _render(run, client, page)
+        return await render_step_page(run, client, page)
     except TemplateError as exc:
         engine = current_provider().engine
         engine.fail(run, f"its page {page.template!r} cannot be rendered: {exc!r}", exc)
@@ -62,7 +62,8 @@ async def _show(run: FlowRunRecord, client: ClientRecord, page: Page) -> Respons
         return see_other(url_for("flow.show", run_id=run.id))
 
 
-async def _render(run: FlowRunRecord, client: ClientRecord, page: Page) -> Response:
+async def render_step_page(run: FlowRunRecord, client: ClientRecord, page: Page) -> Response:
+    """A step's page as the browser gets it (ui.testing's FlowTester renders it the same way)."""
     # The account page's own journeys: the person is signed in already, so no "Not you?".
     account_action = is_account_action(run)
     return await render_page(

@@ -69,10 +69,11 @@ class StepTemplateLoader(BaseLoader):
         return FileSystemLoader([str(f) for f in folders]).get_source(environment, template)
 
 
-def install_step_templates(app: Quart) -> None:
-    """Search the steps' own folders after Gatehouse's templates, for the flows in use."""
+def install_step_templates(
+    app: Quart, flows: Callable[[], FlowSet] = lambda: current_provider().engine.flows
+) -> None:
+    """Search the steps' own folders after Gatehouse's templates, for `flows()` (by default
+    the flows in use)."""
     env = app.jinja_env
     assert env.loader is not None
-    env.loader = ChoiceLoader(
-        [env.loader, StepTemplateLoader(lambda: current_provider().engine.flows)]
-    )
+    env.loader = ChoiceLoader([env.loader, StepTemplateLoader(flows)])
