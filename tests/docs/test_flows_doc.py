@@ -21,6 +21,7 @@ from engine.conditions import BUILTIN_CONDITIONS
 from engine.diagram import render_mermaid
 from engine.loader import FlowsError, load_flows, load_flows_text
 from engine.testing import FlowTester
+from ui.testing import FlowTester as PageTester
 from server.cli import main
 from steps.registry import BUILTIN_STEPS
 
@@ -193,17 +194,24 @@ def code_and_flows(text: str) -> tuple[str, str]:
 
 
 async def test_the_custom_step_example_is_short_and_works(doc: str, importable: Path) -> None:
+    """The example step, installed outside the tree with its page, in a tester that renders
+    each page with the real templates."""
     text = section(doc, CUSTOM_STEP)
     code, flows = code_and_flows(text)
     assert len(code.splitlines()) < 40
     install(importable, code, flows)
-    async with FlowTester(load_flows_text(flows)) as tester:
+    page_file = importable / "mysteps" / "templates" / "mysteps" / "colour.html"
+    page_file.parent.mkdir(parents=True)
+    page_file.write_text(blocks(text, "html")[0], encoding="utf-8")
+    async with PageTester(load_flows_text(flows)) as tester:
         await tester.add_user("alice", PASSWORD, claims={"favourite_colour": "green"})
         await tester.start()
         await tester.submit(login="alice")
         page = await tester.submit(password=PASSWORD)
         assert page is not None and tester.step == "colour"
         assert ("green", "Green") in page.values["choices"]
+        assert "Pick your favourite colour</h1>" in tester.html
+        assert 'name="choice" value="green">Green</button>' in tester.html
         page = await tester.submit(choice="purple")
         assert page is not None and page.errors == {"choice": "Pick one of the colours."}
         await tester.submit(choice="green")
