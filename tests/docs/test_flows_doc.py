@@ -21,9 +21,9 @@ from engine.conditions import BUILTIN_CONDITIONS
 from engine.diagram import render_mermaid
 from engine.loader import FlowsError, load_flows, load_flows_text
 from engine.testing import FlowTester
-from ui.testing import FlowTester as PageTester
 from server.cli import main
 from steps.registry import BUILTIN_STEPS
+from ui.testing import FlowTester as PageTester
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "flows.md"
