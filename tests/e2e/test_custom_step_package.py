@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from playwright.async_api import Browser, Route, expect
 
 from tests.e2e.browser import FormBrowser, page_text, redirect_params
 from tests.e2e.server import ALICE, RunningServer, gatehouse, start_server
@@ -142,3 +143,31 @@ def test_a_missing_template_fails_the_check_and_the_start(
            " 'acme/nowhere.html' is in none of" in checked.stderr
     with pytest.raises(RuntimeError, match="acme/nowhere.html"):
         start_server(tmp_path, flows_file=flows)
+
+
+async def test_a_person_signs_in_through_it_in_chromium(
+    server: RunningServer, chromium: Browser
+) -> None:
+    """The custom page in a real browser, checked by axe like every Gatehouse page."""
+    context = await chromium.new_context(locale="en-US")
+    try:
+        page = await context.new_page()
+        arrived: list[str] = []
+
+        async def client(route: Route) -> None:
+            arrived.append(route.request.url)
+            await route.fulfill(status=200, content_type="text/plain", body="signed in")
+
+        await page.route(CALLBACK + "*", client)
+        await page.goto(server.issuer + AUTHORIZE)
+        await page.get_by_label("Username or email", exact=True).fill(ALICE[0])
+        await page.get_by_role("button", name="Continue").click()
+        await page.get_by_label("Password", exact=True).fill(ALICE[1])
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.get_by_role("heading", name="Welcome back")).to_be_visible()
+        await expect(page.get_by_text("Hello alice, from Acme.")).to_be_visible()
+        await page.get_by_role("button", name="Continue").click()
+        await expect(page.get_by_text("signed in")).to_be_visible()
+        assert arrived and "code=" in arrived[0]
+    finally:
+        await context.close()

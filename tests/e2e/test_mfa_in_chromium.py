@@ -167,6 +167,7 @@ async def test_totp_replay_recovery_code_remembered_browser_and_step_up(
     await page.get_by_label("Authentication code").fill("000000" if totp.now() != "000000" else "111111")
     await page.get_by_role("button", name="Turn on").click()
     await expect(page.get_by_role("alert")).to_contain_text("That code is not right")
+    await expect(page.get_by_label("Authentication code")).to_be_focused()  # WCAG 2.2 SC 3.3.1
     await journey.shot("totp-setup-wrong-code")
     await page.get_by_label("Authentication code").fill(totp.now())
     await page.get_by_role("button", name="Turn on").click()
@@ -202,6 +203,10 @@ async def test_totp_replay_recovery_code_remembered_browser_and_step_up(
     await journey.shot("try-another-way")
     await page.get_by_role("button", name="Use a recovery code").click()
     await expect(page.get_by_role("heading", name="Use a recovery code")).to_be_visible()
+    await page.get_by_role("textbox", name="Recovery code").fill("not-a-code")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_be_visible()
+    await expect(page.get_by_role("textbox", name="Recovery code")).to_be_focused()
     await page.get_by_role("textbox", name="Recovery code").fill(codes[0].lower().replace("-", " "))
     await journey.shot("recovery-code")
     await page.get_by_role("button", name="Sign in").click()
