@@ -124,7 +124,7 @@ def create_app(settings: Settings) -> Quart:
         )
         provider = app.extensions[EXTENSION_KEY]
         app.extensions["gatehouse.tasks"] = [
-            *start_maintenance(provider, settings.key_refresh_interval),
+            *start_maintenance(provider, settings.key_refresh_interval, settings.purge_interval),
             *watch_flows(
                 provider.engine, settings.path(settings.flows_file), store,
                 settings.flows_reload_interval,

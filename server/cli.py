@@ -265,6 +265,23 @@ def export_cmd(config: str | None, file: str) -> None:
     click.echo(f"exported {count} documents to {file}")
 
 
+@main.command("compact")
+@config_option
+def compact_cmd(config: str | None) -> None:
+    """Purge expired documents, then give the embedded store's free space back to the file
+    system (SQLite VACUUM, which holds the write lock while it runs: use a quiet moment). A
+    MongoDB store reuses freed space by itself, so only the purge is done there."""
+    settings = settings_of(config)
+
+    async def work(store: Store) -> int:
+        dropped = await store.purge_expired(time.time())
+        await store.compact()
+        return dropped
+
+    dropped = with_store(settings, work)
+    click.echo(f"purged {dropped} expired documents; the store is compacted")
+
+
 @main.command("import")
 @config_option
 @click.argument("file", type=click.File("r", encoding="utf-8"))

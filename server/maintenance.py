@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from oidc import Provider
 
 log = logging.getLogger("gatehouse.maintenance")
-PURGE_INTERVAL = 600
 
 
 async def every(seconds: float, work: Callable[[], Awaitable[None]], what: str) -> None:
@@ -24,14 +23,18 @@ async def every(seconds: float, work: Callable[[], Awaitable[None]], what: str) 
             log.exception("%s failed", what)
 
 
-def start_maintenance(provider: Provider, key_refresh_interval: float) -> list[asyncio.Task[None]]:
+def start_maintenance(
+    provider: Provider, key_refresh_interval: float, purge_interval: float
+) -> list[asyncio.Task[None]]:
     async def refresh_keys() -> None:
         provider.keys = await provider.keys.reloaded(provider.store)
 
     async def purge() -> None:
-        await provider.store.purge_expired(time.time())
+        dropped = await provider.store.purge_expired(time.time())
+        if dropped:
+            log.info("purged %d expired documents", dropped)
 
     return [
         asyncio.create_task(every(key_refresh_interval, refresh_keys, "reloading signing keys")),
-        asyncio.create_task(every(PURGE_INTERVAL, purge, "purging expired documents")),
+        asyncio.create_task(every(purge_interval, purge, "purging expired documents")),
     ]

@@ -163,6 +163,11 @@ class Settings(BaseModel):
     key_refresh_interval: float = Field(
         60, gt=0, description="Seconds between re-reads of the signing keys from the store."
     )
+    purge_interval: float = Field(
+        600, ge=1, le=86400,
+        description="Seconds between purges of expired documents (runs, codes, sessions...),"
+        " which delete 2,000 at a time and let requests through in between.",
+    )
     flows_reload_interval: float = Field(
         2, ge=0, description="Seconds between checks of flows_file for changes (0: only on SIGHUP)."
     )

@@ -6,6 +6,7 @@ contract suite against each backend.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -64,6 +65,7 @@ from store.repositories import (
 )
 
 CLIENT_CACHE_SECONDS = 30.0
+PURGE_BATCH = 2000  # expired documents deleted per statement
 
 
 class Clients:
@@ -494,10 +496,22 @@ class DocumentStore(ABC):
         """This backend's collection of `model` documents; `ordered` lists (field, order) pairs
         to index for `find_newest`."""
 
-    async def purge_expired(self, now: float) -> None:
-        """Drop expired documents (reads already ignore them; this only frees space)."""
+    async def purge_expired(self, now: float, batch: int = PURGE_BATCH) -> int:
+        """Drop expired documents (reads already ignore them; this only frees space), `batch` at
+        a time, letting other requests' reads and writes through between batches (SQLite's write
+        lock is held for one batch, not for the whole purge). How many were dropped."""
+        dropped = 0
         for docs in self.collections.values():
-            await docs.purge_expired(now)
+            while True:
+                deleted = await docs.purge_expired(now, batch)
+                dropped += deleted
+                await asyncio.sleep(0)
+                if deleted < batch:
+                    break
+        return dropped
+
+    async def compact(self) -> None:  # noqa: B027  # a backend that needs it overrides it
+        """Nothing to do where the backend reuses freed space (MongoDB's WiredTiger)."""
 
     @abstractmethod
     async def ping(self) -> None:

@@ -104,4 +104,5 @@ class Documents(Protocol[D]):
     async def set_field(self, doc_id: str, field: str, value: Any) -> None:
         """Set one top-level field of a stored document in place."""
 
-    async def purge_expired(self, now: float) -> None: ...
+    async def purge_expired(self, now: float, batch: int) -> int:
+        """Delete up to `batch` expired documents; how many were deleted."""

@@ -333,8 +333,12 @@ class Store(Protocol):
     def collections(self) -> Mapping[str, Documents[Any]]:
         """Every collection by name (export, import)."""
 
-    async def purge_expired(self, now: float) -> None:
-        """Delete expired documents. Reads already ignore them; this only frees space."""
+    async def purge_expired(self, now: float, batch: int = 2000) -> int:
+        """Delete expired documents, `batch` per statement, yielding between batches; how many.
+        Reads already ignore them; this only frees space."""
+
+    async def compact(self) -> None:
+        """Give freed space back to the file system, where the backend does not by itself."""
 
     async def ping(self) -> None:
         """Return once the store answers; `StoreUnavailableError` when it cannot be reached."""

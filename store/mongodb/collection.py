@@ -209,11 +209,20 @@ class MongoCollection(Generic[D]):
             lambda: self.collection.update_one({"_id": key(doc_id)}, {"$set": {field: value}})
         )
 
-    async def purge_expired(self, now: float) -> None:
-        if self.expires:
-            await self._retried(
-                lambda: self.collection.delete_many({"expires_at": {"$lte": now}})
-            )
+    async def purge_expired(self, now: float, batch: int) -> int:
+        if not self.expires:
+            return 0
+        expired = {"expires_at": {"$lte": now}}
+        found = await self._retried(
+            lambda: self.collection.find(expired, {"_id": 1}).limit(batch).to_list()
+        )
+        if not found:
+            return 0
+        ids = [doc["_id"] for doc in found]
+        deleted = await self._retried(
+            lambda: self.collection.delete_many({"_id": {"$in": ids}, **expired})
+        )
+        return int(deleted.deleted_count)
 
     # reads
 

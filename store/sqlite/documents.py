@@ -237,8 +237,12 @@ class DocumentTable(Generic[D]):
             [f"$.{field}", json.dumps(value), doc_id],
         )
 
-    async def purge_expired(self, now: float) -> None:
-        await self._execute(f"DELETE FROM {self.name} WHERE expires_at <= ?", [now])
+    async def purge_expired(self, now: float, batch: int) -> int:
+        return await self._execute(
+            f"DELETE FROM {self.name} WHERE rowid IN"
+            f" (SELECT rowid FROM {self.name} WHERE expires_at <= ? LIMIT ?)",
+            [now, batch],
+        )
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:

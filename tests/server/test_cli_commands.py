@@ -104,3 +104,13 @@ def test_audit_of_nobody_says_so_and_fails(tmp_path: Path) -> None:
     assert created.returncode == 0 and created.stderr == ""
     [line] = created.stdout.splitlines()
     assert json.loads(line)["kind"] == "user_created"
+
+
+def test_compact_purges_and_compacts_the_store(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    added = gatehouse(config, "users", "add", "zoe", "--password-stdin", stdin="zoe-password-1\n")
+    assert added.returncode == 0, added.stderr
+    compacted = gatehouse(config, "compact")
+    assert compacted.returncode == 0, compacted.stderr
+    assert compacted.stdout.startswith("purged ") and "the store is compacted" in compacted.stdout
+    assert gatehouse(config, "users", "show", "zoe").returncode == 0  # what lives stays

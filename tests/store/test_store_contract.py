@@ -538,6 +538,17 @@ async def test_purge_removes_expired_documents_only(store: Store) -> None:
     assert await store.users.get("u1") is not None
 
 
+async def test_purge_deletes_in_batches_and_counts(store: Store) -> None:
+    """A purge deletes `batch` documents per statement until none is left, and says how many:
+    the write lock is held for a batch, not for the whole purge."""
+    for i in range(25):
+        await store.codes.add(code(f"old-{i}", expires_at=NOW + 10))
+    await store.codes.add(code("live", expires_at=NOW + 100))
+    assert await store.purge_expired(NOW + 10, batch=10) == 25
+    assert await store.purge_expired(NOW + 10, batch=10) == 0
+    assert await store.codes.get("live", NOW + 10) is not None
+
+
 async def test_insert_if_absent_keeps_the_first_and_still_guards_unique_fields(
     store: Store,
 ) -> None:
