@@ -39,6 +39,7 @@ class Provider:
     access_token_lifetime: int = 600
     id_token_lifetime: int = 3600
     session_lifetime: int = 8 * 3600
+    max_sessions_per_user: int = 50  # the oldest end first, past it
     ui_locales: list[str] = field(default_factory=lambda: ["en"])
     outbound: OutboundHttp = field(default_factory=OutboundHttp)
     device_key: str = field(default="", repr=False)  # signs the remembered-device cookie

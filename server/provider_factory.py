@@ -69,6 +69,7 @@ async def build_provider(
         access_token_lifetime=settings.access_token_lifetime,
         id_token_lifetime=settings.id_token_lifetime,
         session_lifetime=settings.session_lifetime,
+        max_sessions_per_user=settings.max_sessions_per_user,
         ui_locales=available_locales(),
         outbound=outbound,
         device_key=await store.secrets.get_or_create(

@@ -110,6 +110,12 @@ class Settings(BaseModel):
     access_token_lifetime: int = Field(600, ge=60, description="Seconds an access token lives.")
     id_token_lifetime: int = Field(3600, ge=60, description="Seconds an ID token lives.")
     session_lifetime: int = Field(8 * 3600, ge=60, description="Seconds an SSO session lives.")
+    max_sessions_per_user: int = Field(
+        50, ge=1, le=10000,
+        description="Live SSO sessions one user may have: a new one ends the oldest past it"
+        " (back-channel logout included), so that signing in again and again cannot grow them"
+        " without bound.",
+    )
     run_lifetime: int = Field(1800, ge=60, description="Seconds a sign-in journey may take.")
     account_reauth_seconds: int = Field(
         300, ge=30, description="Seconds after signing in that the account page allows changes"
