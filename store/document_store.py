@@ -65,13 +65,15 @@ from store.repositories import (
 )
 
 CLIENT_CACHE_SECONDS = 30.0
+CLIENT_CACHE_SIZE = 1000
 PURGE_BATCH = 2000  # expired documents deleted per statement
 
 
 class Clients:
     """Clients come from the config, which every process reads at start-up: a process keeps the
     records it read for `CLIENT_CACHE_SECONDS`, so the hot paths (every flow page, every token)
-    skip a store round trip. Only clients found are kept, so the cache is as small as the config."""
+    skip a store round trip. Only clients found are kept, at most `CLIENT_CACHE_SIZE` (the
+    least recently read go first: self-registered clients can be many)."""
 
     def __init__(self, docs: Documents[ClientRecord]) -> None:
         self.docs = docs
@@ -84,7 +86,10 @@ class Clients:
             found = await self.docs.get(client_id)
             if found is None:
                 return None
+            self._read.pop(client_id, None)  # re-read: the most recent again
             kept = self._read[client_id] = (now, found)
+            if len(self._read) > CLIENT_CACHE_SIZE:
+                del self._read[next(iter(self._read))]
         return kept[1].model_copy()
 
     async def put(self, client: ClientRecord) -> None:
