@@ -99,13 +99,17 @@ async def _pending(provider: Provider, token: str) -> tuple[CredentialRecord, Us
         or provider.clock() >= float(link.data.get("expires_at", 0))
         or str(link.data.get("email", "")).casefold() != (user.email or "").casefold()
     ):
-        raise ErrorPage(
-            N_("This link no longer works"),
-            N_("A password-reset link works once, for a day. Ask for a new one, or choose"
-               " “Forgot your password?” when you sign in."),
-            status=410, link=(url_for("account.page"), N_("Sign in")),
-        )
+        raise _no_longer_works()
     return link, user
+
+
+def _no_longer_works() -> ErrorPage:
+    return ErrorPage(
+        N_("This link no longer works"),
+        N_("A password-reset link works once, for a day. Ask for a new one, or choose"
+           " “Forgot your password?” when you sign in."),
+        status=410, link=(url_for("account.page"), N_("Sign in")),
+    )
 
 
 @blueprint.get(PATH)
@@ -132,12 +136,11 @@ async def use() -> Response:
     check_browser_form_token(provider, browser_hash, PURPOSE, form.get("csrf_token"))
     link, _ = await _pending(provider, form.get("token", ""))
     if not await provider.store.credentials.delete(link.id):  # two posts: one wins
-        await _pending(provider, "")
+        raise _no_longer_works()
     # The user as stored now: a change made meanwhile (a disable...) is not written over.
     user = await provider.store.users.get(link.user_id)
     if user is None or why_not(provider, user) is not None:
-        await _pending(provider, "")
-    assert user is not None
+        raise _no_longer_works()
     user.email_verified = True
     await provider.store.users.update(user)
     await unlock(provider.store, user.id)  # whoever was guessing, the owner is back in
