@@ -28,6 +28,7 @@ import httpx2
 from bench.browsers import gatehouse_sign_in, in_browsers
 from bench.harness import (
     LOAD_CORE,
+    LOAD_SETTINGS,
     SERVER_CORE,
     Load,
     autocannon,
@@ -203,7 +204,7 @@ def run_workers(workers: int, workdir: Path, args: argparse.Namespace) -> Result
         with pinned(cores_for(workers)):  # what starts meanwhile inherits the cores
             (workdir / f"gatehouse-{workers}").mkdir()
             gatehouse = start_server(workdir / f"gatehouse-{workers}",
-                                     serve_args=("--workers", str(workers)))
+                                     serve_args=("--workers", str(workers)), **LOAD_SETTINGS)
             stack.callback(gatehouse.stop)
             peer = start_peer(workers, workdir / f"peer-{workers}.log")
             stack.callback(peer.stop)

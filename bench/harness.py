@@ -14,10 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.ports import free_port
 from tests.processes import stop
 
+# The load generator is one client address: the per-address limit on journeys begun is off.
+LOAD_SETTINGS: dict[str, Any] = {"runs_per_minute_per_address": 0}
 PEER_DIR = Path(__file__).resolve().parent / "peer"
 AUTOCANNON = PEER_DIR / "node_modules" / "autocannon" / "autocannon.js"
 SERVER_CORE, LOAD_CORE = 0, 1

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.browsers import Visit, begin_journey, gatehouse_sign_in, in_browsers, peer_sign_in
-from bench.harness import rss_bytes, start_peer
+from bench.harness import LOAD_SETTINGS, rss_bytes, start_peer
 from tests.e2e.server import start_server
 
 BROWSERS = 8
@@ -45,7 +45,7 @@ def measure_memory(workdir: Path, count: int) -> Memory:
     memory, scale = Memory(count), PER / count
     with ExitStack() as stack:
         (workdir / "gatehouse-memory").mkdir()
-        gatehouse = start_server(workdir / "gatehouse-memory")
+        gatehouse = start_server(workdir / "gatehouse-memory", **LOAD_SETTINGS)
         stack.callback(gatehouse.stop)
         peer = start_peer(1, workdir / "peer-memory.log")
         stack.callback(peer.stop)

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx2
 import pyotp
 
+from bench.harness import LOAD_SETTINGS
 from bench.sign_in import SecondFactor, Timer, one_sign_in
 from steps.password_hashing import PasswordHashing
 from store import open_store
@@ -84,7 +85,7 @@ def main() -> None:
     parser.add_argument("--sign-ins", type=int, default=20, help="sign-ins of each kind per round")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
-        server = start_server(Path(workdir))
+        server = start_server(Path(workdir), **LOAD_SETTINGS)
         try:
             users = asyncio.run(add_totp_users(server, args.sign_ins * (args.rounds + 1)))
             batches = [users[i::args.rounds + 1] for i in range(args.rounds + 1)]

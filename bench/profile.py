@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench.browsers import gatehouse_sign_in, in_browsers
 from bench.compare import ENDPOINTS, GATEHOUSE, Busy, cpu_use
-from bench.harness import LOAD_CORE, SERVER_CORE, Load, ensure_peer, pinned, settle
+from bench.harness import LOAD_CORE, LOAD_SETTINGS, SERVER_CORE, Load, ensure_peer, pinned, settle
 from tests.e2e.server import start_server
 
 PY_SPY = Path(sys.executable).with_name("py-spy")
@@ -160,7 +160,7 @@ def profile(
 ) -> Profile:
     with tempfile.TemporaryDirectory(prefix="gatehouse-profile-") as workdir:
         with pinned({SERVER_CORE}):
-            server = start_server(Path(workdir))
+            server = start_server(Path(workdir), **LOAD_SETTINGS)
         try:
             put_load(endpoint_name, server.issuer, 3, connections)  # warm-up
             raw = raw or Path(workdir) / "profile.txt"

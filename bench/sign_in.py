@@ -18,6 +18,7 @@ import httpx2
 from argon2 import PasswordHasher
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
+from bench.harness import LOAD_SETTINGS
 from steps.password_hashing import OWASP_MEMORY_COST_KIB, OWASP_PARALLELISM, OWASP_TIME_COST
 from tests.e2e.server import ALICE, CONFIDENTIAL_SECRET, start_server
 from tests.mongodb_server import start_secantusdb
@@ -123,7 +124,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir, store_url(args.store, Path(workdir)) as url:
-        server = start_server(Path(workdir), store=url)
+        server = start_server(Path(workdir), store=url, **LOAD_SETTINGS)
         try:
             asyncio.run(measure_round(server.issuer, 5))  # warm up
             rounds = [asyncio.run(measure_round(server.issuer, args.sign_ins)) for _ in range(args.rounds)]

@@ -7,6 +7,7 @@ The room's face: other rooms import only the names in `__all__`, from here.
 
 from __future__ import annotations
 
+from core.address_limits import AddressLimit, network_of, whole_seconds
 from core.digests import digest, same_secret
 from core.error_page import ErrorPage
 from core.messages import N_
@@ -15,6 +16,7 @@ from core.outbound import GuardedTransport, OutboundHttp, OutboundRefused, Outbo
 from core.user_agents import Device, describe_device
 
 __all__ = [
+    "AddressLimit",
     "Device",
     "ErrorPage",
     "GuardedTransport",
@@ -25,5 +27,7 @@ __all__ = [
     "OutboundResponse",
     "describe_device",
     "digest",
+    "network_of",
     "same_secret",
+    "whole_seconds",
 ]

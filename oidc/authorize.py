@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from quart import Blueprint, request, url_for
 
-from core import N_
+from core import N_, ErrorPage, whole_seconds
 from engine import ACR_VALUES_SUPPORTED, Prompt, Seed, SignInRequest
 from observe import count_sign_in
 from oidc.authorization_response import ResponseTarget, authorization_response, error_response
@@ -164,6 +164,7 @@ async def start_run(
     account something other than a session proved), then show its page, or let the run's
     completion answer at once."""
     engine = provider.engine
+    _count_run_start(provider)
     if session is not None:
         seed = Seed(session.subject, session.events, session.sid)
     browser_hash, new_cookie = browser_binding(provider, request)
@@ -180,6 +181,21 @@ async def start_run(
     if new_cookie:
         set_browser_cookie(provider, response, new_cookie)
     return response
+
+
+TOO_MANY_RUNS = N_("Too many sign-ins were begun from your network. Try again in a minute.")
+
+
+def _count_run_start(provider: Provider) -> None:
+    """Each run is stored for its lifetime whether or not anyone goes on with it, so one network
+    may begin only so many a minute (settings.runs_per_minute_per_address); past it, a 429
+    page (RFC 6585 §4) that stores nothing."""
+    wait = provider.run_starts.take(request.remote_addr, provider.clock())
+    if wait:
+        again = (request.full_path, N_("Try again")) if request.method == "GET" else None
+        raise ErrorPage(
+            N_("Please wait a moment"), TOO_MANY_RUNS, 429, again, whole_seconds(wait)
+        )
 
 
 @blueprint.route("/authorize/resume")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from quart import current_app
 
-from core import OutboundHttp
+from core import AddressLimit, OutboundHttp
 from engine import FlowEngine
 from oidc.client_assertion import ClientAssertions
 from oidc.http import DocumentCache
@@ -40,6 +40,8 @@ class Provider:
     id_token_lifetime: int = 3600
     session_lifetime: int = 8 * 3600
     max_sessions_per_user: int = 50  # the oldest end first, past it
+    # Runs begun per client network a minute (settings.runs_per_minute_per_address).
+    run_starts: AddressLimit = field(default_factory=lambda: AddressLimit(0))
     ui_locales: list[str] = field(default_factory=lambda: ["en"])
     outbound: OutboundHttp = field(default_factory=OutboundHttp)
     device_key: str = field(default="", repr=False)  # signs the remembered-device cookie

@@ -30,9 +30,10 @@ def start_maintenance(
         provider.keys = await provider.keys.reloaded(provider.store)
 
     async def purge() -> None:
+        began = time.monotonic()
         dropped = await provider.store.purge_expired(time.time())
         if dropped:
-            log.info("purged %d expired documents", dropped)
+            log.info("purged %d expired documents in %.2f s", dropped, time.monotonic() - began)
 
     return [
         asyncio.create_task(every(key_refresh_interval, refresh_keys, "reloading signing keys")),

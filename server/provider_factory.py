@@ -6,10 +6,11 @@ import logging
 import secrets
 
 from admin import ConsolePage
-from core import OutboundHttp
+from core import AddressLimit, OutboundHttp
 from engine import FlowEngine, FlowSet
 from federation import Upstream
 from mail import LogMailer, Mailer, SmtpMailer
+from observe import configure_audit
 from oidc import (
     AuthorizationResponse,
     DeviceConfirmation,
@@ -41,7 +42,9 @@ async def build_provider(
     settings: Settings, store: Store, flows: FlowSet, passwords: PasswordHashing,
     outbound: OutboundHttp, upstreams: dict[str, Upstream],
 ) -> Provider:
-    """The provider of `settings` over `store`, with the flows and services given."""
+    """The provider of `settings` over `store`, with the flows and services given (the server's
+    and the CLI's, which audit alike)."""
+    configure_audit(settings.audit_retention, settings.audit_stream)
     sealer = await sealer_for(settings, store)
     return Provider(
         issuer=settings.issuer,
@@ -70,6 +73,7 @@ async def build_provider(
         id_token_lifetime=settings.id_token_lifetime,
         session_lifetime=settings.session_lifetime,
         max_sessions_per_user=settings.max_sessions_per_user,
+        run_starts=AddressLimit(settings.runs_per_minute_per_address),
         ui_locales=available_locales(),
         outbound=outbound,
         device_key=await store.secrets.get_or_create(

@@ -11,16 +11,14 @@ holds a whole /64, so its addresses count as one.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
-from core import N_
+from core import N_, network_of
 from steps.base import StepContext
 from store import DuplicateError, StaleVersionError, Store, ThrottleRecord
 
 WINDOW = 3600.0
 TRIES = 64  # versioned updates lost to concurrent counts before giving up (and refusing)
-IPV6_NETWORK = 64
 TOO_MANY_SIGN_UPS = N_("Too many sign-ups from your network. Try again later.")
 TOO_MANY_CODES = N_("Too many codes were sent to this address. Try again later.")
 
@@ -32,17 +30,6 @@ class RateLimit:
     kind: str
     scope: str
     per_hour: int
-
-
-def network_of(address: str) -> str:
-    """The key of a client address: itself for IPv4, its /64 for IPv6."""
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if parsed.version == 6:
-        return str(ipaddress.ip_network(f"{parsed}/{IPV6_NETWORK}", strict=False))
-    return str(parsed)
 
 
 async def take(store: Store, now: float, limit: RateLimit, key: str) -> bool:

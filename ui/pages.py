@@ -56,7 +56,10 @@ async def error_page(
 def register_error_pages(app: Quart) -> None:
     @app.errorhandler(ErrorPage)
     async def on_error_page(error: ErrorPage) -> Response:
-        return await error_page(error.title, error.message, error.status, error.link)
+        response = await error_page(error.title, error.message, error.status, error.link)
+        if error.retry_after is not None:
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     async def on_http_error(error: HTTPException) -> Response:

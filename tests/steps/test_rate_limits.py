@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from core import network_of
 from engine.testing import FlowTester
 from steps.base import BrowserFacts, Page
-from steps.rate_limits import TOO_MANY_CODES, TOO_MANY_SIGN_UPS, WINDOW, RateLimit, network_of, take
+from steps.rate_limits import TOO_MANY_CODES, TOO_MANY_SIGN_UPS, WINDOW, RateLimit, take
 from store import open_store
 
 NOW = 1_700_000_000.0
