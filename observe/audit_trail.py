@@ -4,6 +4,10 @@ The line is written first and is the copy that cannot be lost: if the store refu
 the failure is logged at error level and the request goes on. A sign-in that worked, or a token
 that was issued, is not undone because its record could not be kept; the log still holds it.
 Never put a secret (password, code, token) in an event.
+
+Operators who keep their trail elsewhere stream each event out as one JSON line, to a file of its
+own (appended to by every process, reopened when logrotate moves it) or to standard output, and
+keep fewer in the store (`audit_retention`; 0 keeps none there).
 """
 
 from __future__ import annotations
@@ -11,8 +15,11 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import sys
 import time
 from contextvars import ContextVar
+from logging.handlers import WatchedFileHandler
+from pathlib import Path
 from typing import Any, Literal
 
 from quart import has_request_context, request
@@ -35,15 +42,29 @@ AuditKind = Literal[
 DEFAULT_RETENTION = 90 * 24 * 3600
 
 log = logging.getLogger("gatehouse.audit")
+stream = logging.getLogger("gatehouse.audit.stream")  # the JSON lines alone, where configured
+stream.propagate = False
 # The client address of the request being answered, set where the request comes in.
 request_address: ContextVar[str | None] = ContextVar("gatehouse_request_address", default=None)
 _retention = DEFAULT_RETENTION
 
 
-def configure_audit(retention: int) -> None:
-    """Keep the records of this process's events `retention` seconds."""
+def configure_audit(retention: int, stream_to: str | None = None) -> None:
+    """Keep the records of this process's events `retention` seconds (0: none), and write each
+    event as a JSON line to the file `stream_to` ("-": standard output), if given."""
     global _retention
     _retention = retention
+    for handler in stream.handlers[:]:
+        stream.removeHandler(handler)
+        handler.close()
+    if stream_to:
+        if stream_to != "-":
+            Path(stream_to).touch(mode=0o600)  # names and addresses: for its owner only
+        handler = (logging.StreamHandler(sys.stdout) if stream_to == "-"
+                   else WatchedFileHandler(stream_to, encoding="utf-8"))
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        stream.addHandler(handler)
+        stream.setLevel(logging.INFO)
 
 
 async def audit(
@@ -72,8 +93,10 @@ async def audit(
     log_line(log, logging.INFO, f"{kind} subject={subject} client_id={client_id} address={address}"
                                 f" {json.dumps(details, sort_keys=True, default=str)}",
              {"audit": event})
+    if stream.handlers:
+        stream.info(json.dumps(event, default=str))
     count_audit_event(kind)
-    if log_only:
+    if log_only or not _retention:
         return
     try:
         await store.audit.add(AuditRecord.model_validate({**event, "expires_at": now + _retention}))

@@ -14,7 +14,6 @@ from federation import upstreams_for
 from observe import (
     Ping,
     begin_request,
-    configure_audit,
     configure_logging,
     end_request,
     health_blueprint,
@@ -102,7 +101,6 @@ def create_app(settings: Settings) -> Quart:
                 f"client {client.client_id}: flow {client.flow!r} is not in flows.yaml"
             )
     passwords = PasswordHashing(threads=settings.password_hash_threads)
-    configure_audit(settings.audit_retention)
     if settings.metrics_token is None and settings.issuer.startswith("https://"):
         log.warning(
             "metrics_token is not set: anyone who reaches this server may read /metrics; set it,"

@@ -117,6 +117,13 @@ class Settings(BaseModel):
         " without bound.",
     )
     run_lifetime: int = Field(1800, ge=60, description="Seconds a sign-in journey may take.")
+    runs_per_minute_per_address: int = Field(
+        300, ge=0,
+        description="Sign-in journeys one client network (an IPv4 address, an IPv6 /64) may begin"
+        " a minute in each process, in bursts of as many (0: no limit). Each stored journey is"
+        " kept for run_lifetime plus an hour, so this bounds what one network can make the store"
+        " hold; past it the browser gets a 429 page. Raise it for many people behind one NAT.",
+    )
     account_reauth_seconds: int = Field(
         300, ge=30, description="Seconds after signing in that the account page allows changes"
         " (adding or removing a second factor, a new password), with the second factor for users"
@@ -189,9 +196,16 @@ class Settings(BaseModel):
         " metrics (keep /metrics off the internet at the load balancer then).",
     )
     audit_retention: int = Field(
-        90 * 24 * 3600, ge=60,
+        90 * 24 * 3600, ge=0,
         description="Seconds the store keeps each audit event (sign-ins, failures, MFA changes,"
-        " tokens, logouts) before purging it: 90 days by default.",
+        " tokens, logouts) before purging it: 90 days by default; 0 keeps none in the store"
+        " (with audit_stream, the trail lives there).",
+    )
+    audit_stream: str | None = Field(
+        None, min_length=1,
+        description="Also write every audit event, as one JSON line, to this file (appended to"
+        " by every process, reopened when logrotate moves it), or to standard output with `-`,"
+        " for a log pipeline or SIEM to keep; the console and admin API read only the store's.",
     )
     admin_group: str = Field(
         "admins", min_length=1,

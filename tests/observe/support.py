@@ -44,6 +44,17 @@ async def client_credentials(issuer: str) -> httpx2.Response:
     return token
 
 
+async def a_sign_in_and_a_service_token(issuer: str) -> None:
+    """Alice signs in to the public client (which redeems its code), and the service client
+    takes a client_credentials token."""
+    browser = FormBrowser(issuer)
+    try:
+        await sign_in_and_exchange(browser)
+    finally:
+        await browser.close()
+    await client_credentials(issuer)
+
+
 def metric_values(text: str) -> dict[tuple[str, Labels], float]:
     """Every sample of an exposition, by name and labels."""
     return {

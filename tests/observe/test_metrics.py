@@ -10,14 +10,12 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from tests.e2e.browser import FormBrowser
 from tests.e2e.server import RunningServer, start_server
 from tests.e2e.test_workers import children
 from tests.observe.support import (
-    client_credentials,
+    a_sign_in_and_a_service_token,
     json_lines,
     scrape,
-    sign_in_and_exchange,
     value,
     wait_for,
 )
@@ -37,12 +35,7 @@ async def test_a_sign_in_and_tokens_move_the_counters_with_their_labels(
     server: RunningServer,
 ) -> None:
     before = await scrape(server.issuer)
-    browser = FormBrowser(server.issuer)
-    try:
-        await sign_in_and_exchange(browser)
-    finally:
-        await browser.close()
-    await client_credentials(server.issuer)
+    await a_sign_in_and_a_service_token(server.issuer)
     async with httpx2.AsyncClient() as http:
         missing = await http.get(f"{server.issuer}/no/such/page-4f1c2a")
     after = await scrape(server.issuer)
