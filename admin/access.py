@@ -6,7 +6,7 @@ from __future__ import annotations
 from admin.actors import Actor, NotFound
 from observe import audit
 from oidc import Provider, end_server_side
-from store import ConsentRecord, GrantRecord, SessionRecord, UserRecord
+from store import ConsentRecord, Cursor, GrantRecord, SessionRecord, UserRecord
 
 
 async def sessions_of(provider: Provider, user: UserRecord) -> list[SessionRecord]:
@@ -54,9 +54,17 @@ async def grants_of(provider: Provider, user: UserRecord) -> list[GrantRecord]:
     return await provider.store.grants.for_subject(user.id, provider.clock())
 
 
+async def grants_page(
+    provider: Provider, user: UserRecord, limit: int, after: Cursor | None
+) -> list[GrantRecord]:
+    """A page of the user's unexpired grants, newest first, revoked ones included."""
+    return await provider.store.grants.page_for_subject(user.id, provider.clock(), limit, after)
+
+
 async def revoke_grant(provider: Provider, actor: Actor, user: UserRecord, grant_id: str) -> None:
     """Revoke one grant: its refresh and access tokens stop working."""
-    if not any(g.id == grant_id for g in await grants_of(provider, user)):
+    grant = await provider.store.grants.get(grant_id, provider.clock())
+    if grant is None or grant.subject != user.id or grant.revoked:
         raise NotFound(f"user {user.username} has no grant {grant_id!r}")
     await provider.store.grants.revoke(grant_id)
     await audit(provider.store, "grant_revoked", subject=user.id, client_id=actor.client_id,

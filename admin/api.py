@@ -123,9 +123,13 @@ async def revoke_consent(call: Call) -> models.Revoked:
     return models.Revoked(revoked=revoked)
 
 
-async def list_grants(call: Call) -> models.GrantList:
-    found = await access.grants_of(call.provider, await _user(call))
-    return models.GrantList(items=[views.grant(g) for g in found])
+async def list_grants(call: Call) -> models.GrantPage:
+    q: models.PageQuery = call.query
+    found = await access.grants_page(call.provider, await _user(call), q.limit, decode(q.cursor))
+    return models.GrantPage(
+        items=[views.grant(g) for g in found],
+        next=next_cursor(found, q.limit, call.provider.store.grants.cursor),
+    )
 
 
 async def revoke_grant(call: Call) -> None:
@@ -135,8 +139,13 @@ async def revoke_grant(call: Call) -> None:
 # clients
 
 
-async def list_clients(call: Call) -> models.ClientList:
-    return models.ClientList(items=[views.client(c) for c in await clients.all_clients(call.provider)])
+async def list_clients(call: Call) -> models.ClientPage:
+    q: models.PageQuery = call.query
+    found = await clients.clients_page(call.provider, q.limit, decode(q.cursor))
+    return models.ClientPage(
+        items=[views.client(c) for c in found],
+        next=next_cursor(found, q.limit, call.provider.store.clients.cursor),
+    )
 
 
 async def show_client(call: Call) -> models.Client:
@@ -276,12 +285,12 @@ ENDPOINTS = [
     E("DELETE", f"{USER}/consents/{{client_id}}",
       "Revoke a consent, and the grants of that client", revoke_consent, writes=True,
       answer=models.Revoked),
-    E("GET", f"{USER}/grants", "A user's standing grants", list_grants,
-      answer=models.GrantList),
+    E("GET", f"{USER}/grants", "A user's unexpired grants, newest first, revoked ones too",
+      list_grants, query=models.PageQuery, answer=models.GrantPage),
     E("DELETE", f"{USER}/grants/{{grant_id}}", "Revoke a grant and its tokens", revoke_grant,
       writes=True),
-    E("GET", "/clients", "Every client, with where it comes from", list_clients,
-      answer=models.ClientList),
+    E("GET", "/clients", "Every client, with where it comes from, by client_id", list_clients,
+      query=models.PageQuery, answer=models.ClientPage),
     E("POST", "/clients", "Create a client", create_client, writes=True,
       body=models.NewClient, answer=models.ClientWithSecret, status=201),
     E("GET", "/clients/{client_id}", "A client", show_client, answer=models.Client),

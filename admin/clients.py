@@ -11,13 +11,20 @@ from typing import Any
 from admin.actors import Actor, Conflict, NotFound
 from observe import AuditKind, audit
 from oidc import ClientPolicy, Provider, secret_digest
-from store import ClientRecord
+from store import ClientRecord, Cursor
 
 SECRET_METHODS = frozenset({"client_secret_basic", "client_secret_post"})
 
 
 async def all_clients(provider: Provider) -> list[ClientRecord]:
     return await provider.store.clients.all()
+
+
+async def clients_page(
+    provider: Provider, limit: int, after: Cursor | None
+) -> list[ClientRecord]:
+    """A page of every client (config, registered, admin, built in), by client_id."""
+    return await provider.store.clients.page(limit, after)
 
 
 async def find_client(provider: Provider, client_id: str) -> ClientRecord:

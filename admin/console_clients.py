@@ -21,12 +21,14 @@ from admin.console_access import (
     unless_recent,
 )
 from admin.console_forms import field_errors, lines, words
+from admin.paging import decode, next_cursor
 from core import N_, ErrorPage
 from oidc import AUTH_METHODS_SUPPORTED, GRANT_TYPES_SUPPORTED, ClientPolicy, see_other
 from store import ClientRecord
 from ui import render_page
 
 blueprint = Blueprint("admin_clients", __name__, template_folder="templates")
+PAGE_SIZE = 50
 EDITABLE = frozenset({"admin"})  # the sources whose clients the console changes
 DELETABLE = frozenset({"admin", "registration"})
 TEXT_FIELDS = (
@@ -54,10 +56,15 @@ async def _client(signed_in: Operator, client_id: str) -> ClientRecord:
 @blueprint.get("/admin/clients")
 @console_page
 async def list_clients(signed_in: Operator) -> Response:
-    found = await clients.all_clients(signed_in.provider)
+    provider = signed_in.provider
+    try:
+        found = await clients.clients_page(provider, PAGE_SIZE, decode(request.args.get("cursor")))
+    except AdminError:
+        found = []  # a cursor this console did not make
+    following = next_cursor(found, PAGE_SIZE, provider.store.clients.cursor)
     return await render_page(
-        "admin/clients.html", operator=signed_in,
-        found=[views.client(c) for c in sorted(found, key=lambda c: c.client_id)],
+        "admin/clients.html", operator=signed_in, found=[views.client(c) for c in found],
+        following=url_for("admin_clients.list_clients", cursor=following) if following else None,
         notice=NOTICES.get(request.args.get("done", "")),
     )
 

@@ -20,6 +20,7 @@ from ui import render_page
 blueprint = Blueprint("admin_users", __name__, template_folder="templates")
 Change = Callable[..., Awaitable[object]]  # (operator, user, **the route's other values)
 PAGE_SIZE = 25
+GRANTS_SHOWN = 50
 
 NOTICES = {
     "disabled": N_("The account is disabled and its sessions are ended."),
@@ -81,7 +82,8 @@ async def show_user(signed_in: Operator, user_id: str) -> Response:
             (s, describe_device(s.user_agent)) for s in await access.sessions_of(provider, user)
         ],
         consents=await access.consents_of(provider, user),
-        grants=await access.grants_of(provider, user),
+        grants=await access.grants_page(provider, user, GRANTS_SHOWN, None),
+        grants_shown=GRANTS_SHOWN,
         links=provider.engine.flows.spec.reset_link_flow is not None,
         notice=NOTICES.get(request.args.get("done", "")),
     )

@@ -132,6 +132,7 @@ class Grant(BaseModel):
     sid: str | None = None
     created_at: float
     expires_at: float
+    revoked: bool = Field(False, description="Revoked grants are listed until they expire.")
 
 
 class Client(BaseModel):
@@ -247,12 +248,12 @@ class ConsentList(BaseModel):
     items: list[Consent]
 
 
-class GrantList(BaseModel):
-    items: list[Grant]
+class GrantPage(ItemPage[Grant]):
+    pass
 
 
-class ClientList(BaseModel):
-    items: list[Client]
+class ClientPage(ItemPage[Client]):
+    pass
 
 
 class FlowList(BaseModel):

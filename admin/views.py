@@ -69,7 +69,8 @@ def consent(record: ConsentRecord) -> models.Consent:
 
 def grant(record: GrantRecord) -> models.Grant:
     return models.Grant(id=record.id, client_id=record.client_id, scope=record.scope,
-                        sid=record.sid, created_at=record.created_at, expires_at=record.expires_at)
+                        sid=record.sid, created_at=record.created_at, expires_at=record.expires_at,
+                        revoked=record.revoked)
 
 
 def client(record: ClientRecord) -> models.Client:

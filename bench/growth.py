@@ -62,7 +62,8 @@ def abandoned_journeys(workdir: Path, gets: int) -> list[str]:
              "", "| per-address limit | begun (303) | refused (429) | journeys stored |"
              " store bytes | bytes per journey | seconds |", "|---|---|---|---|---|---|---|"]
     for limit in (0, default):
-        server = start_server(workdir / f"abandoned-{limit}", runs_per_minute_per_address=limit)
+        (home := workdir / f"abandoned-{limit}").mkdir()
+        server = start_server(home, runs_per_minute_per_address=limit)
         try:
             before, before_bytes = stored_runs(server)
             start = time.perf_counter()
@@ -113,7 +114,7 @@ def purge_under_load(workdir: Path, expired: int, seconds: float) -> list[str]:
              f" {seconds:.0f} s", "", "| store | sign-ins | median ms | p99 ms | max ms"
              " | purged | purge seconds |", "|---|---|---|---|---|---|---|"]
     for label, count in (("nothing to purge", 0), (f"{expired:,} expired journeys", expired)):
-        home = workdir / f"purge-{count}"
+        (home := workdir / f"purge-{count}").mkdir()
         server = start_server(home, **LOAD_SETTINGS)
         asyncio.run(abandon(server.issuer, 1))
         server.stop()

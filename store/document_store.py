@@ -103,6 +103,14 @@ class Clients:
     async def all(self) -> list[ClientRecord]:
         return sorted(await self.docs.all(), key=lambda c: c.client_id)
 
+    async def page(self, limit: int, after: Cursor | None = None) -> list[ClientRecord]:
+        return await self.docs.page(
+            PageQuery(order="client_id", limit=limit, after=after, ascending=True)
+        )
+
+    def cursor(self, client: ClientRecord) -> Cursor:
+        return (client.client_id, client.client_id)
+
 
 class Users:
     def __init__(self, docs: Documents[UserRecord]) -> None:
@@ -279,6 +287,16 @@ class Grants(Expiring[GrantRecord]):
     async def for_client(self, client_id: str, now: float) -> list[GrantRecord]:
         return self._standing(await self.docs.find_all("client_id", client_id), now)
 
+    async def page_for_subject(
+        self, subject: str, now: float, limit: int, after: Cursor | None = None
+    ) -> list[GrantRecord]:
+        return await self.docs.page(PageQuery(
+            order="created_at", limit=limit, equal={"subject": subject}, after=after, now=now
+        ))
+
+    def cursor(self, grant: GrantRecord) -> Cursor:
+        return (grant.created_at, grant.id)
+
     @staticmethod
     def _standing(grants: list[GrantRecord], now: float) -> list[GrantRecord]:
         found = [g for g in grants if g.expires_at > now and not g.revoked]
@@ -442,7 +460,8 @@ class DocumentStore(ABC):
             self._add("sessions", SessionRecord, indexed=("subject",))
         )
         self.grants: GrantRepository = Grants(
-            self._add("grants", GrantRecord, indexed=("sid", "subject", "client_id"))
+            self._add("grants", GrantRecord, indexed=("sid", "subject", "client_id"),
+                      ordered=(("subject", "created_at"),))
         )
         self.codes: CodeRepository = SingleUse(self._add("codes", CodeRecord))
         self.pushed_requests: PushedRequestRepository = SingleUse(

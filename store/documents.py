@@ -22,8 +22,9 @@ FIELD = re.compile(r"[a-z_]+(\.[a-z_]+)?")  # a field, or one level into a dict 
 @dataclass(frozen=True)
 class PageQuery:
     """A page of a collection for people who browse it (the admin API), highest `order` first
-    (then highest id), starting after `after`: the `(order, id)` of the previous page's last
-    document (keyset paging: a page costs the same however deep it is)."""
+    (then highest id; lowest first when `ascending`), starting after `after`: the `(order, id)`
+    of the previous page's last document (keyset paging: a page costs the same however deep it
+    is)."""
 
     order: str
     limit: int
@@ -34,6 +35,7 @@ class PageQuery:
     until: float | None = None  # order < until
     after: tuple[Any, str] | None = None
     now: float | None = None  # leave expired documents out
+    ascending: bool = False
 
     def __post_init__(self) -> None:
         for name in (self.order, *self.equal, *self.text_fields):

@@ -46,6 +46,11 @@ class ClientRepository(Protocol):
 
     async def all(self) -> list[ClientRecord]: ...
 
+    async def page(self, limit: int, after: Cursor | None = None) -> list[ClientRecord]:
+        """Clients by client_id, after `after` (`cursor`)."""
+
+    def cursor(self, client: ClientRecord) -> Cursor: ...
+
 
 class UserRepository(Protocol):
     async def get(self, user_id: str) -> UserRecord | None: ...
@@ -160,6 +165,13 @@ class GrantRepository(Protocol):
     async def for_client(self, client_id: str, now: float) -> list[GrantRecord]:
         """A client's unexpired, unrevoked stored grants (a client_credentials token's grant is
         not stored), oldest first."""
+
+    async def page_for_subject(
+        self, subject: str, now: float, limit: int, after: Cursor | None = None
+    ) -> list[GrantRecord]:
+        """A user's unexpired grants, revoked ones included, newest first, after `after`."""
+
+    def cursor(self, grant: GrantRecord) -> Cursor: ...
 
 
 class CodeRepository(Protocol):

@@ -270,15 +270,16 @@ class MongoCollection(Generic[D]):
             conditions.append({order: {"$gte": query.since}})
         if query.until is not None:
             conditions.append({order: {"$lt": query.until}})
+        beyond, direction = ("$gt", ASCENDING) if query.ascending else ("$lt", DESCENDING)
         if query.after is not None:
             value, last_id = cursor_value(query.after[0]), key(query.after[1])
             conditions.append(
-                {"$or": [{order: {"$lt": value}}, {order: value, "_id": {"$lt": last_id}}]}
+                {"$or": [{order: {beyond: value}}, {order: value, "_id": {beyond: last_id}}]}
             )
         found_query = self._unexpired({"$and": conditions} if conditions else {}, query.now)
         found = await self._retried(
             lambda: self.collection.find(found_query)
-            .sort([(order, DESCENDING), ("_id", DESCENDING)])
+            .sort([(order, direction), ("_id", direction)])
             .limit(query.limit)
             .to_list()
         )

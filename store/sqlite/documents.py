@@ -171,7 +171,7 @@ class DocumentTable(Generic[D]):
             where.append(f"{order} < ?")
             params.append(query.until)
         if query.after is not None:
-            where.append(f"({order}, id) < (?, ?)")
+            where.append(f"({order}, id) {'>' if query.ascending else '<'} (?, ?)")
             params.extend([cursor_value(query.after[0]), query.after[1]])
         if query.now is not None:
             where.append("(expires_at IS NULL OR expires_at > ?)")
@@ -179,7 +179,8 @@ class DocumentTable(Generic[D]):
         sql = f"SELECT data FROM {self.name}"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += f" ORDER BY {order} DESC, id DESC LIMIT ?"
+        direction = "ASC" if query.ascending else "DESC"
+        sql += f" ORDER BY {order} {direction}, id {direction} LIMIT ?"
         return self._models(await self._rows(sql, [*params, query.limit]))
 
     async def replace(self, doc: D) -> None:

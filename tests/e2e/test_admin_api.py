@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx2
 import pytest
@@ -121,7 +122,8 @@ async def test_a_disabled_user_is_signed_out_and_cannot_sign_in_until_enabled(
     disabled = await api.ok("POST", f"/users/{user['id']}/disable")
     assert disabled["disabled"]
     assert (await api.ok("GET", f"/users/{user['id']}/sessions"))["items"] == []
-    assert (await api.ok("GET", f"/users/{user['id']}/grants"))["items"] == []
+    revoked = (await api.ok("GET", f"/users/{user['id']}/grants"))["items"]
+    assert [g["revoked"] for g in revoked] == [True]  # listed, revoked, until it expires
     refused = await browser.sign_in(AUTHORIZE, user["username"], PASSWORD)
     assert refused.status_code == 400 and "This account is disabled" in page_text(refused)
     await browser.close()
@@ -178,6 +180,7 @@ async def test_sessions_end_and_consents_and_grants_are_revoked(
     assert "refresh_token" in tokens, tokens
     grants = (await api.ok("GET", f"/users/{user['id']}/grants"))["items"]
     await api.ok("DELETE", f"/users/{user['id']}/grants/{grants[0]['id']}", 204)
+    await api.ok("DELETE", f"/users/{user['id']}/grants/{grants[0]['id']}", 404)  # revoked
     async with httpx2.AsyncClient() as http:
         refreshed = await http.post(f"{server.issuer}/token", auth=("demo-rp", _demo_secret()),
                                     data={"grant_type": "refresh_token",
@@ -209,6 +212,14 @@ async def test_clients_from_the_config_are_read_only_and_api_clients_are_managed
     assert listed["demo-rp"]["source"] == "config" and listed["demo-rp"]["has_secret"]
     assert listed["gatehouse-account"]["source"] == "builtin"
     assert "client_secret_sha256" not in json.dumps(listed)
+    paged, cursor = [], None  # pages of 3, by client_id, cover the same clients
+    while True:
+        page = await api.ok("GET", "/clients?" + urlencode(
+            {"limit": 3, **({"cursor": cursor} if cursor else {})}))
+        paged += [c["client_id"] for c in page["items"]]
+        if not (cursor := page.get("next")):
+            break
+    assert paged == sorted(listed)
     config_change = await api.call("PUT", "/clients/demo-rp", json={
         "client_id": "demo-rp", "grant_types": ["client_credentials"]})
     assert config_change.status_code == 409 and "gatehouse.yaml" in config_change.json()["detail"]
@@ -243,7 +254,8 @@ async def test_a_clients_tokens_are_revoked(server: RunningServer, api: AdminApi
     await browser.close()
     revoked = await api.ok("POST", "/clients/demo-rp/revoke-tokens")
     assert revoked["revoked"] >= 1
-    assert (await api.ok("GET", f"/users/{user['id']}/grants"))["items"] == []
+    grants = (await api.ok("GET", f"/users/{user['id']}/grants"))["items"]
+    assert grants and all(g["revoked"] for g in grants)
     async with httpx2.AsyncClient() as http:
         answer = await http.post(f"{server.issuer}/token", auth=("demo-rp", _demo_secret()), data={
             "grant_type": "authorization_code", "code": params["code"], "redirect_uri": CALLBACK,

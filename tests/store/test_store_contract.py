@@ -680,6 +680,28 @@ async def test_users_are_searched_by_login_email_or_name_newest_first_in_pages(
     assert await store.users.get("u3") is None
 
 
+async def test_a_users_grants_come_newest_first_in_pages_revoked_ones_too(store: Store) -> None:
+    for n, expires in ((1, NOW + 3600), (2, NOW + 3600), (3, NOW - 1), (4, NOW + 3600)):
+        await store.grants.add(grant(f"g{n}", expires).model_copy(update={"created_at": NOW + n}))
+    await store.grants.add(grant("other").model_copy(update={"subject": "someone-else"}))
+    await store.grants.revoke("g2")
+    first = await store.grants.page_for_subject("u1", NOW, 2)
+    assert [g.id for g in first] == ["g4", "g2"] and first[1].revoked  # g3 has expired
+    rest = await store.grants.page_for_subject("u1", NOW, 2, store.grants.cursor(first[-1]))
+    assert [g.id for g in rest] == ["g1"]
+
+
+async def test_clients_come_by_id_in_pages(store: Store) -> None:
+    for client_id in ("c", "a", "d", "b", "e"):
+        await store.clients.put(ClientRecord(client_id=client_id))
+    first = await store.clients.page(2)
+    assert [c.client_id for c in first] == ["a", "b"]
+    second = await store.clients.page(2, store.clients.cursor(first[-1]))
+    assert [c.client_id for c in second] == ["c", "d"]
+    last = await store.clients.page(2, store.clients.cursor(second[-1]))
+    assert [c.client_id for c in last] == ["e"]
+
+
 async def test_a_page_cursor_holds_a_plain_value_never_a_query(store: Store) -> None:
     await store.users.add(user("u1", "alice"))
     for bad in ({"$gt": 0}, ["x"], None, True):
