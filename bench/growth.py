@@ -139,12 +139,15 @@ def main() -> None:
     parser.add_argument("--gets", type=int, default=10_000)
     parser.add_argument("--expired", type=int, default=200_000)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--only", choices=["abandoned", "purge"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         print("; ".join(f"{k}: {v}" for k, v in machine().items()) + "\n")
-        print("\n".join(abandoned_journeys(workdir, args.gets)) + "\n")
-        print("\n".join(purge_under_load(workdir, args.expired, args.seconds)))
+        if args.only != "purge":
+            print("\n".join(abandoned_journeys(workdir, args.gets)) + "\n")
+        if args.only != "abandoned":
+            print("\n".join(purge_under_load(workdir, args.expired, args.seconds)))
 
 
 if __name__ == "__main__":

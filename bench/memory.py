@@ -45,7 +45,8 @@ def measure_memory(workdir: Path, count: int) -> Memory:
     memory, scale = Memory(count), PER / count
     with ExitStack() as stack:
         (workdir / "gatehouse-memory").mkdir()
-        gatehouse = start_server(workdir / "gatehouse-memory", **LOAD_SETTINGS)
+        gatehouse = start_server(workdir / "gatehouse-memory", **LOAD_SETTINGS,
+                                 max_sessions_per_user=10_000)  # one user signs in 10,000 times
         stack.callback(gatehouse.stop)
         peer = start_peer(1, workdir / "peer-memory.log")
         stack.callback(peer.stop)

@@ -48,7 +48,7 @@ SecondFactor = Callable[[httpx2.AsyncClient, Timer, str, str], Awaitable[httpx2.
 
 async def one_sign_in(
     http: httpx2.AsyncClient, timed: Timer, login: str = ALICE[0], password: str = ALICE[1],
-    second_factor: SecondFactor | None = None,
+    second_factor: SecondFactor | None = None, scope: str = "openid profile",
 ) -> None:
     """authorize → identify page → login → password page → password [→ second factor] →
     resume → token."""
@@ -56,7 +56,7 @@ async def one_sign_in(
     http.cookies.clear()
     response = await timed("authorize", http.get("/authorize", params={
         "client_id": "demo-rp", "redirect_uri": CALLBACK, "response_type": "code",
-        "scope": "openid profile", "state": "s", "nonce": "n",
+        "scope": scope, "state": "s", "nonce": "n",
         "code_challenge": create_s256_code_challenge(verifier), "code_challenge_method": "S256"}))
     flow = response.headers["location"]
     page = await timed("GET identify page", http.get(flow))

@@ -54,9 +54,11 @@ async def start_session(
 async def _end_the_oldest(provider: Provider, subject: str, now: float) -> None:
     """Keep at most `max_sessions_per_user` live sessions: the oldest end first, as a logout
     ends them (a script signing in again and again would otherwise grow them without bound)."""
-    live = await provider.store.sessions.for_subject(subject, now)
-    excess = len(live) - provider.max_sessions_per_user
-    for old in sorted(live, key=lambda s: s.created_at)[:max(excess, 0)]:
+    sessions = provider.store.sessions
+    excess = await sessions.count_for_subject(subject, now) - provider.max_sessions_per_user
+    if excess <= 0:
+        return  # the usual case: one count through the index, no session read
+    for old in await sessions.oldest_for_subject(subject, now, excess):
         await end_server_side(provider, old)
         await audit(provider.store, "session_ended", subject=subject, sid=old.sid,
                     reason="too_many_sessions")

@@ -179,7 +179,7 @@ class Settings(BaseModel):
     purge_interval: float = Field(
         600, ge=1, le=86400,
         description="Seconds between purges of expired documents (runs, codes, sessions...),"
-        " which delete 2,000 at a time and let requests through in between.",
+        " 500 at a time, pausing after each batch as long as it took.",
     )
     flows_reload_interval: float = Field(
         2, ge=0, description="Seconds between checks of flows_file for changes (0: only on SIGHUP)."

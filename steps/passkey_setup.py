@@ -1,6 +1,7 @@
 """`passkey_setup`: create a passkey (a discoverable WebAuthn credential) for the user identified
-so far. Several per user, each with a name; the ones they have are excluded, so an authenticator
-cannot register twice. Attestation is `none` unless the options ask for `direct`."""
+so far. Several per user (at most `MAX_PASSKEYS`), each with a name; the ones they have are
+excluded, so an authenticator cannot register twice. Attestation is `none` unless the options
+ask for `direct`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ from steps import webauthn
 from steps.base import Outcome, Page, Step, StepContext
 
 MAX_NAME = 60
+MAX_PASSKEYS = 20  # each is kept and listed, and sent back excluded in every ceremony
+TOO_MANY = N_(
+    "This account has as many passkeys as it may have. Remove one on your account page to add"
+    " another."
+)
 
 
 class PasskeySetupOptions(BaseModel):
@@ -44,6 +50,8 @@ class PasskeySetupStep(Step):
         user = await ctx.user()
         if user is None:
             return Page(self.template, {}, {"page": N_("Sign in first to add a passkey.")})
+        if len(await webauthn.passkeys_of(ctx, user.id)) >= MAX_PASSKEYS:
+            return Page(self.template, {}, {"page": TOO_MANY})
         options = await webauthn.creation_options(
             ctx, user, self.settings.user_verification, self.settings.attestation
         )
@@ -58,7 +66,7 @@ class PasskeySetupStep(Step):
     async def handle(self, ctx: StepContext, form: Mapping[str, str]) -> Outcome | Page:
         user = await ctx.user()
         name = " ".join(form.get("name", "").split())[:MAX_NAME]
-        if user is None:
+        if user is None or len(await webauthn.passkeys_of(ctx, user.id)) >= MAX_PASSKEYS:
             return await self._page(ctx)
         result = await webauthn.register(
             ctx, user, form.get("credential", ""), name or "Passkey",

@@ -66,7 +66,7 @@ from store.repositories import (
 
 CLIENT_CACHE_SECONDS = 30.0
 CLIENT_CACHE_SIZE = 1000
-PURGE_BATCH = 2000  # expired documents deleted per statement
+PURGE_BATCH = 500  # expired documents deleted per statement (a few milliseconds of write lock)
 
 
 class Clients:
@@ -224,6 +224,14 @@ class Sessions(Expiring[SessionRecord]):
         """The user's live sessions, oldest first."""
         found = [s for s in await self.docs.find_all("subject", subject) if s.expires_at > now]
         return sorted(found, key=lambda s: s.created_at)
+
+    async def count_for_subject(self, subject: str, now: float) -> int:
+        return await self.docs.count("subject", subject, now)
+
+    async def oldest_for_subject(self, subject: str, now: float, limit: int) -> list[SessionRecord]:
+        return await self.docs.page(PageQuery(
+            order="created_at", limit=limit, equal={"subject": subject}, now=now, ascending=True
+        ))
 
 
 class Runs(Expiring[FlowRunRecord]):
@@ -457,7 +465,8 @@ class DocumentStore(ABC):
         )
         self.runs: FlowRunRepository = Runs(self._add("flow_runs", FlowRunRecord))
         self.sessions: SessionRepository = Sessions(
-            self._add("sessions", SessionRecord, indexed=("subject",))
+            self._add("sessions", SessionRecord, indexed=("subject",),
+                      ordered=(("subject", "created_at"),))
         )
         self.grants: GrantRepository = Grants(
             self._add("grants", GrantRecord, indexed=("sid", "subject", "client_id"),
@@ -522,14 +531,16 @@ class DocumentStore(ABC):
 
     async def purge_expired(self, now: float, batch: int = PURGE_BATCH) -> int:
         """Drop expired documents (reads already ignore them; this only frees space), `batch` at
-        a time, letting other requests' reads and writes through between batches (SQLite's write
-        lock is held for one batch, not for the whole purge). How many were dropped."""
+        a time. After each batch it pauses as long as the batch took, so that requests' reads and
+        writes, queued behind it on the store's connection, wait for one short batch at most and
+        the purge takes at most half the store's time. How many were dropped."""
         dropped = 0
         for docs in self.collections.values():
             while True:
+                began = time.monotonic()
                 deleted = await docs.purge_expired(now, batch)
                 dropped += deleted
-                await asyncio.sleep(0)
+                await asyncio.sleep(time.monotonic() - began)
                 if deleted < batch:
                     break
         return dropped

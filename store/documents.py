@@ -81,6 +81,10 @@ class Documents(Protocol[D]):
         """Up to `limit` documents whose `field` equals `value`, highest `order` first, through
         the ordered index `(field, order)`; with `now`, expired ones are left out."""
 
+    async def count(self, field: str, value: str, now: float) -> int:
+        """How many unexpired documents have the (indexed) `field` equal to `value`, counted
+        without reading them."""
+
     async def all(self) -> list[D]: ...
 
     async def page(self, query: PageQuery) -> list[D]:

@@ -134,6 +134,12 @@ class SessionRepository(Protocol):
     async def delete(self, session_id: str) -> None: ...
     async def for_subject(self, subject: str, now: float) -> list[SessionRecord]: ...
 
+    async def count_for_subject(self, subject: str, now: float) -> int:
+        """How many live sessions the user has (without reading them)."""
+
+    async def oldest_for_subject(self, subject: str, now: float, limit: int) -> list[SessionRecord]:
+        """The user's `limit` oldest live sessions, oldest first."""
+
 
 class Redemption(NamedTuple, Generic[T]):
     """A single-use record, and whether this call was the one that used it."""

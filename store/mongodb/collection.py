@@ -241,6 +241,10 @@ class MongoCollection(Generic[D]):
     async def find_all(self, field: str, value: str) -> list[D]:
         return await self._list({field: key(value)})
 
+    async def count(self, field: str, value: str, now: float) -> int:
+        query = self._unexpired({field: key(value)}, now)
+        return int(await self._retried(lambda: self.collection.count_documents(query)))
+
     async def find_newest(
         self, field: str, value: str, order: str, limit: int, now: float | None = None
     ) -> list[D]:

@@ -147,6 +147,13 @@ class DocumentTable(Generic[D]):
         sql += f" ORDER BY json_extract(data, '$.{order}') DESC LIMIT ?"
         return self._models(await self._rows(sql, [*params, limit]))
 
+    async def count(self, field: str, value: str, now: float) -> int:
+        [(found,)] = await self._rows(
+            f"SELECT count(*) FROM {self.name} WHERE json_extract(data, '$.{field}') = ?"
+            " AND (expires_at IS NULL OR expires_at > ?)", [value, now]
+        )
+        return int(found)
+
     async def all(self) -> list[D]:
         return self._models(await self._rows(f"SELECT data FROM {self.name} ORDER BY rowid"))
 

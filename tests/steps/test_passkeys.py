@@ -11,6 +11,7 @@ from webauthn.helpers import bytes_to_base64url
 
 from engine.testing import FlowTester
 from steps.base import BrowserFacts
+from steps.passkey_setup import MAX_PASSKEYS, TOO_MANY
 from steps.webauthn import CLONED, NOT_CHECKED, UNKNOWN
 from store.records import UserRecord
 from tests.steps.pages import render_step_page
@@ -94,6 +95,26 @@ async def test_creation_options_ask_for_a_passkey_and_exclude_the_ones_held(
     assert created["rp"] == {"id": "localhost", "name": "Gatehouse"}
     held = bytes_to_base64url(authenticator.keys[0].credential_id)
     assert [c["id"] for c in created["excludeCredentials"]] == [held]
+
+
+async def test_an_account_has_at_most_max_passkeys(tester: FlowTester) -> None:
+    user = await enrolled(tester, SoftAuthenticator())
+    for n in range(MAX_PASSKEYS - 1):
+        await tester.start(flow="enroll", session=(user, []))
+        await tester.submit(password=PASSWORD)
+        await tester.submit(name=f"Key {n}", credential=SoftAuthenticator().create(options(tester)))
+        assert tester.result == "done"
+    await tester.start(flow="enroll", session=(user, []))
+    await tester.submit(password=PASSWORD)
+    assert tester.page is not None and tester.page.errors["page"] == TOO_MANY
+    assert "webauthn_options" not in tester.page.values
+    sent = SoftAuthenticator().create(json.dumps({  # a ceremony made elsewhere is refused too
+        "challenge": "AAAA", "rp": {"id": "localhost", "name": "x"},
+        "user": {"id": "AAAA", "name": "alice", "displayName": "alice"},
+        "pubKeyCredParams": [{"type": "public-key", "alg": -7}]}))
+    await tester.submit(name="One more", credential=sent)
+    assert tester.page is not None and tester.page.errors["page"] == TOO_MANY
+    assert len(await tester.store.credentials.for_user(user.id)) == MAX_PASSKEYS
 
 
 async def test_a_response_for_another_origin_or_challenge_is_refused(tester: FlowTester) -> None:

@@ -297,6 +297,12 @@ async def test_sessions_of_a_user_are_the_live_ones_oldest_first(store: Store) -
     found = await store.sessions.for_subject("u1", NOW + 10)
     assert [s.id for s in found] == ["s-old", "s-new"] and found[0].user_agent == "Firefox"
     assert await store.sessions.for_subject("nobody", NOW) == []
+    assert await store.sessions.count_for_subject("u1", NOW + 10) == 2  # s-gone has expired
+    assert await store.sessions.count_for_subject("u1", NOW) == 3
+    assert await store.sessions.count_for_subject("nobody", NOW) == 0
+    assert [s.id for s in await store.sessions.oldest_for_subject("u1", NOW + 10, 1)] == ["s-old"]
+    oldest = await store.sessions.oldest_for_subject("u1", NOW + 10, 5)
+    assert [s.id for s in oldest] == ["s-old", "s-new"]
 
 
 async def test_keys_add_twice_keeps_the_first_and_list_oldest_first(store: Store) -> None:
