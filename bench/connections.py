@@ -26,15 +26,20 @@ MB = 1024 * 1024
 
 
 async def exchange(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, target: str
-) -> tuple[int, dict[str, str]]:
-    """One keep-alive request and its answer: the status and headers (the body is read)."""
-    writer.write(f"GET {target} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, target: str,
+    cookies: str = "",
+) -> tuple[int, dict[str, str], str]:
+    """One keep-alive request and its answer: the status, headers and the cookies it set, as a
+    Cookie header would send them back (the body is read)."""
+    cookie = f"Cookie: {cookies}\r\n" if cookies else ""
+    writer.write(f"GET {target} HTTP/1.1\r\nHost: {host}\r\n{cookie}\r\n".encode())
     await writer.drain()
     head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in head[1:] if line)}
+    fields = [(k.lower(), v.strip()) for k, _, v in (line.partition(":") for line in head[1:] if line)]
+    headers = dict(fields)
     await reader.readexactly(int(headers.get("content-length", "0")))
-    return int(head[0].split()[1]), headers
+    set_cookies = "; ".join(v.split(";", 1)[0] for k, v in fields if k == "set-cookie")
+    return int(head[0].split()[1]), headers, set_cookies
 
 
 async def hold(server: RunningServer, count: int) -> int:
@@ -47,9 +52,10 @@ async def hold(server: RunningServer, count: int) -> int:
 
     async def journey(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         query = urlencode(authorize_params(secrets.token_urlsafe(48)))
-        status, headers = await exchange(reader, writer, host, f"/authorize?{query}")
+        status, headers, cookies = await exchange(reader, writer, host, f"/authorize?{query}")
         assert status == 303, status
-        status, _ = await exchange(reader, writer, host, urlsplit(headers["location"]).path)
+        page = urlsplit(headers["location"]).path
+        status, _, _ = await exchange(reader, writer, host, page, cookies)
         assert status == 200, status
 
     await asyncio.gather(*(journey(r, w) for r, w in opened))

@@ -41,6 +41,7 @@ KEPT = {
     "access_tokens": "access_token_lifetime (10 min): reference tokens only",
     "audit_events": "audit_retention (90 days)",
     "flow_runs": "run_lifetime (30 min) + 1 h",
+    "run_logs": "run_log_retention (1 day)",
 }
 
 
