@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install Gatehouse into ./.venv (idempotent). With --test, also what the test suite needs:
-# the test extras and Debian's Chromium for browser tests.
+# the test extras and the Debian packages the tests use (Chromium, Node.js, Graphviz, slapd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,27 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   exit 1
 fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+
+# Debian packages for the tests, before the Python ones (python-ldap builds against libldap):
+# Chromium (browser tests), Node.js (openid-client as the RP), Graphviz (the admin console draws
+# flows with it), and OpenLDAP's server and headers (the LDAP directory tests).
+if [ "${1:-}" = "--test" ]; then
+  missing=""
+  command -v chromium >/dev/null 2>&1 || missing="$missing chromium fonts-dejavu-core"
+  command -v dot >/dev/null 2>&1 || missing="$missing graphviz"
+  command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+  command -v npm >/dev/null 2>&1 || missing="$missing npm"
+  command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || missing="$missing slapd ldap-utils"
+  [ -f /usr/include/ldap.h ] || missing="$missing libldap2-dev libsasl2-dev"
+  command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
+  if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  fi
+fi
 
 extras=""
 [ "${1:-}" = "--test" ] && extras="[test]"
@@ -22,21 +43,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 
 [ "${1:-}" = "--test" ] || exit 0
-
-# Debian packages for the tests: Chromium (browser tests), Node.js (openid-client as the RP) and
-# Graphviz (the admin console draws flows with it).
-missing=""
-command -v chromium >/dev/null 2>&1 || missing="$missing chromium fonts-dejavu-core"
-command -v dot >/dev/null 2>&1 || missing="$missing graphviz"
-command -v node >/dev/null 2>&1 || missing="$missing nodejs"
-command -v npm >/dev/null 2>&1 || missing="$missing npm"
-if [ -n "$missing" ]; then
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  # shellcheck disable=SC2086
-  $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
 
 # openid-client for the relying-party tests, pinned by tests/rp/package-lock.json.
 if [ ! -d tests/rp/node_modules ] || [ tests/rp/package-lock.json -nt tests/rp/node_modules ]; then
