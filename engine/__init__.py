@@ -11,7 +11,7 @@ from engine.loader import FlowsError, FlowSet, load_flows, load_flows_text
 from engine.runs import FlowEngine, Seed
 from engine.sign_in_request import Display, Finish, Prompt, SignInRequest
 from engine.testing import FlowTester
-from engine.upstream_check import check_offered
+from engine.upstream_check import check_directories, check_offered
 from engine.yaml_source import YamlSourceError, parse_yaml, pydantic_problems
 from steps import SCOPE_DESCRIPTIONS, BrowserFacts, Throttle  # for the protocol's own pages
 
@@ -32,6 +32,7 @@ __all__ = [
     "UnknownFlow",
     "YamlSourceError",
     "assess",
+    "check_directories",
     "check_offered",
     "FlowSet",
     "load_flows",

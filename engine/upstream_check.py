@@ -1,12 +1,13 @@
-"""The check that a flows file offers only the configured upstream providers: each `federated`
-step's `providers` must be among them (federation/providers.py builds them from the config)."""
+"""The checks that a flows file uses only what gatehouse.yaml configures: each `federated` step's
+`providers` must be among the upstream providers (federation/providers.py builds them), and each
+`password` step's named `directory` among the `directories`."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
 from engine.loader import FlowSet
-from steps import FederatedStep
+from steps import FederatedStep, PasswordStep, is_class_path
 
 
 def check_offered(flows: FlowSet, upstreams: Collection[str]) -> None:
@@ -23,4 +24,18 @@ def check_offered(flows: FlowSet, upstreams: Collection[str]) -> None:
                     raise ValueError(
                         f"{where}: no upstream provider {', '.join(unknown)}"
                         f" (upstream_providers: {', '.join(upstreams)})"
+                    )
+
+
+def check_directories(flows: FlowSet, directories: Collection[str]) -> None:
+    """Raise ValueError unless every directory a `password` step names (not as a class) is
+    among `directories`, the names of the configured ones."""
+    for flow in flows.flows.values():
+        for name, step in flow.steps.items():
+            if isinstance(step, PasswordStep):
+                wanted = step.settings.directory
+                if wanted is not None and not is_class_path(wanted) and wanted not in directories:
+                    raise ValueError(
+                        f"flow {flow.name}, step {name}: no directory {wanted!r} in gatehouse.yaml"
+                        f" (directories: {', '.join(directories) or 'none'})"
                     )

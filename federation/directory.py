@@ -13,12 +13,16 @@ for is in steps/user_directory.py.
 from __future__ import annotations
 
 import builtins
+import re
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from core import NoOptions
+
+# The name of a directory of gatehouse.yaml's `directories`, as the password step names it.
+DIRECTORY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 class DirectoryUser(BaseModel):
@@ -56,5 +60,7 @@ class UserDirectory(ABC):
         """The person this login (a username or an email, as typed) names, or None."""
 
     @abstractmethod
-    async def verify_password(self, user: DirectoryUser, password: str) -> bool:
-        """Whether `password` is `user`'s (`user` is what `look_up` returned)."""
+    async def verify_password(self, user: DirectoryUser, password: str) -> bool | DirectoryUser:
+        """Whether `password` is `user`'s (`user` is what `look_up` returned): True, False, or
+        the person as the directory tells once the password proved them (when it shows a
+        person only to themselves), which the sign-in then keeps instead of `user`."""

@@ -17,6 +17,7 @@ from observe.logs import (
 )
 from observe.metrics import (
     MULTIPROC_ENV,
+    count_directory_outage,
     count_head_timeout,
     count_request,
     count_sign_in,
@@ -41,6 +42,7 @@ __all__ = [
     "count_request",
     "count_sign_in",
     "count_step",
+    "count_directory_outage",
     "count_throttled",
     "count_token",
     "end_request",

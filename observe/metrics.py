@@ -50,6 +50,10 @@ THROTTLED = Counter(
 )
 TOKENS = Counter("gatehouse_tokens_issued", "Token responses by grant type.", ["grant_type"])
 AUDIT_EVENTS = Counter("gatehouse_audit_events", "Audit events by kind.", ["kind"])
+DIRECTORY_OUTAGES = Counter(
+    "gatehouse_directory_unavailable", "Sign-ins a user directory could not answer (down, timed"
+    " out, refused the service account).", ["directory"],
+)
 HEAD_TIMEOUTS = Counter(
     "gatehouse_http_head_timeouts", "Connections closed because a request head was not complete"
     " within header_timeout seconds.",
@@ -95,6 +99,10 @@ def count_throttled(kind: str, scope: str) -> None:
 
 def count_token(grant_type: str) -> None:
     series(TOKENS, grant_type).inc()
+
+
+def count_directory_outage(directory: str) -> None:
+    series(DIRECTORY_OUTAGES, directory).inc()
 
 
 def count_head_timeout() -> None:

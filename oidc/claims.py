@@ -1,4 +1,6 @@
-"""Standard claims released for each scope (OIDC Core §5.4)."""
+"""Standard claims released for each scope (OIDC Core §5.4), and `groups`: the scope of the same
+name releases the user's groups (a list of names, from the local record or a user directory),
+in the ID token too, since that is where applications look for them."""
 
 from __future__ import annotations
 
@@ -28,7 +30,9 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "email": ("email", "email_verified"),
     "address": ("address",),
     "phone": ("phone_number", "phone_number_verified"),
+    "groups": ("groups",),
 }
+ID_TOKEN_SCOPE_CLAIMS = ("groups",)  # released in the ID token as well as from UserInfo
 SCOPES_SUPPORTED = ["openid", *SCOPE_CLAIMS, "offline_access"]
 CLAIMS_SUPPORTED = ["sub", *(claim for claims in SCOPE_CLAIMS.values() for claim in claims)]
 
@@ -58,6 +62,7 @@ def user_claims(
         "preferred_username": user.username,
         "email": user.email,
         "email_verified": user.email_verified if user.email else None,
+        "groups": list(user.groups),
         "sub": user.id,  # never a stored claim of that name
     }
     released: dict[str, Any] = {"sub": user.id}

@@ -6,7 +6,7 @@ import secrets
 from typing import Any
 
 from core import digest
-from oidc.claims import user_claims
+from oidc.claims import ID_TOKEN_SCOPE_CLAIMS, SCOPE_CLAIMS, user_claims
 from oidc.provider import Provider
 from oidc.tokens import issue_access_token, mint_id_token
 from store import ClientRecord, GrantRecord, RefreshTokenRecord
@@ -46,8 +46,12 @@ async def token_response(
 async def _id_token_claims(
     provider: Provider, client: ClientRecord, grant: GrantRecord
 ) -> dict[str, Any] | None:
-    """Claims asked for in the ID token with the `claims` parameter (OIDC Core §5.5)."""
-    requested = grant.claims.get("id_token")
+    """Claims asked for in the ID token with the `claims` parameter (OIDC Core §5.5), and those
+    of the granted scopes that go in it (`groups`)."""
+    requested = [*grant.claims.get("id_token", []), *(
+        claim for scope in grant.scopes for claim in SCOPE_CLAIMS.get(scope, ())
+        if claim in ID_TOKEN_SCOPE_CLAIMS
+    )]
     if not requested:
         return None
     user = await provider.store.users.get(grant.subject)

@@ -9,7 +9,7 @@ from quart import Quart
 
 from admin import CONSOLE, AdminConfig, console_client, install_admin
 from core import OutboundHttp
-from engine import check_offered, load_flows
+from engine import check_directories, check_offered, load_flows
 from federation import upstreams_for
 from observe import (
     Ping,
@@ -111,6 +111,7 @@ def create_app(settings: Settings) -> Quart:
     outbound = OutboundHttp(allow_private_addresses=settings.outbound_allow_private_addresses)
     upstreams = upstreams_for(settings.issuer, settings.upstream_providers, outbound)
     check_offered(flows, upstreams)
+    check_directories(flows, settings.directories)
     check_templates(flows)
 
     @app.before_serving

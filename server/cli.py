@@ -6,13 +6,22 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, TextIO
 
 import click
 
 from core import OutboundHttp
-from engine import FlowsError, UnknownFlow, check_offered, load_flows, render_dot, render_mermaid
+from engine import (
+    FlowsError,
+    UnknownFlow,
+    check_directories,
+    check_offered,
+    load_flows,
+    render_dot,
+    render_mermaid,
+)
 from federation import Upstream, upstreams_for
 from observe import MULTIPROC_ENV, configure_logging
 from oidc import SUPPORTED_ALGS, KeyRing, rotate, seal_stored_keys
@@ -203,17 +212,21 @@ def flows() -> None:
 @click.argument("file", required=False)
 def flows_check(config: str | None, file: str | None) -> None:
     """Check FILE (default: the config's flows file); every problem with file:line:column.
-    Without a config, FILE's federated steps can offer no upstream provider."""
+    Without a config, FILE's federated steps can offer no upstream provider, and its password
+    steps can name no directory."""
     upstreams: dict[str, Upstream] = {}
+    directories: Collection[str] = ()
     if file and not config_path(config).exists():
         path = file
     else:
         settings = settings_of(config)
         path = file or str(settings.path(settings.flows_file))
         upstreams = upstreams_for(settings.issuer, settings.upstream_providers, OutboundHttp())
+        directories = settings.directories.keys()
     try:
         loaded = load_flows(path)
         check_offered(loaded, upstreams)
+        check_directories(loaded, directories)
         check_templates(loaded)
     except (FlowsError, ValueError) as exc:
         click.echo(str(exc), err=True)

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from admin import Actor, AdminError
 from core import OutboundHttp
-from engine import check_offered, load_flows
+from engine import check_directories, check_offered, load_flows
 from federation import upstreams_for
 from oidc import Provider
 from server.provider_factory import build_provider
@@ -82,6 +82,7 @@ def with_provider(settings: Settings, work: Callable[[Provider], Awaitable[T]]) 
     outbound = OutboundHttp(allow_private_addresses=settings.outbound_allow_private_addresses)
     upstreams = upstreams_for(settings.issuer, settings.upstream_providers, outbound)
     check_offered(flows, upstreams)
+    check_directories(flows, settings.directories)
 
     async def on(store: Store) -> T:
         passwords = PasswordHashing(threads=1)

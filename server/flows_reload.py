@@ -10,7 +10,7 @@ import logging
 import signal
 from pathlib import Path
 
-from engine import FlowEngine, FlowsError, check_offered, load_flows_text
+from engine import FlowEngine, FlowsError, check_directories, check_offered, load_flows_text
 from server.maintenance import every
 from store import Store
 from ui import check_templates
@@ -57,6 +57,7 @@ class FlowsReloader:
             return False
         try:
             check_offered(flows, self.engine.services.upstreams)
+            check_directories(flows, self.engine.services.directories)
             check_templates(flows)
         except ValueError as exc:
             log.error("%s: %s; the previous flows stay in use", self.path, exc)

@@ -8,7 +8,7 @@ import secrets
 from admin import ConsolePage
 from core import AddressLimit, OutboundHttp
 from engine import FlowEngine, FlowSet
-from federation import Upstream
+from federation import Upstream, directories_for
 from mail import LogMailer, Mailer, SmtpMailer
 from observe import configure_audit
 from oidc import (
@@ -54,7 +54,7 @@ async def build_provider(
             flows,
             Services(
                 store, passwords, mailer_for(settings), sealer,
-                settings.relying_party, upstreams,
+                settings.relying_party, upstreams, directories_for(settings.directories),
             ),
             run_lifetime=settings.run_lifetime,
             run_log_retention=settings.run_log_retention,

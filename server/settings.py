@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from engine import YamlSourceError, parse_yaml, pydantic_problems
-from federation import UpstreamProviderSettings
+from federation import DIRECTORY_NAME, LdapGroups, LdapOptions, UpstreamProviderSettings
 from oidc import FAPI2, ClientPolicy
 from steps import RelyingParty
 from store import Sealer
@@ -207,6 +207,11 @@ class Settings(BaseModel):
         " by every process, reopened when logrotate moves it), or to standard output with `-`,"
         " for a log pipeline or SIEM to keep; the console and admin API read only the store's.",
     )
+    directories: dict[str, LdapOptions] = Field(
+        default_factory=dict,
+        description="User directories by name (LDAP: OpenLDAP or Active Directory), for the"
+        " `password` step's `directory` option; see docs/directories.md.",
+    )
     admin_group: str = Field(
         "admins", min_length=1,
         description="Users in this group may sign in to the admin console at /admin (with a"
@@ -271,6 +276,14 @@ class Settings(BaseModel):
         cls, providers: list[UpstreamProviderSettings]
     ) -> list[UpstreamProviderSettings]:
         return distinct(providers, "id")
+
+    @field_validator("directories")
+    @classmethod
+    def _directory_names(cls, directories: dict[str, LdapOptions]) -> dict[str, LdapOptions]:
+        for name in directories:
+            if not DIRECTORY_NAME.fullmatch(name):
+                raise ValueError(f"{name!r}: a directory's name is letters, digits, _ . and -")
+        return directories
 
     @model_validator(mode="after")
     def _every_client_under_the_profile(self) -> Settings:
@@ -378,6 +391,8 @@ def settings_doc() -> str:
     return "\n\n".join([
         _model_table(Settings), "Each entry of `clients`:", _model_table(ClientSettings),
         "Each entry of `upstream_providers`:", _model_table(UpstreamProviderSettings),
+        "Each directory of `directories` (docs/directories.md):", _model_table(LdapOptions),
+        "Its `groups`:", _model_table(LdapGroups),
     ])
 
 
@@ -389,7 +404,9 @@ def _model_table(model: type[BaseModel]) -> str:
         if field.is_required():
             default = "required"
         elif field.default_factory is not None:
-            default = f"`{field.default_factory()!r}`"  # type: ignore[call-arg]
+            made = field.default_factory()  # type: ignore[call-arg]
+            shown = made.model_dump() if isinstance(made, BaseModel) else made
+            default = f"`{shown!r}`"
         else:
             default = f"`{field.default!r}`"
         rows.append(f"| `{name}` | {default} | {field.description or ''} |")

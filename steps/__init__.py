@@ -20,6 +20,7 @@ from steps.consent_texts import SCOPE_DESCRIPTIONS
 from steps.credentials import CredentialKind, credential_kinds
 from steps.dotted import NotLoadable, load_class
 from steps.federated import VIA, FederatedStep, run_id_of
+from steps.password import PasswordStep
 from steps.password_formats import format_of
 from steps.password_hashing import PasswordHashing
 from steps.password_policy import PasswordPolicy, password_problem
@@ -27,6 +28,7 @@ from steps.recovery_codes import KIND
 from steps.registry import UnknownStepType, resolve_step_type
 from steps.subflow import SubflowStep
 from steps.throttling import Throttle, unlock
+from steps.user_directory import is_class_path
 
 __all__ = [
     "BrowserFacts",
@@ -39,6 +41,7 @@ __all__ = [
     "Page",
     "PasswordHashing",
     "PasswordPolicy",
+    "PasswordStep",
     "Redirect",
     "RelyingParty",
     "SCOPE_DESCRIPTIONS",
@@ -51,6 +54,7 @@ __all__ = [
     "VIA",
     "credential_kinds",
     "format_of",
+    "is_class_path",
     "load_class",
     "password_problem",
     "resolve_step_type",

@@ -24,7 +24,7 @@ NOTICE = "notice"  # its key in the run's flow data
 MAX_STEP_DATA = 16_384  # bytes of JSON a step keeps about one user (`StepContext.user_data`)
 
 if TYPE_CHECKING:
-    from federation import Upstream
+    from federation import Upstream, UserDirectory
     from mail import Mailer
     from steps.password_hashing import PasswordHashing
     from store import Sealer, Store
@@ -112,7 +112,8 @@ class RelyingParty:
 @dataclass(frozen=True)
 class Services:
     """What steps use besides the run: the store, password hashing, mail, the sealer of secrets
-    kept at rest, the WebAuthn relying party, and the upstream providers by id."""
+    kept at rest, the WebAuthn relying party, the upstream providers by id, and the user
+    directories of gatehouse.yaml by name."""
 
     store: Store
     passwords: PasswordHashing
@@ -120,6 +121,7 @@ class Services:
     sealer: Sealer
     relying_party: RelyingParty
     upstreams: Mapping[str, Upstream] = field(default_factory=dict)
+    directories: Mapping[str, UserDirectory] = field(default_factory=dict)
 
 
 @dataclass

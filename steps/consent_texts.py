@@ -10,6 +10,7 @@ SCOPE_DESCRIPTIONS = {
     "email": N_("Your email address"),
     "address": N_("Your postal address"),
     "phone": N_("Your phone number"),
+    "groups": N_("The groups you belong to"),
     "offline_access": N_("Stay connected when you are not using it (a long-lived refresh token)"),
 }
 

@@ -28,12 +28,13 @@ from pydantic import (
 )
 
 from core import N_
-from federation import DirectoryUnavailable, DirectoryUser, UserDirectory
+from federation import DIRECTORY_NAME, DirectoryUnavailable, DirectoryUser, UserDirectory
+from observe import count_directory_outage
 from steps.base import Outcome, Page, Step, StepContext
 from steps.directory_answers import answer, local_record
 from steps.identify import MAX_LOGIN_LENGTH
 from steps.throttling import Throttle, login_key, throttled
-from steps.user_directory import UnknownDirectory, resolve_directory_type
+from steps.user_directory import UnknownDirectory, is_class_path, resolve_directory_type
 from store import UserRecord
 
 log = logging.getLogger("gatehouse.directory")
@@ -49,8 +50,9 @@ class PasswordOptions(BaseModel):
 
     directory: str | None = Field(
         None,
-        description="An external user directory for logins that are no local user, as"
-        " `package.module:ClassName` (a `federation.directory.UserDirectory`).",
+        description="An external user directory for logins that are no local user: the name of"
+        " one of gatehouse.yaml's `directories` (LDAP, docs/directories.md), or a class of your"
+        " own as `package.module:ClassName` (a `federation.directory.UserDirectory`).",
     )
     directory_options: dict[str, Any] = Field(
         default_factory=dict, description="The directory's settings, checked against its `Options`."
@@ -60,7 +62,10 @@ class PasswordOptions(BaseModel):
     @field_validator("directory")
     @classmethod
     def _loads(cls, name: str | None) -> str | None:
-        if name is not None:
+        if name is not None and not is_class_path(name):
+            if not DIRECTORY_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is neither a directory's name nor package.module:Class")
+        elif name is not None:
             try:
                 resolve_directory_type(name)
             except UnknownDirectory as exc:
@@ -75,13 +80,15 @@ class PasswordOptions(BaseModel):
         name = info.data["directory"]
         if name is None:
             raise ValueError("directory_options needs a directory")
+        if not is_class_path(name):
+            raise ValueError(f"the settings of directory {name!r} are in gatehouse.yaml")
         resolve_directory_type(name).Options.model_validate(value)  # its errors, positioned here
         return value
 
     @model_validator(mode="after")
     def _build(self) -> PasswordOptions:
         """The directory, built once per load of the flows (a failure is a load problem)."""
-        if self.directory is not None:
+        if self.directory is not None and is_class_path(self.directory):
             kind = resolve_directory_type(self.directory)
             try:
                 self._directory = kind(kind.Options.model_validate(self.directory_options))
@@ -91,7 +98,15 @@ class PasswordOptions(BaseModel):
 
     @property
     def user_directory(self) -> UserDirectory | None:
+        """The directory built with the flows, when they name a class."""
         return self._directory
+
+    def directory_in(self, ctx: StepContext) -> UserDirectory | None:
+        """The directory: a class built with the flows, or one of gatehouse.yaml's (which
+        start-up checks, `engine.check_directories`)."""
+        if self._directory is not None or self.directory is None:
+            return self._directory
+        return ctx.services.directories.get(self.directory)
 
 
 class PasswordStep(Step):
@@ -130,7 +145,7 @@ class PasswordStep(Step):
             return page
         user = await ctx.store.users.find_by_login(login) if login else None
         candidate = password[:MAX_PASSWORD_LENGTH]
-        directory = self.settings.user_directory
+        directory = self.settings.directory_in(ctx)
         if directory is not None and login and (user is None or user.in_directory):
             return await self._directory_sign_in(ctx, directory, login, user, candidate, page)
         throttle = Throttle.of(ctx, "password", login_key(login), subject=user.id if user else None)
@@ -171,8 +186,9 @@ class PasswordStep(Step):
             if not isinstance(found, DirectoryUser):
                 raise DirectoryUnavailable(f"look_up answered {type(found).__name__}")
             # `is True`: a directory that answers anything else has not said yes.
-            if await answer(directory.verify_password(found, password)) is True:
-                vouched.append(found)
+            verified = await answer(directory.verify_password(found, password))
+            if verified is True or isinstance(verified, DirectoryUser):
+                vouched.append(found if verified is True else verified)
                 return True
             return False
 
@@ -181,6 +197,7 @@ class PasswordStep(Step):
             guess = await throttle.guess(ctx.now, check)
         except DirectoryUnavailable as exc:  # raised before the guess is counted
             log.warning("user directory %s cannot answer: %s", name, exc)
+            count_directory_outage(name)
             page.errors["password"] = UNAVAILABLE
             return page
         if guess.wait:

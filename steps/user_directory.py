@@ -1,5 +1,6 @@
-"""How the `password` step uses an external user directory (federation/directory.py): loading the
-class flows.yaml names as `package.module:ClassName`, and the local id of a person it vouches for.
+"""How the `password` step uses an external user directory (federation/directory.py): one of
+gatehouse.yaml's `directories` by name, or a class flows.yaml names as `package.module:ClassName`
+(loaded here), and the local id of a person it vouches for.
 
 A person the directory vouches for gets a local user record, created or refreshed at each sign-in,
 whose id is derived from the directory's id (`local_user_id`).
@@ -19,6 +20,11 @@ RESERVED_CLAIMS = frozenset({"sub", "preferred_username", "email", "email_verifi
 
 class UnknownDirectory(LookupError):
     pass
+
+
+def is_class_path(name: str) -> bool:
+    """A class as `package.module:ClassName`, rather than the name of a configured directory."""
+    return ":" in name
 
 
 def resolve_directory_type(name: str) -> type[UserDirectory]:

@@ -49,15 +49,18 @@ async def code_flow(
     return claims
 
 
-async def password_sign_in(server: RunningServer, login: str, password: str) -> dict[str, Any]:
-    """`code_flow` in a new browser, through the identify and password pages."""
+async def password_sign_in(
+    server: RunningServer, login: str, password: str, **params: str
+) -> dict[str, Any]:
+    """`code_flow` (with `params` in the request) in a new browser, through the identify and
+    password pages."""
     browser = FormBrowser(server.issuer)
 
     async def pages(page: httpx2.Response) -> httpx2.Response:
         return await browser.submit(await browser.submit(page, login=login), password=password)
 
     try:
-        return await code_flow(server, browser, pages)
+        return await code_flow(server, browser, pages, **params)
     finally:
         await browser.close()
 

@@ -24,6 +24,7 @@ FEDERATED_FLOW = (
 @dataclass
 class Services:
     upstreams: dict[str, Upstream]
+    directories: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass

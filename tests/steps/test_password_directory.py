@@ -13,6 +13,7 @@ import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
 
+from engine import check_directories
 from engine.loader import FlowsError, load_flows_text
 from engine.testing import FlowTester
 from federation.directory import DirectoryUnavailable
@@ -229,9 +230,9 @@ def one_password_step(options: str) -> str:
         "flows.yaml:7:11: flows.default.steps.password.options.directory: Value error, cannot"
         " load user directory 'tests.steps.nowhere:Directory': No module named 'tests.steps.nowhere'",
     ]),
-    ("          directory: FakeDirectory\n", [
-        "flows.yaml:7:11: flows.default.steps.password.options.directory: Value error, a user"
-        " directory is named as package.module:ClassName, not 'FakeDirectory'",
+    ("          directory: corp directory!\n", [
+        "flows.yaml:7:11: flows.default.steps.password.options.directory: Value error, 'corp"
+        " directory!' is neither a directory's name nor package.module:Class",
     ]),
     ("          directory: tests.steps.fake_directory:Person\n", [
         "flows.yaml:7:11: flows.default.steps.password.options.directory: Value error,"
@@ -259,7 +260,7 @@ def one_password_step(options: str) -> str:
         " directory 'tests.steps.fake_directory:BrokenDirectory': no configuration file at"
         " /etc/legacy.conf",
     ]),
-], ids=["no-module", "no-colon", "not-a-directory", "abstract", "bad-options", "no-directory",
+], ids=["no-module", "bad-name", "not-a-directory", "abstract", "bad-options", "no-directory",
         "cannot-build"])
 def test_a_bad_directory_or_bad_options_are_load_errors_with_positions(
     options: str, problems: list[str]
@@ -267,6 +268,17 @@ def test_a_bad_directory_or_bad_options_are_load_errors_with_positions(
     with pytest.raises(FlowsError) as caught:
         load_flows_text(one_password_step(options), "flows.yaml")
     assert [str(p) for p in caught.value.problems] == problems
+
+
+def test_a_named_directory_must_be_one_of_gatehouse_yamls() -> None:
+    flows = load_flows_text(one_password_step("          directory: corp\n"), "flows.yaml")
+    check_directories(flows, ["corp"])
+    with pytest.raises(ValueError, match="flow default, step password: no directory 'corp' in"
+                                         r" gatehouse.yaml \(directories: hr\)"):
+        check_directories(flows, ["hr"])
+    with pytest.raises(FlowsError, match="the settings of directory 'corp' are in gatehouse.yaml"):
+        load_flows_text(one_password_step(
+            "          directory: corp\n          directory_options: {realm: x}\n"), "flows.yaml")
 
 
 def test_flows_check_reports_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

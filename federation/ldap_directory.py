@@ -1,0 +1,286 @@
+"""`LdapDirectory`: people of an OpenLDAP or Active Directory server sign in with their directory
+password (the settings are federation/ldap_options.py, the guide docs/directories.md).
+
+python-ldap (OpenLDAP's libldap) is synchronous: each call runs in a thread of the directory's
+own pool, on a connection of its own (`pool_size` of each), so a slow directory never blocks the
+event loop and never takes more threads than that. A connection that fails is dropped and the
+next server is tried; when none answers, `DirectoryUnavailable`.
+
+Everything typed is escaped before it reaches the directory: a login in a filter per RFC 4515
+(`*`, `(`, `)`, `\\`, NUL), in a DN per RFC 4514. An empty password is refused before any bind:
+a simple bind with a DN and no password is an unauthenticated bind, which servers accept
+(RFC 4513 §5.1.2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import ldap
+import ldap.dn
+import ldap.filter
+
+from federation.directory import DirectoryUnavailable, DirectoryUser, UserDirectory
+from federation.ldap_options import LdapOptions
+
+log = logging.getLogger("gatehouse.directory")
+T = TypeVar("T")
+# Failures of the connection or the server, after which another server is tried.
+UNREACHABLE = (ldap.SERVER_DOWN, ldap.TIMEOUT, ldap.CONNECT_ERROR, ldap.UNAVAILABLE, ldap.BUSY)
+
+
+class LdapUser(DirectoryUser):
+    """A person as the directory has them, with their entry's DN (to bind as them)."""
+
+    dn: str
+
+
+@dataclass
+class Connection:
+    handle: Any  # ldap.ldapobject.LDAPObject
+    server: str
+    bound_as: str | None = None  # the DN of the last successful bind; None: anonymous
+
+
+class LdapDirectory(UserDirectory):
+    """People of an LDAP directory (see the module's docstring)."""
+
+    Options = LdapOptions
+
+    def __init__(self, options: LdapOptions) -> None:
+        super().__init__(options)
+        self.settings = options
+        self._threads = ThreadPoolExecutor(options.pool_size, thread_name_prefix="ldap")
+        self._idle: queue.LifoQueue[Connection] = queue.LifoQueue(options.pool_size)
+        self._preferred = 0  # the index of the server that last answered
+
+    # -- the directory interface
+
+    async def look_up(self, login: str) -> DirectoryUser | None:
+        if not login:
+            return None
+        if self.settings.user_dn_template is not None:
+            dn = self.settings.user_dn_template.replace("{login}", ldap.dn.escape_dn_chars(login))
+            return LdapUser(id=f"dn:{dn}", username=login, email=None, dn=dn)  # read once bound
+        return await self._run(lambda c: self._find(c, login))
+
+    async def verify_password(self, user: DirectoryUser, password: str) -> bool | DirectoryUser:
+        if not password or not isinstance(user, LdapUser):
+            return False  # never an unauthenticated bind (RFC 4513 §5.1.2)
+        return await self._run(lambda c: self._check(c, user, password))
+
+    def close(self) -> None:
+        while not self._idle.empty():
+            self._idle.get_nowait().handle.unbind_s()
+        self._threads.shutdown(wait=False)
+
+    # -- in the pool's threads
+
+    def _find(self, conn: Connection, login: str) -> LdapUser | None:
+        self._bind_service(conn)
+        query = self.settings.login_filter.replace("{login}", ldap.filter.escape_filter_chars(login))
+        found = self._entries(conn, str(self.settings.user_base), ldap.SCOPE_SUBTREE, query)
+        if len(found) != 1:
+            if found:
+                log.warning("user directory: %d entries match one login; none signs in", len(found))
+            return None
+        dn, attrs = found[0]
+        return self._person(conn, dn, attrs)
+
+    def _check(self, conn: Connection, user: LdapUser, password: str) -> bool | LdapUser:
+        try:
+            conn.handle.simple_bind_s(user.dn, password)
+        except (ldap.INVALID_CREDENTIALS, ldap.INVALID_DN_SYNTAX, ldap.UNWILLING_TO_PERFORM):
+            conn.bound_as = None  # a failed bind leaves the connection anonymous
+            return False
+        conn.bound_as = user.dn
+        if self.settings.user_dn_template is None:
+            return True
+        found = self._entries(conn, user.dn, ldap.SCOPE_BASE, "(objectClass=*)")
+        return (self._person(conn, *found[0]) if found else None) or False
+
+    def _bind_service(self, conn: Connection) -> None:
+        wanted = self.settings.bind_dn
+        if conn.bound_as == wanted and wanted is not None:
+            return
+        if wanted is None:
+            if conn.bound_as is not None:
+                conn.handle.simple_bind_s("", "")  # back to anonymous
+                conn.bound_as = None
+            return
+        password = self.settings.bind_password
+        assert password is not None
+        try:
+            conn.handle.simple_bind_s(wanted, password.get_secret_value())
+        except ldap.INVALID_CREDENTIALS as exc:
+            raise DirectoryUnavailable("the service account's bind was refused") from exc
+        conn.bound_as = wanted
+
+    def _attributes(self) -> list[str]:
+        settings = self.settings
+        wanted = [settings.stable_id, settings.username, settings.email_attribute,
+                  *settings.claims.values()]
+        if settings.groups is not None and settings.groups.source == "member_of":
+            wanted.append(settings.groups.member_of_attribute)
+        return list(dict.fromkeys(wanted))
+
+    def _entries(
+        self, conn: Connection, base: str, scope: int, query: str, attrs: Sequence[str] | None = None
+    ) -> list[tuple[str, dict[str, list[bytes]]]]:
+        try:
+            found = conn.handle.search_ext_s(
+                base, scope, query, list(attrs or self._attributes()),
+                timeout=self.settings.timeout, sizelimit=2 if attrs is None else 0,
+            )
+        except ldap.SIZELIMIT_EXCEEDED:
+            return [("", {}), ("", {})]  # more than one: ambiguous
+        except ldap.NO_SUCH_OBJECT:
+            return []
+        return [(dn, attrs_of) for dn, attrs_of in found if dn is not None]  # not referrals
+
+    def _person(self, conn: Connection, dn: str, attrs: dict[str, list[bytes]]) -> LdapUser | None:
+        settings = self.settings
+        values = {name.lower(): found for name, found in attrs.items()}
+
+        def first(name: str) -> str | None:
+            found = values.get(name.lower())
+            return _text(found[0]) if found else None
+
+        raw_id = values.get(settings.stable_id.lower())
+        username = first(settings.username)
+        if not raw_id or not username:
+            log.warning("user directory: %s has no %s or %s; it cannot sign in", dn,
+                        settings.stable_id, settings.username)
+            return None
+        email = first(settings.email_attribute)
+        return LdapUser(
+            id=_stable_id(settings.stable_id, raw_id[0]), username=username, dn=dn, email=email,
+            email_verified=bool(email) and settings.emails_verified,
+            claims={claim: value for claim, attr in settings.claims.items()
+                    if (value := first(attr)) is not None},
+            groups=self._groups(conn, dn, username, values),
+        )
+
+    def _groups(
+        self, conn: Connection, dn: str, username: str, values: dict[str, list[bytes]]
+    ) -> list[str]:
+        groups = self.settings.groups
+        if groups is None:
+            return []
+        if groups.source == "member_of":
+            names = [_rdn_value(_text(v)) for v in values.get(groups.member_of_attribute.lower(), [])]
+        else:
+            self._bind_service(conn)
+            query = groups.filter.replace("{dn}", ldap.filter.escape_filter_chars(dn)).replace(
+                "{login}", ldap.filter.escape_filter_chars(username))
+            found = self._entries(conn, str(groups.base), ldap.SCOPE_SUBTREE, query,
+                                  [groups.name_attribute])
+            names = [_text(a[groups.name_attribute][0]) if a.get(groups.name_attribute)
+                     else _rdn_value(group_dn) for group_dn, a in found]
+        return sorted({name for name in names if name})
+
+    # -- connections
+
+    async def _run(self, work: Callable[[Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, self._with_connection, work)
+
+    def _with_connection(self, work: Callable[[Connection], T]) -> T:
+        """`work` on an idle connection (or a new one), again on the next server when the
+        connection fails; the connection goes back to the pool unless it failed."""
+        servers = self.settings.servers
+        tried: list[str] = []
+        for _ in range(len(servers) + 1):  # one more: an idle connection may have gone stale
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                conn = self._connect(tried)
+            try:
+                result = work(conn)
+            except UNREACHABLE as exc:
+                tried.append(f"{conn.server}: {_reason(exc)}")
+                _drop(conn)
+                self._preferred = (servers.index(conn.server) + 1) % len(servers)
+                continue
+            except ldap.LDAPError as exc:
+                _drop(conn)
+                raise DirectoryUnavailable(f"{conn.server}: {_reason(exc)}") from exc
+            except BaseException:
+                _drop(conn)
+                raise
+            try:
+                self._idle.put_nowait(conn)
+            except queue.Full:
+                _drop(conn)
+            return result
+        raise DirectoryUnavailable("no server answered: " + "; ".join(tried))
+
+    def _connect(self, tried: list[str]) -> Connection:
+        """A new connection to the server that last answered, or the next one that accepts it."""
+        servers = self.settings.servers
+        for step in range(len(servers)):
+            index = (self._preferred + step) % len(servers)
+            try:
+                handle = self._open(servers[index])
+            except ldap.LDAPError as exc:
+                tried.append(f"{servers[index]}: {_reason(exc)}")
+                continue
+            self._preferred = index
+            return Connection(handle, servers[index])
+        raise DirectoryUnavailable("no server answered: " + "; ".join(tried))
+
+    def _open(self, server: str) -> Any:
+        """A handle on `server` with the timeouts and TLS settings; libldap connects at its
+        first operation, or here for StartTLS."""
+        settings = self.settings
+        handle = ldap.initialize(server, bytes_mode=False)
+        handle.set_option(ldap.OPT_PROTOCOL_VERSION, ldap.VERSION3)
+        handle.set_option(ldap.OPT_REFERRALS, 0)  # never chase a referral with our credentials
+        handle.set_option(ldap.OPT_NETWORK_TIMEOUT, settings.timeout)
+        handle.set_option(ldap.OPT_TIMEOUT, settings.timeout)
+        handle.set_option(ldap.OPT_X_TLS_REQUIRE_CERT, ldap.OPT_X_TLS_DEMAND)
+        if settings.ca_file is not None:
+            handle.set_option(ldap.OPT_X_TLS_CACERTFILE, str(settings.ca_file))
+        handle.set_option(ldap.OPT_X_TLS_NEWCTX, 0)  # last: the TLS options above take effect
+        if settings.start_tls and server.startswith("ldap://"):
+            handle.start_tls_s()
+        return handle
+
+
+def _drop(conn: Connection) -> None:
+    with contextlib.suppress(ldap.LDAPError):
+        conn.handle.unbind_s()
+
+
+def _reason(exc: ldap.LDAPError) -> str:
+    detail = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+    parts = [str(detail.get("desc", type(exc).__name__)), str(detail.get("info", ""))]
+    return ": ".join(p for p in parts if p)
+
+
+def _text(value: bytes) -> str:
+    return value.decode("utf-8", errors="replace")
+
+
+def _stable_id(attribute: str, value: bytes) -> str:
+    """The id as text: Active Directory's objectGUID is 16 bytes, little-endian in its first
+    three fields (MS-DTYP §2.3.4), written as a GUID is."""
+    if attribute.lower() == "objectguid" and len(value) == 16:
+        return str(uuid.UUID(bytes_le=value))
+    return _text(value)
+
+
+def _rdn_value(dn: str) -> str:
+    """A group's name from its DN: the value of its first RDN (`cn=Engineers,...` → Engineers)."""
+    try:
+        return str(ldap.dn.str2dn(dn)[0][0][1])
+    except (ldap.DECODING_ERROR, IndexError):
+        return ""
