@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from engine.loader import FlowSet
-from steps import FederatedStep, PasswordStep, is_class_path
+from steps import ChangePasswordStep, FederatedStep, PasswordStep, is_class_path
 
 
 def check_offered(flows: FlowSet, upstreams: Collection[str]) -> None:
@@ -28,11 +28,11 @@ def check_offered(flows: FlowSet, upstreams: Collection[str]) -> None:
 
 
 def check_directories(flows: FlowSet, directories: Collection[str]) -> None:
-    """Raise ValueError unless every directory a `password` step names (not as a class) is
-    among `directories`, the names of the configured ones."""
+    """Raise ValueError unless every directory a `password` or `change_password` step names
+    (not as a class) is among `directories`, the names of the configured ones."""
     for flow in flows.flows.values():
         for name, step in flow.steps.items():
-            if isinstance(step, PasswordStep):
+            if isinstance(step, (PasswordStep, ChangePasswordStep)):
                 wanted = step.settings.directory
                 if wanted is not None and not is_class_path(wanted) and wanted not in directories:
                     raise ValueError(

@@ -10,8 +10,12 @@ from federation.config import UpstreamProviderSettings, on_this_machine
 from federation.directories import directories_for
 from federation.directory import (
     DIRECTORY_NAME,
+    AccountBlocked,
+    AccountState,
     DirectoryUnavailable,
     DirectoryUser,
+    PasswordExpired,
+    PasswordRefused,
     UserDirectory,
 )
 from federation.ldap_options import LdapGroups, LdapOptions
@@ -20,6 +24,10 @@ from federation.upstream import Attempt, Upstream, UpstreamError, UpstreamIdenti
 
 __all__ = [
     "DIRECTORY_NAME",
+    "AccountBlocked",
+    "AccountState",
+    "PasswordExpired",
+    "PasswordRefused",
     "Attempt",
     "DirectoryUnavailable",
     "DirectoryUser",

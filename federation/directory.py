@@ -1,6 +1,7 @@
 """What an external user directory (a legacy user service, LDAP, another database) implements, for
 the `password` step to ask about logins it does not know: `UserDirectory`, the `DirectoryUser` it
-answers with, and `DirectoryUnavailable` when it cannot answer.
+answers with, `DirectoryUnavailable` when it cannot answer, and what it may say of an account
+beyond yes and no (`AccountBlocked`, `PasswordExpired`, and `PasswordRefused` for a new one).
 
 A directory is a class with two methods, `look_up` and `verify_password`, named in flows.yaml as
 `package.module:ClassName` (the `password` step's `directory` option). It declares its settings
@@ -15,7 +16,7 @@ from __future__ import annotations
 import builtins
 import re
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,6 +43,32 @@ class DirectoryUser(BaseModel):
     groups: list[str] = Field(default_factory=list)
 
 
+AccountState = Literal["disabled", "locked", "expired", "password_expired"]
+
+
+class AccountBlocked(Exception):
+    """The directory will not let this account sign in: it is `disabled`, `locked` or `expired`,
+    or its password has expired and only an administrator can reset it (`password_expired`)."""
+
+    def __init__(self, state: AccountState) -> None:
+        super().__init__(state)
+        self.state: AccountState = state
+
+
+class PasswordExpired(Exception):
+    """The password is right, but it has expired or must be changed before `user` signs in; a
+    flow may let them change it (`change_password` with the same directory)."""
+
+    def __init__(self, user: DirectoryUser) -> None:
+        super().__init__(user.username)
+        self.user = user
+
+
+class PasswordRefused(Exception):
+    """The directory refused a new password (too short or simple, used before, changed too
+    recently); the message is the directory's own, for the log."""
+
+
 class DirectoryUnavailable(Exception):
     """The directory cannot answer now (down, timed out, an answer that makes no sense). The
     step treats any exception from a directory this way; raising this one says it is expected."""
@@ -64,3 +91,13 @@ class UserDirectory(ABC):
         """Whether `password` is `user`'s (`user` is what `look_up` returned): True, False, or
         the person as the directory tells once the password proved them (when it shows a
         person only to themselves), which the sign-in then keeps instead of `user`."""
+
+    async def change_password(self, user: DirectoryUser, current: str, new: str) -> bool:
+        """Change `user`'s password from `current` to `new`: False when `current` is wrong,
+        `PasswordRefused` when the directory will not take `new`. A directory that cannot
+        change passwords leaves this out (the page then says to change it elsewhere)."""
+        raise NotImplementedError
+
+    @property
+    def changes_passwords(self) -> bool:
+        return type(self).change_password is not UserDirectory.change_password

@@ -28,8 +28,26 @@ import ldap
 import ldap.dn
 import ldap.filter
 
-from federation.directory import DirectoryUnavailable, DirectoryUser, UserDirectory
+from federation.directory import (
+    AccountBlocked,
+    AccountState,
+    DirectoryUnavailable,
+    DirectoryUser,
+    PasswordExpired,
+    PasswordRefused,
+    UserDirectory,
+)
 from federation.ldap_options import LdapOptions
+from federation.ldap_states import (
+    MUST_CHANGE,
+    STATE_ATTRIBUTES,
+    entry_state,
+    must_change_after,
+    policy_request,
+    refused_bind,
+    unicode_pwd_change,
+    wrong_current_password,
+)
 
 log = logging.getLogger("gatehouse.directory")
 T = TypeVar("T")
@@ -38,9 +56,11 @@ UNREACHABLE = (ldap.SERVER_DOWN, ldap.TIMEOUT, ldap.CONNECT_ERROR, ldap.UNAVAILA
 
 
 class LdapUser(DirectoryUser):
-    """A person as the directory has them, with their entry's DN (to bind as them)."""
+    """A person as the directory has them, with their entry's DN (to bind as them) and what
+    their entry says of the account (federation/ldap_states.py), checked once they bind."""
 
     dn: str
+    blocked: AccountState | None = None
 
 
 @dataclass
@@ -77,6 +97,11 @@ class LdapDirectory(UserDirectory):
             return False  # never an unauthenticated bind (RFC 4513 §5.1.2)
         return await self._run(lambda c: self._check(c, user, password))
 
+    async def change_password(self, user: DirectoryUser, current: str, new: str) -> bool:
+        if not current or not new or not isinstance(user, LdapUser):
+            return False
+        return await self._run(lambda c: self._change(c, user, current, new))
+
     def close(self) -> None:
         while not self._idle.empty():
             self._idle.get_nowait().handle.unbind_s()
@@ -96,16 +121,52 @@ class LdapDirectory(UserDirectory):
         return self._person(conn, dn, attrs)
 
     def _check(self, conn: Connection, user: LdapUser, password: str) -> bool | LdapUser:
+        """Bind as the person (asking for their password policy's answer): False for a wrong
+        password, `AccountBlocked` or `PasswordExpired` for what the directory says beyond it."""
         try:
-            conn.handle.simple_bind_s(user.dn, password)
-        except (ldap.INVALID_CREDENTIALS, ldap.INVALID_DN_SYNTAX, ldap.UNWILLING_TO_PERFORM):
+            answer = conn.handle.simple_bind_s(user.dn, password, serverctrls=policy_request())
+        except (ldap.INVALID_CREDENTIALS, ldap.INVALID_DN_SYNTAX, ldap.UNWILLING_TO_PERFORM) as exc:
             conn.bound_as = None  # a failed bind leaves the connection anonymous
+            said = refused_bind(exc)
+            if said == MUST_CHANGE:
+                raise PasswordExpired(user) from None
+            if said is not None:
+                raise AccountBlocked("disabled" if user.blocked == "disabled" else said) from None
             return False
         conn.bound_as = user.dn
-        if self.settings.user_dn_template is None:
-            return True
-        found = self._entries(conn, user.dn, ldap.SCOPE_BASE, "(objectClass=*)")
-        return (self._person(conn, *found[0]) if found else None) or False
+        person: LdapUser | None = user
+        if self.settings.user_dn_template is not None:
+            found = self._entries(conn, user.dn, ldap.SCOPE_BASE, "(objectClass=*)")
+            person = self._person(conn, *found[0]) if found else None
+        if person is None:
+            return False
+        if person.blocked is not None:
+            raise AccountBlocked(person.blocked)
+        if must_change_after(answer[3]):
+            raise PasswordExpired(person)
+        return True if person is user else person
+
+    def _change(self, conn: Connection, user: LdapUser, current: str, new: str) -> bool:
+        """Active Directory: the service account sends the user's change (old value out, new
+        in); OpenLDAP: the person binds and asks for it (Password Modify, RFC 3062)."""
+        try:
+            if self.settings.active_directory:
+                self._bind_service(conn)
+                conn.handle.modify_s(user.dn, unicode_pwd_change(current, new))
+            else:
+                conn.handle.simple_bind_s(user.dn, current, serverctrls=policy_request())
+                conn.bound_as = user.dn
+                conn.handle.passwd_s(user.dn, current, new)
+        except (ldap.INVALID_CREDENTIALS, ldap.CONSTRAINT_VIOLATION, ldap.UNWILLING_TO_PERFORM) as exc:
+            if isinstance(exc, ldap.INVALID_CREDENTIALS):
+                conn.bound_as = None
+                said = refused_bind(exc)
+                if said not in (None, MUST_CHANGE):
+                    raise AccountBlocked(said) from None
+            if wrong_current_password(exc):
+                return False
+            raise PasswordRefused(_reason(exc)) from None
+        return True
 
     def _bind_service(self, conn: Connection) -> None:
         wanted = self.settings.bind_dn
@@ -127,7 +188,7 @@ class LdapDirectory(UserDirectory):
     def _attributes(self) -> list[str]:
         settings = self.settings
         wanted = [settings.stable_id, settings.username, settings.email_attribute,
-                  *settings.claims.values()]
+                  *settings.claims.values(), *STATE_ATTRIBUTES[settings.flavor]]
         if settings.groups is not None and settings.groups.source == "member_of":
             wanted.append(settings.groups.member_of_attribute)
         return list(dict.fromkeys(wanted))
@@ -166,7 +227,7 @@ class LdapDirectory(UserDirectory):
             email_verified=bool(email) and settings.emails_verified,
             claims={claim: value for claim, attr in settings.claims.items()
                     if (value := first(attr)) is not None},
-            groups=self._groups(conn, dn, username, values),
+            groups=self._groups(conn, dn, username, values), blocked=entry_state(values),
         )
 
     def _groups(
@@ -213,15 +274,21 @@ class LdapDirectory(UserDirectory):
             except ldap.LDAPError as exc:
                 _drop(conn)
                 raise DirectoryUnavailable(f"{conn.server}: {_reason(exc)}") from exc
+            except (AccountBlocked, PasswordExpired, PasswordRefused):
+                self._release(conn)  # an answer about the account: the connection is fine
+                raise
             except BaseException:
                 _drop(conn)
                 raise
-            try:
-                self._idle.put_nowait(conn)
-            except queue.Full:
-                _drop(conn)
+            self._release(conn)
             return result
         raise DirectoryUnavailable("no server answered: " + "; ".join(tried))
+
+    def _release(self, conn: Connection) -> None:
+        try:
+            self._idle.put_nowait(conn)
+        except queue.Full:
+            _drop(conn)
 
     def _connect(self, tried: list[str]) -> Connection:
         """A new connection to the server that last answered, or the next one that accepts it."""

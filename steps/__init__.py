@@ -16,6 +16,7 @@ from steps.base import (
     Step,
     StepContext,
 )
+from steps.change_password import ChangePasswordStep
 from steps.consent_texts import SCOPE_DESCRIPTIONS
 from steps.credentials import CredentialKind, credential_kinds
 from steps.dotted import NotLoadable, load_class
@@ -32,6 +33,7 @@ from steps.user_directory import is_class_path
 
 __all__ = [
     "BrowserFacts",
+    "ChangePasswordStep",
     "CredentialKind",
     "FederatedStep",
     "KIND",

@@ -9,7 +9,13 @@ import logging
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from federation import DirectoryUnavailable, DirectoryUser
+from federation import (
+    AccountBlocked,
+    DirectoryUnavailable,
+    DirectoryUser,
+    PasswordExpired,
+    PasswordRefused,
+)
 from steps.base import StepContext
 from steps.user_directory import RESERVED_CLAIMS, local_user_id
 from store import DuplicateError, UserRecord
@@ -58,12 +64,13 @@ async def local_record(ctx: StepContext, name: str, found: DirectoryUser) -> Use
 
 
 async def answer(call: Awaitable[T]) -> T:
-    """A directory's answer in time; any failure of it is `DirectoryUnavailable`, never a 500."""
+    """A directory's answer in time; any failure of it is `DirectoryUnavailable`, never a 500
+    (what it says of an account, `AccountBlocked` and the like, passes as it is)."""
     try:
         async with asyncio.timeout(DIRECTORY_TIMEOUT):
             return await call
-    except DirectoryUnavailable:
-        raise
+    except (DirectoryUnavailable, AccountBlocked, PasswordExpired, PasswordRefused):
+        raise  # what the directory said, as it said it
     except TimeoutError as exc:
         raise DirectoryUnavailable(f"timed out ({DIRECTORY_TIMEOUT:g} s)") from exc
     except Exception as exc:

@@ -28,8 +28,16 @@ from pydantic import (
 )
 
 from core import N_
-from federation import DIRECTORY_NAME, DirectoryUnavailable, DirectoryUser, UserDirectory
-from observe import count_directory_outage
+from federation import (
+    DIRECTORY_NAME,
+    AccountBlocked,
+    AccountState,
+    DirectoryUnavailable,
+    DirectoryUser,
+    PasswordExpired,
+    UserDirectory,
+)
+from observe import audit, count_directory_outage
 from steps.base import Outcome, Page, Step, StepContext
 from steps.directory_answers import answer, local_record
 from steps.identify import MAX_LOGIN_LENGTH
@@ -43,6 +51,18 @@ MAX_PASSWORD_LENGTH = 1024
 WRONG = N_("Incorrect username or password.")
 UNAVAILABLE = N_("We can't check your password right now. Try again in a moment.")
 NAME_TAKEN = N_("This account can't sign in here. Contact your administrator.")
+# What a directory may say of an account (federation.AccountBlocked), as the person reads it.
+BLOCKED: dict[AccountState, str] = {
+    "disabled": N_("This account is disabled. Ask your administrator to enable it."),
+    "locked": N_("This account is locked. Try again later, or ask your administrator to unlock"
+                 " it."),
+    "expired": N_("This account has expired. Ask your administrator to extend it."),
+    "password_expired": N_("Your password has expired. Ask your administrator to reset it."),
+}
+CHANGE_ELSEWHERE = N_(
+    "Your password has expired or must be changed. Change it where you manage your account,"
+    " then sign in again."
+)
 
 
 class PasswordOptions(BaseModel):
@@ -56,6 +76,12 @@ class PasswordOptions(BaseModel):
     )
     directory_options: dict[str, Any] = Field(
         default_factory=dict, description="The directory's settings, checked against its `Options`."
+    )
+    change_expired: bool = Field(
+        False,
+        description="When the directory says the password has expired or must be changed, end"
+        " with the outcome `password_expired` (wire it to a `change_password` step with the same"
+        " `directory`), instead of a message to change it elsewhere.",
     )
     _directory: UserDirectory | None = PrivateAttr(None)
 
@@ -120,6 +146,12 @@ class PasswordStep(Step):
     }
     template = "flow/password.html"
 
+    @classmethod
+    def outcomes_for(cls, options: BaseModel) -> frozenset[str]:
+        if isinstance(options, PasswordOptions) and options.change_expired:
+            return cls.outcomes | {"password_expired"}
+        return cls.outcomes
+
     @property
     def settings(self) -> PasswordOptions:
         assert isinstance(self.options, PasswordOptions)
@@ -163,6 +195,21 @@ class PasswordStep(Step):
             await ctx.store.users.update(user)
         return self._signed_in(ctx, user)
 
+    async def _expired(
+        self, ctx: StepContext, name: str, found: DirectoryUser, page: Page
+    ) -> Outcome | Page:
+        """The right password, expired or to be changed: the flow's change step knows who they
+        are (nothing is proved yet), or they are told to change it elsewhere."""
+        if not self.settings.change_expired:
+            page.errors["password"] = CHANGE_ELSEWHERE
+            return page
+        user = await local_record(ctx, name, found)
+        if user is None:
+            page.errors["password"] = NAME_TAKEN
+            return page
+        ctx.identify(user)
+        return Outcome("password_expired")
+
     @staticmethod
     def _signed_in(ctx: StepContext, user: UserRecord) -> Outcome:
         ctx.identify(user)
@@ -200,6 +247,13 @@ class PasswordStep(Step):
             count_directory_outage(name)
             page.errors["password"] = UNAVAILABLE
             return page
+        except AccountBlocked as exc:
+            await audit(ctx.store, "sign_in_failed", subject=known.id if known else None,
+                        client_id=ctx.client.client_id, reason=f"directory_{exc.state}")
+            page.errors["password"] = BLOCKED[exc.state]
+            return page
+        except PasswordExpired as exc:
+            return await self._expired(ctx, name, exc.user, page)
         if guess.wait:
             return throttled(page, "password", guess.wait)
         if not guess.right:

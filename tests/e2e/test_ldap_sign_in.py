@@ -2,11 +2,14 @@
 real slapd over ldaps:// (the tests' own CA) about people it does not know. A person of the
 directory signs in through the pages, always as the same `sub` (from entryUUID), with their
 directory name and groups in the ID token; a wrong password or a login that tries to widen the
-search is refused like any other, and a directory that is down gives the page again and counts
-in the metrics."""
+search is refused like any other; locked, disabled and expired accounts (OpenLDAP's password
+policies, and Active Directory's attributes emulated) are told why; a password to change is
+changed in the directory through the pages; and a directory that is down gives the page again
+and counts in the metrics."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx2
@@ -16,7 +19,7 @@ from steps.user_directory import local_user_id
 from tests.e2e.browser import FormBrowser, page_text
 from tests.e2e.server import ALICE, RunningServer, client_settings, start_server
 from tests.e2e.test_sign_in import authorization_url, rp_client
-from tests.e2e.tokens import password_sign_in
+from tests.e2e.tokens import code_flow, password_sign_in
 from tests.ldap_server import PEOPLE, SERVICE, LdapServer, start_slapd
 from tests.observe.support import metric_values
 from tests.ports import free_port
@@ -28,9 +31,23 @@ flows:
       identify: {type: identify, on: {success: password}}
       password:
         type: password
+        options: {directory: corp, change_expired: true}
+        on: {success: done, password_expired: change}
+      change:
+        type: change_password
         options: {directory: corp}
         on: {success: done}
+  active-directory:
+    steps:
+      identify: {type: identify, on: {success: password}}
+      password:
+        type: password
+        options: {directory: ad}
+        on: {success: done}
 """
+AD_AUTHORIZE = "/authorize?" + str(httpx2.QueryParams({
+    "client_id": "other-rp", "redirect_uri": "https://other.example/cb", "response_type": "code",
+    "scope": "openid", "state": "s"}))
 SCOPE = "openid profile email groups"
 
 
@@ -52,9 +69,13 @@ def serve(workdir_factory: pytest.TempPathFactory, servers: list[str], slapd: Ld
     flows = workdir / "flows.yaml"
     flows.write_text(FLOWS)
     port = free_port()
-    [demo] = client_settings(f"http://127.0.0.1:{port}")[:1]
-    return start_server(workdir, flows, port=port, clients=[{**demo, "scope": SCOPE}],
-                        directories={"corp": directory(servers, slapd)})
+    demo, other = client_settings(f"http://127.0.0.1:{port}")[:2]
+    return start_server(
+        workdir, flows, port=port,
+        clients=[{**demo, "scope": SCOPE}, {**other, "flow": "active-directory"}],
+        directories={"corp": directory(servers, slapd),
+                     "ad": {**directory(servers, slapd), "flavor": "active_directory"}},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -112,11 +133,64 @@ async def test_a_directory_that_is_down_gives_the_page_again_and_counts(
         down.stop()
 
 
-async def signed_in_page(server: RunningServer, login: str, password: str) -> httpx2.Response:
+async def signed_in_page(
+    server: RunningServer, login: str, password: str, url: str | None = None
+) -> httpx2.Response:
     browser = FormBrowser(server.issuer)
     try:
-        async with rp_client(server) as oauth:
-            url, _ = authorization_url(oauth, server)
-            return await browser.sign_in(url, login, password)
+        if url is None:
+            async with rp_client(server) as oauth:
+                url, _ = authorization_url(oauth, server)
+        return await browser.sign_in(url, login, password)
     finally:
         await browser.close()
+
+
+@pytest.mark.parametrize(("login", "password", "said", "url"), [
+    ("lou", "lou-password-1", "This account is locked.", None),
+    ("dee", "dee-password-1", "This account is disabled.", None),
+    ("pat", "pat-password-1", "Your password has expired. Ask your administrator to reset it.",
+     None),
+    ("ben", "ben-password-1", "This account is disabled.", AD_AUTHORIZE),
+    ("eve", "eve-password-1", "This account has expired.", AD_AUTHORIZE),
+])
+async def test_blocked_accounts_are_told_why(
+    server: RunningServer, slapd: LdapServer, login: str, password: str, said: str,
+    url: str | None,
+) -> None:
+    time.sleep(max(0.0, slapd.started + 2.5 - time.monotonic()))  # pat's password: 1 s
+    page = await signed_in_page(server, login, password, url)
+    assert page.status_code == 200 and said in page_text(page)
+    wrong = await signed_in_page(server, login, "not-the-password", url)
+    if login in ("lou", "dee"):  # slapd says a lock whatever the password: so do we
+        assert said in page_text(wrong)
+    else:
+        assert "Incorrect username or password." in page_text(wrong)
+
+
+async def test_an_active_directory_person_signs_in(server: RunningServer) -> None:
+    page = await signed_in_page(server, "adam", "adam-password-1", AD_AUTHORIZE)
+    assert page.status_code in (302, 303)
+    assert page.headers["location"].startswith("https://other.example/cb?code=")
+
+
+async def test_a_password_to_change_is_changed_through_the_pages(server: RunningServer) -> None:
+    async def pages(first: httpx2.Response) -> httpx2.Response:
+        page = await browser.submit(await browser.submit(first, login="rita"),
+                                    password="rita-password-1")
+        assert 'name="current_password"' in page.text, page_text(page)
+        new = {"password": "rita-new-password-2", "password_confirm": "rita-new-password-2"}
+        wrong = await browser.submit(page, current_password="not-it", **new)
+        assert "Your current password is not right." in page_text(wrong)
+        return await browser.submit(wrong, current_password="rita-password-1", **new)
+
+    browser = FormBrowser(server.issuer)
+    try:
+        changed = await code_flow(server, browser, pages, scope=SCOPE)
+    finally:
+        await browser.close()
+    assert changed["amr"] == ["pwd"] and changed["groups"] == ["staff"]
+    again = await password_sign_in(server, "rita", "rita-new-password-2", scope=SCOPE)
+    assert again["sub"] == changed["sub"]
+    old = await signed_in_page(server, "rita", "rita-password-1")
+    assert "Incorrect username or password." in page_text(old)

@@ -5,16 +5,19 @@ failover, and logins and passwords that try to widen a search or bind without a 
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import ldap
 import pytest
 from pydantic import ValidationError
 
-from federation import DirectoryUnavailable
+from federation import AccountBlocked, DirectoryUnavailable, PasswordExpired, PasswordRefused
 from federation.ldap_directory import LdapDirectory, LdapUser, _stable_id
 from federation.ldap_options import LdapOptions
+from federation.ldap_states import refused_bind, unicode_pwd_change, wrong_current_password
 from tests.ldap_server import GROUPS, PEOPLE, SERVICE, LdapServer, start_slapd
 from tests.ports import free_port
 
@@ -183,3 +186,103 @@ def test_active_directory_ids_are_objectguids_written_as_guids() -> None:
         "user_base": "DC=corp,DC=example"})
     assert (ad.stable_id, ad.username) == ("objectGUID", "sAMAccountName")
     assert "(sAMAccountName={login})" in ad.login_filter
+
+
+# What the directory says beyond right and wrong (federation/ldap_states.py)
+
+
+async def right_password(directory: LdapDirectory, login: str) -> LdapUser:
+    found = await directory.look_up(login)
+    assert isinstance(found, LdapUser), login
+    return found
+
+
+async def test_locked_and_disabled_accounts_are_said_so_with_the_right_password(
+    directory: LdapDirectory,
+) -> None:
+    lou, dee = await right_password(directory, "lou"), await right_password(directory, "dee")
+    for person, password, state in ((lou, "lou-password-1", "locked"),
+                                    (dee, "dee-password-1", "disabled")):
+        with pytest.raises(AccountBlocked) as blocked:
+            await directory.verify_password(person, password)
+        assert blocked.value.state == state
+
+
+async def test_a_password_to_change_after_a_reset_is_changed_in_the_directory(
+    directory: LdapDirectory,
+) -> None:
+    rita = await right_password(directory, "rita")
+    with pytest.raises(PasswordExpired) as expired:
+        await directory.verify_password(rita, "rita-password-1")
+    assert expired.value.user == rita
+    assert await directory.verify_password(rita, "wrong") is False
+    assert await directory.change_password(rita, "wrong", "rita-password-2") is False
+    assert await directory.change_password(rita, "rita-password-1", "rita-password-2") is True
+    assert await directory.verify_password(rita, "rita-password-2") is True
+    with pytest.raises(PasswordRefused):  # pwdInHistory: 2
+        await directory.change_password(rita, "rita-password-2", "rita-password-1")
+    assert await directory.verify_password(rita, "rita-password-1") is False
+
+
+async def test_an_expired_password_is_changed_on_a_grace_bind_or_needs_an_administrator(
+    directory: LdapDirectory, slapd: LdapServer,
+) -> None:
+    time.sleep(max(0.0, slapd.started + 2.5 - time.monotonic()))  # pwdMaxAge: 1
+    olive, pat = await right_password(directory, "olive"), await right_password(directory, "pat")
+    with pytest.raises(PasswordExpired):
+        await directory.verify_password(olive, "olive-password-1")
+    assert await directory.change_password(olive, "olive-password-1", "olive-password-2")
+    assert await directory.verify_password(olive, "olive-password-2") is True
+    with pytest.raises(AccountBlocked) as blocked:  # no grace binds: nobody can bind to change it
+        await directory.verify_password(pat, "pat-password-1")
+    assert blocked.value.state == "password_expired"
+
+
+async def test_active_directory_accounts_emulated_on_slapd(slapd: LdapServer) -> None:
+    directory = LdapDirectory(options(slapd, flavor="active_directory",
+                                      claims={"name": "cn"}))
+    try:
+        adam = await right_password(directory, "adam")
+        assert adam.id == str(uuid.UUID(bytes_le=bytes(range(16))))  # objectGUID, as a GUID
+        assert adam.username == "adam" and adam.groups == ["staff"]
+        assert await directory.verify_password(adam, "adam-password-1") is True
+        assert await directory.look_up("ada") is None  # not an AD user: the AD filter
+        ben, eve = await right_password(directory, "ben"), await right_password(directory, "eve")
+        assert await directory.verify_password(ben, "wrong") is False  # tells a guesser nothing
+        for person, password, state in ((ben, "ben-password-1", "disabled"),
+                                        (eve, "eve-password-1", "expired")):
+            with pytest.raises(AccountBlocked) as blocked:
+                await directory.verify_password(person, password)
+            assert blocked.value.state == state
+    finally:
+        directory.close()
+
+
+@pytest.mark.parametrize(("info", "said"), [
+    ("80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 52e, v4563",
+     None),
+    ("80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 532, v4563",
+     "must_change"),
+    ("80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 533, v4563",
+     "disabled"),
+    ("80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 701, v4563",
+     "expired"),
+    ("80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 773, v4563",
+     "must_change"),
+    ("80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 775, v4563",
+     "locked"),
+])
+def test_active_directorys_bind_sub_codes(info: str, said: str | None) -> None:
+    refused = ldap.INVALID_CREDENTIALS({"result": 49, "desc": "Invalid credentials", "info": info})
+    assert refused_bind(refused) == said
+
+
+def test_active_directorys_password_change_is_one_modify_in_utf16() -> None:
+    assert unicode_pwd_change("old", "new") == [
+        (ldap.MOD_DELETE, "unicodePwd", ['"old"'.encode("utf-16-le")]),
+        (ldap.MOD_ADD, "unicodePwd", ['"new"'.encode("utf-16-le")]),
+    ]
+    wrong = ldap.CONSTRAINT_VIOLATION({"info": "00000056: AtrErr: DSID-03190F80, #1: ..."})
+    assert wrong_current_password(wrong)
+    policy = ldap.CONSTRAINT_VIOLATION({"info": "0000052D: Constraint violation - check_password"})
+    assert not wrong_current_password(policy)
