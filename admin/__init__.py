@@ -22,6 +22,7 @@ from admin.clients import (
 )
 from admin.config import CONFIG_KEY, AdminConfig
 from admin.console_sign_in import ConsolePage, console_client
+from admin.directory_sync import SyncReport, sync_directory
 from admin.openapi import openapi_document
 from admin.users import (
     create_user,
@@ -50,6 +51,7 @@ def install_admin(app: Quart, issuer: str, config: AdminConfig) -> None:
 
 
 __all__ = [
+    "SyncReport",
     "ADMIN_SCOPE",
     "API_PREFIX",
     "Actor",
@@ -77,4 +79,5 @@ __all__ = [
     "unlock_user",
     "user_detail",
     "install_admin",
+    "sync_directory",
 ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import builtins
 import re
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -96,6 +97,11 @@ class UserDirectory(ABC):
         """Change `user`'s password from `current` to `new`: False when `current` is wrong,
         `PasswordRefused` when the directory will not take `new`. A directory that cannot
         change passwords leaves this out (the page then says to change it elsewhere)."""
+        raise NotImplementedError
+
+    def people(self) -> AsyncIterator[list[DirectoryUser]]:
+        """Everyone the directory would sign in, a page at a time (for `gatehouse users
+        sync`). A directory that cannot list its people leaves this out."""
         raise NotImplementedError
 
     @property

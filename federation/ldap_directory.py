@@ -2,9 +2,8 @@
 password (the settings are federation/ldap_options.py, the guide docs/directories.md).
 
 python-ldap (OpenLDAP's libldap) is synchronous: each call runs in a thread of the directory's
-own pool, on a connection of its own (`pool_size` of each), so a slow directory never blocks the
-event loop and never takes more threads than that. A connection that fails is dropped and the
-next server is tried; when none answers, `DirectoryUnavailable`.
+own pool, on a connection of its own (federation/ldap_pool.py), so a slow directory never blocks
+the event loop; what an account's answers mean is federation/ldap_states.py.
 
 Everything typed is escaped before it reaches the directory: a login in a filter per RFC 4515
 (`*`, `(`, `)`, `\\`, NUL), in a DN per RFC 4514. An empty password is refused before any bind:
@@ -14,19 +13,14 @@ a simple bind with a DN and no password is an unauthenticated bind, which server
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import queue
 import uuid
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Sequence
 
 import ldap
 import ldap.dn
 import ldap.filter
+from ldap.controls import SimplePagedResultsControl
 
 from federation.directory import (
     AccountBlocked,
@@ -38,6 +32,7 @@ from federation.directory import (
     UserDirectory,
 )
 from federation.ldap_options import LdapOptions
+from federation.ldap_pool import Connection, LdapPool, drop, reason
 from federation.ldap_states import (
     MUST_CHANGE,
     STATE_ATTRIBUTES,
@@ -50,9 +45,7 @@ from federation.ldap_states import (
 )
 
 log = logging.getLogger("gatehouse.directory")
-T = TypeVar("T")
-# Failures of the connection or the server, after which another server is tried.
-UNREACHABLE = (ldap.SERVER_DOWN, ldap.TIMEOUT, ldap.CONNECT_ERROR, ldap.UNAVAILABLE, ldap.BUSY)
+PEOPLE_PAGE = 500  # entries per page when listing everyone (AD answers 1,000 at most)
 
 
 class LdapUser(DirectoryUser):
@@ -63,13 +56,6 @@ class LdapUser(DirectoryUser):
     blocked: AccountState | None = None
 
 
-@dataclass
-class Connection:
-    handle: Any  # ldap.ldapobject.LDAPObject
-    server: str
-    bound_as: str | None = None  # the DN of the last successful bind; None: anonymous
-
-
 class LdapDirectory(UserDirectory):
     """People of an LDAP directory (see the module's docstring)."""
 
@@ -78,9 +64,7 @@ class LdapDirectory(UserDirectory):
     def __init__(self, options: LdapOptions) -> None:
         super().__init__(options)
         self.settings = options
-        self._threads = ThreadPoolExecutor(options.pool_size, thread_name_prefix="ldap")
-        self._idle: queue.LifoQueue[Connection] = queue.LifoQueue(options.pool_size)
-        self._preferred = 0  # the index of the server that last answered
+        self._pool = LdapPool(options)
 
     # -- the directory interface
 
@@ -90,22 +74,36 @@ class LdapDirectory(UserDirectory):
         if self.settings.user_dn_template is not None:
             dn = self.settings.user_dn_template.replace("{login}", ldap.dn.escape_dn_chars(login))
             return LdapUser(id=f"dn:{dn}", username=login, email=None, dn=dn)  # read once bound
-        return await self._run(lambda c: self._find(c, login))
+        return await self._pool.run(lambda c: self._find(c, login))
 
     async def verify_password(self, user: DirectoryUser, password: str) -> bool | DirectoryUser:
         if not password or not isinstance(user, LdapUser):
             return False  # never an unauthenticated bind (RFC 4513 §5.1.2)
-        return await self._run(lambda c: self._check(c, user, password))
+        return await self._pool.run(lambda c: self._check(c, user, password))
 
     async def change_password(self, user: DirectoryUser, current: str, new: str) -> bool:
         if not current or not new or not isinstance(user, LdapUser):
             return False
-        return await self._run(lambda c: self._change(c, user, current, new))
+        return await self._pool.run(lambda c: self._change(c, user, current, new))
+
+    async def people(self) -> AsyncIterator[list[DirectoryUser]]:
+        """Everyone `login_filter` finds with any login, in pages of `PEOPLE_PAGE` (Simple Paged
+        Results, RFC 2696), on a connection of its own: a page's cookie is only good there."""
+        conn = await self._pool.in_thread(self._pool.connect, [])
+        cookie = b""
+        try:
+            while True:
+                page, cookie = await self._pool.in_thread(self._people_page, conn, cookie)
+                yield page
+                if not cookie:
+                    break
+        except ldap.LDAPError as exc:
+            raise DirectoryUnavailable(f"{conn.server}: {reason(exc)}") from exc
+        finally:
+            drop(conn)
 
     def close(self) -> None:
-        while not self._idle.empty():
-            self._idle.get_nowait().handle.unbind_s()
-        self._threads.shutdown(wait=False)
+        self._pool.close()
 
     # -- in the pool's threads
 
@@ -146,6 +144,20 @@ class LdapDirectory(UserDirectory):
             raise PasswordExpired(person)
         return True if person is user else person
 
+    def _people_page(self, conn: Connection, cookie: bytes) -> tuple[list[DirectoryUser], bytes]:
+        self._bind_service(conn)
+        paging = SimplePagedResultsControl(True, size=PEOPLE_PAGE, cookie=cookie)
+        everyone = self.settings.login_filter.replace("{login}", "*")
+        msgid = conn.handle.search_ext(
+            str(self.settings.user_base), ldap.SCOPE_SUBTREE, everyone, self._attributes(),
+            serverctrls=[paging],
+        )
+        _, found, _, controls = conn.handle.result3(msgid, timeout=self.settings.timeout * 6)
+        following = next((c.cookie for c in controls
+                          if c.controlType == SimplePagedResultsControl.controlType), b"")
+        people = [self._person(conn, dn, attrs) for dn, attrs in found if dn is not None]
+        return [p for p in people if p is not None], following
+
     def _change(self, conn: Connection, user: LdapUser, current: str, new: str) -> bool:
         """Active Directory: the service account sends the user's change (old value out, new
         in); OpenLDAP: the person binds and asks for it (Password Modify, RFC 3062)."""
@@ -165,7 +177,7 @@ class LdapDirectory(UserDirectory):
                     raise AccountBlocked(said) from None
             if wrong_current_password(exc):
                 return False
-            raise PasswordRefused(_reason(exc)) from None
+            raise PasswordRefused(reason(exc)) from None
         return True
 
     def _bind_service(self, conn: Connection) -> None:
@@ -249,89 +261,6 @@ class LdapDirectory(UserDirectory):
         return sorted({name for name in names if name})
 
     # -- connections
-
-    async def _run(self, work: Callable[[Connection], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._threads, self._with_connection, work)
-
-    def _with_connection(self, work: Callable[[Connection], T]) -> T:
-        """`work` on an idle connection (or a new one), again on the next server when the
-        connection fails; the connection goes back to the pool unless it failed."""
-        servers = self.settings.servers
-        tried: list[str] = []
-        for _ in range(len(servers) + 1):  # one more: an idle connection may have gone stale
-            try:
-                conn = self._idle.get_nowait()
-            except queue.Empty:
-                conn = self._connect(tried)
-            try:
-                result = work(conn)
-            except UNREACHABLE as exc:
-                tried.append(f"{conn.server}: {_reason(exc)}")
-                _drop(conn)
-                self._preferred = (servers.index(conn.server) + 1) % len(servers)
-                continue
-            except ldap.LDAPError as exc:
-                _drop(conn)
-                raise DirectoryUnavailable(f"{conn.server}: {_reason(exc)}") from exc
-            except (AccountBlocked, PasswordExpired, PasswordRefused):
-                self._release(conn)  # an answer about the account: the connection is fine
-                raise
-            except BaseException:
-                _drop(conn)
-                raise
-            self._release(conn)
-            return result
-        raise DirectoryUnavailable("no server answered: " + "; ".join(tried))
-
-    def _release(self, conn: Connection) -> None:
-        try:
-            self._idle.put_nowait(conn)
-        except queue.Full:
-            _drop(conn)
-
-    def _connect(self, tried: list[str]) -> Connection:
-        """A new connection to the server that last answered, or the next one that accepts it."""
-        servers = self.settings.servers
-        for step in range(len(servers)):
-            index = (self._preferred + step) % len(servers)
-            try:
-                handle = self._open(servers[index])
-            except ldap.LDAPError as exc:
-                tried.append(f"{servers[index]}: {_reason(exc)}")
-                continue
-            self._preferred = index
-            return Connection(handle, servers[index])
-        raise DirectoryUnavailable("no server answered: " + "; ".join(tried))
-
-    def _open(self, server: str) -> Any:
-        """A handle on `server` with the timeouts and TLS settings; libldap connects at its
-        first operation, or here for StartTLS."""
-        settings = self.settings
-        handle = ldap.initialize(server, bytes_mode=False)
-        handle.set_option(ldap.OPT_PROTOCOL_VERSION, ldap.VERSION3)
-        handle.set_option(ldap.OPT_REFERRALS, 0)  # never chase a referral with our credentials
-        handle.set_option(ldap.OPT_NETWORK_TIMEOUT, settings.timeout)
-        handle.set_option(ldap.OPT_TIMEOUT, settings.timeout)
-        handle.set_option(ldap.OPT_X_TLS_REQUIRE_CERT, ldap.OPT_X_TLS_DEMAND)
-        if settings.ca_file is not None:
-            handle.set_option(ldap.OPT_X_TLS_CACERTFILE, str(settings.ca_file))
-        handle.set_option(ldap.OPT_X_TLS_NEWCTX, 0)  # last: the TLS options above take effect
-        if settings.start_tls and server.startswith("ldap://"):
-            handle.start_tls_s()
-        return handle
-
-
-def _drop(conn: Connection) -> None:
-    with contextlib.suppress(ldap.LDAPError):
-        conn.handle.unbind_s()
-
-
-def _reason(exc: ldap.LDAPError) -> str:
-    detail = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
-    parts = [str(detail.get("desc", type(exc).__name__)), str(detail.get("info", ""))]
-    return ": ".join(p for p in parts if p)
-
 
 def _text(value: bytes) -> str:
     return value.decode("utf-8", errors="replace")

@@ -37,7 +37,7 @@ AuditKind = Literal[
     "user_created", "user_updated", "user_disabled", "user_enabled", "user_deleted",
     "password_set", "password_reset_sent", "password_reset_cancelled", "consent_revoked",
     "grant_revoked", "client_created",
-    "client_secret_rotated", "client_tokens_revoked", "key_rotated",
+    "client_secret_rotated", "client_tokens_revoked", "key_rotated", "directory_synced",
 ]
 DEFAULT_RETENTION = 90 * 24 * 3600
 

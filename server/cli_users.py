@@ -1,6 +1,6 @@
-"""`gatehouse users`: add, import, list, show, and what an administrator does to an account
-(disable, enable, delete, set-password, send-reset, reset-mfa, unlock), as the admin API does
-it."""
+"""`gatehouse users`: add, import, sync (from a user directory), list, show, and what an
+administrator does to an account (disable, enable, delete, set-password, send-reset, reset-mfa,
+unlock), as the admin API does it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import io
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -23,6 +24,7 @@ from admin import (
     reset_second_factors,
     send_password_reset,
     set_password,
+    sync_directory,
     unlock_user,
     user_detail,
 )
@@ -125,6 +127,26 @@ def users_import(
         click.echo(problem, err=True)
     if report.problems:
         raise click.ClickException(f"{len(report.problems)} lines not imported")
+
+
+@users.command("sync")
+@config_option
+@click.argument("directory")
+@json_option
+def users_sync(config: str | None, directory: str, as_json: bool) -> None:
+    """Make or refresh the local record of everyone DIRECTORY (one of gatehouse.yaml's
+    `directories`) would sign in, ahead of their first sign-in."""
+
+    async def work(provider: Provider) -> None:
+        report = await sync_directory(provider, operator(), directory)
+        if as_json:
+            echo_json(asdict(report))
+            return
+        click.echo(f"{directory}: {report.listed} people; {report.created} added,"
+                   f" {report.refreshed} refreshed, {report.refused} refused (a local account"
+                   " holds their username)")
+
+    with_provider(settings_of(config), work)
 
 
 @users.command("list")

@@ -19,6 +19,7 @@ from steps.base import (
 from steps.change_password import ChangePasswordStep
 from steps.consent_texts import SCOPE_DESCRIPTIONS
 from steps.credentials import CredentialKind, credential_kinds
+from steps.directory_answers import local_record
 from steps.dotted import NotLoadable, load_class
 from steps.federated import VIA, FederatedStep, run_id_of
 from steps.password import PasswordStep
@@ -29,7 +30,7 @@ from steps.recovery_codes import KIND
 from steps.registry import UnknownStepType, resolve_step_type
 from steps.subflow import SubflowStep
 from steps.throttling import Throttle, unlock
-from steps.user_directory import is_class_path
+from steps.user_directory import is_class_path, local_user_id
 
 __all__ = [
     "BrowserFacts",
@@ -58,6 +59,8 @@ __all__ = [
     "format_of",
     "is_class_path",
     "load_class",
+    "local_record",
+    "local_user_id",
     "password_problem",
     "resolve_step_type",
     "run_id_of",

@@ -16,9 +16,8 @@ from federation import (
     PasswordExpired,
     PasswordRefused,
 )
-from steps.base import StepContext
 from steps.user_directory import RESERVED_CLAIMS, local_user_id
-from store import DuplicateError, UserRecord
+from store import DuplicateError, Store, UserRecord
 
 log = logging.getLogger("gatehouse.directory")
 
@@ -28,12 +27,15 @@ SYNCED = {"username", "email", "email_verified", "claims", "groups"}
 T = TypeVar("T")
 
 
-async def local_record(ctx: StepContext, name: str, found: DirectoryUser) -> UserRecord | None:
-    """The local record of a person the directory vouched for, created or refreshed from
-    what it says; None when a local account holds their username (the local account wins)."""
+async def local_record(
+    store: Store, now: float, name: str, found: DirectoryUser
+) -> UserRecord | None:
+    """The local record of a person the directory vouched for (or listed, for `gatehouse users
+    sync`), created or refreshed from what it says; None when a local account holds their
+    username (the local account wins)."""
     user_id = local_user_id(name, found.id)
     email = found.email if found.email and "@" in found.email else None
-    holder = await ctx.store.users.find_by_login(email) if email else None
+    holder = await store.users.find_by_login(email) if email else None
     if holder is not None and holder.id != user_id:
         # Another account has this address: never two accounts on one, never merged by it.
         log.warning("user directory %s: %s signs in without the email %s, which account %s"
@@ -43,20 +45,20 @@ async def local_record(ctx: StepContext, name: str, found: DirectoryUser) -> Use
         id=user_id, username=found.username, email=email,
         email_verified=bool(email) and found.email_verified,
         claims={k: v for k, v in found.claims.items() if k not in RESERVED_CLAIMS},
-        groups=list(found.groups), created_at=ctx.now,
+        groups=list(found.groups), created_at=now,
     )
-    record = await ctx.store.users.get(user_id)
+    record = await store.users.get(user_id)
     try:
         if record is None:
-            await ctx.store.users.add(said)
+            await store.users.add(said)
             log.info("user directory %s: created %s for %r", name,
                      user_id, found.username)
             return said
         record = record.model_copy(update=said.model_dump(include=SYNCED))
-        await ctx.store.users.update(record)
+        await store.users.update(record)
         return record
     except DuplicateError:
-        if record is None and (created := await ctx.store.users.get(user_id)) is not None:
+        if record is None and (created := await store.users.get(user_id)) is not None:
             return created  # by a sign-in of the same person that ran alongside this one
         log.warning("user directory %s: %s cannot sign in: the username %r belongs to an"
                     " account here", name, user_id, found.username)

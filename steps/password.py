@@ -203,7 +203,7 @@ class PasswordStep(Step):
         if not self.settings.change_expired:
             page.errors["password"] = CHANGE_ELSEWHERE
             return page
-        user = await local_record(ctx, name, found)
+        user = await local_record(ctx.store, ctx.now, name, found)
         if user is None:
             page.errors["password"] = NAME_TAKEN
             return page
@@ -259,7 +259,7 @@ class PasswordStep(Step):
         if not guess.right:
             page.errors["password"] = WRONG
             return page
-        user = await local_record(ctx, name, vouched[0])
+        user = await local_record(ctx.store, ctx.now, name, vouched[0])
         if user is None:
             page.errors["password"] = NAME_TAKEN
             return page

@@ -9,6 +9,7 @@ and counts in the metrics."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -17,10 +18,10 @@ import pytest
 
 from steps.user_directory import local_user_id
 from tests.e2e.browser import FormBrowser, page_text
-from tests.e2e.server import ALICE, RunningServer, client_settings, start_server
+from tests.e2e.server import ALICE, RunningServer, client_settings, gatehouse, start_server
 from tests.e2e.test_sign_in import authorization_url, rp_client
 from tests.e2e.tokens import code_flow, password_sign_in
-from tests.ldap_server import PEOPLE, SERVICE, LdapServer, start_slapd
+from tests.ldap_server import DIRECTORY, PEOPLE, SERVICE, LdapServer, start_slapd
 from tests.observe.support import metric_values
 from tests.ports import free_port
 
@@ -194,3 +195,19 @@ async def test_a_password_to_change_is_changed_through_the_pages(server: Running
     assert again["sub"] == changed["sub"]
     old = await signed_in_page(server, "rita", "rita-password-1")
     assert "Incorrect username or password." in page_text(old)
+
+
+def test_users_sync_makes_the_local_records_ahead_of_time(server: RunningServer) -> None:
+    # adam signed in through the other directory ("ad"): that record holds his username
+    adam = gatehouse(server.config, "users", "show", "adam", "--json").returncode == 0
+    synced = gatehouse(server.config, "users", "sync", "corp", "--json")
+    assert synced.returncode == 0, synced.stderr
+    report = json.loads(synced.stdout)
+    assert report["listed"] == len(DIRECTORY) and report["refused"] == int(adam)
+    grace = json.loads(gatehouse(server.config, "users", "show", "grace", "--json").stdout)
+    assert grace["in_directory"] and grace["groups"] == ["staff"]
+    assert grace["email"] == "grace@example.com" and grace["name"] == "Grace Hopper"
+    again = json.loads(gatehouse(server.config, "users", "sync", "corp", "--json").stdout)
+    assert again == {**report, "created": 0, "refreshed": len(DIRECTORY) - int(adam)}
+    unknown = gatehouse(server.config, "users", "sync", "nowhere")
+    assert unknown.returncode == 1 and "no directory 'nowhere'" in unknown.stderr

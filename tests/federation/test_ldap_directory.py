@@ -14,11 +14,17 @@ import ldap
 import pytest
 from pydantic import ValidationError
 
-from federation import AccountBlocked, DirectoryUnavailable, PasswordExpired, PasswordRefused
+from federation import (
+    AccountBlocked,
+    DirectoryUnavailable,
+    PasswordExpired,
+    PasswordRefused,
+    ldap_directory,
+)
 from federation.ldap_directory import LdapDirectory, LdapUser, _stable_id
 from federation.ldap_options import LdapOptions
 from federation.ldap_states import refused_bind, unicode_pwd_change, wrong_current_password
-from tests.ldap_server import GROUPS, PEOPLE, SERVICE, LdapServer, start_slapd
+from tests.ldap_server import DIRECTORY, GROUPS, PEOPLE, SERVICE, LdapServer, start_slapd
 from tests.ports import free_port
 
 ADA_PASSWORD = "ada-password-1"
@@ -286,3 +292,14 @@ def test_active_directorys_password_change_is_one_modify_in_utf16() -> None:
     assert wrong_current_password(wrong)
     policy = ldap.CONSTRAINT_VIOLATION({"info": "0000052D: Constraint violation - check_password"})
     assert not wrong_current_password(policy)
+
+
+async def test_everyone_is_listed_in_pages(
+    directory: LdapDirectory, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ldap_directory, "PEOPLE_PAGE", 3)
+    pages = [page async for page in directory.people()]
+    names = sorted(p.username for page in pages for p in page)
+    assert names == sorted(p.uid for p in DIRECTORY)
+    assert [len(page) for page in pages][:-1] == [3] * (len(pages) - 1) and len(pages) > 2
+    assert await directory.look_up("ada") is not None  # the pool is unaffected
