@@ -117,7 +117,7 @@ PAST_FILETIME = "116444736000000000"  # 1970-01-01 in Windows FILETIME: long exp
 DIRECTORY = [
     Person("ada", "ada-password-1", "Ada Lovelace", "ada@example.com", ["engineers", "staff"]),
     Person("grace", "grace-password-1", "Grace Hopper", "grace@example.com", ["staff"]),
-    Person("star*", "star-password-1", "Star Name", None, []),
+    Person("star*", "star-password-1", "Star Name", None, ["contractors"]),
     # OpenLDAP's password policies
     Person("lou", "lou-password-1", "Lou Locked", policy="lockable",
            extra={"pwdAccountLockedTime": ["20260101000000Z"]}),

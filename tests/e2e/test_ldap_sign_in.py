@@ -17,9 +17,9 @@ import httpx2
 import pytest
 
 from steps.user_directory import local_user_id
-from tests.e2e.browser import FormBrowser, page_text
+from tests.e2e.browser import FormBrowser, page_text, redirect_params
 from tests.e2e.server import ALICE, RunningServer, client_settings, gatehouse, start_server
-from tests.e2e.test_sign_in import authorization_url, rp_client
+from tests.e2e.test_sign_in import RP_CALLBACK, authorization_url, rp_client
 from tests.e2e.tokens import code_flow, password_sign_in
 from tests.ldap_server import DIRECTORY, PEOPLE, SERVICE, LdapServer, start_slapd
 from tests.observe.support import metric_values
@@ -33,7 +33,11 @@ flows:
       password:
         type: password
         options: {directory: corp, change_expired: true}
-        on: {success: done, password_expired: change}
+        on:
+          password_expired: change
+          success:
+            - {to: deny, message: Contractors use the partner portal., if: {in_group: contractors}}
+            - {to: done}
       change:
         type: change_password
         options: {directory: corp}
@@ -104,6 +108,13 @@ async def test_a_person_of_the_directory_signs_in_with_their_groups_in_the_id_to
     }
     local = await password_sign_in(server, *ALICE, scope=SCOPE)  # local accounts as before
     assert local["groups"] == [] and local["userinfo"]["preferred_username"] == "alice"
+
+
+async def test_the_directorys_groups_feed_the_in_group_condition(server: RunningServer) -> None:
+    answer = await signed_in_page(server, "star*", "star-password-1")
+    target, params = redirect_params(answer)
+    assert target == RP_CALLBACK and params["error"] == "access_denied", answer.text
+    assert params["error_description"] == "Contractors use the partner portal."
 
 
 @pytest.mark.parametrize(("login", "password"), [
