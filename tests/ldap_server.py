@@ -118,6 +118,7 @@ DIRECTORY = [
     Person("ada", "ada-password-1", "Ada Lovelace", "ada@example.com", ["engineers", "staff"]),
     Person("grace", "grace-password-1", "Grace Hopper", "grace@example.com", ["staff"]),
     Person("star*", "star-password-1", "Star Name", None, ["contractors"]),
+    Person("leaver", "leaver-password-1", "Lee Leaver", "leaver@example.com", ["staff"]),
     # OpenLDAP's password policies
     Person("lou", "lou-password-1", "Lou Locked", policy="lockable",
            extra={"pwdAccountLockedTime": ["20260101000000Z"]}),

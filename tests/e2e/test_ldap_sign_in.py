@@ -21,7 +21,7 @@ from tests.e2e.browser import FormBrowser, page_text, redirect_params
 from tests.e2e.server import ALICE, RunningServer, client_settings, gatehouse, start_server
 from tests.e2e.test_sign_in import RP_CALLBACK, authorization_url, rp_client
 from tests.e2e.tokens import code_flow, password_sign_in
-from tests.ldap_server import DIRECTORY, PEOPLE, SERVICE, LdapServer, start_slapd
+from tests.ldap_server import PEOPLE, SERVICE, LdapServer, start_slapd
 from tests.observe.support import metric_values
 from tests.ports import free_port
 
@@ -208,17 +208,40 @@ async def test_a_password_to_change_is_changed_through_the_pages(server: Running
     assert "Incorrect username or password." in page_text(old)
 
 
-def test_users_sync_makes_the_local_records_ahead_of_time(server: RunningServer) -> None:
+async def test_a_person_removed_from_the_directory_can_no_longer_sign_in(
+    server: RunningServer, slapd: LdapServer,
+) -> None:
+    signed_in = await password_sign_in(server, "leaver", "leaver-password-1", scope=SCOPE)
+    admin = slapd.admin()
+    admin.delete_s(f"uid=leaver,{PEOPLE}")
+    admin.unbind_s()
+    page = await signed_in_page(server, "leaver", "leaver-password-1")
+    assert "Incorrect username or password." in page_text(page)
+    kept = json.loads(gatehouse(server.config, "users", "show", "leaver", "--json").stdout)
+    assert kept["id"] == signed_in["sub"] and kept["in_directory"]  # the record stays, unused
+
+
+def people_in(slapd: LdapServer) -> int:
+    admin = slapd.admin()
+    try:
+        return len(admin.search_s(PEOPLE, 2, "(|(uid=*)(mail=*))", ["uid"]))
+    finally:
+        admin.unbind_s()
+
+
+def test_users_sync_makes_the_local_records_ahead_of_time(
+    server: RunningServer, slapd: LdapServer,
+) -> None:
     # adam signed in through the other directory ("ad"): that record holds his username
     adam = gatehouse(server.config, "users", "show", "adam", "--json").returncode == 0
     synced = gatehouse(server.config, "users", "sync", "corp", "--json")
     assert synced.returncode == 0, synced.stderr
     report = json.loads(synced.stdout)
-    assert report["listed"] == len(DIRECTORY) and report["refused"] == int(adam)
+    assert report["listed"] == people_in(slapd) and report["refused"] == int(adam)
     grace = json.loads(gatehouse(server.config, "users", "show", "grace", "--json").stdout)
     assert grace["in_directory"] and grace["groups"] == ["staff"]
     assert grace["email"] == "grace@example.com" and grace["name"] == "Grace Hopper"
     again = json.loads(gatehouse(server.config, "users", "sync", "corp", "--json").stdout)
-    assert again == {**report, "created": 0, "refreshed": len(DIRECTORY) - int(adam)}
+    assert again == {**report, "created": 0, "refreshed": report["listed"] - int(adam)}
     unknown = gatehouse(server.config, "users", "sync", "nowhere")
     assert unknown.returncode == 1 and "no directory 'nowhere'" in unknown.stderr
