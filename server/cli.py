@@ -295,6 +295,29 @@ def compact_cmd(config: str | None) -> None:
     click.echo(f"purged {dropped} expired documents; the store is compacted")
 
 
+@main.command("backup")
+@config_option
+@click.argument("file", type=click.Path(dir_okay=False))
+def backup_cmd(config: str | None, file: str) -> None:
+    """Copy the embedded store to FILE (a new file) while the server serves: SQLite's online
+    backup, a consistent snapshot, readable by its owner only. A MongoDB store is backed up with
+    mongodump or snapshots (docs/deploy.md)."""
+    if Path(file).exists():
+        raise click.ClickException(f"{file} exists; a backup goes to a new file")
+    settings = settings_of(config)
+
+    async def work(store: Store) -> None:
+        try:
+            await store.backup(file)
+        except NotImplementedError as exc:
+            raise click.ClickException(
+                "this store is a database server: back it up with mongodump or snapshots"
+                " (docs/deploy.md)") from exc
+
+    with_store(settings, work)
+    click.echo(f"backed up the store to {file} ({Path(file).stat().st_size} bytes)")
+
+
 @main.command("import")
 @config_option
 @click.argument("file", type=click.File("r", encoding="utf-8"))

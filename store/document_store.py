@@ -548,6 +548,11 @@ class DocumentStore(ABC):
     async def compact(self) -> None:  # noqa: B027  # a backend that needs it overrides it
         """Nothing to do where the backend reuses freed space (MongoDB's WiredTiger)."""
 
+    async def backup(self, target: str) -> None:
+        """An online, consistent copy of the whole store at `target` (a new file). Only the
+        embedded store can: a database server has its own tools (docs/deploy.md)."""
+        raise NotImplementedError("this store is backed up with its server's own tools")
+
     @abstractmethod
     async def ping(self) -> None:
         """Return once the store answers; `StoreUnavailableError` when it cannot be reached."""

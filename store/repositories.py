@@ -358,6 +358,10 @@ class Store(Protocol):
     async def compact(self) -> None:
         """Give freed space back to the file system, where the backend does not by itself."""
 
+    async def backup(self, target: str) -> None:
+        """An online, consistent copy of the store at `target`; `NotImplementedError` where the
+        database server's own tools do it."""
+
     async def ping(self) -> None:
         """Return once the store answers; `StoreUnavailableError` when it cannot be reached."""
 

@@ -8,16 +8,14 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx2
-import pyotp
 import pytest
-from bs4 import BeautifulSoup
 
 from store import open_store
 from store.records import AuditRecord
 from tests.e2e.browser import FormBrowser
 from tests.e2e.server import ALICE, RunningServer, gatehouse, start_server
-from tests.e2e.test_mfa_in_chromium import CHALLENGE, MFA_APP, PASSWORD, add_user
+from tests.e2e.test_mfa_in_chromium import PASSWORD, add_user
+from tests.e2e.totp_users import totp_user
 from tests.observe.support import client_credentials, json_lines, sign_in_and_exchange, wait_for
 
 RETENTION = 3600
@@ -89,21 +87,7 @@ async def test_sign_in_token_and_logout_are_in_the_store_and_the_log(
 async def test_setting_up_an_authenticator_app_and_recovery_codes_is_audited(
     server: RunningServer,
 ) -> None:
-    add_user(server, "dora")
-    browser = FormBrowser(server.issuer)
-    try:
-        page = await browser.open("/authorize?" + str(httpx2.QueryParams({
-            "client_id": MFA_APP[0], "redirect_uri": MFA_APP[1], "response_type": "code",
-            "scope": "openid", "code_challenge": CHALLENGE, "code_challenge_method": "S256"})))
-        page = await browser.submit(await browser.submit(page, login="dora"), password=PASSWORD)
-        page = await browser.click(page, ("choice", "totp"))
-        key = BeautifulSoup(page.text, "html.parser").select_one(".secret-key")
-        assert key is not None, page.text
-        page = await browser.submit(page, code=pyotp.TOTP(key.get_text().replace(" ", "")).now())
-        answer = await browser.submit(page, confirm="yes")
-        assert answer.is_redirect
-    finally:
-        await browser.close()
+    await totp_user(server, "dora")
     store = await open_store(f"sqlite:///{server.config.parent / 'gatehouse.db'}")
     try:
         dora = await store.users.find_by_login("dora")
