@@ -13,7 +13,8 @@ fi
 
 # Debian packages for the tests, before the Python ones (python-ldap builds against libldap):
 # Chromium (browser tests), Node.js (openid-client as the RP), Graphviz (the admin console draws
-# flows with it), and OpenLDAP's server and headers (the LDAP directory tests).
+# flows with it), OpenLDAP's server and headers (the LDAP directory tests), and systemd-analyze
+# (the service unit's check).
 if [ "${1:-}" = "--test" ]; then
   missing=""
   command -v chromium >/dev/null 2>&1 || missing="$missing chromium fonts-dejavu-core"
@@ -23,6 +24,7 @@ if [ "${1:-}" = "--test" ]; then
   command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || missing="$missing slapd ldap-utils"
   [ -f /usr/include/ldap.h ] || missing="$missing libldap2-dev libsasl2-dev"
   command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
+  command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
   if [ -n "$missing" ]; then
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     export DEBIAN_FRONTEND=noninteractive

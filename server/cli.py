@@ -102,6 +102,8 @@ def serve(config: str | None, host: str | None, port: int | None, workers: int) 
         "forwarded_allow_ips": ",".join(settings.trusted_proxies) or None,
         "timeout_keep_alive": settings.keep_alive_timeout,
         "limit_concurrency": settings.max_concurrency,
+        # On SIGTERM, requests in flight finish (within request_timeout); new ones are refused.
+        "timeout_graceful_shutdown": settings.request_timeout,
     }
     if workers == 1:
         uvicorn.run(app, **options)

@@ -22,7 +22,7 @@ from typing import Any
 
 log = logging.getLogger("gatehouse.workers")
 
-STOP_SECONDS = 10  # a worker's graceful shutdown, before it is killed
+STOP_GRACE = 5  # seconds a worker has past its graceful shutdown, before it is killed
 QUICK_DEATH_SECONDS = 5  # a worker that dies sooner after starting counts towards giving up
 MAX_QUICK_DEATHS = 5
 
@@ -99,7 +99,8 @@ class Supervisor:
         for process, _ in self.processes:
             if process.is_alive() and process.pid is not None:
                 os.kill(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_SECONDS
+        graceful = float(self.options.get("timeout_graceful_shutdown") or 0)
+        deadline = time.monotonic() + graceful + STOP_GRACE
         for process, _ in self.processes:
             process.join(max(0.0, deadline - time.monotonic()))
             if process.is_alive():
