@@ -38,7 +38,7 @@ from server.cli_support import (
 )
 from server.cli_users import users
 from server.sealing import sealer_for
-from server.settings import config_path, settings_doc
+from server.settings import SettingsError, config_path, settings_doc
 from store import (
     ImportReport,
     Sealer,
@@ -196,6 +196,27 @@ def keys_rotate(config: str | None, alg: str, activate_in: float) -> None:
 
     for line in with_store(settings, work):
         click.echo(line)
+
+
+@main.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--issuer", default="https://login.example.com", show_default=True,
+              help="The URL people and applications will reach Gatehouse at.")
+def init_cmd(directory: Path, issuer: str) -> None:
+    """Write a starter gatehouse.yaml (with generated secrets) and flows.yaml into DIRECTORY, for
+    a new installation; files there are never overwritten."""
+    from server.starter import write_starter
+
+    try:
+        written = write_starter(directory, issuer)
+    except FileExistsError as exc:
+        raise click.ClickException(f"already there, left as they are: {exc}") from exc
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"next: gatehouse users add YOU --config {written[0]}, then"
+               f" gatehouse serve --config {written[0]}")
 
 
 @keys.command("new-sealing-key")

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from server.cli import key_rows, main
+from server.settings import load_settings
 from store.records import SigningKeyRecord
 from tests.e2e.server import gatehouse
 from tests.server.test_settings_and_cli import _config
@@ -114,3 +115,20 @@ def test_compact_purges_and_compacts_the_store(tmp_path: Path) -> None:
     assert compacted.returncode == 0, compacted.stderr
     assert compacted.stdout.startswith("purged ") and "the store is compacted" in compacted.stdout
     assert gatehouse(config, "users", "show", "zoe").returncode == 0  # what lives stays
+
+
+def test_init_writes_a_starter_with_its_own_secrets_and_never_overwrites(tmp_path: Path) -> None:
+    made = CliRunner().invoke(main, ["init", str(tmp_path / "new"), "--issuer",
+                                     "https://login.example.org"])
+    assert made.exit_code == 0, made.output
+    settings = load_settings(tmp_path / "new" / "gatehouse.yaml")
+    assert settings.issuer == "https://login.example.org" and len(settings.credential_keys) == 1
+    assert settings.metrics_token and not settings.demo and settings.clients == []
+    root = Path(__file__).resolve().parents[2]
+    assert (tmp_path / "new" / "flows.yaml").read_text() == (root / "flows.yaml").read_text()
+    other = CliRunner().invoke(main, ["init", str(tmp_path / "other")])
+    assert load_settings(tmp_path / "other" / "gatehouse.yaml").credential_keys != (
+        settings.credential_keys)  # generated for each installation
+    again = CliRunner().invoke(main, ["init", str(tmp_path / "new")])
+    assert again.exit_code == 1 and "left as they are" in again.output
+    assert other.exit_code == 0
