@@ -1,4 +1,4 @@
-.PHONY: demo test lint install bench
+.PHONY: demo test lint install bench lock
 
 PACKAGES = core oidc engine steps ui store server demo mail observe federation admin
 
@@ -17,6 +17,14 @@ lint:
 
 install:
 	scripts/install.sh
+
+# The locked versions, with hashes, that scripts/install.sh installs: refresh after changing the
+# dependencies in pyproject.toml (tests/server/test_lock_files.py checks they agree).
+LOCK = .venv/bin/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 \
+	--python-platform x86_64-manylinux_2_28 --quiet
+lock:            ## refresh requirements/app.lock and requirements/test.lock from pyproject.toml
+	$(LOCK) -o requirements/app.lock
+	$(LOCK) --extra test -o requirements/test.lock
 
 bench:           ## Gatehouse side by side with node-oidc-provider (docs/benchmarks.md); BENCH_ARGS="--rounds 1"
 	scripts/install.sh --test

@@ -34,13 +34,15 @@ if [ "${1:-}" = "--test" ]; then
   fi
 fi
 
-extras=""
-[ "${1:-}" = "--test" ] && extras="[test]"
-# Reinstall only when the dependency list changed since the last install.
-stamp=".venv/.installed${extras}"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+# The locked versions, with hashes (requirements/*.lock, refreshed by `make lock`), then Gatehouse
+# itself on top of them. Again only when the lock or pyproject.toml changed since the last time.
+lock=requirements/app.lock
+[ "${1:-}" = "--test" ] && lock=requirements/test.lock
+stamp=".venv/.installed-$(basename "$lock")"
+if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -qq --upgrade pip
-  .venv/bin/python -m pip install -qq -e ".${extras}"  # errors only: a first run prints what a person needs
+  .venv/bin/python -m pip install -qq --require-hashes -r "$lock"  # errors only
+  .venv/bin/python -m pip install -qq --no-deps -e .
   touch "$stamp"
 fi
 
