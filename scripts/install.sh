@@ -13,8 +13,8 @@ fi
 
 # Debian packages for the tests, before the Python ones (python-ldap builds against libldap):
 # Chromium (browser tests), Node.js (openid-client as the RP), Graphviz (the admin console draws
-# flows with it), OpenLDAP's server and headers (the LDAP directory tests), and systemd-analyze
-# (the service unit's check).
+# flows with it), OpenLDAP's server and headers (the LDAP directory tests), systemd-analyze (the
+# service unit's check) and nginx (the https tests behind a reverse proxy).
 if [ "${1:-}" = "--test" ]; then
   missing=""
   command -v chromium >/dev/null 2>&1 || missing="$missing chromium fonts-dejavu-core"
@@ -25,6 +25,7 @@ if [ "${1:-}" = "--test" ]; then
   [ -f /usr/include/ldap.h ] || missing="$missing libldap2-dev libsasl2-dev"
   command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
   command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
+  [ -x /usr/sbin/nginx ] || missing="$missing nginx"
   if [ -n "$missing" ]; then
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     export DEBIAN_FRONTEND=noninteractive

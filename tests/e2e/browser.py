@@ -3,6 +3,7 @@ HTML forms parsed and submitted as a person would fill them."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx2
@@ -14,11 +15,15 @@ class FormBrowser:
     Give them a different host, not only a different port: cookies ignore ports."""
 
     def __init__(
-        self, origin: str, headers: dict[str, str] | None = None, also: tuple[str, ...] = ()
+        self, origin: str, headers: dict[str, str] | None = None, also: tuple[str, ...] = (),
+        **client: Any,
     ) -> None:
+        """`client`: more options of its HTTP client (`verify`, `transport`)."""
         self.origin = origin
         self.origins = (origin, *also)
-        self.http = httpx2.AsyncClient(base_url=origin, follow_redirects=False, headers=headers)
+        self.http = httpx2.AsyncClient(
+            base_url=origin, follow_redirects=False, headers=headers, **client
+        )
 
     async def close(self) -> None:
         await self.http.aclose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ class OpenIdClient:
     metadata: dict[str, Any] = field(default_factory=dict)
     private_jwk: dict[str, Any] | None = None
     dpop_jwk: dict[str, Any] | None = None  # a private P-256 JWK: requests carry DPoP proofs
+    ca_file: str | None = None  # a CA Node.js trusts besides its own (an https issuer of the tests)
 
     def call(self, op: str, **request: Any) -> dict[str, Any]:
         node = shutil.which("node")
@@ -39,9 +41,10 @@ class OpenIdClient:
             **({"dpopJwk": self.dpop_jwk} if self.dpop_jwk else {}),
             **request,
         }
+        env = {**os.environ, **({"NODE_EXTRA_CA_CERTS": self.ca_file} if self.ca_file else {})}
         done = subprocess.run(
             [node, str(RP_DIR / "rp.mjs")], input=json.dumps(payload), capture_output=True,
-            text=True, cwd=RP_DIR, timeout=60, check=False,
+            text=True, cwd=RP_DIR, timeout=60, check=False, env=env,
         )
         assert done.returncode == 0 and done.stdout, done.stderr
         answer: dict[str, Any] = json.loads(done.stdout)

@@ -169,10 +169,11 @@ def start_server(
     """A server on a free port (or `port`); `host` names it in the issuer (passkeys need
     `localhost`, a secure context and a valid WebAuthn RP id). It listens on `host` when that is
     a loopback address (a second server at 127.0.0.2 keeps its own cookies), else on 127.0.0.1.
-    `serve_args` are added to `gatehouse serve`."""
+    `serve_args` are added to `gatehouse serve`; an `issuer` among `settings` puts the server
+    behind a proxy that answers there."""
     listen = host if host.startswith("127.") else "127.0.0.1"
     port = port or free_port(listen)
-    issuer = f"http://{host}:{port}"
+    issuer = settings.pop("issuer", None) or f"http://{host}:{port}"  # or behind a proxy
     config = workdir / "gatehouse.yaml"
     config.write_text(yaml.safe_dump({
         "issuer": issuer, "host": listen, "port": port,

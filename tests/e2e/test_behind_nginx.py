@@ -1,0 +1,116 @@
+"""Gatehouse behind Debian's nginx terminating TLS, as docs/deploy.md configures it: an https
+issuer, `trusted_proxies` naming the proxy. Through the proxy, openid-client (trusting the tests'
+CA) signs a person in; the cookies are `__Host-` and Secure and HSTS is sent; discovery names
+only https URLs; and throttling and the audit trail see the browser's address from
+X-Forwarded-For, never one the browser made up."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import httpx2
+import pytest
+
+from tests.e2e.browser import FormBrowser, page_text, response_url
+from tests.e2e.openid_client import OpenIdClient
+from tests.e2e.server import (
+    ALICE,
+    CONFIDENTIAL_SECRET,
+    ROOT,
+    RunningServer,
+    gatehouse,
+    start_server,
+)
+from tests.nginx_proxy import SERVER_BLOCK, Proxy, start_nginx
+from tests.ports import free_port
+
+BROWSER_ADDRESS = "127.0.0.3"  # the browser's own loopback address: not the proxy's
+
+
+@pytest.fixture(scope="module")
+def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Proxy, RunningServer]]:
+    home = tmp_path_factory.mktemp("behind-nginx")
+    port, backend = free_port(), free_port()
+    running = start_nginx(home / "nginx", port, f"127.0.0.1:{backend}")
+    server = start_server(home, port=backend, issuer=running.issuer,
+                          trusted_proxies=["127.0.0.1"])
+    yield running, server
+    server.stop()
+    running.stop()
+
+
+def browser(proxy: Proxy, **headers: str) -> FormBrowser:
+    transport = httpx2.AsyncHTTPTransport(local_address=BROWSER_ADDRESS, verify=proxy.trust())
+    return FormBrowser(proxy.issuer, headers=headers or None, transport=transport)
+
+
+async def test_openid_client_signs_in_over_https(proxy: tuple[Proxy, RunningServer]) -> None:
+    nginx, _ = proxy
+    rp = OpenIdClient(nginx.issuer, "demo-rp", secret=CONFIDENTIAL_SECRET, ca_file=str(nginx.ca_file))
+    started = rp.authorize(scope="openid profile email")
+    assert started["url"].startswith(f"{nginx.issuer}/authorize?")
+    web = browser(nginx)
+    try:
+        answer = await web.sign_in(started["url"], *ALICE)
+    finally:
+        await web.close()
+    result = rp.callback(started, response_url(answer, "query"))
+    assert result["claims"]["iss"] == nginx.issuer and result["userinfo"]["name"] == "Alice Example"
+
+
+async def test_cookies_are_host_prefixed_and_secure_and_hsts_is_sent(
+    proxy: tuple[Proxy, RunningServer],
+) -> None:
+    nginx, _ = proxy
+    web = browser(nginx)
+    try:
+        page = await web.http.get("/authorize?client_id=demo-rp&response_type=code&scope=openid"
+                                   "&redirect_uri=https://rp.example/callback&state=s")
+        cookies = page.headers.get_list("set-cookie")  # the run's browser binding
+        assert cookies and all(c.startswith("__Host-") for c in cookies), cookies
+        assert all("; Secure" in c or "; secure" in c for c in cookies), cookies
+        assert all("Path=/" in c and "Domain=" not in c for c in cookies), cookies
+        assert page.headers["strict-transport-security"].startswith("max-age=")
+    finally:
+        await web.close()
+
+
+async def test_discovery_names_only_https_urls(proxy: tuple[Proxy, RunningServer]) -> None:
+    nginx, _ = proxy
+    async with httpx2.AsyncClient(verify=nginx.trust()) as http:
+        metadata = (await http.get(f"{nginx.issuer}/.well-known/openid-configuration")).json()
+    assert metadata["issuer"] == nginx.issuer
+    urls = [v for v in metadata.values() if isinstance(v, str) and "://" in v]
+    assert len(urls) >= 5 and all(urlsplit(u).scheme == "https" for u in urls), urls
+    assert all(u.startswith(nginx.issuer) for u in urls), urls
+
+
+async def test_the_browsers_own_address_is_seen_never_a_forged_one(
+    proxy: tuple[Proxy, RunningServer],
+) -> None:
+    nginx, server = proxy
+    web = browser(nginx, **{"X-Forwarded-For": "203.0.113.66"})  # made up by the browser
+    try:
+        page = await web.sign_in(f"{nginx.issuer}/account", "bob", "wrong-password-0")
+        assert "Incorrect username or password." in page_text(page)
+    finally:
+        await web.close()
+    events = [json.loads(line) for line in
+              gatehouse(server.config, "audit", "bob").stdout.splitlines()]
+    failed = [e for e in events if e["kind"] == "sign_in_failed"]
+    assert failed and failed[0]["address"] == BROWSER_ADDRESS, failed
+
+
+def test_docs_deploy_gives_the_tested_nginx_configuration() -> None:
+    documented = (ROOT / "docs" / "deploy.md").read_text()
+    tested = SERVER_BLOCK.format(port=443, home="/etc/ssl/login.example.com",
+                                 backend="127.0.0.1:8000")
+    tested = tested.replace("server_name localhost;", "server_name login.example.com;")
+    tested = tested.replace("/etc/ssl/login.example.com/cert.pem",
+                            "/etc/ssl/login.example.com/fullchain.pem")
+    tested = tested.replace("/etc/ssl/login.example.com/key.pem",
+                            "/etc/ssl/login.example.com/privkey.pem")
+    tested = tested.replace("listen 127.0.0.1:443 ssl;", "listen 443 ssl;")
+    assert tested in documented
