@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx2
 import pytest
+from playwright.async_api import Browser, Route
 
 from tests.e2e.browser import FormBrowser, page_text, response_url
 from tests.e2e.openid_client import OpenIdClient
@@ -22,6 +24,13 @@ from tests.e2e.server import (
     RunningServer,
     gatehouse,
     start_server,
+)
+from tests.e2e.test_mfa_in_chromium import (
+    MFA_APP,
+    PASSWORDLESS_APP,
+    Journey,
+    VirtualAuthenticator,
+    enroll_passkey,
 )
 from tests.nginx_proxy import SERVER_BLOCK, Proxy, start_nginx
 from tests.ports import free_port
@@ -58,6 +67,35 @@ async def test_openid_client_signs_in_over_https(proxy: tuple[Proxy, RunningServ
         await web.close()
     result = rp.callback(started, response_url(answer, "query"))
     assert result["claims"]["iss"] == nginx.issuer and result["userinfo"]["name"] == "Alice Example"
+
+
+async def test_a_passkey_is_made_and_signs_in_over_https_in_chromium(
+    proxy: tuple[Proxy, RunningServer], chromium: Browser, artifacts: Path,
+) -> None:
+    nginx, server = proxy
+    # Chromium is not told of the tests' CA (openid-client and the HTTP clients here check the
+    # certificate); WebAuthn runs on the https origin all the same.
+    context = await chromium.new_context(locale="en-US", ignore_https_errors=True)
+    page = await context.new_page()
+    journey = Journey(context, page, artifacts, "https-passkey")
+    journey.issuer, journey.verify = nginx.issuer, nginx.trust()
+
+    async def client(route: Route) -> None:
+        journey.callbacks.append(route.request.url)
+        await route.fulfill(status=200, content_type="text/html", body="<h1>Back at the client</h1>")
+
+    try:
+        for _, redirect_uri in (MFA_APP, PASSWORDLESS_APP):
+            await page.route(redirect_uri + "*", client)
+        await VirtualAuthenticator.attach(journey)
+        await enroll_passkey(server, journey, "hana")  # password, then a new passkey
+        await context.clear_cookies()
+        await journey.authorize(PASSWORDLESS_APP)
+        await page.get_by_role("button", name="Use a passkey").click()
+        claims = await journey.tokens(PASSWORDLESS_APP)
+        assert claims["amr"] == ["hwk", "user", "mfa"] and claims["iss"] == nginx.issuer
+    finally:
+        await context.close()
 
 
 async def test_cookies_are_host_prefixed_and_secure_and_hsts_is_sent(
