@@ -4,7 +4,7 @@ client jwks_uri, upstream providers): SSRF protection in one place.
 The host is resolved first and refused when any address is loopback, private, link-local or
 otherwise not global (unless the config allows it, as the tests do for loopback); the request then
 goes to that very address (no second DNS answer can redirect it), with TLS checked against the
-original host name. No redirects are followed, time is bounded and so is the size of the answer.
+original host name (and the public CAs, or also an organisation's own: `ca_file`). No redirects are followed, time is bounded and so is the size of the answer.
 `transport()` gives the same guard to other HTTP clients (the upstream providers' OAuth client).
 """
 
@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import certifi
 import httpx2
 
 
@@ -53,7 +55,7 @@ class GuardedTransport(httpx2.AsyncBaseTransport):
 
     def __init__(self, outbound: OutboundHttp) -> None:
         self.outbound = outbound
-        self.inner = httpx2.AsyncHTTPTransport()
+        self.inner = httpx2.AsyncHTTPTransport(verify=outbound.tls())
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         url = request.url
@@ -79,6 +81,15 @@ class OutboundHttp:
     allow_private_addresses: bool = False
     timeout: float = 5.0
     max_bytes: int = 512 * 1024
+    ca_file: str | None = None  # more CA certificates to trust (PEM): an organisation's own
+
+    def tls(self) -> ssl.SSLContext:
+        """Certificates are always checked: against the usual public CAs (certifi's), and
+        `ca_file`'s too when it is set."""
+        context = ssl.create_default_context(cafile=certifi.where())
+        if self.ca_file:
+            context.load_verify_locations(cafile=self.ca_file)
+        return context
 
     async def public_address(self, host: str, port: int) -> str:
         """The address to connect to; `OutboundRefused` when `host` resolves to any address

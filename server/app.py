@@ -8,7 +8,6 @@ from pathlib import Path
 from quart import Quart
 
 from admin import CONSOLE, AdminConfig, console_client, install_admin
-from core import OutboundHttp
 from engine import check_directories, check_offered, load_flows
 from federation import upstreams_for
 from observe import (
@@ -108,7 +107,7 @@ def create_app(settings: Settings) -> Quart:
         )
     if settings.outbound_allow_private_addresses:
         log.warning("outbound_allow_private_addresses is on: SSRF protection is weakened")
-    outbound = OutboundHttp(allow_private_addresses=settings.outbound_allow_private_addresses)
+    outbound = settings.outbound_http()
     upstreams = upstreams_for(settings.issuer, settings.upstream_providers, outbound)
     check_offered(flows, upstreams)
     check_directories(flows, settings.directories)

@@ -12,7 +12,6 @@ from typing import Any, TextIO
 
 import click
 
-from core import OutboundHttp
 from engine import (
     FlowsError,
     UnknownFlow,
@@ -244,7 +243,9 @@ def flows_check(config: str | None, file: str | None) -> None:
     else:
         settings = settings_of(config)
         path = file or str(settings.path(settings.flows_file))
-        upstreams = upstreams_for(settings.issuer, settings.upstream_providers, OutboundHttp())
+        upstreams = upstreams_for(
+            settings.issuer, settings.upstream_providers, settings.outbound_http()
+        )
         directories = settings.directories.keys()
     try:
         loaded = load_flows(path)

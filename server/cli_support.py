@@ -16,7 +16,6 @@ import click
 from pydantic import BaseModel
 
 from admin import Actor, AdminError
-from core import OutboundHttp
 from engine import check_directories, check_offered, load_flows
 from federation import upstreams_for
 from oidc import Provider
@@ -79,7 +78,7 @@ def with_provider(settings: Settings, work: Callable[[Provider], Awaitable[T]]) 
         raise click.ClickException(
             f"{path}: no flows file (flows_file); the server and this command need it")
     flows = load_flows(path)
-    outbound = OutboundHttp(allow_private_addresses=settings.outbound_allow_private_addresses)
+    outbound = settings.outbound_http()
     upstreams = upstreams_for(settings.issuer, settings.upstream_providers, outbound)
     check_offered(flows, upstreams)
     check_directories(flows, settings.directories)

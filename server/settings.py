@@ -10,9 +10,18 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FilePath,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from core import OutboundHttp
 from engine import YamlSourceError, parse_yaml, pydantic_problems
 from federation import DIRECTORY_NAME, LdapGroups, LdapOptions, UpstreamProviderSettings
 from oidc import FAPI2, ClientPolicy
@@ -134,6 +143,12 @@ class Settings(BaseModel):
         False,
         description="Let server-to-server requests (back-channel logout, client jwks_uri, upstream"
         " providers) reach loopback and private addresses. For tests and closed networks only: it weakens SSRF protection.",
+    )
+    outbound_ca_file: FilePath | None = Field(
+        None,
+        description="CA certificates (PEM) to trust, besides the public ones, for requests to"
+        " other servers (back-channel logout, client jwks_uri, upstream providers): an"
+        " organisation's own CA.",
     )
     trusted_proxies: list[str] = Field(
         default_factory=list,
@@ -320,6 +335,13 @@ class Settings(BaseModel):
             except ValueError as exc:
                 raise ValueError("each key is 32 random bytes in base64url (44 characters)") from exc
         return keys
+
+    def outbound_http(self) -> OutboundHttp:
+        """How this server fetches what clients and the config name (core/outbound.py)."""
+        return OutboundHttp(
+            allow_private_addresses=self.outbound_allow_private_addresses,
+            ca_file=str(self.outbound_ca_file) if self.outbound_ca_file else None,
+        )
 
     @property
     def relying_party(self) -> RelyingParty:

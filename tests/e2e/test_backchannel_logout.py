@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx2
+import trustme
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
@@ -75,3 +76,34 @@ async def test_a_logout_without_hint_notifies_only_once_confirmed(tmp_path: Path
         finally:
             await browser.close()
             server.stop()
+
+
+async def test_back_channel_logout_over_https_checks_the_certificate(tmp_path: Path) -> None:
+    """An application's endpoint on https with an organisation's own CA: delivered when
+    `outbound_ca_file` trusts that CA, never when the certificate cannot be checked."""
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    for trusted in (True, False):
+        with receiver(tls=ca) as listening:
+            clients = client_settings("http://unused")
+            clients[0]["backchannel_logout_uri"] = listening.url  # demo-rp
+            (home := tmp_path / f"trusted-{trusted}").mkdir()
+            server = start_server(home, clients=clients[:1], demo=False,
+                                  outbound_allow_private_addresses=True,
+                                  **({"outbound_ca_file": str(tmp_path / "ca.pem")} if trusted else {}))
+            try:
+                async with FormBrowser(server.issuer) as browser:
+                    demo = OpenIdClient(server.issuer, "demo-rp", secret=CONFIDENTIAL_SECRET)
+                    started = demo.authorize()
+                    signed_in = demo.callback(
+                        started, (await browser.sign_in(started["url"], *ALICE)).headers["location"])
+                    logout = await browser.http.get("/logout", params={
+                        "id_token_hint": signed_in["tokens"]["id_token"],
+                        "post_logout_redirect_uri": "https://rp.example/signed-out"})
+                    assert logout.status_code == 303
+            finally:
+                server.stop()
+            assert listening.url.startswith("https://")
+            assert len(listening.posts) == (1 if trusted else 0), trusted
+            if not trusted:
+                assert "CERTIFICATE_VERIFY_FAILED" in server.log.read_text()
