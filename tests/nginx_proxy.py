@@ -19,7 +19,7 @@ NGINX = "/usr/sbin/nginx"
 # The server block of docs/deploy.md; {backend} is where Gatehouse listens.
 SERVER_BLOCK = """\
     server {{
-        listen 127.0.0.1:{port} ssl;
+        listen {listen}:{port} ssl;
         server_name localhost;
         ssl_certificate {home}/cert.pem;
         ssl_certificate_key {home}/key.pem;
@@ -60,10 +60,12 @@ class Proxy:
     port: int
     ca_file: Path
     process: subprocess.Popen[bytes]
+    listen: str = "127.0.0.1"
 
     @property
     def issuer(self) -> str:
-        return f"https://localhost:{self.port}"
+        name = "localhost" if self.listen == "127.0.0.1" else self.listen
+        return f"https://{name}:{self.port}"
 
     def trust(self) -> ssl.SSLContext:
         """A client's TLS context that trusts the tests' CA (and nothing else)."""
@@ -73,18 +75,19 @@ class Proxy:
         stop(self.process)
 
 
-def start_nginx(home: Path, port: int, backend: str) -> Proxy:
-    """nginx on 127.0.0.1:`port` (https, as localhost), passing requests to `backend`."""
+def start_nginx(home: Path, port: int, backend: str, listen: str = "127.0.0.1") -> Proxy:
+    """nginx on `listen`:`port` (https, as localhost or that address), passing requests to
+    `backend`."""
     if not Path(NGINX).exists():
         raise RuntimeError("nginx is missing: bash scripts/install.sh --test installs it")
     home.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA()
-    cert = ca.issue_cert("localhost", "127.0.0.1")
+    cert = ca.issue_cert("localhost", "127.0.0.1", listen)
     ca.cert_pem.write_to_path(str(home / "ca.pem"))
     cert.private_key_pem.write_to_path(str(home / "key.pem"))
     cert.cert_chain_pems[0].write_to_path(str(home / "cert.pem"))
     user = "user root root;" if os.geteuid() == 0 else ""
-    server = SERVER_BLOCK.format(port=port, home=home, backend=backend)
+    server = SERVER_BLOCK.format(listen=listen, port=port, home=home, backend=backend)
     (home / "nginx.conf").write_text(CONF.format(user=user, home=home, server=server))
     log = (home / "nginx.log").open("wb")
     process = subprocess.Popen([NGINX, "-c", str(home / "nginx.conf"), "-p", str(home)],
@@ -96,4 +99,4 @@ def start_nginx(home: Path, port: int, backend: str) -> Proxy:
             raise RuntimeError(f"nginx did not start: {(home / 'error.log').read_text()}"
                                f"{(home / 'nginx.log').read_text()}")
         time.sleep(0.05)
-    return Proxy(port, home / "ca.pem", process)
+    return Proxy(port, home / "ca.pem", process, listen)

@@ -22,9 +22,11 @@ from tests.e2e.server import (
     CONFIDENTIAL_SECRET,
     ROOT,
     RunningServer,
+    client_settings,
     gatehouse,
     start_server,
 )
+from tests.e2e.test_federation import FLOWS
 from tests.e2e.test_mfa_in_chromium import (
     MFA_APP,
     PASSWORDLESS_APP,
@@ -32,8 +34,10 @@ from tests.e2e.test_mfa_in_chromium import (
     VirtualAuthenticator,
     enroll_passkey,
 )
+from tests.e2e.tokens import code_flow
 from tests.nginx_proxy import SERVER_BLOCK, Proxy, start_nginx
 from tests.ports import free_port
+from tests.upstream.node_provider import sign_in_upstream, start_node_provider
 
 BROWSER_ADDRESS = "127.0.0.3"  # the browser's own loopback address: not the proxy's
 
@@ -143,7 +147,7 @@ async def test_the_browsers_own_address_is_seen_never_a_forged_one(
 
 def test_docs_deploy_gives_the_tested_nginx_configuration() -> None:
     documented = (ROOT / "docs" / "deploy.md").read_text()
-    tested = SERVER_BLOCK.format(port=443, home="/etc/ssl/login.example.com",
+    tested = SERVER_BLOCK.format(listen="127.0.0.1", port=443, home="/etc/ssl/login.example.com",
                                  backend="127.0.0.1:8000")
     tested = tested.replace("server_name localhost;", "server_name login.example.com;")
     tested = tested.replace("/etc/ssl/login.example.com/cert.pem",
@@ -152,3 +156,40 @@ def test_docs_deploy_gives_the_tested_nginx_configuration() -> None:
                             "/etc/ssl/login.example.com/privkey.pem")
     tested = tested.replace("listen 127.0.0.1:443 ssl;", "listen 443 ssl;")
     assert tested in documented
+
+
+async def test_an_upstream_provider_behind_https_signs_a_person_in(tmp_path: Path) -> None:
+    """node-oidc-provider behind its own nginx, with a CA of its own that only
+    `outbound_ca_file` makes Gatehouse trust: discovery, keys and the code exchange go over
+    https with the certificate checked."""
+    port, node_port, proxy_port = free_port(), free_port(), free_port()
+    upstream_proxy = start_nginx(tmp_path / "nginx", proxy_port, f"127.0.0.1:{node_port}",
+                                 listen="127.0.0.3")
+    node = start_node_provider(tmp_path, [f"http://127.0.0.1:{port}/federation/upstream/callback"],
+                               host="127.0.0.1", port=node_port, issuer=upstream_proxy.issuer)
+    (home := tmp_path / "down").mkdir()
+    (home / "flows.yaml").write_text(FLOWS)
+    down = start_server(
+        home, home / "flows.yaml", port=port, outbound_allow_private_addresses=True,
+        outbound_ca_file=str(upstream_proxy.ca_file),
+        clients=client_settings(f"http://127.0.0.1:{port}")[:1],
+        upstream_providers=[{"id": "upstream", "issuer": node.issuer, "client_id": node.client_id,
+                             "client_secret": node.client_secret, "name": "Node"}],
+    )
+    web = FormBrowser(down.issuer, also=(node.issuer,), verify=upstream_proxy.trust())
+    try:
+        async def steps(page: httpx2.Response) -> httpx2.Response:
+            page = await sign_in_upstream(web, await web.click(page, ("provider", "upstream")),
+                                          "grace-hopper")
+            assert "Signed in with Node as grace-hopper@upstream.example" in page_text(page)
+            page = await web.click(page, ("choice", "create"), username="grace")
+            return await web.click(page, ("decision", "accept"), accept="yes")
+
+        claims = await code_flow(down, web, steps)
+        assert node.issuer.startswith("https://") and claims["amr"] == ["fed"]
+        assert claims["userinfo"]["email"] == "grace-hopper@upstream.example"
+    finally:
+        await web.close()
+        down.stop()
+        node.stop()
+        upstream_proxy.stop()

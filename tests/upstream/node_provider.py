@@ -41,12 +41,14 @@ class NodeProvider:
 def start_node_provider(
     workdir: Path, redirect_uris: list[str], host: str = "127.0.0.3", *,
     port: int | None = None, client_id: str = "gatehouse", client_secret: str | None = None,
+    issuer: str | None = None,
 ) -> NodeProvider:
     """The provider on a free port of `host`, once its discovery document answers.
 
     Give it a loopback host other than the server under test's: cookies ignore ports. `port` and
     `client_secret` (random by default) let a server's config name the provider before it starts,
-    when the redirect URIs are known only once that server runs.
+    when the redirect URIs are known only once that server runs. `issuer`: its https URL when a
+    TLS-terminating proxy is in front (it is asked whether it answers on its own port).
     """
     node = shutil.which("node")
     assert node, "Node.js is missing: run scripts/install.sh --test"
@@ -54,12 +56,12 @@ def start_node_provider(
         "oidc-provider is missing: run scripts/install.sh --test"
     )
     port = port or free_port()
-    issuer = f"http://{host}:{port}"
+    local = f"http://{host}:{port}"
     client_secret = client_secret or secrets.token_urlsafe(32)
     config = workdir / f"upstream-{port}.json"
     config.write_text(json.dumps({
         "host": host, "port": port, "client_id": client_id, "client_secret": client_secret,
-        "redirect_uris": redirect_uris,
+        "redirect_uris": redirect_uris, **({"issuer": issuer} if issuer else {}),
     }))
     log = workdir / f"upstream-{port}.log"
     with log.open("wb") as out:
@@ -67,8 +69,8 @@ def start_node_provider(
             [node, str(UPSTREAM_DIR / "provider.mjs"), str(config)],
             cwd=UPSTREAM_DIR, stdout=out, stderr=subprocess.STDOUT,
         )
-    provider = NodeProvider(issuer, client_id, client_secret, process, log)
-    wait_answering(process, f"{issuer}/.well-known/openid-configuration", log,
+    provider = NodeProvider(issuer or local, client_id, client_secret, process, log)
+    wait_answering(process, f"{local}/.well-known/openid-configuration", log,
                    "the upstream provider", STARTUP_TIMEOUT)
     return provider
 

@@ -15,7 +15,8 @@ import { text } from 'node:stream/consumers';
 import Provider from 'oidc-provider';
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const issuer = `http://${config.host}:${config.port}`;
+// `issuer`: its public https URL, when a TLS-terminating proxy is in front (X-Forwarded-Proto).
+const issuer = config.issuer ?? `http://${config.host}:${config.port}`;
 
 const NAMES = { alice: 'Alice Liddell', bob: 'Bob Marley', carol: 'Carol Danvers' };
 
@@ -93,4 +94,5 @@ provider.use(async (ctx, next) => {
   ctx.redirect(location);
 });
 
+if (config.issuer) provider.proxy = true;
 provider.listen(config.port, config.host, () => console.log(`ready ${issuer}`));
