@@ -7,7 +7,7 @@ from pathlib import Path
 
 from quart import Quart
 
-from admin import CONSOLE, AdminConfig, console_client, install_admin
+from admin import CONSOLE, AdminConfig, install_admin
 from engine import check_directories, check_offered, load_flows
 from federation import upstreams_for
 from observe import (
@@ -22,20 +22,19 @@ from oidc import BLUEPRINTS as PROTOCOL_BLUEPRINTS
 from oidc import (
     EXTENSION_KEY,
     Provider,
-    secret_digest,
 )
+from server.config_reload import reload_config, sync_clients
 from server.fast_path import install_fast_path
 from server.flows_reload import watch_flows
 from server.issuer_origin import issuer_origin, redirect_to_issuer
 from server.maintenance import start_maintenance
 from server.provider_factory import build_provider
-from server.settings import ClientSettings, Settings, load_settings
+from server.settings import Settings, load_settings
 from steps import PasswordHashing
-from store import ClientRecord, Store, StoreUnavailableError, open_store
+from store import StoreUnavailableError, open_store
 from ui import BLUEPRINTS as PAGE_BLUEPRINTS
 from ui import CLIENT_ID as ACCOUNT_CLIENT_ID
 from ui import (
-    account_client,
     add_security_headers,
     check_templates,
     install_results,
@@ -47,22 +46,6 @@ from ui import (
 log = logging.getLogger("gatehouse")
 APP_FACTORY = "server.app:app_from_environment"  # what each of several worker processes runs
 UI_DIR = Path(__file__).resolve().parent.parent / "ui"
-
-
-def client_record(client: ClientSettings) -> ClientRecord:
-    data = client.model_dump(exclude={"client_secret"})
-    secret = client.client_secret
-    return ClientRecord(**data, client_secret_sha256=secret_digest(secret) if secret else None)
-
-
-async def sync_clients(store: Store, settings: Settings) -> None:
-    """Clients declared in the config are written to the store at start-up, with the records
-    of the account page and the admin console (for their runs: no clients of /authorize or
-    /token)."""
-    for client in settings.clients:
-        await store.clients.put(client_record(client))
-    await store.clients.put(account_client())
-    await store.clients.put(console_client())
 
 
 def store_ping(app: Quart) -> Ping:
@@ -125,7 +108,7 @@ def create_app(settings: Settings) -> Quart:
             *start_maintenance(provider, settings.key_refresh_interval, settings.purge_interval),
             *watch_flows(
                 provider.engine, settings.path(settings.flows_file), store,
-                settings.flows_reload_interval,
+                settings.flows_reload_interval, on_sighup=lambda: reload_config(settings, store),
             ),
         ]
 

@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from engine import FlowEngine, FlowsError, check_directories, check_offered, load_flows_text
@@ -68,17 +69,24 @@ class FlowsReloader:
 
 
 def watch_flows(
-    engine: FlowEngine, path: Path, store: Store, interval: float
+    engine: FlowEngine, path: Path, store: Store, interval: float,
+    on_sighup: Callable[[], Awaitable[None]] | None = None,
 ) -> list[asyncio.Task[None]]:
-    """Start watching; SIGHUP reloads at once (where the platform has it)."""
+    """Start watching; SIGHUP reloads at once (where the platform has it), and runs `on_sighup`
+    (the config's part of a reload)."""
     reloader = FlowsReloader(engine, path, store)
+
+    async def reload() -> None:
+        await reloader.check()
+        if on_sighup is not None:
+            await on_sighup()
 
     async def poll() -> None:
         await reloader.check()
 
     loop = asyncio.get_running_loop()
     try:
-        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(reloader.check()))
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(reload()))
     except (AttributeError, NotImplementedError, RuntimeError, ValueError):
         log.info("no SIGHUP here: flows reload on file change only")
     if interval <= 0:

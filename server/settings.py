@@ -361,6 +361,9 @@ class Settings(BaseModel):
     base_dir: Path = Field(
         Path("."), exclude=True, description="Set from the config file's folder."
     )
+    config_file: Path | None = Field(
+        None, exclude=True, description="Set to the config file read (read again on SIGHUP)."
+    )
 
 
 ENV_OVERRIDES = (
@@ -397,6 +400,7 @@ def load_settings(config_file: str | Path | None = None) -> Settings:
         if value is not None:
             data[name] = value
     data["base_dir"] = path.parent.resolve()
+    data["config_file"] = path.resolve() if path.exists() else None
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
