@@ -164,16 +164,17 @@ def add_user_with_email(server: RunningServer, name: str) -> str:
 
 def start_server(
     workdir: Path, flows_file: Path | None = None, host: str = "127.0.0.1",
-    serve_args: tuple[str, ...] = (), port: int | None = None, **settings: Any,
+    serve_args: tuple[str, ...] = (), port: int | None = None, behind: str | None = None,
+    **settings: Any,
 ) -> RunningServer:
     """A server on a free port (or `port`); `host` names it in the issuer (passkeys need
     `localhost`, a secure context and a valid WebAuthn RP id). It listens on `host` when that is
     a loopback address (a second server at 127.0.0.2 keeps its own cookies), else on 127.0.0.1.
-    `serve_args` are added to `gatehouse serve`; an `issuer` among `settings` puts the server
-    behind a proxy that answers there."""
+    `serve_args` are added to `gatehouse serve`. `behind`: the issuer of a proxy in front, where
+    the server is reached (an `issuer` among `settings` only changes the config)."""
     listen = host if host.startswith("127.") else "127.0.0.1"
     port = port or free_port(listen)
-    issuer = settings.pop("issuer", None) or f"http://{host}:{port}"  # or behind a proxy
+    issuer = behind or f"http://{host}:{port}"
     config = workdir / "gatehouse.yaml"
     config.write_text(yaml.safe_dump({
         "issuer": issuer, "host": listen, "port": port,

@@ -47,7 +47,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Proxy, Run
     home = tmp_path_factory.mktemp("behind-nginx")
     port, backend = free_port(), free_port()
     running = start_nginx(home / "nginx", port, f"127.0.0.1:{backend}")
-    server = start_server(home, port=backend, issuer=running.issuer,
+    server = start_server(home, port=backend, behind=running.issuer,
                           trusted_proxies=["127.0.0.1"])
     yield running, server
     server.stop()
