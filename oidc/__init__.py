@@ -9,7 +9,12 @@ from oidc.authorize import AuthorizationResponse, start_run
 from oidc.blueprints import BLUEPRINTS
 from oidc.client_auth import AUTH_METHODS_SUPPORTED, secret_digest
 from oidc.client_metadata import ClientMetadata, ClientPolicy
-from oidc.completions import by_kind, signed_in_redirect, signed_in_session
+from oidc.completions import (
+    by_kind,
+    set_signed_in_cookies,
+    signed_in_redirect,
+    signed_in_session,
+)
 from oidc.cookies import (
     SESSION,
     browser_binding,
@@ -78,6 +83,7 @@ __all__ = [
     "see_other",
     "set_browser_cookie",
     "set_session_cookie",
+    "set_signed_in_cookies",
     "signed_in_browser_facts",
     "signed_in_redirect",
     "signed_in_session",

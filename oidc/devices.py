@@ -15,7 +15,7 @@ from engine import BrowserFacts
 from oidc.browser_history import seen_here
 from oidc.cookies import CookieJar, set_cookie
 from oidc.provider import Provider, current_provider
-from oidc.sessions import current_session
+from oidc.sessions import MAX_USER_AGENT, current_session
 from oidc.signed_cookies import Entry, signed_entries
 from store import RememberDevice
 
@@ -35,7 +35,6 @@ def _entries(provider: Provider) -> list[Entry]:
     return signed_entries(provider, DEVICE, _serializer(provider), MAX_COOKIE, provider.clock())
 
 
-MAX_USER_AGENT = 512
 MAX_LANGUAGES = 10
 
 
