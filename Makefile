@@ -5,10 +5,14 @@ PACKAGES = core oidc engine steps ui store server demo mail observe federation a
 demo:            ## install, then run the server with the demo client and user
 	scripts/demo.sh
 
+# The suite mostly waits on the servers and browsers it starts: four processes share two cores
+# well. Each test file runs whole in one of them (its module fixtures start once).
+TEST_WORKERS ?= 4
+
 test:            ## install, then lint, type-check and run the whole test suite
 	scripts/install.sh --test
 	$(MAKE) --no-print-directory lint
-	.venv/bin/python -m pytest $(PYTEST_ARGS)
+	.venv/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint:
 	.venv/bin/ruff check $(PACKAGES) tests bench

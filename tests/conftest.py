@@ -1,15 +1,17 @@
 """Fixtures every room may use: the store backends the contract suite and the multi-process tests
-run against, and a summary line saying which servers they were."""
+run against, and the end of the run's report (tests/run_report.py), which names those servers."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from store import Store, open_store
+from tests import run_report
 from tests.mongodb_server import (
     REAL_MONGODB_ENV,
     MongoServer,
@@ -18,7 +20,7 @@ from tests.mongodb_server import (
     start_secantusdb,
 )
 
-USED_BACKENDS: dict[str, str] = {}
+BACKENDS = "store backends tested"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -51,11 +53,11 @@ def store_url(
 ) -> Iterator[str]:
     """A new, empty store of the backend under test (a file, or a database of its own)."""
     if store_backend == "sqlite":
-        USED_BACKENDS["sqlite"] = "embedded SQLite"
+        run_report.note(BACKENDS, "sqlite", "embedded SQLite")
         yield f"sqlite:///{tmp_path / 'gatehouse.db'}"
         return
     server: MongoServer = request.getfixturevalue(store_backend)
-    USED_BACKENDS[server.label] = f"{server.label} {server.version} at {server.base_url}"
+    run_report.note(BACKENDS, server.label, f"{server.label} {server.version} at {server.base_url}")
     url = server.url()
     yield url
     server.drop(url)
@@ -70,11 +72,20 @@ async def store(store_url: str) -> AsyncIterator[Store]:
         await opened.close()
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:  # a pytest-xdist worker: the controller writes the report
+        output["report"] = run_report.SECTIONS
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """pytest-xdist: a worker has finished, with its part of the report."""
+    run_report.merge(getattr(node, "workeroutput", {}).get("report"))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if USED_BACKENDS:
-        terminalreporter.write_line(
-            "store backends tested: " + "; ".join(USED_BACKENDS[k] for k in sorted(USED_BACKENDS))
-        )
+    run_report.write(terminalreporter)
     if not os.environ.get(REAL_MONGODB_ENV):
         terminalreporter.write_line(
             f"(no real MongoDB: set {REAL_MONGODB_ENV}=mongodb://... to run the store tests"

@@ -144,7 +144,8 @@ async def server_store(server: RunningServer) -> AsyncIterator[Store]:
 def gatehouse(config: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "server.cli", *args, "--config", str(config)],
-        input=stdin, capture_output=True, text=True, cwd=ROOT, check=False,
+        input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
+        capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
     )
 
 

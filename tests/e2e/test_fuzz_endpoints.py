@@ -22,6 +22,7 @@ from bs4 import BeautifulSoup
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from tests import run_report
 from tests.e2e import fuzzing as fz
 from tests.e2e.browser import FormBrowser, redirect_params
 from tests.e2e.server import (
@@ -76,19 +77,13 @@ def fuzz_settings(examples: int) -> Callable[[Any], Any]:
     )
 
 
-class CaseSummary:
-    """Prints how many cases each fuzz test sent, after the run (a plugin registered at run
-    time, so that the shared conftest need not know about it)."""
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not fz.CASES:
-            return
-        terminalreporter.section("fuzz cases")
-        for name, count in sorted(fz.CASES.items()):
-            statuses = " ".join(f"{s}:{n}" for s, n in sorted(fz.STATUSES[name].items()))
-            echoed = f", {fz.ECHOED[name]} showed input escaped" if fz.ECHOED[name] else ""
-            terminalreporter.write_line(f"{count:6d}  {name}  (statuses {statuses}{echoed})")
-        terminalreporter.write_line(f"{sum(fz.CASES.values()):6d}  in total")
+def note_cases() -> None:
+    """How many cases each fuzz test sent, for the end of the run's report."""
+    for name, count in sorted(fz.CASES.items()):
+        statuses = " ".join(f"{s}:{n}" for s, n in sorted(fz.STATUSES[name].items()))
+        echoed = f", {fz.ECHOED[name]} showed input escaped" if fz.ECHOED[name] else ""
+        run_report.note("fuzz cases", name, f"{count:6d}  {name}  (statuses {statuses}{echoed})")
+    run_report.note("fuzz cases", "~", f"{sum(fz.CASES.values()):6d}  in total")
 
 
 @dataclass(repr=False)
@@ -215,9 +210,6 @@ def site_of(issuer: str) -> fz.Site:
 def fuzz(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[Fuzz]:
-    manager = request.config.pluginmanager
-    if not manager.has_plugin("gatehouse-fuzz-cases"):
-        manager.register(CaseSummary(), "gatehouse-fuzz-cases")
     workdir = tmp_path_factory.mktemp("fuzz")
     # Its own server: wrong guesses are throttled per account and per address, and X-Forwarded-For
     # is believed from the tests, so that each case can come from an address of its own.
@@ -248,6 +240,7 @@ def fuzz(
         yield fuzz
         for browser in [*fuzz.browsers.values(), *(t.browser for t in fuzz.targets.values())]:
             fuzz.run(browser.close())
+        note_cases()
     finally:
         http.close()
         runner.close()
