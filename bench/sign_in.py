@@ -50,8 +50,8 @@ async def one_sign_in(
     http: httpx2.AsyncClient, timed: Timer, login: str = ALICE[0], password: str = ALICE[1],
     second_factor: SecondFactor | None = None, scope: str = "openid profile",
 ) -> None:
-    """authorize → identify page → login → password page → password [→ second factor] →
-    resume → token."""
+    """authorize → identify page → login → password page → password [→ second factor], which
+    answers with the code → token."""
     verifier = secrets.token_urlsafe(48)
     http.cookies.clear()
     response = await timed("authorize", http.get("/authorize", params={
@@ -68,8 +68,7 @@ async def one_sign_in(
     done = await timed("POST password", http.post(flow, data={"csrf_token": csrf, "password": password}))
     if second_factor is not None:
         done = await second_factor(http, timed, flow, csrf)
-    back = await timed("GET resume", http.get(done.headers["location"]))
-    code = httpx2.URL(back.headers["location"]).params["code"]
+    code = httpx2.URL(done.headers["location"]).params["code"]  # the last POST answers
     token = await timed("POST token", http.post("/token", auth=("demo-rp", CONFIDENTIAL_SECRET), data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
         "code_verifier": verifier}))

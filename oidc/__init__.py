@@ -11,6 +11,7 @@ from oidc.client_auth import AUTH_METHODS_SUPPORTED, secret_digest
 from oidc.client_metadata import ClientMetadata, ClientPolicy
 from oidc.completions import (
     by_kind,
+    finish_run,
     set_signed_in_cookies,
     signed_in_redirect,
     signed_in_session,
@@ -66,6 +67,7 @@ __all__ = [
     "browser_run",
     "by_kind",
     "challenge",
+    "finish_run",
     "browser_binding",
     "clear_cookie",
     "current_provider",

@@ -3,9 +3,9 @@
 The seam between protocol and flows: authorize maps the request onto a sign-in request and starts
 a run of the client's flow (on top of the SSO session when there is a good-enough one, so steps it
 proved pass without a page), then sends the browser to its pages, or answers at once when the run
-finished without one. A run finished later sends the browser to `/authorize/resume`, where the
-run's completion answers (oidc/completions.py): for an authorize request, `AuthorizationResponse`
-starts the SSO session and sends the client its code.
+finished without one. The page request that finishes a run answers with the run's completion
+(oidc/completions.py; `/authorize/resume` answers the same way for a finished run): for an
+authorize request, `AuthorizationResponse` starts the SSO session and sends the client its code.
 """
 
 from __future__ import annotations
@@ -201,7 +201,8 @@ def _count_run_start(provider: Provider) -> None:
 @blueprint.route("/authorize/resume")
 @answering
 async def resume() -> Result:
-    """Where a run sends the browser when it reaches a terminal state: its completion answers."""
+    """A finished run's completion answers (for a browser sent here; the request that
+    finishes a run answers the same way itself)."""
     provider, engine = current_provider(), current_provider().engine
     run = await browser_run(provider, request.args.get("run", ""))
     if not engine.is_finished(run):

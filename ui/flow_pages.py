@@ -1,7 +1,9 @@
 """`/flow/<run_id>`: GET shows the run's current step, POST hands the step its form.
 
 After a POST that moves the run on, the browser is redirected (post/redirect/get), so reloading
-or the Back button shows the current step instead of resubmitting.
+or the Back button shows the current step instead of resubmitting. The request that finishes the
+run answers with its completion at once (the client's code, say), as `/authorize/resume` would a
+request later: a sign-in takes one round trip less.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from oidc import (
     browser_facts,
     browser_run,
     current_provider,
+    finish_run,
     remember_device,
     see_other,
     signed_in_browser_facts,
@@ -24,6 +27,7 @@ from steps import VIA, Page, Redirect, run_id_of
 from store import ClientRecord, FlowRunRecord, StaleVersionError
 from ui.account_sign_in import is_account_action
 from ui.pages import render_page
+from ui.results import respond
 
 blueprint = Blueprint("flow", __name__)
 
@@ -39,9 +43,12 @@ async def _load(run_id: str) -> tuple[FlowRunRecord, ClientRecord]:
     return run, client
 
 
-def _next(run: FlowRunRecord) -> Response:
-    if current_provider().engine.is_finished(run):
-        response = see_other(url_for("authorize.resume", run=run.id))
+async def _next(run: FlowRunRecord) -> Response:
+    """Where the browser goes after a request that moved `run` on: its next page, or the answer
+    of its completion when it has finished."""
+    provider = current_provider()
+    if provider.engine.is_finished(run):
+        response = await respond(await finish_run(provider, run))
     else:
         response = see_other(url_for("flow.show", run_id=run.id))
     if run.remember_device is not None:
@@ -90,7 +97,7 @@ async def show(run_id: str) -> Response:
     except StaleVersionError:
         return see_other(url_for("flow.show", run_id=run.id))
     if page is None:
-        return _next(run)
+        return await _next(run)
     return await _show(run, client, page)
 
 
@@ -115,7 +122,7 @@ async def submit(run_id: str) -> Response:
         return see_other(page.url)  # to an upstream provider the config names
     if page is not None:
         return await _show(run, client, page)
-    return _next(run)
+    return await _next(run)
 
 
 @blueprint.get("/federation/<provider_id>/callback")
@@ -131,4 +138,4 @@ async def upstream_callback(provider_id: str) -> Response:
         await current_provider().engine.come_back(run, client, params, browser_facts())
     except StaleVersionError:  # the same response, delivered twice: the first one counts
         return see_other(url_for("flow.show", run_id=run.id))
-    return _next(run)
+    return await _next(run)

@@ -206,7 +206,7 @@ async def concurrent_sign_ins(cluster: Cluster, count: int) -> list[str]:
     answers = await asyncio.gather(*(web.sign_in(url, *ALICE) for web in browsers))
     for lb in balancers:
         ports = [port for _, _, port in lb.sent]
-        assert len(ports) == 6 and all(p != q for p, q in pairwise(ports)), lb.sent
+        assert len(ports) == 5 and all(p != q for p, q in pairwise(ports)), lb.sent
     assert {port for lb in balancers for port in lb.ports_of("POST")} == {cluster.a, cluster.b}
     codes = [code_of(answer, PUBLIC_APP) for answer in answers]
     assert len(set(codes)) == count
