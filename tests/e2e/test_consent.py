@@ -10,7 +10,7 @@ import hashlib
 import httpx2
 
 from tests.e2e.browser import FormBrowser, page_text, redirect_params, response_params, with_mode
-from tests.e2e.server import ALICE, BOB, RunningServer
+from tests.e2e.server import ALICE, BOB, RunningServer, add_user_with_email
 
 VERIFIER = "consent-test-verifier-" + "x" * 43
 CHALLENGE = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=").decode()
@@ -79,8 +79,10 @@ async def test_declining_consent_is_access_denied(server: RunningServer, browser
 async def test_offline_access_asks_consent_and_then_gives_a_refresh_token(
     server: RunningServer, browser: FormBrowser
 ) -> None:
+    # A user of its own: other tests on this server may have let offline-app in for alice.
+    add_user_with_email(server, "olive")
     url = authorize_url(*OFFLINE_APP, "openid offline_access")
-    page = await browser.sign_in(url, *ALICE)
+    page = await browser.sign_in(url, "olive", "olive-password-1")
     assert "Stay connected when you are not using it" in page_text(page)
     code = redirect_params(await browser.click(page, ("decision", "allow")))[1]["code"]
     async with httpx2.AsyncClient() as http:
