@@ -83,7 +83,7 @@ def note_cases() -> None:
         statuses = " ".join(f"{s}:{n}" for s, n in sorted(fz.STATUSES[name].items()))
         echoed = f", {fz.ECHOED[name]} showed input escaped" if fz.ECHOED[name] else ""
         run_report.note("fuzz cases", name, f"{count:6d}  {name}  (statuses {statuses}{echoed})")
-    run_report.note("fuzz cases", "~", f"{sum(fz.CASES.values()):6d}  in total")
+    run_report.note("fuzz cases", "in total", f"{sum(fz.CASES.values()):6d}  in total")
 
 
 @dataclass(repr=False)
@@ -207,9 +207,7 @@ def site_of(issuer: str) -> fz.Site:
 
 
 @pytest.fixture(scope="module")
-def fuzz(
-    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> Iterator[Fuzz]:
+def fuzz(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzz]:
     workdir = tmp_path_factory.mktemp("fuzz")
     # Its own server: wrong guesses are throttled per account and per address, and X-Forwarded-For
     # is believed from the tests, so that each case can come from an address of its own.
